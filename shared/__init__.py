@@ -1,0 +1,1 @@
+"""Energy Coordination: OpenADR VTN/VEN."""

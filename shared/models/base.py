@@ -1,0 +1,36 @@
+"""Base class of every wire model: declared camelCase aliases, frozen, unknown keys ignored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WireModel(BaseModel):
+    """Field names are declared per field with `alias=`; nothing is derived by regex."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        serialize_by_alias=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON-ready dict with wire names; absent optionals are left out, never sent as null."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    @classmethod
+    def from_wire(cls, doc: Any) -> Self:
+        """Build from an already schema-validated JSON document."""
+        return cls.model_validate(doc)
+
+
+class ObjectMetadata(WireModel):
+    """What the VTN stamps on every stored object (spec `objectMetadata`)."""
+
+    id: str
+    created_date_time: datetime = Field(alias="createdDateTime")
+    modification_date_time: datetime = Field(alias="modificationDateTime")

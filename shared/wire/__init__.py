@@ -1,0 +1,1 @@
+"""Codecs: bytes on the wire <-> typed models in shared.models."""

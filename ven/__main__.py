@@ -1,0 +1,5 @@
+import sys
+
+from ven.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from vtn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,125 @@
+"""Access tokens: JWTs we sign (HS256, key shared through the database) or an external issuer signs.
+
+Claims of our tokens: `sub` = client id, `role` = bl|ven, `scope` = space-separated scopes, `iat`,
+`exp`, `jti`, `iss`; optionally `cnf.x5t#S256` binding the token to a TLS client certificate (RFC 8705).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from shared.enums import ROLE_SCOPES, Role, Scope
+from shared.errors import Unauthorized
+from vtn.config import ExternalIssuer
+from vtn.principal import Principal
+
+ISSUER = "energy-coordination-vtn"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+
+
+class TokenService:
+    def __init__(
+        self,
+        signing_key: bytes,
+        *,
+        ttl_seconds: int,
+        clock: Callable[[], datetime],
+        external: ExternalIssuer | None = None,
+    ) -> None:
+        self._key = signing_key
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._external = external
+        self._external_key = Path(external.public_key_file).read_bytes() if external else None
+
+    def issue(
+        self, client_id: str, role: Role, requested: str | None = None, cert_thumbprint: str | None = None
+    ) -> IssuedToken:
+        """Sign a token for a client; `requested` narrows the role's scopes (unknown ones are dropped)."""
+        allowed = ROLE_SCOPES[role]
+        if requested:
+            wanted = {s for s in requested.split() if s in Scope.__members__.values()}
+            scopes = sorted(s.value for s in allowed if s.value in wanted) or sorted(s.value for s in allowed)
+        else:
+            scopes = sorted(s.value for s in allowed)
+        now = int(self._clock().timestamp())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "sub": client_id,
+            "role": role.value,
+            "scope": " ".join(scopes),
+            "iat": now,
+            "exp": now + self._ttl,
+            "jti": secrets.token_hex(8),
+        }
+        if cert_thumbprint:
+            claims["cnf"] = {"x5t#S256": cert_thumbprint}
+        token = jwt.encode(claims, self._key, algorithm="HS256")
+        return IssuedToken(token, self._ttl, claims["scope"])
+
+    def verify(self, token: str) -> Principal:
+        """Check signature, expiry and shape; raise Unauthorized with a reason otherwise."""
+        now = int(self._clock().timestamp())
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("malformed access token") from exc
+        if header.get("alg") == "HS256":
+            claims = self._decode(token, self._key, ["HS256"], ISSUER, None, now)
+            return self._principal(claims, "sub", "scope")
+        if self._external is None or self._external_key is None:
+            raise Unauthorized("access token not signed by this VTN")
+        ext = self._external
+        claims = self._decode(token, self._external_key, list(ext.algorithms), ext.issuer, ext.audience, now)
+        return self._principal(claims, ext.client_id_claim, ext.scope_claim)
+
+    def _decode(
+        self, token: str, key: bytes, algorithms: list[str], issuer: str | None, audience: str | None, now: int
+    ) -> dict[str, Any]:
+        try:
+            # Expiry is checked against our injectable clock, not the wall clock.
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                issuer=issuer,
+                audience=audience,
+                options={"verify_exp": False, "verify_aud": audience is not None, "verify_iat": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid access token: {exc}") from exc
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or exp <= now:
+            raise Unauthorized("access token expired")
+        return claims
+
+    @staticmethod
+    def _principal(claims: dict[str, Any], id_claim: str, scope_claim: str) -> Principal:
+        client_id = claims.get(id_claim)
+        if not isinstance(client_id, str) or not client_id:
+            raise Unauthorized(f"access token has no {id_claim!r} claim")
+        raw_scopes = claims.get(scope_claim, "")
+        names = raw_scopes.split() if isinstance(raw_scopes, str) else list(raw_scopes)
+        scopes = frozenset(Scope(s) for s in names if s in Scope.__members__.values())
+        role_claim = claims.get("role")
+        if role_claim in (Role.BL.value, Role.VEN.value):
+            role = Role(role_claim)
+        else:
+            # External tokens carry no role: BL is whoever may write programs or read everything.
+            role = Role.BL if {Scope.WRITE_PROGRAMS, Scope.READ_ALL} & scopes else Role.VEN
+        cnf = claims.get("cnf")
+        thumb = cnf.get("x5t#S256") if isinstance(cnf, dict) else None
+        return Principal(client_id=client_id, role=role, scopes=scopes, cert_thumbprint=thumb)

@@ -1,0 +1,110 @@
+"""`vtn clients add|list|remove`: OAuth2 client credentials for BL and VEN partners."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from shared.enums import Role
+from shared.errors import Conflict
+from vtn.cli.common import CliError, add_db_option, resolve_db_url
+from vtn.storage import Store, open_store
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    clients = sub.add_parser("clients", help="manage OAuth2 client credentials")
+    csub = clients.add_subparsers(dest="clients_command", required=True, metavar="COMMAND")
+
+    add = csub.add_parser("add", help="create a client and print its id and secret (shown once)")
+    add_db_option(add)
+    add.add_argument("--name", required=True, help="unique human name of the client")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role], help="bl (utility) or ven (partner)")
+    add.add_argument("--client-id", help="choose the client id (default: generated)")
+    add.add_argument("--cert-fingerprint", help="SHA-256 fingerprint of the client's TLS certificate (mTLS identity)")
+    add.add_argument("--json", action="store_true", help='print exactly {"client_id": ..., "client_secret": ...}')
+    add.set_defaults(func=_add)
+
+    lst = csub.add_parser("list", help="list clients (never secrets)")
+    add_db_option(lst)
+    lst.add_argument("--json", action="store_true", help="print a JSON array")
+    lst.set_defaults(func=_list)
+
+    rm = csub.add_parser("remove", help="remove a client by id or name; its tokens stop working at expiry")
+    add_db_option(rm)
+    rm.add_argument("client", help="client id or name")
+    rm.set_defaults(func=_remove)
+
+
+def _run(url: str, work: Any) -> Any:
+    async def go() -> Any:
+        store = open_store(url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(go())
+    except Conflict as exc:
+        raise CliError(str(exc)) from exc
+    except Exception as exc:
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            raise CliError(f"the database at {url} has no VTN schema: run `vtn db upgrade --db {url}`") from exc
+        raise
+
+
+def _add(args: argparse.Namespace) -> int:
+    async def work(store: Store) -> Any:
+        async with store.transaction() as tx:
+            return await tx.clients.add(
+                args.name, Role(args.role), client_id=args.client_id, cert_fingerprint=args.cert_fingerprint
+            )
+
+    new = _run(resolve_db_url(args), work)
+    if args.json:
+        print(json.dumps({"client_id": new.record.client_id, "client_secret": new.secret}))
+    else:
+        print(f"client {new.record.name!r} ({new.record.role.value})")
+        print(f"  client_id:     {new.record.client_id}")
+        print(f"  client_secret: {new.secret}")
+        print("Store the secret now: it is not shown again.")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    async def work(store: Store) -> Any:
+        async with store.read() as tx:
+            return await tx.clients.list()
+
+    records = _run(resolve_db_url(args), work)
+    rows = [
+        {
+            "client_id": r.client_id,
+            "name": r.name,
+            "role": r.role.value,
+            "cert_fingerprint": r.cert_fingerprint,
+            "created": r.created.isoformat(),
+        }
+        for r in records
+    ]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            print(f"{row['client_id']:<28} {row['role']:<4} {row['name']}")
+        if not rows:
+            print("no clients; add one with `vtn clients add --name NAME --role bl|ven`")
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    async def work(store: Store) -> Any:
+        async with store.transaction() as tx:
+            return await tx.clients.remove(args.client)
+
+    if not _run(resolve_db_url(args), work):
+        raise CliError(f"no client with id or name {args.client!r}")
+    print(f"removed {args.client}")
+    return 0

@@ -1,0 +1,121 @@
+"""VTN configuration: defaults, then a TOML file, then VTN_* environment variables, then CLI flags.
+
+`VtnConfig.load` is the only reader of os.environ in the VTN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DB_URL = "sqlite:///var/vtn.db"
+BASE_PATH = "/openadr3/3.1.0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExternalIssuer:
+    """Trust access tokens from a utility's own identity server instead of (or besides) ours."""
+
+    public_key_file: str
+    issuer: str | None = None
+    audience: str | None = None
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    # Claim holding the client id; `sub` by default (Keycloak puts it in `azp`/`client_id`).
+    client_id_claim: str = "sub"
+    # Claim holding the space-separated scopes.
+    scope_claim: str = "scope"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TlsSettings:
+    cert_file: str | None = None
+    key_file: str | None = None
+    client_ca_file: str | None = None
+    client_cert: str = "none"  # none | optional | required
+    crl_file: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class VtnConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db_url: str = DEFAULT_DB_URL
+    base_path: str = BASE_PATH
+    # Public base URL as clients see it (for /auth/server's tokenURL); derived from the request if unset.
+    public_url: str | None = None
+    token_ttl_seconds: int = 3600
+    max_body_bytes: int = 1024 * 1024
+    # Our own token endpoint; turn off when an external issuer is the only authority.
+    issue_tokens: bool = True
+    external_issuer: ExternalIssuer | None = None
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(
+        cls,
+        config_file: str | Path | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> VtnConfig:
+        """Build the configuration: file < environment < explicit overrides (None values ignored)."""
+        values: dict[str, Any] = {}
+        if config_file is not None:
+            with open(config_file, "rb") as fh:
+                values.update(_flatten_toml(tomllib.load(fh)))
+        values.update(_from_env(os.environ if env is None else env))
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        return cls._build(values)
+
+    @classmethod
+    def _build(cls, values: dict[str, Any]) -> VtnConfig:
+        tls_keys = {f.name for f in dataclasses.fields(TlsSettings)}
+        tls = TlsSettings(**{k[4:]: v for k, v in values.items() if k.startswith("tls_") and k[4:] in tls_keys})
+        ext = None
+        if values.get("jwt_public_key_file"):
+            ext = ExternalIssuer(
+                public_key_file=str(values["jwt_public_key_file"]),
+                issuer=values.get("jwt_issuer"),
+                audience=values.get("jwt_audience"),
+                client_id_claim=str(values.get("jwt_client_id_claim", "sub")),
+                scope_claim=str(values.get("jwt_scope_claim", "scope")),
+            )
+        own = {f.name for f in dataclasses.fields(cls)} - {"tls", "external_issuer"}
+        unknown = set(values) - own - {f"tls_{k}" for k in tls_keys} - _EXTERNAL_KEYS
+        if unknown:
+            raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+        kwargs = {k: values[k] for k in own if k in values}
+        for key in ("port", "token_ttl_seconds", "max_body_bytes"):
+            if key in kwargs:
+                kwargs[key] = int(kwargs[key])
+        if "issue_tokens" in kwargs and isinstance(kwargs["issue_tokens"], str):
+            kwargs["issue_tokens"] = kwargs["issue_tokens"].lower() in ("1", "true", "yes")
+        if tls.client_cert not in ("none", "optional", "required"):
+            raise ValueError("tls client_cert must be none, optional or required")
+        return cls(tls=tls, external_issuer=ext, **kwargs)
+
+
+_EXTERNAL_KEYS = {"jwt_public_key_file", "jwt_issuer", "jwt_audience", "jwt_client_id_claim", "jwt_scope_claim"}
+
+
+def _flatten_toml(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """`[vtn] port = 1` and `[tls] cert_file = ...` sections become `port`, `tls_cert_file`."""
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if isinstance(value, Mapping):
+            prefix = "" if key == "vtn" else f"{key}_"
+            for sub, inner in value.items():
+                out[f"{prefix}{sub}"] = inner
+        else:
+            out[key] = value
+    return out
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    return {k[4:].lower(): v for k, v in env.items() if k.startswith("VTN_") and k != "VTN_CONFIG"}

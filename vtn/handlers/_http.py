@@ -1,0 +1,132 @@
+"""What every handler needs: app state keys, the caller, body decoding, query parsing, responses."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from aiohttp import web
+
+from shared.enums import ObjectType
+from shared.errors import BadRequest, OadrError, PayloadTooLarge, Unauthorized
+from shared.models.base import WireModel
+from shared.validation import SchemaRegistry
+from shared.wire import oadr3_json
+from vtn.auth.tokens import TokenService
+from vtn.config import VtnConfig
+from vtn.principal import Principal
+from vtn.storage import Store
+from vtn.storage.filters import MAX_LIMIT, Page
+
+M = TypeVar("M", bound=WireModel)
+
+JSON = "application/json"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class VtnState:
+    """Everything a handler may use, built once by create_app."""
+
+    config: VtnConfig
+    store: Store
+    registry: SchemaRegistry
+    tokens: TokenService
+
+
+STATE = web.AppKey("vtn_state", VtnState)
+PRINCIPAL_KEY = "vtn_principal"
+
+
+def state(request: web.Request) -> VtnState:
+    return request.app[STATE]
+
+
+def caller(request: web.Request) -> Principal:
+    who = request.get(PRINCIPAL_KEY)
+    if not isinstance(who, Principal):
+        raise Unauthorized("no access token")
+    return who
+
+
+async def body(request: web.Request, schema: str, model: type[M]) -> M:
+    """Read, validate and decode the JSON body against a schema of schemas/."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise PayloadTooLarge(f"request body over {state(request).config.max_body_bytes} bytes") from exc
+    if not raw:
+        raise BadRequest("request body is empty; a JSON object is expected")
+    return oadr3_json.decode(state(request).registry, schema, model, raw)
+
+
+def respond(obj: WireModel, status: int = 200) -> web.Response:
+    return web.Response(body=oadr3_json.encode(obj), status=status, content_type=JSON)
+
+
+def respond_list(objs: Sequence[WireModel]) -> web.Response:
+    return web.Response(body=oadr3_json.encode_list(objs), content_type=JSON)
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}") from exc
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise BadRequest(f"query parameter {name!r} must be {bound}, got {value}")
+    return value
+
+
+def page(request: web.Request) -> Page:
+    return Page(
+        skip=_int_param(request, "skip", 0, 0, None),
+        limit=_int_param(request, "limit", MAX_LIMIT, 0, MAX_LIMIT),
+    )
+
+
+def text_param(request: web.Request, name: str) -> str | None:
+    value = request.query.get(name)
+    return value if value else None
+
+
+def targets_param(request: web.Request) -> frozenset[str] | None:
+    """`targets` is a repeated query parameter (form, explode); absent means no target filter."""
+    values = [v for v in request.query.getall("targets", []) if v]
+    return frozenset(values) if values else None
+
+
+def bool_param(request: web.Request, name: str) -> bool | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise BadRequest(f"query parameter {name!r} must be true or false, got {raw!r}")
+
+
+def objects_param(request: web.Request) -> frozenset[ObjectType] | None:
+    values = [v for v in request.query.getall("objects", []) if v]
+    if not values:
+        return None
+    try:
+        return frozenset(ObjectType(v) for v in values)
+    except ValueError as exc:
+        allowed = ", ".join(o.value for o in ObjectType)
+        raise BadRequest(f"query parameter 'objects' takes {allowed}") from exc
+
+
+def path_id(request: web.Request, name: str) -> str:
+    return request.match_info[name]
+
+
+__all__ = ["OadrError"]

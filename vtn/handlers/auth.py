@@ -1,0 +1,85 @@
+"""/auth/server and /auth/token: OAuth2 client credentials (RFC 6749 section 4.4).
+
+Credentials are accepted in the form body (client_secret_post) or as HTTP Basic
+(client_secret_basic), since deployed OpenADR clients use both. Errors follow RFC 6749 section 5.2
+(`{"error": ...}`), not problem+json, because OAuth client libraries parse that shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from urllib.parse import unquote_plus
+
+from aiohttp import web
+
+from shared.errors import NotImplementedByServer
+from vtn.handlers._http import state
+from vtn.storage.clients import verify_secret
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+async def auth_server(request: web.Request) -> web.Response:
+    st = state(request)
+    base = (st.config.public_url or f"{request.scheme}://{request.host}").rstrip("/")
+    return web.json_response({"tokenURL": f"{base}{st.config.base_path}/auth/token"})
+
+
+def _oauth_error(status: int, error: str, description: str, basic: bool = False) -> web.Response:
+    headers = dict(_NO_STORE)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="openadr3"' if basic else 'Bearer realm="openadr3"'
+    body = json.dumps({"error": error, "error_description": description})
+    return web.Response(text=body, status=status, content_type="application/json", headers=headers)
+
+
+def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    # RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
+    return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
+
+
+async def token(request: web.Request) -> web.Response:
+    st = state(request)
+    if not st.config.issue_tokens:
+        raise NotImplementedByServer("this VTN does not issue tokens; use the utility's identity server")
+    if request.content_type == "application/json":
+        try:
+            raw = await request.json()
+        except json.JSONDecodeError:
+            return _oauth_error(400, "invalid_request", "malformed JSON body")
+        form = {k: str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    else:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+    grant = form.get("grant_type")
+    if grant is None:
+        return _oauth_error(400, "invalid_request", "grant_type is required")
+    if grant != "client_credentials":
+        return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
+    basic = _basic_credentials(request)
+    client_id, secret = basic if basic else (form.get("client_id"), form.get("client_secret"))
+    if not client_id or not secret:
+        return _oauth_error(400, "invalid_request", "client_id and client_secret are required")
+    async with st.store.read() as tx:
+        record = await tx.clients.get(client_id)
+    # PBKDF2 is CPU work: keep it off the event loop.
+    if record is None or not await asyncio.to_thread(verify_secret, secret, record.secret_hash):
+        return _oauth_error(401, "invalid_client", "unknown client or wrong secret", basic=basic is not None)
+    issued = st.tokens.issue(record.client_id, record.role, form.get("scope"))
+    body = {
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": issued.scope,
+    }
+    return web.json_response(body, headers=_NO_STORE)

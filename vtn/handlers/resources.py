@@ -1,0 +1,48 @@
+"""/resources: devices behind a ven, with ids the partner may choose."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from shared.models import ResourceRequest
+from vtn.handlers._http import body, caller, page, path_id, respond, respond_list, state, targets_param, text_param
+from vtn.services import vens as svc
+from vtn.storage.filters import ResourceFilter
+
+
+async def list_resources(request: web.Request) -> web.Response:
+    flt = ResourceFilter(
+        resource_name=text_param(request, "resourceName"),
+        ven_id=text_param(request, "venID"),
+        targets=targets_param(request),
+        page=page(request),
+    )
+    async with state(request).store.read() as tx:
+        found = await svc.list_resources(tx, caller(request), flt)
+    return respond_list(found)
+
+
+async def create_resource(request: web.Request) -> web.Response:
+    req = await body(request, "resourceRequest", ResourceRequest)
+    async with state(request).store.transaction() as tx:
+        created = await svc.create_resource(tx, caller(request), req)
+    return respond(created, 201)
+
+
+async def get_resource(request: web.Request) -> web.Response:
+    async with state(request).store.read() as tx:
+        found = await svc.get_resource(tx, caller(request), path_id(request, "resourceID"))
+    return respond(found)
+
+
+async def update_resource(request: web.Request) -> web.Response:
+    req = await body(request, "resourceRequest", ResourceRequest)
+    async with state(request).store.transaction() as tx:
+        updated = await svc.replace_resource(tx, caller(request), path_id(request, "resourceID"), req)
+    return respond(updated)
+
+
+async def delete_resource(request: web.Request) -> web.Response:
+    async with state(request).store.transaction() as tx:
+        deleted = await svc.delete_resource(tx, caller(request), path_id(request, "resourceID"))
+    return respond(deleted)

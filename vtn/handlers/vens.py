@@ -1,0 +1,43 @@
+"""/vens: a partner's gateway objects; BL grants targets on them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from shared.models import VenRequest
+from vtn.handlers._http import body, caller, page, path_id, respond, respond_list, state, targets_param, text_param
+from vtn.services import vens as svc
+from vtn.storage.filters import VenFilter
+
+
+async def list_vens(request: web.Request) -> web.Response:
+    flt = VenFilter(ven_name=text_param(request, "venName"), targets=targets_param(request), page=page(request))
+    async with state(request).store.read() as tx:
+        found = await svc.list_vens(tx, caller(request), flt)
+    return respond_list(found)
+
+
+async def create_ven(request: web.Request) -> web.Response:
+    req = await body(request, "venRequest", VenRequest)
+    async with state(request).store.transaction() as tx:
+        created = await svc.create_ven(tx, caller(request), req)
+    return respond(created, 201)
+
+
+async def get_ven(request: web.Request) -> web.Response:
+    async with state(request).store.read() as tx:
+        found = await svc.get_ven(tx, caller(request), path_id(request, "venID"))
+    return respond(found)
+
+
+async def update_ven(request: web.Request) -> web.Response:
+    req = await body(request, "venRequest", VenRequest)
+    async with state(request).store.transaction() as tx:
+        updated = await svc.replace_ven(tx, caller(request), path_id(request, "venID"), req)
+    return respond(updated)
+
+
+async def delete_ven(request: web.Request) -> web.Response:
+    async with state(request).store.transaction() as tx:
+        deleted = await svc.delete_ven(tx, caller(request), path_id(request, "venID"))
+    return respond(deleted)

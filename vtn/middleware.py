@@ -1,0 +1,77 @@
+"""The two middlewares: one exit for every error (problem+json), and bearer-token authentication.
+
+Only `problems` has a broad `except`: whatever escapes a handler becomes a 500 problem with a
+reference id that is also logged, so nothing a client sends can produce an unexplained failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from aiohttp import web
+
+from shared.enums import Scope
+from shared.errors import PROBLEM_CONTENT_TYPE, Forbidden, OadrError, Problem, Unauthorized
+from shared.wire.oadr3_json import encode_doc
+from vtn.handlers._http import PRINCIPAL_KEY, Handler, state
+
+log = logging.getLogger("vtn.http")
+ROUTE_SCOPES = web.AppKey("vtn_route_scopes", dict)
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=encode_doc(problem.to_dict()),
+        status=problem.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
+    )
+
+
+@web.middleware
+async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except OadrError as exc:
+        headers = {"WWW-Authenticate": _challenge(exc)} if isinstance(exc, Unauthorized) else None
+        return problem_response(exc.problem(instance=request.path), headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        title = exc.reason or "Error"
+        detail = exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else None
+        if exc.status == 413:
+            detail = f"request body over {state(request).config.max_body_bytes} bytes"
+        kept = {k: v for k, v in exc.headers.items() if k.lower() in ("allow",)}
+        return problem_response(Problem(status=exc.status, title=title, detail=detail, instance=request.path), kept)
+    except Exception:
+        ref = secrets.token_hex(6)
+        log.exception("unhandled error (ref %s) on %s %s", ref, request.method, request.path)
+        problem = Problem(
+            status=500, title="Internal Server Error", detail=f"reference {ref}", instance=request.path
+        )
+        return problem_response(problem)
+
+
+def _challenge(exc: Unauthorized) -> str:
+    reason = (exc.detail or "").replace('"', "'")
+    return f'Bearer realm="openadr3", error="invalid_token", error_description="{reason}"'
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = request.match_info.route
+    required: frozenset[Scope] | None = request.app[ROUTE_SCOPES].get(route)
+    if required is None:
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("a bearer access token is required")
+    who = state(request).tokens.verify(token.strip())
+    if not required & who.scopes:
+        wanted = " or ".join(sorted(s.value for s in required))
+        raise Forbidden(f"this operation needs scope {wanted}")
+    request[PRINCIPAL_KEY] = who
+    return await handler(request)

@@ -1,0 +1,20 @@
+"""Who is calling: the typed result of authentication, passed to services and repositories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.enums import Role, Scope
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    client_id: str
+    role: Role
+    scopes: frozenset[Scope]
+    # SHA-256 of the TLS client certificate the token is bound to (RFC 8705), if any.
+    cert_thumbprint: str | None = None
+
+    @property
+    def is_bl(self) -> bool:
+        return self.role is Role.BL

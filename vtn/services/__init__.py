@@ -1,0 +1,1 @@
+"""Business rules of the VTN: object privacy, targeting, ownership, references between objects."""

@@ -1,0 +1,90 @@
+"""Programs and events: written by BL, read by VENs through targeting."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from shared.errors import BadRequest, NotFound
+from shared.models import Event, EventRequest, Program, ProgramRequest
+from vtn.principal import Principal
+from vtn.services.access import hide_targets, target_access
+from vtn.storage import Tx
+from vtn.storage.filters import EventFilter, ProgramFilter
+
+
+async def create_program(tx: Tx, req: ProgramRequest) -> Program:
+    program = Program.model_validate({**req.model_dump(), **tx.programs.stamp(None)})
+    return await tx.programs.insert(program)
+
+
+async def list_programs(
+    tx: Tx, who: Principal, flt: ProgramFilter, requested: frozenset[str] | None
+) -> list[Program]:
+    access = await target_access(tx, who, requested)
+    # For a VEN the `targets` query is consumed by the targeting rule, not applied a second time.
+    flt = replace(flt, access=access, targets=requested if access is None else None)
+    return [hide_targets(p, who, access) for p in await tx.programs.list(flt)]
+
+
+async def get_program(tx: Tx, who: Principal, program_id: str, requested: frozenset[str] | None) -> Program:
+    access = await target_access(tx, who, requested)
+    found = await tx.programs.visible(program_id, access)
+    if found is None:
+        raise NotFound(f"no program with id {program_id!r}")
+    return hide_targets(found, who, access)
+
+
+async def replace_program(tx: Tx, program_id: str, req: ProgramRequest) -> Program:
+    old = await tx.programs.require(program_id)
+    now = tx.programs.clock()
+    new = Program.model_validate(
+        {**req.model_dump(), "id": old.id, "created_date_time": old.created_date_time, "modification_date_time": now}
+    )
+    return await tx.programs.replace(new)
+
+
+async def delete_program(tx: Tx, program_id: str) -> Program:
+    old = await tx.programs.require(program_id)
+    await tx.programs.delete(program_id)
+    return old
+
+
+async def _check_program(tx: Tx, program_id: str) -> None:
+    if await tx.programs.get(program_id) is None:
+        raise BadRequest(f"programID {program_id!r} names no program", pointer="/programID")
+
+
+async def create_event(tx: Tx, req: EventRequest) -> Event:
+    await _check_program(tx, req.program_id)
+    event = Event.model_validate({**req.model_dump(), **tx.events.stamp(None)})
+    return await tx.events.insert(event)
+
+
+async def list_events(tx: Tx, who: Principal, flt: EventFilter, requested: frozenset[str] | None) -> list[Event]:
+    access = await target_access(tx, who, requested)
+    flt = replace(flt, access=access, targets=requested if access is None else None)
+    return [hide_targets(e, who, access) for e in await tx.events.list(flt)]
+
+
+async def get_event(tx: Tx, who: Principal, event_id: str, requested: frozenset[str] | None) -> Event:
+    access = await target_access(tx, who, requested)
+    found = await tx.events.visible(event_id, access)
+    if found is None:
+        raise NotFound(f"no event with id {event_id!r}")
+    return hide_targets(found, who, access)
+
+
+async def replace_event(tx: Tx, event_id: str, req: EventRequest) -> Event:
+    old = await tx.events.require(event_id)
+    await _check_program(tx, req.program_id)
+    now = tx.events.clock()
+    new = Event.model_validate(
+        {**req.model_dump(), "id": old.id, "created_date_time": old.created_date_time, "modification_date_time": now}
+    )
+    return await tx.events.replace(new)
+
+
+async def delete_event(tx: Tx, event_id: str) -> Event:
+    old = await tx.events.require(event_id)
+    await tx.events.delete(event_id)
+    return old

@@ -1,0 +1,106 @@
+"""Reports and subscriptions: VEN-private objects stamped with the writer's clientID."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from shared.errors import BadRequest, NotFound
+from shared.models import Report, ReportRequest, Subscription, SubscriptionRequest
+from vtn.principal import Principal
+from vtn.services.access import owner, target_access
+from vtn.storage import Tx
+from vtn.storage.filters import ReportFilter, SubscriptionFilter
+
+
+async def _program_of_visible_event(tx: Tx, who: Principal, event_id: str) -> str:
+    access = await target_access(tx, who, None)
+    event = await tx.events.visible(event_id, access)
+    if event is None:
+        raise BadRequest(f"eventID {event_id!r} names no event you can see", pointer="/eventID")
+    return event.program_id
+
+
+async def create_report(tx: Tx, who: Principal, req: ReportRequest) -> Report:
+    program_id = await _program_of_visible_event(tx, who, req.event_id)
+    report = Report.model_validate({**req.model_dump(), **tx.reports.stamp(None), "client_id": who.client_id})
+    return await tx.reports.insert(report, {"program_id": program_id})
+
+
+async def list_reports(tx: Tx, who: Principal, flt: ReportFilter) -> list[Report]:
+    return await tx.reports.list(replace(flt, owner=owner(who)))
+
+
+async def get_report(tx: Tx, who: Principal, report_id: str) -> Report:
+    return await tx.reports.require(report_id, tx.reports.owned(owner(who)))
+
+
+async def replace_report(tx: Tx, who: Principal, report_id: str, req: ReportRequest) -> Report:
+    old = await get_report(tx, who, report_id)
+    program_id = await _program_of_visible_event(tx, who, req.event_id)
+    new = Report.model_validate(
+        {
+            **req.model_dump(),
+            "id": old.id,
+            "created_date_time": old.created_date_time,
+            "modification_date_time": tx.reports.clock(),
+            "client_id": old.client_id,
+        }
+    )
+    return await tx.reports.replace(new, {"program_id": program_id})
+
+
+async def delete_report(tx: Tx, who: Principal, report_id: str) -> Report:
+    old = await get_report(tx, who, report_id)
+    await tx.reports.delete(report_id)
+    return old
+
+
+async def _check_program(tx: Tx, who: Principal, program_id: str | None) -> None:
+    if program_id is None:
+        return
+    access = await target_access(tx, who, None)
+    if await tx.programs.visible(program_id, access) is None:
+        raise BadRequest(f"programID {program_id!r} names no program you can see", pointer="/programID")
+
+
+async def create_subscription(tx: Tx, who: Principal, req: SubscriptionRequest) -> Subscription:
+    await _check_program(tx, who, req.program_id)
+    sub = Subscription.model_validate(
+        {**req.model_dump(), **tx.subscriptions.stamp(None), "client_id": who.client_id, "secret": req.secret}
+    )
+    return await tx.subscriptions.insert(sub)
+
+
+async def list_subscriptions(tx: Tx, who: Principal, flt: SubscriptionFilter) -> list[Subscription]:
+    return await tx.subscriptions.list(replace(flt, owner=owner(who)))
+
+
+async def get_subscription(tx: Tx, who: Principal, subscription_id: str) -> Subscription:
+    found = await tx.subscriptions.get(subscription_id, tx.subscriptions.owned(owner(who)))
+    if found is None:
+        raise NotFound(f"no subscription with id {subscription_id!r}")
+    return found
+
+
+async def replace_subscription(
+    tx: Tx, who: Principal, subscription_id: str, req: SubscriptionRequest
+) -> Subscription:
+    old = await get_subscription(tx, who, subscription_id)
+    await _check_program(tx, who, req.program_id)
+    new = Subscription.model_validate(
+        {
+            **req.model_dump(),
+            "id": old.id,
+            "created_date_time": old.created_date_time,
+            "modification_date_time": tx.subscriptions.clock(),
+            "client_id": old.client_id,
+            "secret": req.secret,
+        }
+    )
+    return await tx.subscriptions.replace(new)
+
+
+async def delete_subscription(tx: Tx, who: Principal, subscription_id: str) -> Subscription:
+    old = await get_subscription(tx, who, subscription_id)
+    await tx.subscriptions.delete(subscription_id)
+    return old

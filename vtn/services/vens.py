@@ -1,0 +1,134 @@
+"""Vens and resources. BL grants targets on them; a VEN writes only its own, without targets.
+
+A VEN's PUT never touches BL's grants: the VEN request variants have no targets, so the stored
+targets (and clientID) are carried over. A resource's clientID is always its ven's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from shared.errors import BadRequest, Forbidden, NotFound
+from shared.models import Resource, ResourceRequest, Ven, VenRequest
+from shared.models.ven import BL_RESOURCE_REQUEST, BL_VEN_REQUEST
+from vtn.principal import Principal
+from vtn.services.access import owner
+from vtn.storage import Tx
+from vtn.storage.filters import Page, ResourceFilter, VenFilter
+
+_PAGE = Page(skip=0, limit=500)
+
+
+def _check_variant(who: Principal, object_type: str, bl_variant: str, noun: str) -> None:
+    if who.is_bl and object_type != bl_variant:
+        raise BadRequest(f"BL writes {noun} objects as {bl_variant} with a clientID", pointer="/objectType")
+    if not who.is_bl and object_type == bl_variant:
+        raise Forbidden(f"only BL may send {bl_variant}")
+
+
+async def create_ven(tx: Tx, who: Principal, req: VenRequest) -> Ven:
+    _check_variant(who, req.object_type, BL_VEN_REQUEST, "ven")
+    ven = Ven.model_validate(
+        {
+            **tx.vens.stamp(req.id),
+            "client_id": req.client_id if who.is_bl else who.client_id,
+            "ven_name": req.ven_name,
+            "targets": req.targets if who.is_bl else None,
+            "attributes": [a.model_dump() for a in req.attributes] if req.attributes else None,
+        }
+    )
+    return await tx.vens.insert(ven)
+
+
+async def list_vens(tx: Tx, who: Principal, flt: VenFilter) -> list[Ven]:
+    return await tx.vens.list(replace(flt, owner=owner(who)))
+
+
+async def get_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
+    return await tx.vens.require(ven_id, tx.vens.owned(owner(who)))
+
+
+async def replace_ven(tx: Tx, who: Principal, ven_id: str, req: VenRequest) -> Ven:
+    _check_variant(who, req.object_type, BL_VEN_REQUEST, "ven")
+    old = await get_ven(tx, who, ven_id)
+    new = old.model_copy(
+        update={
+            "modification_date_time": tx.vens.clock(),
+            "ven_name": req.ven_name,
+            "attributes": req.attributes,
+            "client_id": req.client_id if who.is_bl else old.client_id,
+            "targets": req.targets if who.is_bl else old.targets,
+        }
+    )
+    await tx.vens.replace(new)
+    if new.client_id != old.client_id:
+        await _move_resources(tx, ven_id, new.client_id)
+    return new
+
+
+async def _move_resources(tx: Tx, ven_id: str, client_id: str) -> None:
+    skip = 0
+    while batch := await tx.resources.list(ResourceFilter(ven_id=ven_id, page=replace(_PAGE, skip=skip))):
+        for res in batch:
+            await tx.resources.replace(res.model_copy(update={"client_id": client_id}))
+        skip += len(batch)
+
+
+async def delete_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
+    old = await get_ven(tx, who, ven_id)
+    await tx.vens.delete(ven_id)
+    return old
+
+
+async def _owned_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
+    ven = await tx.vens.get(ven_id, tx.vens.owned(owner(who)))
+    if ven is None:
+        raise NotFound(f"venID {ven_id!r} names no ven you own")
+    return ven
+
+
+async def create_resource(tx: Tx, who: Principal, req: ResourceRequest) -> Resource:
+    _check_variant(who, req.object_type, BL_RESOURCE_REQUEST, "resource")
+    ven = await _owned_ven(tx, who, req.ven_id)
+    resource = Resource.model_validate(
+        {
+            **tx.resources.stamp(req.id),
+            "client_id": ven.client_id,
+            "resource_name": req.resource_name,
+            "ven_id": ven.id,
+            "targets": req.targets if who.is_bl else None,
+            "attributes": [a.model_dump() for a in req.attributes] if req.attributes else None,
+        }
+    )
+    return await tx.resources.insert(resource)
+
+
+async def list_resources(tx: Tx, who: Principal, flt: ResourceFilter) -> list[Resource]:
+    return await tx.resources.list(replace(flt, owner=owner(who)))
+
+
+async def get_resource(tx: Tx, who: Principal, resource_id: str) -> Resource:
+    return await tx.resources.require(resource_id, tx.resources.owned(owner(who)))
+
+
+async def replace_resource(tx: Tx, who: Principal, resource_id: str, req: ResourceRequest) -> Resource:
+    _check_variant(who, req.object_type, BL_RESOURCE_REQUEST, "resource")
+    old = await get_resource(tx, who, resource_id)
+    ven = await _owned_ven(tx, who, req.ven_id)
+    new = old.model_copy(
+        update={
+            "modification_date_time": tx.resources.clock(),
+            "resource_name": req.resource_name,
+            "ven_id": ven.id,
+            "client_id": ven.client_id,
+            "attributes": req.attributes,
+            "targets": req.targets if who.is_bl else old.targets,
+        }
+    )
+    return await tx.resources.replace(new)
+
+
+async def delete_resource(tx: Tx, who: Principal, resource_id: str) -> Resource:
+    old = await get_resource(tx, who, resource_id)
+    await tx.resources.delete(resource_id)
+    return old

@@ -1,0 +1,86 @@
+"""The VTN's store: one engine, and per-transaction repositories for each kind of object.
+
+Usage: `async with store.transaction() as tx: await tx.programs.insert(...)`. The transaction
+commits when the block exits normally, so a write is acknowledged only after it is committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.durations import utcnow
+from vtn.storage.clients import ClientRecord, ClientRepo, NewClient
+from vtn.storage.engine import create_engine
+from vtn.storage.events import EventRepo
+from vtn.storage.programs import ProgramRepo
+from vtn.storage.reports import ReportRepo
+from vtn.storage.subscriptions import SubscriptionRepo
+from vtn.storage.vens import ResourceRepo, VenRepo
+
+__all__ = ["ClientRecord", "NewClient", "Store", "Tx", "open_store"]
+
+
+@dataclass
+class Tx:
+    """Repositories bound to one connection and transaction."""
+
+    conn: AsyncConnection
+    programs: ProgramRepo
+    events: EventRepo
+    reports: ReportRepo
+    subscriptions: SubscriptionRepo
+    vens: VenRepo
+    resources: ResourceRepo
+    clients: ClientRepo
+
+
+class Store:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.new_id = new_id
+
+    def _tx(self, conn: AsyncConnection) -> Tx:
+        c, i = self.clock, self.new_id
+        return Tx(
+            conn=conn,
+            programs=ProgramRepo(conn, c, i),
+            events=EventRepo(conn, c, i),
+            reports=ReportRepo(conn, c, i),
+            subscriptions=SubscriptionRepo(conn, c, i),
+            vens=VenRepo(conn, c, i),
+            resources=ResourceRepo(conn, c, i),
+            clients=ClientRepo(conn, c),
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A read-write transaction, committed on normal exit and rolled back on error."""
+        async with self.engine.begin() as conn:
+            yield self._tx(conn)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """A read-only unit of work (rolled back at the end)."""
+        async with self.engine.connect() as conn:
+            yield self._tx(conn)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def open_store(url: str, **kwargs: object) -> Store:
+    """Open (not migrate) the store at a plain database URL."""
+    return Store(create_engine(url), **kwargs)  # type: ignore[arg-type]

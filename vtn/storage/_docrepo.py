@@ -1,0 +1,104 @@
+"""Generic repository of objects stored as wire documents (private to vtn/storage)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.errors import NotFound
+from shared.models.base import ObjectMetadata
+from vtn.storage import _rows
+from vtn.storage.filters import Page
+
+M = TypeVar("M", bound=ObjectMetadata)
+
+
+class DocRepo(Generic[M]):
+    """Insert/get/replace/delete/list for one table; subclasses add columns and filters."""
+
+    table: Table
+    model: type[M]
+    kind: str  # ObjectType value, also the key in object_targets
+    conflict: str = "an object with these unique fields already exists"
+    has_targets: bool = False
+
+    def __init__(self, conn: AsyncConnection, clock: Callable[[], datetime], new_id: Callable[[], str]) -> None:
+        self.conn = conn
+        self.clock = clock
+        self.new_id = new_id
+
+    def columns(self, obj: M) -> dict[str, Any]:
+        """Extra indexed columns derived from the object."""
+        return {}
+
+    def targets_of(self, obj: M) -> Sequence[str] | None:
+        return getattr(obj, "targets", None)  # type: ignore[no-any-return]
+
+    def stamp(self, object_id: str | None) -> dict[str, Any]:
+        now = self.clock()
+        return {"id": object_id or self.new_id(), "created_date_time": now, "modification_date_time": now}
+
+    async def insert(self, obj: M, extra: dict[str, Any] | None = None) -> M:
+        values = {
+            "id": obj.id,
+            "created_us": _rows.to_us(obj.created_date_time),
+            "modified_us": _rows.to_us(obj.modification_date_time),
+            "doc": _rows.dump(obj),
+            **self.columns(obj),
+            **(extra or {}),
+        }
+        await _rows.insert_row(self.conn, self.table, values, self.conflict)
+        if self.has_targets:
+            await _rows.set_targets(self.conn, self.kind, obj.id, self.targets_of(obj))
+        return obj
+
+    async def get(self, object_id: str, where: ColumnElement[bool] | None = None) -> M | None:
+        clause = self.table.c.id == object_id
+        if where is not None:
+            clause = clause & where
+        doc = await _rows.fetch_doc(self.conn, self.table, clause)
+        return None if doc is None else _rows.load(self.model, doc)
+
+    async def require(self, object_id: str, where: ColumnElement[bool] | None = None) -> M:
+        found = await self.get(object_id, where)
+        if found is None:
+            raise NotFound(f"no {self.kind.lower()} with id {object_id!r}")
+        return found
+
+    async def replace(self, obj: M, extra: dict[str, Any] | None = None) -> M:
+        values = {
+            "modified_us": _rows.to_us(obj.modification_date_time),
+            "doc": _rows.dump(obj),
+            **self.columns(obj),
+            **(extra or {}),
+        }
+        await _rows.update_row(self.conn, self.table, obj.id, values, self.conflict)
+        if self.has_targets:
+            await _rows.set_targets(self.conn, self.kind, obj.id, self.targets_of(obj))
+        return obj
+
+    async def delete(self, object_id: str) -> None:
+        await self.conn.execute(delete(self.table).where(self.table.c.id == object_id))
+        if self.has_targets:
+            await _rows.clear_targets(self.conn, self.kind, [object_id])
+
+    async def select_page(self, where: Sequence[ColumnElement[bool]], page: Page) -> list[M]:
+        query = select(self.table.c.doc).where(*where)
+        docs = await _rows.page_docs(self.conn, query, self.table, page.skip, page.limit)
+        return [_rows.load(self.model, d) for d in docs]
+
+    def target_clauses(
+        self, targets: frozenset[str] | None, access: frozenset[str] | None
+    ) -> list[ColumnElement[bool]]:
+        """Plain target filter (any overlap) and the VEN targeting rule (untargeted, or granted overlap)."""
+        clauses: list[ColumnElement[bool]] = []
+        if targets is not None:
+            clauses.append(_rows.has_any_target(self.kind, self.table.c.id, targets))
+        if access is not None:
+            untargeted = _rows.is_untargeted(self.kind, self.table.c.id)
+            clauses.append(untargeted | _rows.has_any_target(self.kind, self.table.c.id, access) if access else untargeted)
+        return clauses

@@ -1,0 +1,107 @@
+"""Row <-> model plumbing shared by the per-object repositories (private to vtn/storage)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, Table, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.errors import Conflict
+from shared.models.base import WireModel
+from vtn.storage.tables import object_targets
+
+M = TypeVar("M", bound=WireModel)
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the epoch: an integer column orders exactly and identically on every store."""
+    return int(moment.timestamp() * 1_000_000)
+
+
+def from_us(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+
+
+def dump(model: WireModel) -> str:
+    return model.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def load(model: type[M], doc: str) -> M:
+    return model.model_validate_json(doc)
+
+
+async def insert_row(conn: AsyncConnection, table: Table, values: dict[str, Any], conflict: str) -> None:
+    """Insert, turning a uniqueness violation into a 409 whose detail says what clashed."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(insert(table).values(**values))
+    except IntegrityError as exc:
+        raise Conflict(conflict) from exc
+
+
+async def update_row(
+    conn: AsyncConnection, table: Table, object_id: str, values: dict[str, Any], conflict: str
+) -> None:
+    try:
+        async with conn.begin_nested():
+            await conn.execute(table.update().where(table.c.id == object_id).values(**values))
+    except IntegrityError as exc:
+        raise Conflict(conflict) from exc
+
+
+async def fetch_doc(conn: AsyncConnection, table: Table, where: ColumnElement[bool]) -> str | None:
+    row = (await conn.execute(select(table.c.doc).where(where))).first()
+    return None if row is None else str(row[0])
+
+
+async def page_docs(conn: AsyncConnection, query: Select[Any], table: Table, skip: int, limit: int) -> list[str]:
+    """Run a doc query in the stable list order (creation time, then id) with skip/limit."""
+    query = query.order_by(table.c.created_us, table.c.id).offset(skip).limit(limit)
+    return [str(row[0]) for row in (await conn.execute(query)).all()]
+
+
+async def set_targets(conn: AsyncConnection, kind: str, object_id: str, targets: Iterable[str] | None) -> None:
+    """Replace the indexed target rows of one object."""
+    await conn.execute(
+        delete(object_targets).where(object_targets.c.kind == kind, object_targets.c.object_id == object_id)
+    )
+    unique = sorted(set(targets or ()))
+    if unique:
+        await conn.execute(
+            insert(object_targets), [{"kind": kind, "object_id": object_id, "target": t} for t in unique]
+        )
+
+
+async def clear_targets(conn: AsyncConnection, kind: str, object_ids: Sequence[str]) -> None:
+    if object_ids:
+        await conn.execute(
+            delete(object_targets).where(
+                object_targets.c.kind == kind, object_targets.c.object_id.in_(list(object_ids))
+            )
+        )
+
+
+def has_any_target(kind: str, id_column: Any, targets: Iterable[str]) -> ColumnElement[bool]:
+    """SQL: the object has at least one of `targets`."""
+    return (
+        select(object_targets.c.object_id)
+        .where(
+            object_targets.c.kind == kind,
+            object_targets.c.object_id == id_column,
+            object_targets.c.target.in_(sorted(set(targets))),
+        )
+        .exists()
+    )
+
+
+def is_untargeted(kind: str, id_column: Any) -> ColumnElement[bool]:
+    """SQL: the object has no targets at all."""
+    return ~(
+        select(object_targets.c.object_id)
+        .where(object_targets.c.kind == kind, object_targets.c.object_id == id_column)
+        .exists()
+    )

@@ -1,0 +1,139 @@
+"""OAuth2 clients (BL and VEN credentials) and the VTN's own token signing key.
+
+Client secrets are random 256-bit strings made by the VTN, so a salted PBKDF2 hash with a modest
+iteration count is enough: there is no low-entropy password to stretch, and token requests stay fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.enums import Role
+from shared.errors import Conflict
+from vtn.storage import _rows
+from vtn.storage.tables import clients, settings
+
+_ITERATIONS = 20_000
+SIGNING_KEY = "jwt_hs256_key"
+
+
+def hash_secret(secret: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    try:
+        scheme, iterations, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "pbkdf2_sha256":
+        return False
+    candidate = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt), int(iterations))
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    client_id: str
+    name: str
+    role: Role
+    secret_hash: str
+    cert_fingerprint: str | None
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewClient:
+    record: ClientRecord
+    secret: str  # shown once, never stored
+
+
+class ClientRepo:
+    def __init__(self, conn: AsyncConnection, clock: Callable[[], datetime]) -> None:
+        self.conn = conn
+        self.clock = clock
+
+    async def add(
+        self, name: str, role: Role, *, client_id: str | None = None, cert_fingerprint: str | None = None
+    ) -> NewClient:
+        secret = secrets.token_urlsafe(32)
+        record = ClientRecord(
+            client_id=client_id or f"{role.value}-{secrets.token_hex(8)}",
+            name=name,
+            role=role,
+            secret_hash=hash_secret(secret),
+            cert_fingerprint=cert_fingerprint.lower().replace(":", "") if cert_fingerprint else None,
+            created=self.clock(),
+        )
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(
+                    insert(clients).values(
+                        client_id=record.client_id,
+                        name=record.name,
+                        role=record.role.value,
+                        secret_hash=record.secret_hash,
+                        cert_fingerprint=record.cert_fingerprint,
+                        created_us=_rows.to_us(record.created),
+                    )
+                )
+        except IntegrityError as exc:
+            raise Conflict(f"a client named {name!r} (or with this id or fingerprint) already exists") from exc
+        return NewClient(record, secret)
+
+    async def get(self, client_id: str) -> ClientRecord | None:
+        row = (await self.conn.execute(select(clients).where(clients.c.client_id == client_id))).first()
+        return None if row is None else _record(row)
+
+    async def by_fingerprint(self, fingerprint: str) -> ClientRecord | None:
+        key = fingerprint.lower().replace(":", "")
+        row = (await self.conn.execute(select(clients).where(clients.c.cert_fingerprint == key))).first()
+        return None if row is None else _record(row)
+
+    async def list(self) -> list[ClientRecord]:
+        rows = (await self.conn.execute(select(clients).order_by(clients.c.created_us, clients.c.client_id))).all()
+        return [_record(r) for r in rows]
+
+    async def remove(self, id_or_name: str) -> bool:
+        result = await self.conn.execute(
+            delete(clients).where(or_(clients.c.client_id == id_or_name, clients.c.name == id_or_name))
+        )
+        return bool(result.rowcount)
+
+    async def signing_key(self) -> bytes:
+        """The HS256 key for our own tokens, made once per database so every VTN process shares it."""
+        row = (await self.conn.execute(select(settings.c.value).where(settings.c.key == SIGNING_KEY))).first()
+        if row is not None:
+            return bytes(row[0])
+        key = secrets.token_bytes(32)
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(insert(settings).values(key=SIGNING_KEY, value=key))
+        except IntegrityError:
+            # Another process made it first: use theirs.
+            row = (await self.conn.execute(select(settings.c.value).where(settings.c.key == SIGNING_KEY))).one()
+            return bytes(row[0])
+        return key
+
+
+def _record(row: object) -> ClientRecord:
+    m = row._mapping  # type: ignore[attr-defined]
+    return ClientRecord(
+        client_id=m["client_id"],
+        name=m["name"],
+        role=Role(m["role"]),
+        secret_hash=m["secret_hash"],
+        cert_fingerprint=m["cert_fingerprint"],
+        created=_rows.from_us(m["created_us"]),
+    )

@@ -1,0 +1,41 @@
+"""Events: belong to a program; `end_us` caches when the event has fully transpired."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+
+from shared.models import Event
+from shared.timing import event_window
+from vtn.storage import _rows
+from vtn.storage._docrepo import DocRepo
+from vtn.storage.filters import EventFilter
+from vtn.storage.tables import events
+
+
+class EventRepo(DocRepo[Event]):
+    table = events
+    model = Event
+    kind = "EVENT"
+    has_targets = True
+
+    def columns(self, obj: Event) -> dict[str, Any]:
+        _, end = event_window(obj, obj.modification_date_time)
+        return {"program_id": obj.program_id, "end_us": None if end is None else _rows.to_us(end)}
+
+    async def list(self, flt: EventFilter) -> list[Event]:
+        where: list[ColumnElement[bool]] = self.target_clauses(flt.targets, flt.access)
+        if flt.program_id is not None:
+            where.append(events.c.program_id == flt.program_id)
+        if flt.active_at is not None:
+            where.append(events.c.end_us.is_(None) | (events.c.end_us > _rows.to_us(flt.active_at)))
+        return await self.select_page(where, flt.page)
+
+    async def visible(self, event_id: str, access: frozenset[str] | None) -> Event | None:
+        clauses = self.target_clauses(None, access)
+        return await self.get(event_id, clauses[0] if clauses else None)
+
+    async def program_of(self, event_id: str) -> str | None:
+        row = (await self.conn.execute(select(events.c.program_id).where(events.c.id == event_id))).first()
+        return None if row is None else str(row[0])

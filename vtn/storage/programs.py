@@ -1,0 +1,38 @@
+"""Programs: unique by name across the VTN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from shared.models import Program
+from vtn.storage import _rows
+from vtn.storage._docrepo import DocRepo
+from vtn.storage.filters import ProgramFilter
+from vtn.storage.tables import events, programs
+
+
+class ProgramRepo(DocRepo[Program]):
+    table = programs
+    model = Program
+    kind = "PROGRAM"
+    conflict = "a program with this programName already exists"
+    has_targets = True
+
+    def columns(self, obj: Program) -> dict[str, Any]:
+        return {"program_name": obj.program_name}
+
+    async def list(self, flt: ProgramFilter) -> list[Program]:
+        return await self.select_page(self.target_clauses(flt.targets, flt.access), flt.page)
+
+    async def visible(self, program_id: str, access: frozenset[str] | None) -> Program | None:
+        clauses = self.target_clauses(None, access)
+        where = clauses[0] if clauses else None
+        return await self.get(program_id, where)
+
+    async def delete(self, object_id: str) -> None:
+        # The events go with their program (FK cascade); their target rows must go too.
+        event_ids = [r[0] for r in (await self.conn.execute(select(events.c.id).where(events.c.program_id == object_id))).all()]
+        await _rows.clear_targets(self.conn, "EVENT", event_ids)
+        await super().delete(object_id)

@@ -1,0 +1,126 @@
+"""The VTN's tables (SQLAlchemy Core). Private to vtn/storage.
+
+Each OpenADR object is stored as its full wire document (`doc`, JSON text) plus the columns that
+queries filter, order or enforce uniqueness on. Targets live in `object_targets` so that target
+filters and VEN target grants are indexed joins, not scans of JSON.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 128  # spec objectID maxLength
+
+
+def _object_columns() -> list[Column[object]]:
+    # created_us orders lists stably (then id); doc is the wire document.
+    return [
+        Column("id", String(ID), primary_key=True),
+        Column("created_us", BigInteger, nullable=False),
+        Column("modified_us", BigInteger, nullable=False),
+        Column("doc", Text, nullable=False),
+    ]
+
+
+programs = Table(
+    "programs",
+    metadata,
+    *_object_columns(),
+    Column("program_name", String(128), nullable=False, unique=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    *_object_columns(),
+    Column("program_id", String(ID), ForeignKey("programs.id", ondelete="CASCADE"), nullable=False, index=True),
+    # NULL = never ends (or no known start): such an event is always "active".
+    Column("end_us", BigInteger, nullable=True),
+)
+
+vens = Table(
+    "vens",
+    metadata,
+    *_object_columns(),
+    Column("client_id", String(128), nullable=False, index=True),
+    Column("ven_name", String(128), nullable=False, unique=True),
+)
+
+resources = Table(
+    "resources",
+    metadata,
+    *_object_columns(),
+    Column("ven_id", String(ID), ForeignKey("vens.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(128), nullable=False, index=True),
+    Column("resource_name", String(128), nullable=False),
+    UniqueConstraint("ven_id", "resource_name"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    *_object_columns(),
+    Column("event_id", String(ID), nullable=False, index=True),
+    Column("program_id", String(ID), nullable=True, index=True),
+    Column("client_id", String(128), nullable=False, index=True),
+    Column("client_name", String(128), nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    *_object_columns(),
+    Column("client_id", String(128), nullable=False, index=True),
+    Column("client_name", String(128), nullable=False),
+    Column("program_id", String(ID), nullable=True, index=True),
+    Column("objects", String(128), nullable=False),
+    # HMAC key for notification signatures; write-only, never in `doc`.
+    Column("secret", String(256), nullable=True),
+)
+
+object_targets = Table(
+    "object_targets",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("object_id", String(ID), primary_key=True),
+    Column("target", String(128), primary_key=True),
+    Index("ix_object_targets_kind_target", "kind", "target"),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("role", String(8), nullable=False),
+    Column("secret_hash", String(256), nullable=False),
+    Column("cert_fingerprint", String(64), nullable=True, unique=True),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)

@@ -1,0 +1,81 @@
+"""Vens and resources: VEN-private objects keyed by the owner's clientID; their targets are grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, union
+
+from shared.models import Resource, Ven
+from vtn.storage import _rows
+from vtn.storage._docrepo import DocRepo
+from vtn.storage.filters import ResourceFilter, VenFilter
+from vtn.storage.tables import object_targets, resources, vens
+
+
+class VenRepo(DocRepo[Ven]):
+    table = vens
+    model = Ven
+    kind = "VEN"
+    conflict = "a ven with this venName (or id) already exists"
+    has_targets = True
+
+    def columns(self, obj: Ven) -> dict[str, Any]:
+        return {"client_id": obj.client_id, "ven_name": obj.ven_name}
+
+    def owned(self, owner: str | None) -> ColumnElement[bool] | None:
+        return None if owner is None else vens.c.client_id == owner
+
+    async def list(self, flt: VenFilter) -> list[Ven]:
+        where = self.target_clauses(flt.targets, None)
+        if flt.owner is not None:
+            where.append(vens.c.client_id == flt.owner)
+        if flt.ven_name is not None:
+            where.append(vens.c.ven_name == flt.ven_name)
+        return await self.select_page(where, flt.page)
+
+    async def granted_targets(self, client_id: str) -> frozenset[str]:
+        """Targets BL granted to a client through its ven objects and their resources."""
+        ven_ids = select(vens.c.id).where(vens.c.client_id == client_id)
+        res_ids = select(resources.c.id).where(resources.c.client_id == client_id)
+        query = union(
+            select(object_targets.c.target).where(object_targets.c.kind == "VEN", object_targets.c.object_id.in_(ven_ids)),
+            select(object_targets.c.target).where(
+                object_targets.c.kind == "RESOURCE", object_targets.c.object_id.in_(res_ids)
+            ),
+        )
+        return frozenset(str(r[0]) for r in (await self.conn.execute(query)).all())
+
+    async def has_ven(self, client_id: str) -> bool:
+        row = (await self.conn.execute(select(vens.c.id).where(vens.c.client_id == client_id).limit(1))).first()
+        return row is not None
+
+    async def delete(self, object_id: str) -> None:
+        # Resources go with their ven (FK cascade); their target rows must go too.
+        res_ids = [r[0] for r in (await self.conn.execute(select(resources.c.id).where(resources.c.ven_id == object_id))).all()]
+        await _rows.clear_targets(self.conn, "RESOURCE", res_ids)
+        await super().delete(object_id)
+
+
+class ResourceRepo(DocRepo[Resource]):
+    table = resources
+    model = Resource
+    kind = "RESOURCE"
+    conflict = "this ven already has a resource with this resourceName (or the id is taken)"
+    has_targets = True
+
+    def columns(self, obj: Resource) -> dict[str, Any]:
+        return {"ven_id": obj.ven_id, "client_id": obj.client_id, "resource_name": obj.resource_name}
+
+    def owned(self, owner: str | None) -> ColumnElement[bool] | None:
+        return None if owner is None else resources.c.client_id == owner
+
+    async def list(self, flt: ResourceFilter) -> list[Resource]:
+        where = self.target_clauses(flt.targets, None)
+        if flt.owner is not None:
+            where.append(resources.c.client_id == flt.owner)
+        if flt.resource_name is not None:
+            where.append(resources.c.resource_name == flt.resource_name)
+        if flt.ven_id is not None:
+            where.append(resources.c.ven_id == flt.ven_id)
+        return await self.select_page(where, flt.page)
