@@ -12,10 +12,12 @@ from aiohttp import web
 from shared.enums import Scope
 from shared.validation import SchemaRegistry
 from vtn.auth.tokens import TokenService
-from vtn.config import VtnConfig
+from vtn.config import VtnConfig, callback_policy, delivery_policy
 from vtn.handlers import auth, events, meta, programs, reports, resources, subscriptions, vens
 from vtn.handlers._http import STATE, Handler, VtnState
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
+from vtn.notify.worker import DeliveryWorker
+from vtn.services.notifier import Notifier
 from vtn.storage import Store
 
 S = Scope
@@ -23,6 +25,7 @@ READ_TARGETS = frozenset({S.READ_ALL, S.READ_TARGETS})
 READ_VEN_OBJECTS = frozenset({S.READ_ALL, S.READ_VEN_OBJECTS})
 ANY_READ = frozenset({S.READ_ALL, S.READ_TARGETS, S.READ_VEN_OBJECTS})
 PUBLIC = None
+WORKER = web.AppKey("vtn_delivery_worker", DeliveryWorker)
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,19 @@ ROUTES: list[Route] = [
     *_crud("programs", "programID", programs, "program", READ_TARGETS, S.WRITE_PROGRAMS),
     *_crud("events", "eventID", events, "event", READ_TARGETS, S.WRITE_EVENTS),
     *_crud("reports", "reportID", reports, "report", READ_VEN_OBJECTS, S.WRITE_REPORTS),
-    *_crud("subscriptions", "subscriptionID", subscriptions, "subscription", READ_VEN_OBJECTS, S.WRITE_SUBSCRIPTIONS),
+    *_crud(
+        "subscriptions",
+        "subscriptionID",
+        subscriptions,
+        "subscription",
+        READ_VEN_OBJECTS,
+        S.WRITE_SUBSCRIPTIONS,
+    ),
     *_crud("vens", "venID", vens, "ven", READ_VEN_OBJECTS, S.WRITE_VENS),
     *_crud("resources", "resourceID", resources, "resource", READ_VEN_OBJECTS, S.WRITE_VENS),
+    Route(
+        "GET", "/subscriptions/{subscriptionID}/deliveries", subscriptions.list_deliveries, READ_VEN_OBJECTS
+    ),
     Route("GET", "/auth/server", auth.auth_server, PUBLIC),
     Route("POST", "/auth/token", auth.token, PUBLIC),
     # The spec says read_all, which 3.1 VENs do not hold; any authenticated client may discover notifiers.
@@ -64,11 +77,18 @@ ROUTES: list[Route] = [
 
 
 def create_app(
-    config: VtnConfig, store: Store, registry: SchemaRegistry, tokens: TokenService
+    config: VtnConfig, store: Store, registry: SchemaRegistry, tokens: TokenService, notifier: Notifier
 ) -> web.Application:
-    """Build the application; the caller owns the store's lifetime unless `close_store_on_cleanup`."""
+    """Build the application around its collaborators; the caller owns the store's lifetime."""
     app = web.Application(middlewares=[problems, authenticate], client_max_size=config.max_body_bytes)
-    app[STATE] = VtnState(config=config, store=store, registry=registry, tokens=tokens)
+    app[STATE] = VtnState(
+        config=config,
+        store=store,
+        registry=registry,
+        tokens=tokens,
+        notifier=notifier,
+        callbacks=callback_policy(config),
+    )
     scopes: dict[object, frozenset[Scope]] = {}
     base = config.base_path.rstrip("/")
     for route in ROUTES:
@@ -80,11 +100,27 @@ def create_app(
     return app
 
 
-async def build_app(config: VtnConfig, store: Store, registry: SchemaRegistry | None = None) -> web.Application:
-    """create_app with the token service made from the store's signing key."""
+async def build_app(
+    config: VtnConfig, store: Store, registry: SchemaRegistry | None = None
+) -> web.Application:
+    """create_app with everything made from the config: tokens, notifier and its delivery worker."""
     async with store.transaction() as tx:
         key = await tx.clients.signing_key()
     tokens = TokenService(
         key, ttl_seconds=config.token_ttl_seconds, clock=store.clock, external=config.external_issuer
     )
-    return create_app(config, store, registry or SchemaRegistry(), tokens)
+    worker = DeliveryWorker(store, delivery_policy(config), clock=store.clock)
+    notifier = Notifier(store.clock, wake=worker.wake)
+    app = create_app(config, store, registry or SchemaRegistry(), tokens, notifier)
+    if config.delivery_worker:
+        app[WORKER] = worker
+
+        async def start(_: web.Application) -> None:
+            await worker.start()
+
+        async def stop(_: web.Application) -> None:
+            await worker.stop()
+
+        app.on_startup.append(start)
+        app.on_cleanup.append(stop)
+    return app

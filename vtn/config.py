@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vtn.notify.callbacks import CallbackPolicy
+from vtn.notify.policy import DeliveryPolicy
+
 DEFAULT_DB_URL = "sqlite:///var/vtn.db"
 BASE_PATH = "/openadr3/3.1.0"
 
@@ -55,6 +58,18 @@ class VtnConfig:
     external_issuer: ExternalIssuer | None = None
     tls: TlsSettings = field(default_factory=TlsSettings)
     log_level: str = "INFO"
+    # Webhooks: the spec's checks, each relaxable for plain-HTTP labs and loopback tests.
+    webhook_require_https: bool = True
+    webhook_allow_private: bool = False
+    webhook_echo_challenge: bool = True
+    # Run the outbox delivery worker in this process (turn off for API-only replicas).
+    delivery_worker: bool = True
+    delivery_timeout_seconds: float = 10.0
+    delivery_concurrency: int = 256
+    outbox_lease_seconds: float = 30.0
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 3600.0
+    retry_give_up_seconds: float = 86400.0
 
     @classmethod
     def load(
@@ -76,7 +91,9 @@ class VtnConfig:
     @classmethod
     def _build(cls, values: dict[str, Any]) -> VtnConfig:
         tls_keys = {f.name for f in dataclasses.fields(TlsSettings)}
-        tls = TlsSettings(**{k[4:]: v for k, v in values.items() if k.startswith("tls_") and k[4:] in tls_keys})
+        tls = TlsSettings(
+            **{k[4:]: v for k, v in values.items() if k.startswith("tls_") and k[4:] in tls_keys}
+        )
         ext = None
         if values.get("jwt_public_key_file"):
             ext = ExternalIssuer(
@@ -90,18 +107,36 @@ class VtnConfig:
         unknown = set(values) - own - {f"tls_{k}" for k in tls_keys} - _EXTERNAL_KEYS
         if unknown:
             raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
-        kwargs = {k: values[k] for k in own if k in values}
-        for key in ("port", "token_ttl_seconds", "max_body_bytes"):
-            if key in kwargs:
-                kwargs[key] = int(kwargs[key])
-        if "issue_tokens" in kwargs and isinstance(kwargs["issue_tokens"], str):
-            kwargs["issue_tokens"] = kwargs["issue_tokens"].lower() in ("1", "true", "yes")
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        kwargs = {k: _coerce(k, types[k], values[k]) for k in own if k in values}
         if tls.client_cert not in ("none", "optional", "required"):
             raise ValueError("tls client_cert must be none, optional or required")
         return cls(tls=tls, external_issuer=ext, **kwargs)
 
 
-_EXTERNAL_KEYS = {"jwt_public_key_file", "jwt_issuer", "jwt_audience", "jwt_client_id_claim", "jwt_scope_claim"}
+_EXTERNAL_KEYS = {
+    "jwt_public_key_file",
+    "jwt_issuer",
+    "jwt_audience",
+    "jwt_client_id_claim",
+    "jwt_scope_claim",
+}
+
+
+def _coerce(name: str, kind: object, value: Any) -> Any:
+    """Environment values arrive as strings; give each field its declared type."""
+    try:
+        if kind == "bool" and isinstance(value, str):
+            if value.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(value)
+            return value.lower() in ("1", "true", "yes", "on")
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+    except ValueError as exc:
+        raise ValueError(f"configuration key {name!r}: {value!r} is not a valid {kind}") from exc
+    return value
 
 
 def _flatten_toml(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,4 +153,28 @@ def _flatten_toml(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    return {k[4:].lower(): v for k, v in env.items() if k.startswith("VTN_") and k != "VTN_CONFIG"}
+    """VTN_<KEY> for every known key (e.g. VTN_DB_URL, VTN_PORT, VTN_TLS_CERT_FILE); others are ignored."""
+    known = {f.name for f in dataclasses.fields(VtnConfig)} | _EXTERNAL_KEYS
+    known |= {f"tls_{f.name}" for f in dataclasses.fields(TlsSettings)}
+    picked = {k[4:].lower(): v for k, v in env.items() if k.startswith("VTN_")}
+    return {k: v for k, v in picked.items() if k in known}
+
+
+def delivery_policy(config: VtnConfig) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        timeout_s=config.delivery_timeout_seconds,
+        concurrency=config.delivery_concurrency,
+        lease_s=config.outbox_lease_seconds,
+        base_delay_s=config.retry_base_seconds,
+        max_delay_s=config.retry_max_seconds,
+        give_up_after_s=config.retry_give_up_seconds,
+    )
+
+
+def callback_policy(config: VtnConfig) -> CallbackPolicy:
+    return CallbackPolicy(
+        require_https=config.webhook_require_https,
+        allow_private=config.webhook_allow_private,
+        echo_challenge=config.webhook_echo_challenge,
+        timeout_s=config.delivery_timeout_seconds,
+    )

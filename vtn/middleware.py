@@ -44,7 +44,9 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         if exc.status == 413:
             detail = f"request body over {state(request).config.max_body_bytes} bytes"
         kept = {k: v for k, v in exc.headers.items() if k.lower() in ("allow",)}
-        return problem_response(Problem(status=exc.status, title=title, detail=detail, instance=request.path), kept)
+        return problem_response(
+            Problem(status=exc.status, title=title, detail=detail, instance=request.path), kept
+        )
     except Exception:
         ref = secrets.token_hex(6)
         log.exception("unhandled error (ref %s) on %s %s", ref, request.method, request.path)

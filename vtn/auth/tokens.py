@@ -87,7 +87,13 @@ class TokenService:
         return self._principal(claims, ext.client_id_claim, ext.scope_claim)
 
     def _decode(
-        self, token: str, key: bytes, algorithms: list[str], issuer: str | None, audience: str | None, now: int
+        self,
+        token: str,
+        key: bytes,
+        algorithms: list[str],
+        issuer: str | None,
+        audience: str | None,
+        now: int,
     ) -> dict[str, Any]:
         try:
             # Expiry is checked against our injectable clock, not the wall clock.

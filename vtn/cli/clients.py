@@ -20,10 +20,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add = csub.add_parser("add", help="create a client and print its id and secret (shown once)")
     add_db_option(add)
     add.add_argument("--name", required=True, help="unique human name of the client")
-    add.add_argument("--role", required=True, choices=[r.value for r in Role], help="bl (utility) or ven (partner)")
+    add.add_argument(
+        "--role", required=True, choices=[r.value for r in Role], help="bl (utility) or ven (partner)"
+    )
     add.add_argument("--client-id", help="choose the client id (default: generated)")
-    add.add_argument("--cert-fingerprint", help="SHA-256 fingerprint of the client's TLS certificate (mTLS identity)")
-    add.add_argument("--json", action="store_true", help='print exactly {"client_id": ..., "client_secret": ...}')
+    add.add_argument(
+        "--cert-fingerprint", help="SHA-256 fingerprint of the client's TLS certificate (mTLS identity)"
+    )
+    add.add_argument(
+        "--json", action="store_true", help='print exactly {"client_id": ..., "client_secret": ...}'
+    )
     add.set_defaults(func=_add)
 
     lst = csub.add_parser("list", help="list clients (never secrets)")
@@ -51,7 +57,9 @@ def _run(url: str, work: Any) -> Any:
         raise CliError(str(exc)) from exc
     except Exception as exc:
         if "no such table" in str(exc) or "does not exist" in str(exc):
-            raise CliError(f"the database at {url} has no VTN schema: run `vtn db upgrade --db {url}`") from exc
+            raise CliError(
+                f"the database at {url} has no VTN schema: run `vtn db upgrade --db {url}`"
+            ) from exc
         raise
 
 

@@ -19,7 +19,9 @@ log = logging.getLogger("vtn")
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("serve", help="run the VTN server")
-    p.add_argument("--config", metavar="FILE", help="TOML configuration file (environment VTN_* overrides it)")
+    p.add_argument(
+        "--config", metavar="FILE", help="TOML configuration file (environment VTN_* overrides it)"
+    )
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 8080)")
     add_db_option(p)
@@ -27,7 +29,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--tls-cert", help="server certificate (PEM); enables HTTPS")
     p.add_argument("--tls-key", help="server private key (PEM)")
     p.add_argument("--client-ca", help="CA bundle that client certificates must chain to")
-    p.add_argument("--client-cert", choices=["none", "optional", "required"], help="client certificate policy")
+    p.add_argument(
+        "--client-cert", choices=["none", "optional", "required"], help="client certificate policy"
+    )
     p.add_argument("--crl", help="certificate revocation list (PEM), reloaded on SIGHUP")
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING (default INFO)")
     p.set_defaults(func=_serve)
@@ -53,7 +57,9 @@ def config_from_args(args: argparse.Namespace) -> VtnConfig:
 
 def _serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if not args.no_migrate:
         migrate.upgrade(config.db_url)
     asyncio.run(run(config))

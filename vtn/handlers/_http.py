@@ -8,18 +8,21 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from shared.enums import ObjectType
+from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest, OadrError, PayloadTooLarge, Unauthorized
 from shared.models.base import WireModel
 from shared.validation import SchemaRegistry
 from shared.wire import oadr3_json
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig
+from vtn.notify.callbacks import CallbackPolicy
 from vtn.principal import Principal
-from vtn.storage import Store
+from vtn.services.notifier import AnyObject, Notifier
+from vtn.storage import Store, Tx
 from vtn.storage.filters import MAX_LIMIT, Page
 
 M = TypeVar("M", bound=WireModel)
+Obj = TypeVar("Obj", bound=AnyObject)
 
 JSON = "application/json"
 
@@ -34,10 +37,12 @@ class VtnState:
     store: Store
     registry: SchemaRegistry
     tokens: TokenService
+    notifier: Notifier
+    callbacks: CallbackPolicy
 
 
 STATE = web.AppKey("vtn_state", VtnState)
-PRINCIPAL_KEY = "vtn_principal"
+PRINCIPAL_KEY = web.RequestKey("vtn_principal", Principal)
 
 
 def state(request: web.Request) -> VtnState:
@@ -64,6 +69,18 @@ async def body(request: web.Request, schema: str, model: type[M]) -> M:
 
 def respond(obj: WireModel, status: int = 200) -> web.Response:
     return web.Response(body=oadr3_json.encode(obj), status=status, content_type=JSON)
+
+
+async def mutate(
+    request: web.Request, operation: Operation, work: Callable[[Tx], Awaitable[Obj]], status: int = 200
+) -> web.Response:
+    """Run a write and its notification fan-out in one transaction; answer only after the commit."""
+    st = state(request)
+    async with st.store.transaction() as tx:
+        obj = await work(tx)
+        await st.notifier.changed(tx, operation, obj)
+    st.notifier.wake()
+    return respond(obj, status)
 
 
 def respond_list(objs: Sequence[WireModel]) -> web.Response:

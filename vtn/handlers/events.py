@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from shared.enums import Operation
 from shared.models import EventRequest
 from vtn.handlers._http import (
     body,
     bool_param,
     caller,
+    mutate,
     page,
     path_id,
     respond,
@@ -35,9 +37,7 @@ async def list_events(request: web.Request) -> web.Response:
 
 async def create_event(request: web.Request) -> web.Response:
     req = await body(request, "eventRequest", EventRequest)
-    async with state(request).store.transaction() as tx:
-        created = await svc.create_event(tx, req)
-    return respond(created, 201)
+    return await mutate(request, Operation.CREATE, lambda tx: svc.create_event(tx, req), 201)
 
 
 async def get_event(request: web.Request) -> web.Response:
@@ -48,12 +48,12 @@ async def get_event(request: web.Request) -> web.Response:
 
 async def update_event(request: web.Request) -> web.Response:
     req = await body(request, "eventRequest", EventRequest)
-    async with state(request).store.transaction() as tx:
-        updated = await svc.replace_event(tx, path_id(request, "eventID"), req)
-    return respond(updated)
+    return await mutate(
+        request, Operation.UPDATE, lambda tx: svc.replace_event(tx, path_id(request, "eventID"), req)
+    )
 
 
 async def delete_event(request: web.Request) -> web.Response:
-    async with state(request).store.transaction() as tx:
-        deleted = await svc.delete_event(tx, path_id(request, "eventID"))
-    return respond(deleted)
+    return await mutate(
+        request, Operation.DELETE, lambda tx: svc.delete_event(tx, path_id(request, "eventID"))
+    )

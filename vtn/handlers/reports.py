@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from shared.enums import Operation
 from shared.models import ReportRequest
-from vtn.handlers._http import body, caller, page, path_id, respond, respond_list, state, text_param
+from vtn.handlers._http import body, caller, mutate, page, path_id, respond, respond_list, state, text_param
 from vtn.services import reports as svc
 from vtn.storage.filters import ReportFilter
 
@@ -24,9 +25,9 @@ async def list_reports(request: web.Request) -> web.Response:
 
 async def create_report(request: web.Request) -> web.Response:
     req = await body(request, "reportRequest", ReportRequest)
-    async with state(request).store.transaction() as tx:
-        created = await svc.create_report(tx, caller(request), req)
-    return respond(created, 201)
+    return await mutate(
+        request, Operation.CREATE, lambda tx: svc.create_report(tx, caller(request), req), 201
+    )
 
 
 async def get_report(request: web.Request) -> web.Response:
@@ -37,12 +38,16 @@ async def get_report(request: web.Request) -> web.Response:
 
 async def update_report(request: web.Request) -> web.Response:
     req = await body(request, "reportRequest", ReportRequest)
-    async with state(request).store.transaction() as tx:
-        updated = await svc.replace_report(tx, caller(request), path_id(request, "reportID"), req)
-    return respond(updated)
+    return await mutate(
+        request,
+        Operation.UPDATE,
+        lambda tx: svc.replace_report(tx, caller(request), path_id(request, "reportID"), req),
+    )
 
 
 async def delete_report(request: web.Request) -> web.Response:
-    async with state(request).store.transaction() as tx:
-        deleted = await svc.delete_report(tx, caller(request), path_id(request, "reportID"))
-    return respond(deleted)
+    return await mutate(
+        request,
+        Operation.DELETE,
+        lambda tx: svc.delete_report(tx, caller(request), path_id(request, "reportID")),
+    )

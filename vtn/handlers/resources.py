@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from shared.enums import Operation
 from shared.models import ResourceRequest
-from vtn.handlers._http import body, caller, page, path_id, respond, respond_list, state, targets_param, text_param
+from vtn.handlers._http import (
+    body,
+    caller,
+    mutate,
+    page,
+    path_id,
+    respond,
+    respond_list,
+    state,
+    targets_param,
+    text_param,
+)
 from vtn.services import vens as svc
 from vtn.storage.filters import ResourceFilter
 
@@ -24,9 +36,9 @@ async def list_resources(request: web.Request) -> web.Response:
 
 async def create_resource(request: web.Request) -> web.Response:
     req = await body(request, "resourceRequest", ResourceRequest)
-    async with state(request).store.transaction() as tx:
-        created = await svc.create_resource(tx, caller(request), req)
-    return respond(created, 201)
+    return await mutate(
+        request, Operation.CREATE, lambda tx: svc.create_resource(tx, caller(request), req), 201
+    )
 
 
 async def get_resource(request: web.Request) -> web.Response:
@@ -37,12 +49,16 @@ async def get_resource(request: web.Request) -> web.Response:
 
 async def update_resource(request: web.Request) -> web.Response:
     req = await body(request, "resourceRequest", ResourceRequest)
-    async with state(request).store.transaction() as tx:
-        updated = await svc.replace_resource(tx, caller(request), path_id(request, "resourceID"), req)
-    return respond(updated)
+    return await mutate(
+        request,
+        Operation.UPDATE,
+        lambda tx: svc.replace_resource(tx, caller(request), path_id(request, "resourceID"), req),
+    )
 
 
 async def delete_resource(request: web.Request) -> web.Response:
-    async with state(request).store.transaction() as tx:
-        deleted = await svc.delete_resource(tx, caller(request), path_id(request, "resourceID"))
-    return respond(deleted)
+    return await mutate(
+        request,
+        Operation.DELETE,
+        lambda tx: svc.delete_resource(tx, caller(request), path_id(request, "resourceID")),
+    )

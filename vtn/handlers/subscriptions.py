@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from shared.enums import Operation
 from shared.models import SubscriptionRequest
-from vtn.handlers._http import body, caller, objects_param, page, path_id, respond, respond_list, state, text_param
+from shared.wire.oadr3_json import encode_doc
+from vtn.handlers._http import (
+    body,
+    caller,
+    mutate,
+    objects_param,
+    page,
+    path_id,
+    respond,
+    respond_list,
+    state,
+    text_param,
+)
+from vtn.notify.callbacks import check_callbacks
 from vtn.services import reports as svc
+from vtn.storage._rows import from_us
 from vtn.storage.filters import SubscriptionFilter
 
 
@@ -24,9 +39,10 @@ async def list_subscriptions(request: web.Request) -> web.Response:
 
 async def create_subscription(request: web.Request) -> web.Response:
     req = await body(request, "subscriptionRequest", SubscriptionRequest)
-    async with state(request).store.transaction() as tx:
-        created = await svc.create_subscription(tx, caller(request), req)
-    return respond(created, 201)
+    await check_callbacks((op.callback_url for op in req.object_operations), state(request).callbacks)
+    return await mutate(
+        request, Operation.CREATE, lambda tx: svc.create_subscription(tx, caller(request), req), 201
+    )
 
 
 async def get_subscription(request: web.Request) -> web.Response:
@@ -37,12 +53,59 @@ async def get_subscription(request: web.Request) -> web.Response:
 
 async def update_subscription(request: web.Request) -> web.Response:
     req = await body(request, "subscriptionRequest", SubscriptionRequest)
-    async with state(request).store.transaction() as tx:
-        updated = await svc.replace_subscription(tx, caller(request), path_id(request, "subscriptionID"), req)
-    return respond(updated)
+    st = state(request)
+    async with st.store.read() as tx:
+        old = await svc.get_subscription(tx, caller(request), path_id(request, "subscriptionID"))
+    # Only new or changed callback URLs are challenged again.
+    known = {op.callback_url for op in old.object_operations}
+    await check_callbacks(
+        (op.callback_url for op in req.object_operations if op.callback_url not in known), st.callbacks
+    )
+    return await mutate(
+        request,
+        Operation.UPDATE,
+        lambda tx: svc.replace_subscription(tx, caller(request), path_id(request, "subscriptionID"), req),
+    )
 
 
 async def delete_subscription(request: web.Request) -> web.Response:
-    async with state(request).store.transaction() as tx:
-        deleted = await svc.delete_subscription(tx, caller(request), path_id(request, "subscriptionID"))
-    return respond(deleted)
+    return await mutate(
+        request,
+        Operation.DELETE,
+        lambda tx: svc.delete_subscription(tx, caller(request), path_id(request, "subscriptionID")),
+    )
+
+
+async def list_deliveries(request: web.Request) -> web.Response:
+    """Extension: recent delivery attempts (newest first) and the health of one subscription."""
+    limit = page(request).limit
+    async with state(request).store.read() as tx:
+        health, attempts = await svc.delivery_log(
+            tx, caller(request), path_id(request, "subscriptionID"), limit
+        )
+    doc = {
+        "subscriptionID": path_id(request, "subscriptionID"),
+        "health": {
+            "status": health.status,
+            "consecutiveFailures": health.consecutive_failures,
+            "lastSuccess": _ts(health.last_success_us),
+            "lastFailure": _ts(health.last_failure_us),
+            "lastError": health.last_error,
+            "pending": health.pending,
+        },
+        "attempts": [
+            {
+                "notificationID": a.notification_id,
+                "at": _ts(a.at_us),
+                "statusCode": a.status_code,
+                "error": a.error,
+                "durationMs": a.duration_ms,
+            }
+            for a in attempts
+        ],
+    }
+    return web.Response(body=encode_doc(doc), content_type="application/json")
+
+
+def _ts(value: int | None) -> str | None:
+    return None if value is None else from_us(value).isoformat().replace("+00:00", "Z")

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from shared.enums import Operation
 from shared.models import VenRequest
-from vtn.handlers._http import body, caller, page, path_id, respond, respond_list, state, targets_param, text_param
+from vtn.handlers._http import (
+    body,
+    caller,
+    mutate,
+    page,
+    path_id,
+    respond,
+    respond_list,
+    state,
+    targets_param,
+    text_param,
+)
 from vtn.services import vens as svc
 from vtn.storage.filters import VenFilter
 
 
 async def list_vens(request: web.Request) -> web.Response:
-    flt = VenFilter(ven_name=text_param(request, "venName"), targets=targets_param(request), page=page(request))
+    flt = VenFilter(
+        ven_name=text_param(request, "venName"), targets=targets_param(request), page=page(request)
+    )
     async with state(request).store.read() as tx:
         found = await svc.list_vens(tx, caller(request), flt)
     return respond_list(found)
@@ -19,9 +33,7 @@ async def list_vens(request: web.Request) -> web.Response:
 
 async def create_ven(request: web.Request) -> web.Response:
     req = await body(request, "venRequest", VenRequest)
-    async with state(request).store.transaction() as tx:
-        created = await svc.create_ven(tx, caller(request), req)
-    return respond(created, 201)
+    return await mutate(request, Operation.CREATE, lambda tx: svc.create_ven(tx, caller(request), req), 201)
 
 
 async def get_ven(request: web.Request) -> web.Response:
@@ -32,12 +44,14 @@ async def get_ven(request: web.Request) -> web.Response:
 
 async def update_ven(request: web.Request) -> web.Response:
     req = await body(request, "venRequest", VenRequest)
-    async with state(request).store.transaction() as tx:
-        updated = await svc.replace_ven(tx, caller(request), path_id(request, "venID"), req)
-    return respond(updated)
+    return await mutate(
+        request,
+        Operation.UPDATE,
+        lambda tx: svc.replace_ven(tx, caller(request), path_id(request, "venID"), req),
+    )
 
 
 async def delete_ven(request: web.Request) -> web.Response:
-    async with state(request).store.transaction() as tx:
-        deleted = await svc.delete_ven(tx, caller(request), path_id(request, "venID"))
-    return respond(deleted)
+    return await mutate(
+        request, Operation.DELETE, lambda tx: svc.delete_ven(tx, caller(request), path_id(request, "venID"))
+    )

@@ -38,7 +38,12 @@ async def replace_program(tx: Tx, program_id: str, req: ProgramRequest) -> Progr
     old = await tx.programs.require(program_id)
     now = tx.programs.clock()
     new = Program.model_validate(
-        {**req.model_dump(), "id": old.id, "created_date_time": old.created_date_time, "modification_date_time": now}
+        {
+            **req.model_dump(),
+            "id": old.id,
+            "created_date_time": old.created_date_time,
+            "modification_date_time": now,
+        }
     )
     return await tx.programs.replace(new)
 
@@ -60,7 +65,9 @@ async def create_event(tx: Tx, req: EventRequest) -> Event:
     return await tx.events.insert(event)
 
 
-async def list_events(tx: Tx, who: Principal, flt: EventFilter, requested: frozenset[str] | None) -> list[Event]:
+async def list_events(
+    tx: Tx, who: Principal, flt: EventFilter, requested: frozenset[str] | None
+) -> list[Event]:
     access = await target_access(tx, who, requested)
     flt = replace(flt, access=access, targets=requested if access is None else None)
     return [hide_targets(e, who, access) for e in await tx.events.list(flt)]
@@ -79,7 +86,12 @@ async def replace_event(tx: Tx, event_id: str, req: EventRequest) -> Event:
     await _check_program(tx, req.program_id)
     now = tx.events.clock()
     new = Event.model_validate(
-        {**req.model_dump(), "id": old.id, "created_date_time": old.created_date_time, "modification_date_time": now}
+        {
+            **req.model_dump(),
+            "id": old.id,
+            "created_date_time": old.created_date_time,
+            "modification_date_time": now,
+        }
     )
     return await tx.events.replace(new)
 

@@ -10,6 +10,7 @@ from vtn.principal import Principal
 from vtn.services.access import owner, target_access
 from vtn.storage import Tx
 from vtn.storage.filters import ReportFilter, SubscriptionFilter
+from vtn.storage.outbox import Attempt, Health
 
 
 async def _program_of_visible_event(tx: Tx, who: Principal, event_id: str) -> str:
@@ -68,7 +69,7 @@ async def create_subscription(tx: Tx, who: Principal, req: SubscriptionRequest) 
     sub = Subscription.model_validate(
         {**req.model_dump(), **tx.subscriptions.stamp(None), "client_id": who.client_id, "secret": req.secret}
     )
-    return await tx.subscriptions.insert(sub)
+    return await tx.subscriptions.insert(sub, {"role": who.role.value})
 
 
 async def list_subscriptions(tx: Tx, who: Principal, flt: SubscriptionFilter) -> list[Subscription]:
@@ -98,6 +99,14 @@ async def replace_subscription(
         }
     )
     return await tx.subscriptions.replace(new)
+
+
+async def delivery_log(
+    tx: Tx, who: Principal, subscription_id: str, limit: int
+) -> tuple[Health, list[Attempt]]:
+    """Our extension: the owner reads recent delivery attempts and the subscription's health."""
+    await get_subscription(tx, who, subscription_id)
+    return await tx.outbox.health_of(subscription_id), await tx.outbox.attempts_for(subscription_id, limit)
 
 
 async def delete_subscription(tx: Tx, who: Principal, subscription_id: str) -> Subscription:

@@ -18,6 +18,7 @@ from shared.durations import utcnow
 from vtn.storage.clients import ClientRecord, ClientRepo, NewClient
 from vtn.storage.engine import create_engine
 from vtn.storage.events import EventRepo
+from vtn.storage.outbox import OutboxRepo
 from vtn.storage.programs import ProgramRepo
 from vtn.storage.reports import ReportRepo
 from vtn.storage.subscriptions import SubscriptionRepo
@@ -38,6 +39,7 @@ class Tx:
     vens: VenRepo
     resources: ResourceRepo
     clients: ClientRepo
+    outbox: OutboxRepo
 
 
 class Store:
@@ -63,6 +65,7 @@ class Store:
             vens=VenRepo(conn, c, i),
             resources=ResourceRepo(conn, c, i),
             clients=ClientRepo(conn, c),
+            outbox=OutboxRepo(conn),
         )
 
     @asynccontextmanager

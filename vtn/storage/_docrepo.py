@@ -26,7 +26,9 @@ class DocRepo(Generic[M]):
     conflict: str = "an object with these unique fields already exists"
     has_targets: bool = False
 
-    def __init__(self, conn: AsyncConnection, clock: Callable[[], datetime], new_id: Callable[[], str]) -> None:
+    def __init__(
+        self, conn: AsyncConnection, clock: Callable[[], datetime], new_id: Callable[[], str]
+    ) -> None:
         self.conn = conn
         self.clock = clock
         self.new_id = new_id
@@ -36,7 +38,7 @@ class DocRepo(Generic[M]):
         return {}
 
     def targets_of(self, obj: M) -> Sequence[str] | None:
-        return getattr(obj, "targets", None)  # type: ignore[no-any-return]
+        return getattr(obj, "targets", None)
 
     def stamp(self, object_id: str | None) -> dict[str, Any]:
         now = self.clock()
@@ -100,5 +102,9 @@ class DocRepo(Generic[M]):
             clauses.append(_rows.has_any_target(self.kind, self.table.c.id, targets))
         if access is not None:
             untargeted = _rows.is_untargeted(self.kind, self.table.c.id)
-            clauses.append(untargeted | _rows.has_any_target(self.kind, self.table.c.id, access) if access else untargeted)
+            clauses.append(
+                untargeted | _rows.has_any_target(self.kind, self.table.c.id, access)
+                if access
+                else untargeted
+            )
         return clauses

@@ -58,13 +58,17 @@ async def fetch_doc(conn: AsyncConnection, table: Table, where: ColumnElement[bo
     return None if row is None else str(row[0])
 
 
-async def page_docs(conn: AsyncConnection, query: Select[Any], table: Table, skip: int, limit: int) -> list[str]:
+async def page_docs(
+    conn: AsyncConnection, query: Select[Any], table: Table, skip: int, limit: int
+) -> list[str]:
     """Run a doc query in the stable list order (creation time, then id) with skip/limit."""
     query = query.order_by(table.c.created_us, table.c.id).offset(skip).limit(limit)
     return [str(row[0]) for row in (await conn.execute(query)).all()]
 
 
-async def set_targets(conn: AsyncConnection, kind: str, object_id: str, targets: Iterable[str] | None) -> None:
+async def set_targets(
+    conn: AsyncConnection, kind: str, object_id: str, targets: Iterable[str] | None
+) -> None:
     """Replace the indexed target rows of one object."""
     await conn.execute(
         delete(object_targets).where(object_targets.c.kind == kind, object_targets.c.object_id == object_id)

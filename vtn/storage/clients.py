@@ -89,7 +89,9 @@ class ClientRepo:
                     )
                 )
         except IntegrityError as exc:
-            raise Conflict(f"a client named {name!r} (or with this id or fingerprint) already exists") from exc
+            raise Conflict(
+                f"a client named {name!r} (or with this id or fingerprint) already exists"
+            ) from exc
         return NewClient(record, secret)
 
     async def get(self, client_id: str) -> ClientRecord | None:
@@ -102,7 +104,9 @@ class ClientRepo:
         return None if row is None else _record(row)
 
     async def list(self) -> list[ClientRecord]:
-        rows = (await self.conn.execute(select(clients).order_by(clients.c.created_us, clients.c.client_id))).all()
+        rows = (
+            await self.conn.execute(select(clients).order_by(clients.c.created_us, clients.c.client_id))
+        ).all()
         return [_record(r) for r in rows]
 
     async def remove(self, id_or_name: str) -> bool:
@@ -122,7 +126,9 @@ class ClientRepo:
                 await self.conn.execute(insert(settings).values(key=SIGNING_KEY, value=key))
         except IntegrityError:
             # Another process made it first: use theirs.
-            row = (await self.conn.execute(select(settings.c.value).where(settings.c.key == SIGNING_KEY))).one()
+            row = (
+                await self.conn.execute(select(settings.c.value).where(settings.c.key == SIGNING_KEY))
+            ).one()
             return bytes(row[0])
         return key
 

@@ -16,7 +16,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", sync_url(url).render_as_string(hide_password=False).replace("%", "%%"))
+    cfg.set_main_option(
+        "sqlalchemy.url", sync_url(url).render_as_string(hide_password=False).replace("%", "%%")
+    )
     cfg.set_main_option("vtn.plain_url", url.replace("%", "%%"))
     return cfg
 

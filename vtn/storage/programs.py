@@ -33,6 +33,11 @@ class ProgramRepo(DocRepo[Program]):
 
     async def delete(self, object_id: str) -> None:
         # The events go with their program (FK cascade); their target rows must go too.
-        event_ids = [r[0] for r in (await self.conn.execute(select(events.c.id).where(events.c.program_id == object_id))).all()]
+        event_ids = [
+            r[0]
+            for r in (
+                await self.conn.execute(select(events.c.id).where(events.c.program_id == object_id))
+            ).all()
+        ]
         await _rows.clear_targets(self.conn, "EVENT", event_ids)
         await super().delete(object_id)

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, or_, select
 
 from shared.models import Subscription
 from vtn.storage._docrepo import DocRepo
+from vtn.storage._rows import load
 from vtn.storage.filters import SubscriptionFilter
 from vtn.storage.tables import subscriptions
 
@@ -49,8 +50,21 @@ class SubscriptionRepo(DocRepo[Subscription]):
             where.append(or_(*(subscriptions.c.objects.like(f"%,{o.value},%") for o in flt.objects)))
         return await self.select_page(where, flt.page)
 
+    async def candidates(
+        self, kind: str, program_id: str | None
+    ) -> list[tuple[Subscription, str, str | None]]:
+        """Subscriptions that name `kind` (and, for program-bound objects, this program or none)."""
+        where: list[ColumnElement[bool]] = [subscriptions.c.objects.like(f"%,{kind},%")]
+        if program_id is not None:
+            where.append(subscriptions.c.program_id.is_(None) | (subscriptions.c.program_id == program_id))
+        query = select(subscriptions.c.doc, subscriptions.c.role, subscriptions.c.secret).where(*where)
+        rows = (await self.conn.execute(query.order_by(subscriptions.c.created_us, subscriptions.c.id))).all()
+        return [(load(Subscription, r[0]), str(r[1]), r[2]) for r in rows]
+
     async def secret_of(self, subscription_id: str) -> str | None:
         row = (
-            await self.conn.execute(select(subscriptions.c.secret).where(subscriptions.c.id == subscription_id))
+            await self.conn.execute(
+                select(subscriptions.c.secret).where(subscriptions.c.id == subscription_id)
+            )
         ).first()
         return None if row is None or row[0] is None else str(row[0])

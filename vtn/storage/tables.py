@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -53,7 +54,9 @@ events = Table(
     "events",
     metadata,
     *_object_columns(),
-    Column("program_id", String(ID), ForeignKey("programs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "program_id", String(ID), ForeignKey("programs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     # NULL = never ends (or no known start): such an event is always "active".
     Column("end_us", BigInteger, nullable=True),
 )
@@ -94,6 +97,8 @@ subscriptions = Table(
     Column("client_name", String(128), nullable=False),
     Column("program_id", String(ID), nullable=True, index=True),
     Column("objects", String(128), nullable=False),
+    # Role of the subscriber (bl|ven): decides what its notifications may reveal.
+    Column("role", String(8), nullable=False, server_default="ven"),
     # HMAC key for notification signatures; write-only, never in `doc`.
     Column("secret", String(256), nullable=True),
 )
@@ -123,4 +128,55 @@ settings = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", LargeBinary, nullable=False),
+)
+
+
+# Transactional outbox: one row per notification per sink, written in the transaction of the change.
+# `sink` is what must be delivered in order: "sub:<subscriptionID>" for a webhook, "mqtt" for the broker.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("notification_id", String(64), nullable=False),
+    Column("sink", String(160), nullable=False),
+    Column("subscription_id", String(ID), nullable=True, index=True),
+    Column("target", Text, nullable=False),  # callback URL or MQTT topic
+    Column("bearer_token", Text, nullable=True),
+    # base64 HMAC-SHA256 of `body` with the subscription's secret, computed at enqueue time.
+    Column("signature", String(64), nullable=True),
+    Column("body", Text, nullable=False),
+    Column("status", String(12), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_us", BigInteger, nullable=False),
+    Column("next_attempt_us", BigInteger, nullable=False),
+    Column("lease_until_us", BigInteger, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("done_us", BigInteger, nullable=True),
+    Index("ix_outbox_sink_status_id", "sink", "status", "id"),
+    Index("ix_outbox_status_next", "status", "next_attempt_us"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("outbox_id", BigInteger, nullable=False),
+    Column("notification_id", String(64), nullable=False),
+    Column("subscription_id", String(ID), nullable=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_delivery_attempts_subscription_id_id", "subscription_id", "id"),
+)
+
+subscription_health = Table(
+    "subscription_health",
+    metadata,
+    Column("subscription_id", String(ID), primary_key=True),
+    Column("status", String(12), nullable=False),  # healthy | unhealthy
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("last_success_us", BigInteger, nullable=True),
+    Column("last_failure_us", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
 )

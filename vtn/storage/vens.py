@@ -39,7 +39,9 @@ class VenRepo(DocRepo[Ven]):
         ven_ids = select(vens.c.id).where(vens.c.client_id == client_id)
         res_ids = select(resources.c.id).where(resources.c.client_id == client_id)
         query = union(
-            select(object_targets.c.target).where(object_targets.c.kind == "VEN", object_targets.c.object_id.in_(ven_ids)),
+            select(object_targets.c.target).where(
+                object_targets.c.kind == "VEN", object_targets.c.object_id.in_(ven_ids)
+            ),
             select(object_targets.c.target).where(
                 object_targets.c.kind == "RESOURCE", object_targets.c.object_id.in_(res_ids)
             ),
@@ -47,12 +49,19 @@ class VenRepo(DocRepo[Ven]):
         return frozenset(str(r[0]) for r in (await self.conn.execute(query)).all())
 
     async def has_ven(self, client_id: str) -> bool:
-        row = (await self.conn.execute(select(vens.c.id).where(vens.c.client_id == client_id).limit(1))).first()
+        row = (
+            await self.conn.execute(select(vens.c.id).where(vens.c.client_id == client_id).limit(1))
+        ).first()
         return row is not None
 
     async def delete(self, object_id: str) -> None:
         # Resources go with their ven (FK cascade); their target rows must go too.
-        res_ids = [r[0] for r in (await self.conn.execute(select(resources.c.id).where(resources.c.ven_id == object_id))).all()]
+        res_ids = [
+            r[0]
+            for r in (
+                await self.conn.execute(select(resources.c.id).where(resources.c.ven_id == object_id))
+            ).all()
+        ]
         await _rows.clear_targets(self.conn, "RESOURCE", res_ids)
         await super().delete(object_id)
 

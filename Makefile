@@ -1,0 +1,49 @@
+# Two commands for a new machine: `make run` (VTN + demo credentials) and `make test` (whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+VTN    := $(BIN)/vtn
+DB     ?= sqlite:///var/vtn.db
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+
+.PHONY: run test lint install clean demo-credentials bench bench-quick
+
+$(BIN)/vtn: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
+		|| { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@echo "installing into $(VENV) ..."
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(BIN)/vtn
+
+install: $(BIN)/vtn
+
+var/demo-bl.json: | $(BIN)/vtn
+	@mkdir -p var
+	@$(VTN) db upgrade --db $(DB)
+	@$(VTN) clients add --db $(DB) --name demo-bl --role bl --json > var/demo-bl.json.tmp && mv var/demo-bl.json.tmp var/demo-bl.json
+
+var/demo-ven.json: var/demo-bl.json
+	@$(VTN) clients add --db $(DB) --name demo-ven --role ven --json > var/demo-ven.json.tmp && mv var/demo-ven.json.tmp var/demo-ven.json
+
+demo-credentials: var/demo-bl.json var/demo-ven.json
+	@echo "Demo credentials (also in var/demo-bl.json and var/demo-ven.json):"
+	@echo "  BL : $$(cat var/demo-bl.json)"
+	@echo "  VEN: $$(cat var/demo-ven.json)"
+
+run: install demo-credentials
+	@echo "Starting the VTN on http://$(HOST):$(PORT)/openadr3/3.1.0 (Ctrl-C stops it)"
+	@$(VTN) serve --db $(DB) --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Notification delivery: the outbox worker (webhooks, MQTT) and the webhook URL checks."""
