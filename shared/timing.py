@@ -9,7 +9,7 @@ follows the previous one; without its own duration it takes the default (or PT0S
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from shared.durations import INFINITE, is_now_sentinel, parse_duration
 from shared.models.common import Interval, IntervalPeriod
@@ -27,7 +27,21 @@ class IntervalSpan:
 
     @property
     def end(self) -> datetime:
-        return self.start + self.duration
+        """The end, clamped to the far future for "forever" (P9999Y) durations."""
+        return add_clamped(self.start, self.duration)
+
+
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+def add_clamped(start: datetime, length: timedelta) -> datetime:
+    """start + length without overflowing: P9999Y from now is past datetime.max."""
+    if length >= INFINITE:
+        return _FAR_FUTURE
+    try:
+        return start + length
+    except OverflowError:
+        return _FAR_FUTURE
 
 
 def _start_of(period: IntervalPeriod | None, now: datetime) -> datetime | None:
@@ -54,7 +68,12 @@ def interval_spans(event: EventRequest, written_at: datetime) -> list[IntervalSp
     cursor = default_start
     for interval in event.intervals or []:
         own = interval.interval_period
-        start = _start_of(own, written_at) or cursor
+        if own is not None and own.start is not None and is_now_sentinel(own.start):
+            # UG 7.3: on an interval, 0001-01-01 means the event start (first interval) or "right after
+            # the previous one" (later intervals); only when neither exists is it "now".
+            start = cursor if cursor is not None else written_at
+        else:
+            start = _start_of(own, written_at) or cursor
         duration = _duration_of(own)
         if duration is None:
             duration = default_duration
@@ -62,7 +81,7 @@ def interval_spans(event: EventRequest, written_at: datetime) -> list[IntervalSp
         if start is None:
             continue
         spans.append(IntervalSpan(interval, start, duration, random))
-        cursor = start + duration
+        cursor = add_clamped(start, duration)
     return spans
 
 
@@ -71,12 +90,17 @@ def event_window(event: EventRequest, written_at: datetime) -> tuple[datetime | 
     spans = interval_spans(event, written_at)
     start = _start_of(event.interval_period, written_at)
     if spans:
-        start = min(s.start for s in spans) if start is None else min(start, spans[0].start)
+        first = min(s.start for s in spans)  # not spans[0]: a later interval may start earlier
+        start = first if start is None else min(start, first)
     if start is None:
         return None, None
     if event.duration is not None:
         length = parse_duration(event.duration)
-        return start, None if length >= INFINITE else start + length
-    if spans:
-        return start, max(s.end for s in spans)
-    return start, start + (_duration_of(event.interval_period) or timedelta(0))
+        end = add_clamped(start, length)
+        return start, None if end == _FAR_FUTURE else end
+    end = (
+        max(s.end for s in spans)
+        if spans
+        else add_clamped(start, _duration_of(event.interval_period) or timedelta(0))
+    )
+    return start, None if end == _FAR_FUTURE else end

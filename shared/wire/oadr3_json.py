@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from shared.errors import BadRequest, SchemaViolation
 from shared.models.base import WireModel
-from shared.validation import SchemaRegistry, strip_nulls
+from shared.validation import SchemaRegistry, ValuesMapKind, strip_nulls
 
 M = TypeVar("M", bound=WireModel)
 
@@ -29,6 +29,16 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
 
 
+# Request schemas whose valuesMaps are also checked against the enumerations (e.g. SIMPLE is 0..3).
+_PAYLOAD_KINDS: dict[str, ValuesMapKind] = {
+    "eventRequest": "event",
+    "reportRequest": "report",
+    "programRequest": "program",
+    "venRequest": "ven",
+    "resourceRequest": "resource",
+}
+
+
 def decode(registry: SchemaRegistry, schema: str, model: type[M], body: bytes) -> M:
     """Bytes -> validated model; raises BadRequest/SchemaViolation with a JSON pointer."""
     return decode_doc(registry, schema, model, parse_json(body))
@@ -37,6 +47,9 @@ def decode(registry: SchemaRegistry, schema: str, model: type[M], body: bytes) -
 def decode_doc(registry: SchemaRegistry, schema: str, model: type[M], doc: Any) -> M:
     doc = strip_nulls(doc)
     registry.validate(schema, doc)
+    kind = _PAYLOAD_KINDS.get(schema)
+    if kind is not None:
+        registry.validate_payloads(kind, doc)
     try:
         return model.model_validate(doc)
     except ValidationError as exc:

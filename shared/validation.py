@@ -1,0 +1,573 @@
+"""JSON Schema validation of OpenADR 3.1 documents against our own `schemas/` (no web framework, no ORM).
+
+`schemas/openadr3/3.1.0/openapi.json` is an OpenAPI 3.0 document. Its component schemas are translated once
+into JSON Schema draft 7: a discriminated `oneOf`/`anyOf` becomes one `if`/`then` per discriminator value
+(so an error names the real field, not "valid under none of the given schemas"), boolean
+`exclusiveMaximum` becomes numeric, and ECMA-262 regexes get Python equivalents. `nullable` is ignored:
+callers run `strip_nulls` first, since an optional member sent as null counts as absent.
+
+jsonschema is the authority and produces every error. Because it needs about 3 ms for a 24-interval event,
+each schema is also compiled into plain Python predicates that answer "valid?" an order of magnitude
+faster; jsonschema only runs when that answer is no.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+from referencing import Registry
+from referencing.jsonschema import DRAFT7
+
+from shared.errors import SchemaViolation
+
+__all__ = ["SchemaRegistry", "ValuesMapKind", "json_pointer", "strip_nulls"]
+
+OPENAPI_PATH = Path("openadr3/3.1.0/openapi.json")
+ENUMERATIONS_DIR = Path("openadr3/3.1.0/enumerations")
+_DRAFT7 = "http://json-schema.org/draft-07/schema#"
+_COMPONENTS = "#/components/schemas/"
+_MAX_DETAIL = 240
+
+ValuesMapKind = Literal["event", "report", "program", "ven", "resource"]
+
+# The enumeration file that defines the known valuesMap types of each kind of owning object.
+_ENUMERATION_FOR_KIND: dict[str, str] = {
+    "event": "event-interval-payloads",
+    "report": "report-payloads",
+    "program": "program-attributes",
+    "ven": "ven-resource-attributes",
+    "resource": "ven-resource-attributes",
+}
+
+# Readable names for pattern failures of these components (the raw regexes are unreadable).
+_PATTERN_LABELS: dict[str, str] = {
+    "duration": "an ISO 8601 duration",
+    "objectID": "an objectID (1 to 128 of A-Z a-z 0-9 _ -)",
+}
+
+
+def _default_root() -> Path:
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+def strip_nulls(doc: Any) -> Any:
+    """Return a copy of `doc` without object members whose value is null, at any depth.
+
+    Nulls inside arrays stay: they are values, not absent members, and must still fail validation.
+    """
+    if isinstance(doc, dict):
+        return {k: strip_nulls(v) for k, v in doc.items() if v is not None}
+    if isinstance(doc, list):
+        return [strip_nulls(v) for v in doc]
+    return doc
+
+
+def json_pointer(parts: Iterable[str | int]) -> str:
+    """RFC 6901 pointer for a path of member names and array indexes ("" is the whole document)."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+class SchemaRegistry:
+    """Loads our OpenAPI document once and validates documents against its component schemas.
+
+    Validators are compiled lazily, once per component and per instance (no module-level state), so
+    tests can point a registry at another `root`.
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root if root is not None else _default_root()
+        openapi_file = self.root / OPENAPI_PATH
+        self._openapi: dict[str, Any] = json.loads(openapi_file.read_text(encoding="utf-8"))
+        translated = _translate(self._openapi)  # a new tree: the shipped document stays as it is
+        translated["$schema"] = _DRAFT7
+        self._components: dict[str, Any] = translated.get("components", {}).get("schemas", {})
+        self._base_uri = openapi_file.resolve().as_uri()
+        self._registry: Registry[Any] = Registry().with_resource(
+            self._base_uri, DRAFT7.create_resource(translated)
+        )
+        self._validator_cls: type[Validator] = validator_for(translated)
+        self._validators: dict[str, Validator] = {}
+        self._fast = _FastCompiler(self._component_for_ref)
+        self._checks: dict[str, _Check] = {}
+        self._pattern_labels = {
+            self._components[name]["pattern"]: label
+            for name, label in _PATTERN_LABELS.items()
+            if "pattern" in self._components.get(name, {})
+        }
+        self._enumerations: dict[str, dict[str, Any]] = {}
+        self._values_checks: dict[tuple[str, str], tuple[_Check, Validator] | None] = {}
+
+    # ------------------------------------------------------------------ OpenAPI document
+
+    def openapi_document(self) -> dict[str, Any]:
+        """The parsed openapi.json as shipped (shared: do not mutate)."""
+        return self._openapi
+
+    def schema_names(self) -> list[str]:
+        """Names of the component schemas that `validate` accepts."""
+        return list(self._components)
+
+    def validator(self, schema: str) -> Validator:
+        """The jsonschema validator of component `schema` (KeyError if there is no such component)."""
+        found = self._validators.get(schema)
+        if found is None:
+            if schema not in self._components:
+                raise KeyError(f"no component schema named {schema!r}")
+            ref = {"$ref": f"{self._base_uri}{_COMPONENTS}{schema}"}
+            found = self._validator_cls(ref, registry=self._registry)
+            self._validators[schema] = found
+        return found
+
+    def is_valid(self, schema: str, doc: object) -> bool:
+        """Whether `doc` matches component `schema`, without building an error."""
+        if self._check(schema)(doc):
+            return True
+        # The predicate mirrors jsonschema (a test fuzzes both); were it ever stricter, jsonschema decides.
+        return bool(self.validator(schema).is_valid(doc))
+
+    def validate(self, schema: str, doc: object) -> None:
+        """Raise `SchemaViolation` naming the most relevant offending member of `doc`.
+
+        Pass `strip_nulls(body)` for request bodies: null optional members are otherwise type errors.
+        """
+        if self._check(schema)(doc):
+            return
+        error = best_match(self.validator(schema).iter_errors(doc))
+        if error is not None:
+            raise self._violation(error)
+
+    # ------------------------------------------------------------------ enumerations
+
+    def enumeration_schema(self, name: str) -> dict[str, Any]:
+        """Parsed `enumerations/{name}.schema.json`, e.g. "event-interval-payloads" or "units"."""
+        found = self._enumerations.get(name)
+        if found is None:
+            path = self.root / ENUMERATIONS_DIR / f"{name}.schema.json"
+            found = json.loads(path.read_text(encoding="utf-8"))
+            self._enumerations[name] = found
+        return found
+
+    def validate_values_map(
+        self, kind: ValuesMapKind, type_name: str, values: object, *, pointer: str = ""
+    ) -> None:
+        """Check the `values` of a valuesMap whose `type` is enumerated for `kind`; private types pass.
+
+        `kind` is the owning object: event (interval payloads), report (payloads), program, ven or
+        resource (attributes). `pointer` locates `values` in the enclosing document and prefixes the
+        pointer of the raised `SchemaViolation`.
+        """
+        key = (kind, type_name)
+        if key in self._values_checks:
+            compiled = self._values_checks[key]
+        else:
+            definitions = self.enumeration_schema(_ENUMERATION_FOR_KIND[kind]).get("definitions", {})
+            definition = definitions.get(type_name)
+            compiled = None
+            if isinstance(definition, dict):
+                translated = _translate(definition)
+                compiled = (self._fast.compile(translated), self._validator_cls(translated))
+            self._values_checks[key] = compiled
+        if compiled is None or compiled[0](values):
+            return
+        error = best_match(compiled[1].iter_errors(values))
+        if error is not None:
+            violation = self._violation(error)
+            raise SchemaViolation(
+                f"{type_name} values: {violation.detail}", pointer=pointer + (violation.pointer or "")
+            )
+
+    def validate_payloads(self, kind: ValuesMapKind, doc: object) -> None:
+        """Check every enumerated valuesMap of a schema-valid event, report, program, ven or resource.
+
+        Events: intervals[].payloads[]; reports: resources[].intervals[].payloads[]; others: attributes[].
+        """
+        if not isinstance(doc, Mapping):
+            return
+        for where, values_map in _values_maps(kind, doc):
+            if isinstance(values_map, Mapping) and isinstance(values_map.get("type"), str):
+                self.validate_values_map(
+                    kind, values_map["type"], values_map.get("values"), pointer=where + "/values"
+                )
+
+    # ------------------------------------------------------------------ internals
+
+    def _component_for_ref(self, ref: str) -> Any:
+        if not ref.startswith(_COMPONENTS):
+            raise _Unsupported(ref)
+        return self._components[ref[len(_COMPONENTS) :]]
+
+    def _check(self, schema: str) -> _Check:
+        found = self._checks.get(schema)
+        if found is None:
+            if schema not in self._components:
+                raise KeyError(f"no component schema named {schema!r}")
+            try:
+                found = self._fast.compile(self._components[schema])
+            except _Unsupported:
+                found = self.validator(schema).is_valid
+            self._checks[schema] = found
+        return found
+
+    def _violation(self, error: ValidationError) -> SchemaViolation:
+        parts: list[str | int] = list(error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, Mapping):
+            # Point at the missing member itself, not at the object that lacks it.
+            for name in error.validator_value:
+                if name not in error.instance and error.message.startswith(repr(name)):
+                    parts.append(name)
+                    break
+        detail = self._describe(error)
+        if len(detail) > _MAX_DETAIL:
+            detail = detail[: _MAX_DETAIL - 1] + "…"
+        return SchemaViolation(detail, pointer=json_pointer(parts))
+
+    def _describe(self, error: ValidationError) -> str:
+        """A short message: jsonschema's embed the whole offending value, which may be huge or a secret."""
+        keyword, expected, value = error.validator, error.validator_value, error.instance
+        if keyword == "pattern":
+            if error.schema.get("format") == "date-time":
+                return f"{_show(value)} is not an RFC 3339 date-time with a UTC offset"
+            label = self._pattern_labels.get(expected)
+            return f"{_show(value)} is not {label}" if label else f"{_show(value)} does not match the pattern"
+        if keyword in ("minLength", "maxLength"):
+            side = "short" if keyword == "minLength" else "long"
+            return f"string is too {side}: {len(value)} characters, {_LIMIT[keyword]} {expected}"
+        if keyword in ("minItems", "maxItems"):
+            side = "few" if keyword == "minItems" else "many"
+            return f"array has too {side} items: {len(value)}, {_LIMIT[keyword]} {expected}"
+        if keyword == "type":
+            names = [expected] if isinstance(expected, str) else list(expected)
+            return f"{_show(value)} is not of type {' or '.join(repr(n) for n in names)}"
+        if keyword in _LIMIT:
+            return f"{_show(value)} is {_LIMIT[keyword]} {expected}"
+        if keyword == "enum":
+            return f"{_show(value)} is not one of {expected!r}"
+        return str(error.message)
+
+
+_LIMIT = {
+    "minLength": "at least",
+    "maxLength": "at most",
+    "minItems": "at least",
+    "maxItems": "at most",
+    "minimum": "less than the minimum of",
+    "maximum": "greater than the maximum of",
+    "exclusiveMinimum": "not greater than",
+    "exclusiveMaximum": "not less than",
+}
+
+
+def _show(value: Any) -> str:
+    """The offending value as short JSON (null, not None)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+# ---------------------------------------------------------------------- valuesMap walking
+
+
+def _values_maps(kind: str, doc: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
+    def items(container: Any, key: str, at: str) -> Iterable[tuple[str, Any]]:
+        seq = container.get(key) if isinstance(container, Mapping) else None
+        if isinstance(seq, list):
+            for i, item in enumerate(seq):
+                yield f"{at}/{key}/{i}", item
+
+    if kind == "event":
+        for at, interval in items(doc, "intervals", ""):
+            yield from items(interval, "payloads", at)
+    elif kind == "report":
+        for at_r, resource in items(doc, "resources", ""):
+            for at_i, interval in items(resource, "intervals", at_r):
+                yield from items(interval, "payloads", at_i)
+    else:
+        yield from items(doc, "attributes", "")
+
+
+# ---------------------------------------------------------------------- OpenAPI 3.0 -> draft 7
+
+
+def _translate(node: Any) -> Any:
+    """OpenAPI 3.0 schema dialect -> JSON Schema draft 7, recursively (returns a new tree)."""
+    if isinstance(node, list):
+        return [_translate(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _translate(v) for k, v in node.items()}
+    for bound in ("maximum", "minimum"):
+        key = "exclusive" + bound.capitalize()
+        if isinstance(out.get(key), bool):
+            # Draft 4 / OpenAPI 3.0 form: a flag on `maximum`; draft 7 wants the number itself.
+            exclusive = out.pop(key)
+            if exclusive and bound in out:
+                out[key] = out.pop(bound)
+    if isinstance(out.get("pattern"), str):
+        out["pattern"] = _python_pattern(out["pattern"])
+    discriminator = out.get("discriminator")
+    if isinstance(discriminator, dict) and "propertyName" in discriminator:
+        del out["discriminator"]
+        for keyword in ("oneOf", "anyOf"):
+            if keyword in out:
+                _dispatch(out, keyword, discriminator)
+                break
+    return out
+
+
+def _dispatch(schema: dict[str, Any], keyword: str, discriminator: dict[str, Any]) -> None:
+    """Replace `oneOf`/`anyOf` + discriminator by a check of the discriminator and one `if`/`then` per value.
+
+    With plain oneOf, a typo deep inside a ven body would only yield "not valid under any of the given
+    schemas"; dispatching on the discriminator validates exactly the selected branch.
+    """
+    prop = discriminator["propertyName"]
+    mapping: dict[str, str] = dict(discriminator.get("mapping", {}))
+    if not mapping:
+        raise ValueError(f"discriminator on {prop!r} needs an explicit mapping")
+    del schema[keyword]
+    schema["type"] = "object"
+    schema["required"] = sorted({*schema.get("required", []), prop})
+    schema["properties"] = {**schema.get("properties", {}), prop: {"type": "string", "enum": list(mapping)}}
+    branches = [
+        {"if": {"required": [prop], "properties": {prop: {"const": value}}}, "then": {"$ref": target}}
+        for value, target in mapping.items()
+    ]
+    schema["allOf"] = [*schema.get("allOf", []), *branches]
+
+
+_REGEX_TOKEN = re.compile(r"\\.|\[|\]")  # an escape, or a character-class bracket
+
+
+def _python_pattern(pattern: str) -> str:
+    r"""Make an ECMA-262 pattern behave the same under Python's `re.search`.
+
+    Python's `\d` also matches non-ASCII digits and its `$` also matches before a final newline.
+    """
+    out: list[str] = []
+    in_class = False
+    pos = 0
+    for m in _REGEX_TOKEN.finditer(pattern):
+        out.append(pattern[pos : m.start()])
+        token = m.group()
+        if token == r"\d":
+            token = "0-9" if in_class else "[0-9]"
+        elif token == "[":
+            in_class = True
+        elif token == "]":
+            in_class = False
+        out.append(token)
+        pos = m.end()
+    out.append(pattern[pos:])
+    result = "".join(out)
+    if result.endswith("$"):
+        head = result[:-1]
+        if (len(head) - len(head.rstrip("\\"))) % 2 == 0:  # an even run of backslashes: `$` is an anchor
+            result = head + r"\Z"
+    return result
+
+
+# ---------------------------------------------------------------------- fast predicates
+
+_Check = Callable[[Any], bool]
+
+
+class _Unsupported(Exception):
+    """The fast compiler does not handle this schema; jsonschema's own is_valid is used instead."""
+
+
+# Keywords that never constrain an instance here (`format` is not asserted by jsonschema by default).
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$comment",
+        "$id",
+        "title",
+        "description",
+        "default",
+        "example",
+        "examples",
+        "format",
+        "nullable",
+        "readOnly",
+        "writeOnly",
+        "deprecated",
+        "externalDocs",
+        "xml",
+        "definitions",
+    }
+)
+
+
+def _always(_: Any) -> bool:
+    return True
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+_TYPE_TESTS: dict[str, _Check] = {
+    "object": lambda x: isinstance(x, dict),
+    "array": lambda x: isinstance(x, list),
+    "string": lambda x: isinstance(x, str),
+    "boolean": lambda x: isinstance(x, bool),
+    "null": lambda x: x is None,
+    "number": _is_number,
+    # Draft 6+: 1.0 is an integer, True is not.
+    "integer": lambda x: (
+        (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())
+    ),
+}
+
+
+def _all_of(checks: list[_Check]) -> _Check:
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        return checks[0]
+    frozen = tuple(checks)
+
+    def check(x: Any) -> bool:
+        # A plain loop: all() over a generator costs a generator object per call on the hot path.
+        for c in frozen:  # noqa: SIM110
+            if not c(x):
+                return False
+        return True
+
+    return check
+
+
+class _FastCompiler:
+    """Compiles the draft 7 subset our schemas use into nested closures returning valid / invalid.
+
+    Anything outside that subset raises `_Unsupported`, so a constraint is never silently skipped.
+    """
+
+    def __init__(self, resolve: Callable[[str], Any]) -> None:
+        self._resolve = resolve
+        self._refs: dict[str, _Check] = {}
+
+    def compile(self, schema: Any) -> _Check:
+        if schema is True:
+            return _always
+        if not isinstance(schema, dict):
+            raise _Unsupported(repr(schema))
+        if "$ref" in schema:  # draft 7 ignores the siblings of $ref
+            return self._ref(schema["$ref"])
+        checks: list[_Check] = []
+        for keyword, value in schema.items():
+            if keyword in _ANNOTATIONS or keyword in ("then", "else"):
+                continue
+            make = getattr(self, "_kw_" + keyword, None)
+            if make is None:
+                raise _Unsupported(keyword)
+            checks.append(make(value, schema))
+        return _all_of(checks)
+
+    def _ref(self, ref: str) -> _Check:
+        found = self._refs.get(ref)
+        if found is None:
+            cell: list[_Check] = []
+            # A placeholder first, so that a recursive schema refers back to itself.
+            self._refs[ref] = lambda x: cell[0](x)
+            cell.append(self.compile(self._resolve(ref)))
+            found = self._refs[ref] = cell[0]
+        return found
+
+    def _kw_type(self, value: Any, _: dict[str, Any]) -> _Check:
+        names = [value] if isinstance(value, str) else list(value)
+        tests = tuple(_TYPE_TESTS[n] for n in names)
+        if len(tests) == 1:
+            return tests[0]
+        return lambda x: any(t(x) for t in tests)
+
+    def _kw_properties(self, value: dict[str, Any], _: dict[str, Any]) -> _Check:
+        props = tuple((name, self.compile(sub)) for name, sub in value.items())
+
+        def check(x: Any) -> bool:
+            if isinstance(x, dict):
+                for name, c in props:
+                    if name in x and not c(x[name]):
+                        return False
+            return True
+
+        return check
+
+    def _kw_required(self, value: list[str], _: dict[str, Any]) -> _Check:
+        names = tuple(value)
+        return lambda x: not isinstance(x, dict) or all(n in x for n in names)
+
+    def _kw_items(self, value: Any, _: dict[str, Any]) -> _Check:
+        if isinstance(value, list):
+            raise _Unsupported("items (tuple form)")
+        item = self.compile(value)
+        return lambda x: not isinstance(x, list) or all(map(item, x))
+
+    def _kw_enum(self, value: list[Any], _: dict[str, Any]) -> _Check:
+        if not all(isinstance(v, str) for v in value):
+            raise _Unsupported("enum of non-strings")  # jsonschema's equality rules differ from ==
+        allowed = frozenset(value)
+        return lambda x: isinstance(x, str) and x in allowed
+
+    def _kw_const(self, value: Any, _: dict[str, Any]) -> _Check:
+        if not isinstance(value, str):
+            raise _Unsupported("const of a non-string")
+        return lambda x: isinstance(x, str) and x == value
+
+    def _kw_pattern(self, value: str, _: dict[str, Any]) -> _Check:
+        search = re.compile(value).search
+        return lambda x: not isinstance(x, str) or search(x) is not None
+
+    def _kw_minLength(self, value: int, _: dict[str, Any]) -> _Check:
+        return lambda x: not isinstance(x, str) or len(x) >= value
+
+    def _kw_maxLength(self, value: int, _: dict[str, Any]) -> _Check:
+        return lambda x: not isinstance(x, str) or len(x) <= value
+
+    def _kw_minItems(self, value: int, _: dict[str, Any]) -> _Check:
+        return lambda x: not isinstance(x, list) or len(x) >= value
+
+    def _kw_maxItems(self, value: int, _: dict[str, Any]) -> _Check:
+        return lambda x: not isinstance(x, list) or len(x) <= value
+
+    def _kw_minimum(self, value: float, _: dict[str, Any]) -> _Check:
+        return lambda x: not _is_number(x) or x >= value
+
+    def _kw_maximum(self, value: float, _: dict[str, Any]) -> _Check:
+        return lambda x: not _is_number(x) or x <= value
+
+    def _kw_exclusiveMinimum(self, value: float, _: dict[str, Any]) -> _Check:
+        return lambda x: not _is_number(x) or x > value
+
+    def _kw_exclusiveMaximum(self, value: float, _: dict[str, Any]) -> _Check:
+        return lambda x: not _is_number(x) or x < value
+
+    def _kw_allOf(self, value: list[Any], _: dict[str, Any]) -> _Check:
+        return _all_of([self.compile(sub) for sub in value])
+
+    def _kw_anyOf(self, value: list[Any], _: dict[str, Any]) -> _Check:
+        subs = tuple(self.compile(sub) for sub in value)
+        return lambda x: any(c(x) for c in subs)
+
+    def _kw_oneOf(self, value: list[Any], _: dict[str, Any]) -> _Check:
+        subs = tuple(self.compile(sub) for sub in value)
+        return lambda x: sum(1 for c in subs if c(x)) == 1
+
+    def _kw_not(self, value: Any, _: dict[str, Any]) -> _Check:
+        sub = self.compile(value)
+        return lambda x: not sub(x)
+
+    def _kw_if(self, value: Any, schema: dict[str, Any]) -> _Check:
+        cond = self.compile(value)
+        then = self.compile(schema.get("then", True))
+        otherwise = self.compile(schema.get("else", True))
+        return lambda x: then(x) if cond(x) else otherwise(x)
