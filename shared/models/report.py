@@ -19,15 +19,19 @@ class ReportResource(WireModel):
 
 
 class ReportRequest(WireModel):
-    """Writable body of POST/PUT /reports."""
+    """Writable body of POST/PUT /reports. `id` is our extension: a client-chosen id de-duplicates retries."""
 
+    id: str | None = None
     event_id: EventId = Field(alias="eventID")
     client_name: str = Field(alias="clientName")
     report_name: str | None = Field(default=None, alias="reportName")
-    payload_descriptors: list[ReportPayloadDescriptor] | None = Field(default=None, alias="payloadDescriptors")
+    payload_descriptors: list[ReportPayloadDescriptor] | None = Field(
+        default=None, alias="payloadDescriptors"
+    )
     resources: list[ReportResource]
 
 
 class Report(ReportRequest, ObjectMetadata):
+    id: str  # always set on a stored report (optional only in the request)
     object_type: Literal["REPORT"] = Field(default="REPORT", alias="objectType")
     client_id: ClientId = Field(alias="clientID")
