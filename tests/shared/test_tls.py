@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import re
 import socket
@@ -13,6 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import (
+    ClientConnectorCertificateError,
+    ClientSession,
+    Fingerprint,
+    ServerFingerprintMismatch,
+    web,
+)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -199,8 +207,6 @@ def test_fingerprint_short_2b_is_last_ten_bytes_upper_hex(pki: Pki) -> None:
 
 def test_thumbprint_s256_is_base64url_of_sha256(pki: Pki) -> None:
     cert = x509.load_pem_x509_certificate(pki.server_cert.read_bytes())
-    import base64
-
     raw = base64.urlsafe_b64decode(thumbprint_s256(cert) + "=")
     assert raw == cert.fingerprint(hashes.SHA256())
 
@@ -577,14 +583,6 @@ def test_load_crl_refuses_expired_crl_and_smuggled_certificates(pki: Pki) -> Non
 
 
 async def test_aiohttp_client_with_pinned_context_and_fingerprint(pki: Pki) -> None:
-    from aiohttp import (
-        ClientConnectorCertificateError,
-        ClientSession,
-        Fingerprint,
-        ServerFingerprintMismatch,
-        web,
-    )
-
     async def whoami(request: web.Request) -> web.Response:
         assert request.transport is not None
         der = request.transport.get_extra_info("ssl_object").getpeercert(binary_form=True)

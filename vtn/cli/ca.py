@@ -67,7 +67,7 @@ def _init(args: argparse.Namespace) -> int:
     print(f"created CA {args.common_name!r} in {ca.directory}/")
     print(f"  {ca.directory / 'ca.key'}  private key: keep secret (mode 0600)")
     print(f"  {ca.cert_path}  CA certificate: give to servers and VENs as their trust anchor")
-    print(f"  {ca.crl_path}  revocation list: load it into the server (--crl-file)")
+    print(f"  {ca.crl_path}  revocation list: load it into the server and reload after revokes")
     print(f"SHA-256 fingerprint: {fingerprint_sha256(ca.certificate)}")
     return 0
 

@@ -1,6 +1,7 @@
 """Dev/test PKI for mutual TLS: a file-backed CA, revocation (CRL) and API onboarding of CSRs."""
 
-from vtn.pki.ca import CertificateAuthority, generate_key, parse_reason, private_key_pem
+from vtn.pki.builders import generate_key, parse_reason, private_key_pem
+from vtn.pki.ca import CertificateAuthority
 from vtn.pki.onboarding import OnboardingStore, load_csr
 from vtn.pki.records import (
     CertificateRequest,

@@ -22,94 +22,34 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from shared.tls import CLIENT_URI_PREFIX, fingerprint_sha256, san_client_id
+from vtn.pki.builders import (
+    CLOCK_SKEW,
+    CaKey,
+    build_ca_certificate,
+    build_crl,
+    cert_kind,
+    check_public_key,
+    generate_key,
+    leaf_key_usage,
+    parse_reason,
+    private_key_pem,
+    subject_cn,
+)
 from vtn.pki.onboarding import OnboardingStore, load_csr
 from vtn.pki.records import (
     CertificateRequest,
-    CertKind,
     IssuedCertificate,
     KeyType,
     PkiError,
     RevocationEntry,
     atomic_write,
+    locked,
     validate_client_id,
 )
 
-CaKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 IpLike = str | ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# Backdate notBefore/lastUpdate so a peer whose clock runs a little behind still accepts them.
-CLOCK_SKEW = timedelta(minutes=5)
-_ALLOWED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 _STATE_FILES = ("ca.key", "ca.crt", "crl.pem", "revoked.json", "issued", "requests")
-
-
-def generate_key(key_type: KeyType = "ec", rsa_bits: int = 2048) -> CaKey:
-    """A fresh ECDSA P-256 or RSA (>= 2048 bit) private key."""
-    if key_type == "ec":
-        return ec.generate_private_key(ec.SECP256R1())
-    if key_type == "rsa":
-        if rsa_bits < 2048:
-            raise PkiError(f"RSA keys must be at least 2048 bits (got {rsa_bits})")
-        return rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
-    raise PkiError(f"unknown key type {key_type!r}: use 'ec' or 'rsa'")
-
-
-def private_key_pem(key: CaKey) -> bytes:
-    """Unencrypted PKCS#8 PEM: dev/test keys are protected by file mode, not a passphrase."""
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def _check_public_key(key: PublicKeyTypes) -> None:
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < 2048:
-            raise PkiError(f"RSA key of {key.key_size} bits is too weak: use at least 2048")
-    elif isinstance(key, ec.EllipticCurvePublicKey):
-        if not isinstance(key.curve, _ALLOWED_CURVES):
-            raise PkiError(f"EC curve {key.curve.name} is not allowed: use P-256, P-384 or P-521")
-    else:
-        raise PkiError(f"{type(key).__name__} keys are not supported: use an EC (P-256) or RSA key")
-
-
-def _leaf_key_usage(key: PublicKeyTypes) -> x509.KeyUsage:
-    # RSA key transport (TLS 1.2 RSA kex) needs keyEncipherment; ECDSA keys only ever sign.
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=isinstance(key, rsa.RSAPublicKey),
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _cert_kind(cert: x509.Certificate) -> CertKind:
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return "other"
-    if ExtendedKeyUsageOID.CLIENT_AUTH in eku:
-        return "client"
-    return "server" if ExtendedKeyUsageOID.SERVER_AUTH in eku else "other"
-
-
-def _common_name(name: x509.Name) -> str | None:
-    attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(attrs[0].value) if attrs else None
-
-
-def parse_reason(reason: str) -> x509.ReasonFlags:
-    """Accept `keyCompromise`, `key_compromise` or `key-compromise`."""
-    wanted = reason.replace("-", "_").lower()
-    for flag in x509.ReasonFlags:
-        if wanted in (flag.name, flag.value.lower()) and flag is not x509.ReasonFlags.remove_from_crl:
-            return flag
-    names = ", ".join(f.value for f in x509.ReasonFlags if f is not x509.ReasonFlags.remove_from_crl)
-    raise PkiError(f"unknown revocation reason {reason!r}: use one of {names}")
 
 
 class CertificateAuthority:
@@ -140,51 +80,24 @@ class CertificateAuthority:
         force: bool = False,
         crl_days: int = 7,
     ) -> CertificateAuthority:
-        """Create a new self-signed CA; refuses to replace an existing one unless `force`."""
+        """Create a self-signed CA (ECDSA P-256 unless `key_type="rsa"`).
+
+        Refuses to replace an existing CA unless `force`; the old one is then moved aside.
+        """
         d = Path(directory)
-        if (d / "ca.key").exists() or (d / "ca.crt").exists():
-            if not force:
-                raise PkiError(
-                    f"a CA already exists in {d}/: pass --force to replace it "
-                    "(every certificate it issued stops being trusted)"
-                )
-            _supersede(d)
+        exists = (d / "ca.key").exists() or (d / "ca.crt").exists()
+        if exists and not force:
+            raise PkiError(
+                f"a CA already exists in {d}/: pass --force to replace it "
+                "(every certificate it issued stops being trusted)"
+            )
         if days < 1:
             raise PkiError("the CA must be valid for at least one day")
+        # Everything that can fail on bad arguments happens before the old CA is moved aside.
         key = generate_key(key_type, rsa_bits)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = datetime.now(UTC)
-        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - CLOCK_SKEW)
-            .not_valid_after(now + timedelta(days=days))
-            # pathlen 0: this CA signs leaves only, never intermediates.
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(ski, critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
-            )
-            .sign(key, hashes.SHA256())
-        )
+        cert = build_ca_certificate(key, common_name, days)
+        if exists:
+            _supersede(d)
         # Key first with 0600: a crash leaves at worst a key without a cert, never a readable key.
         atomic_write(d / "ca.key", private_key_pem(key), mode=0o600)
         atomic_write(d / "ca.crt", cert.public_bytes(serialization.Encoding.PEM))
@@ -283,7 +196,7 @@ class CertificateAuthority:
         validate_client_id(client_id)
         csr = load_csr(csr_pem)
         public_key = csr.public_key()
-        _check_public_key(public_key)
+        check_public_key(public_key)
         attrs = [x509.NameAttribute(NameOID.COMMON_NAME, client_id[:64])]
         org = csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
         if org:
@@ -326,7 +239,7 @@ class CertificateAuthority:
             .not_valid_before(validity[0])
             .not_valid_after(validity[1])
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_leaf_key_usage(public_key), critical=True)
+            .add_extension(leaf_key_usage(public_key), critical=True)
             .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
             .add_extension(x509.SubjectAlternativeName(sans), critical=not subject.rdns)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
@@ -358,15 +271,17 @@ class CertificateAuthority:
                 raise PkiError(
                     f"no certificate with serial {serial:x} was issued by this CA (see `vtn ca list`)"
                 )
-        entries = self.revocations()
-        for entry in entries:
-            if entry.serial == serial:
-                return entry
-        entry = RevocationEntry(
-            serial=serial, revoked_at=datetime.now(UTC).replace(microsecond=0), reason=flag.value
-        )
-        self._save_revocations([*entries, entry])
-        self.write_crl()
+        # Read-modify-write of revoked.json: a concurrent revoke must not drop this entry.
+        with locked(self._dir):
+            entries = self.revocations()
+            for entry in entries:
+                if entry.serial == serial:
+                    return entry
+            entry = RevocationEntry(
+                serial=serial, revoked_at=datetime.now(UTC).replace(microsecond=0), reason=flag.value
+            )
+            self._save_revocations([*entries, entry])
+            self.write_crl()
         return entry
 
     def revocations(self) -> list[RevocationEntry]:
@@ -389,27 +304,9 @@ class CertificateAuthority:
 
     def write_crl(self) -> x509.CertificateRevocationList:
         """Sign a fresh CRL valid for `crl_days` and write it to `crl.pem`."""
-        now = datetime.now(UTC)
-        ca_ski = self._cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        builder = (
-            x509.CertificateRevocationListBuilder()
-            .issuer_name(self._cert.subject)
-            .last_update(now - CLOCK_SKEW)
-            .next_update(now + timedelta(days=self._crl_days))
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
-            )
-            .add_extension(x509.CRLNumber(self._next_crl_number()), critical=False)
+        crl = build_crl(
+            self._cert, self._key, self.revocations(), days=self._crl_days, number=self._next_crl_number()
         )
-        for entry in self.revocations():
-            revoked = (
-                x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(entry.revoked_at)
-            )
-            # RFC 5280 5.3.1: omit the reason code rather than say "unspecified".
-            if entry.reason != x509.ReasonFlags.unspecified.value:
-                revoked = revoked.add_extension(x509.CRLReason(parse_reason(entry.reason)), critical=False)
-            builder = builder.add_revoked_certificate(revoked.build())
-        crl = builder.sign(self._key, hashes.SHA256())
         atomic_write(self.crl_path, crl.public_bytes(serialization.Encoding.PEM))
         return crl
 
@@ -432,13 +329,13 @@ class CertificateAuthority:
             records.append(
                 IssuedCertificate(
                     serial=cert.serial_number,
-                    subject_cn=_common_name(cert.subject),
+                    subject_cn=subject_cn(cert.subject),
                     client_id=san_client_id(cert),
                     not_before=cert.not_valid_before_utc,
                     not_after=cert.not_valid_after_utc,
                     revoked=cert.serial_number in revoked,
                     fingerprint=fingerprint_sha256(cert),
-                    kind=_cert_kind(cert),
+                    kind=cert_kind(cert),
                 )
             )
         return sorted(records, key=lambda r: (r.not_before, r.serial))
@@ -460,15 +357,18 @@ class CertificateAuthority:
 
     def approve(self, request_id: str, days: int = 365) -> x509.Certificate:
         """Sign a pending request's CSR for the client id it was submitted with."""
-        record = self.onboarding.get(request_id)
-        if record.status != "pending":
-            raise PkiError(f"request {request_id} is already {record.status}")
-        cert = self.sign_csr(self.onboarding.csr(request_id), record.client_id, days)
-        self.onboarding.mark_approved(request_id, cert.serial_number)
+        # Locked so two operators cannot both approve (or approve and reject) one request.
+        with locked(self._dir):
+            record = self.onboarding.get(request_id)
+            if record.status != "pending":
+                raise PkiError(f"request {request_id} is already {record.status}")
+            cert = self.sign_csr(self.onboarding.csr(request_id), record.client_id, days)
+            self.onboarding.mark_approved(request_id, cert.serial_number)
         return cert
 
     def reject(self, request_id: str) -> CertificateRequest:
-        return self.onboarding.reject(request_id)
+        with locked(self._dir):
+            return self.onboarding.reject(request_id)
 
     def issued_certificate_for(self, request_id: str) -> x509.Certificate | None:
         return self.onboarding.issued_certificate(request_id)

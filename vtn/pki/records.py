@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -135,6 +138,18 @@ def validate_request_id(request_id: str) -> str:
 
 def new_request_id() -> str:
     return secrets.token_hex(16)
+
+
+@contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Exclusive advisory lock on `<directory>/.lock`, held across a read-modify-write."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
