@@ -7,7 +7,7 @@ DB     ?= sqlite:///var/vtn.db
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test lint install clean demo-credentials bench bench-quick
+.PHONY: run test lint install clean demo-credentials demo bench bench-quick
 
 $(BIN)/vtn: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -36,6 +36,9 @@ demo-credentials: var/demo-bl.json var/demo-ven.json
 run: install demo-credentials
 	@echo "Starting the VTN on http://$(HOST):$(PORT)/openadr3/3.1.0 (Ctrl-C stops it)"
 	@$(VTN) serve --db $(DB) --host $(HOST) --port $(PORT)
+
+demo: install
+	$(BIN)/python examples/demo.py
 
 test: install
 	$(BIN)/pytest

@@ -68,6 +68,7 @@ def interval_spans(event: EventRequest, written_at: datetime) -> list[IntervalSp
     cursor = default_start
     for interval in event.intervals or []:
         own = interval.interval_period
+        start: datetime | None
         if own is not None and own.start is not None and is_now_sentinel(own.start):
             # UG 7.3: on an interval, 0001-01-01 means the event start (first interval) or "right after
             # the previous one" (later intervals); only when neither exists is it "now".

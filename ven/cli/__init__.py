@@ -6,12 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ven.cli import certs
+from ven.cli import agent, certs
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ven", description="OpenADR 3.1 VEN agent and tools.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    agent.register(sub)
     certs.register(sub)
     return parser
 

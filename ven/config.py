@@ -1,0 +1,218 @@
+"""VEN agent configuration: a TOML file, overridden by VEN_* environment variables.
+
+`VenConfig.load` is the only reader of os.environ in the VEN. Every problem is reported as a
+ConfigError naming the key (e.g. `resources[1].adapter`) before anything is sent to the VTN.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+RECEIVE_MODES = ("poll", "webhook", "mqtt")
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message names the key and the problem."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TlsClientConfig:
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    pin_sha256: str | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceConfig:
+    id: str
+    name: str
+    resource_type: str
+    adapter: str
+    options: Mapping[str, object] = field(default_factory=dict)
+    # Attributes registered with the VTN, e.g. {"MAX_POWER_CONSUMPTION": 11.0}.
+    attributes: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TelemetryConfig:
+    """A periodic report: readings of every resource, attached to each active event of the VEN."""
+
+    name: str
+    every_seconds: float
+    payload_types: tuple[str, ...] = ("USAGE", "DEMAND")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveConfig:
+    mode: str = "poll"
+    poll_seconds: float = 10.0
+    # Even with push notifications the agent re-reads its events this often (safety net).
+    reconcile_seconds: float = 60.0
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 0
+    webhook_public_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class VenConfig:
+    vtn_url: str
+    client_id: str
+    client_secret: str
+    ven_name: str
+    ven_id: str | None = None
+    state_dir: str = "var/ven"
+    seed: int | None = None
+    tls: TlsClientConfig = field(default_factory=TlsClientConfig)
+    receive: ReceiveConfig = field(default_factory=ReceiveConfig)
+    resources: tuple[ResourceConfig, ...] = ()
+    telemetry: tuple[TelemetryConfig, ...] = ()
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(cls, path: str | Path | None, env: Mapping[str, str] | None = None) -> VenConfig:
+        doc: dict[str, Any] = {}
+        if path is not None:
+            try:
+                with open(path, "rb") as fh:
+                    doc = tomllib.load(fh)
+            except OSError as exc:
+                raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        return cls.from_dict(doc, os.environ if env is None else env)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any], env: Mapping[str, str]) -> VenConfig:
+        vtn = _table(doc, "vtn")
+        ven = _table(doc, "ven")
+        url = env.get("VEN_VTN_URL") or _str(vtn, "vtn.url", "url")
+        client_id = env.get("VEN_CLIENT_ID") or _str(vtn, "vtn.client_id", "client_id")
+        secret = env.get("VEN_CLIENT_SECRET") or _str(vtn, "vtn.client_secret", "client_secret")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"vtn.url: {url!r} must start with http:// or https://")
+        name = _str(ven, "ven.name", "name")
+        ven_id = ven.get("id")
+        if ven_id is not None and not (isinstance(ven_id, str) and _ID.match(ven_id)):
+            raise ConfigError("ven.id: use 1-128 letters, digits, '_' or '-'")
+        tls_doc = _table(vtn, "vtn.tls", "tls")
+        tls = TlsClientConfig(
+            ca_file=_opt_str(tls_doc, "vtn.tls.ca_file", "ca_file"),
+            cert_file=_opt_str(tls_doc, "vtn.tls.cert_file", "cert_file"),
+            key_file=_opt_str(tls_doc, "vtn.tls.key_file", "key_file"),
+            pin_sha256=_opt_str(tls_doc, "vtn.tls.pin_sha256", "pin_sha256"),
+            insecure=bool(tls_doc.get("insecure", False)),
+        )
+        if (tls.cert_file is None) != (tls.key_file is None):
+            raise ConfigError("vtn.tls: cert_file and key_file go together")
+        return cls(
+            vtn_url=url.rstrip("/"),
+            client_id=client_id,
+            client_secret=secret,
+            ven_name=name,
+            ven_id=ven_id,
+            state_dir=env.get("VEN_STATE_DIR") or str(ven.get("state_dir", f"var/ven-{name}")),
+            seed=_opt_int(ven, "ven.seed", "seed"),
+            tls=tls,
+            receive=_receive(_table(doc, "events")),
+            resources=tuple(_resource(r, i) for i, r in enumerate(_list(doc, "resources"))),
+            telemetry=tuple(_telemetry(t, i) for i, t in enumerate(_list(doc, "telemetry"))),
+            log_level=str(ven.get("log_level", "INFO")),
+        )
+
+
+def _receive(doc: Mapping[str, Any]) -> ReceiveConfig:
+    mode = str(doc.get("mode", "poll"))
+    if mode not in RECEIVE_MODES:
+        raise ConfigError(f"events.mode: {mode!r} is not one of {', '.join(RECEIVE_MODES)}")
+    return ReceiveConfig(
+        mode=mode,
+        poll_seconds=_positive(doc, "events.poll_seconds", "poll_seconds", 10.0),
+        reconcile_seconds=_positive(doc, "events.reconcile_seconds", "reconcile_seconds", 60.0),
+        webhook_host=str(doc.get("webhook_host", "127.0.0.1")),
+        webhook_port=int(doc.get("webhook_port", 0)),
+        webhook_public_url=_opt_str(doc, "events.webhook_public_url", "webhook_public_url"),
+    )
+
+
+def _resource(doc: Any, index: int) -> ResourceConfig:
+    where = f"resources[{index}]"
+    if not isinstance(doc, Mapping):
+        raise ConfigError(f"{where}: must be a table")
+    rid = _str(doc, f"{where}.id", "id")
+    if not _ID.match(rid):
+        raise ConfigError(f"{where}.id: {rid!r} must be 1-128 letters, digits, '_' or '-'")
+    return ResourceConfig(
+        id=rid,
+        name=str(doc.get("name", rid)),
+        resource_type=str(doc.get("type", "GENERIC")),
+        adapter=_str(doc, f"{where}.adapter", "adapter"),
+        options=dict(_table(doc, f"{where}.options", "options")),
+        attributes=dict(_table(doc, f"{where}.attributes", "attributes")),
+    )
+
+
+def _telemetry(doc: Any, index: int) -> TelemetryConfig:
+    where = f"telemetry[{index}]"
+    if not isinstance(doc, Mapping):
+        raise ConfigError(f"{where}: must be a table")
+    types = doc.get("payload_types", ["USAGE", "DEMAND"])
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types) or not types:
+        raise ConfigError(f"{where}.payload_types: a non-empty list of payload type names")
+    return TelemetryConfig(
+        name=str(doc.get("name", f"telemetry-{index}")),
+        every_seconds=_positive(doc, f"{where}.every_seconds", "every_seconds", None),
+        payload_types=tuple(types),
+    )
+
+
+def _table(doc: Mapping[str, Any], where: str, key: str | None = None) -> Mapping[str, Any]:
+    value = doc.get(key or where, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: must be a table")
+    return value
+
+
+def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
+    value = doc.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{key}: must be an array of tables ([[{key}]])")
+    return value
+
+
+def _str(doc: Mapping[str, Any], where: str, key: str) -> str:
+    value = doc.get(key)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: required, a non-empty string")
+    return value
+
+
+def _opt_str(doc: Mapping[str, Any], where: str, key: str) -> str | None:
+    value = doc.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{where}: must be a string")
+    return value
+
+
+def _opt_int(doc: Mapping[str, Any], where: str, key: str) -> int | None:
+    value = doc.get(key)
+    if value is not None and not isinstance(value, int):
+        raise ConfigError(f"{where}: must be an integer")
+    return value
+
+
+def _positive(doc: Mapping[str, Any], where: str, key: str, default: float | None) -> float:
+    value = doc.get(key, default)
+    if value is None:
+        raise ConfigError(f"{where}: required, a number of seconds")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{where}: must be a positive number of seconds, got {value!r}")
+    return float(value)
