@@ -64,9 +64,8 @@ async def main(args: argparse.Namespace) -> None:
                 }
             )
         )
-        print(
-            f"[BL] event {event.id} ({event.event_name}) published: prices {prices} EUR/kWh from {start:%H:%M:%S}"
-        )
+        when = f"{start:%H:%M:%S}"
+        print(f"[BL] event {event.id} ({event.event_name}) published: prices {prices} EUR/kWh from {when}")
         seen: set[str] = set()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + args.watch

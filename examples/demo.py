@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -143,7 +144,5 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=8090, help="VTN port (default 8090)")
     parser.add_argument("--duration", type=float, default=90, help="seconds to watch reports (default 90)")
     parser.add_argument("--verbose", action="store_true", help="show every log line, not just the story")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(parser.parse_args()))
-    except KeyboardInterrupt:
-        pass

@@ -101,7 +101,15 @@ class ServerError(OadrError):
 
 _BY_STATUS: dict[int, type[OadrError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, NotImplementedByServer)
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        NotImplementedByServer,
+    )
 }
 
 

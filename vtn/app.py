@@ -13,9 +13,10 @@ from shared.enums import Scope
 from shared.validation import SchemaRegistry
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig, callback_policy, delivery_policy
-from vtn.handlers import auth, events, meta, programs, reports, resources, subscriptions, vens
+from vtn.handlers import auth, events, meta, notifiers, programs, reports, resources, subscriptions, vens
 from vtn.handlers._http import STATE, Handler, VtnState
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
+from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
 from vtn.services.notifier import Notifier
 from vtn.storage import Store
@@ -24,6 +25,7 @@ S = Scope
 READ_TARGETS = frozenset({S.READ_ALL, S.READ_TARGETS})
 READ_VEN_OBJECTS = frozenset({S.READ_ALL, S.READ_VEN_OBJECTS})
 ANY_READ = frozenset({S.READ_ALL, S.READ_TARGETS, S.READ_VEN_OBJECTS})
+READ_BL = frozenset({S.READ_ALL, S.READ_BL})
 PUBLIC = None
 WORKER = web.AppKey("vtn_delivery_worker", DeliveryWorker)
 
@@ -71,7 +73,11 @@ ROUTES: list[Route] = [
     Route("GET", "/auth/server", auth.auth_server, PUBLIC),
     Route("POST", "/auth/token", auth.token, PUBLIC),
     # The spec says read_all, which 3.1 VENs do not hold; any authenticated client may discover notifiers.
-    Route("GET", "/notifiers", meta.notifiers, ANY_READ),
+    Route("GET", "/notifiers", notifiers.notifiers, ANY_READ),
+    *[
+        Route("GET", path, handler, READ_BL if bl_only else READ_VEN_OBJECTS)
+        for path, handler, bl_only in notifiers.TOPIC_ROUTES
+    ],
     Route("GET", "/openapi.json", meta.openapi, PUBLIC),
 ]
 
@@ -109,8 +115,13 @@ async def build_app(
     tokens = TokenService(
         key, ttl_seconds=config.token_ttl_seconds, clock=store.clock, external=config.external_issuer
     )
-    worker = DeliveryWorker(store, delivery_policy(config), clock=store.clock)
+    mqtt = mqtt_binding(config)
+    publisher = mqtt[1] if mqtt else None
+    worker = DeliveryWorker(store, delivery_policy(config), clock=store.clock, publisher=publisher)
     notifier = Notifier(store.clock, wake=worker.wake)
+    if mqtt:
+        # Enqueue MQTT rows even on API-only replicas: whichever process runs a worker publishes them.
+        notifier.extra_sinks.append(mqtt[0])
     app = create_app(config, store, registry or SchemaRegistry(), tokens, notifier)
     if config.delivery_worker:
         app[WORKER] = worker
@@ -120,6 +131,8 @@ async def build_app(
 
         async def stop(_: web.Application) -> None:
             await worker.stop()
+            if publisher is not None:
+                await publisher.close()
 
         app.on_startup.append(start)
         app.on_cleanup.append(stop)

@@ -70,6 +70,14 @@ class VtnConfig:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 3600.0
     retry_give_up_seconds: float = 86400.0
+    # MQTT notifier binding: off unless a broker URL (mqtt://host:1883, mqtts://host:8883) is set.
+    mqtt_broker_url: str | None = None
+    # URIs advertised in GET /notifiers (list, or CSV from the environment); default: the broker URL.
+    mqtt_public_uris: str | list[str] | None = None
+    mqtt_topic_prefix: str = "openadr3"
+    # Credentials of the VTN's own publishing connection (the broker ACL lets only it write).
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
 
     @classmethod
     def load(

@@ -14,7 +14,9 @@ from shared.models.report import Report
 from shared.models.subscription import Subscription
 from shared.models.ven import Resource, Ven
 
-AnyObject = Annotated[Program | Event | Report | Subscription | Ven | Resource, Field(discriminator="object_type")]
+AnyObject = Annotated[
+    Program | Event | Report | Subscription | Ven | Resource, Field(discriminator="object_type")
+]
 
 
 class Notification(WireModel):

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+
 from support.harness import Api, Vtn
+from vtn.app import build_app
+from vtn.config import VtnConfig
+from vtn.storage import open_store
 
 PROBLEM = "application/problem+json"
 OBJECT_TABLES = ("programs", "events", "vens", "resources", "reports", "subscriptions", "object_targets")
+
+
+# Webhook checks relaxed so that subscriptions can be written without a network (no DNS lookup, no
+# echo challenge) and no delivery worker posting to the test callback URLs.
+LAB_SETTINGS: dict[str, Any] = {
+    "webhook_require_https": False,
+    "webhook_allow_private": True,
+    "webhook_echo_challenge": False,
+    "delivery_worker": False,
+}
+
+
+@asynccontextmanager
+async def lab_vtn(db_url: str) -> AsyncIterator[Vtn]:
+    """Like the `vtn` fixture of conftest, with LAB_SETTINGS (those this VtnConfig knows)."""
+    known = {f.name for f in dataclasses.fields(VtnConfig)}
+    config = VtnConfig(db_url=db_url, **{k: v for k, v in LAB_SETTINGS.items() if k in known})
+    store = open_store(db_url)
+    try:
+        app = await build_app(config, store)
+        async with TestClient(TestServer(app)) as client:
+            yield Vtn(client, store)
+    finally:
+        await store.close()
 
 
 def program(name: str, **extra: Any) -> dict[str, Any]:

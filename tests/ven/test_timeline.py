@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from shared.models import Event
 from ven.timeline import ActiveInterval, Timeline, changed_events
 

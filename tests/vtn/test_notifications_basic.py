@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-
-from shared.enums import Role
 from support.harness import Api, Vtn
 from support.receiver import Receiver
+
+from shared.enums import Role
 from vtn.app import build_app
 from vtn.config import VtnConfig
 from vtn.storage import open_store
@@ -48,7 +48,12 @@ async def _program_and_sub(bl: Api, ven: Api, url: str, secret: str | None = Non
         "clientName": "ven",
         "programID": program["id"],
         "objectOperations": [
-            {"objects": ["EVENT"], "operations": ["CREATE", "UPDATE"], "callbackUrl": url, "bearerToken": "tok-1"}
+            {
+                "objects": ["EVENT"],
+                "operations": ["CREATE", "UPDATE"],
+                "callbackUrl": url,
+                "bearerToken": "tok-1",
+            }
         ],
     }
     if secret:
@@ -81,7 +86,10 @@ async def test_echo_challenge_refusal_stores_nothing(lab_vtn: Vtn, receiver: Rec
     bl = await lab_vtn.login("bl", Role.BL)
     ven = await lab_vtn.login("ven", Role.VEN)
     await bl.post("/programs", json={"programName": "p"})
-    sub = {"clientName": "v", "objectOperations": [{"objects": ["EVENT"], "operations": ["CREATE"], "callbackUrl": url}]}
+    sub = {
+        "clientName": "v",
+        "objectOperations": [{"objects": ["EVENT"], "operations": ["CREATE"], "callbackUrl": url}],
+    }
     resp = await ven.post("/subscriptions", json=sub)
     assert resp.status == 400
     assert "echo" in (await resp.json())["detail"]
@@ -121,11 +129,15 @@ async def test_ven_b_never_hears_of_ven_a_report(lab_vtn: Vtn, receiver: Receive
     event = await (await bl.post("/events", json={"programID": program["id"]})).json()
     for ven, token in ((ven_a, "a"), (ven_b, "b")):
         ops = [{"objects": ["REPORT"], "operations": ["CREATE"], "callbackUrl": url, "bearerToken": token}]
-        assert (await ven.post("/subscriptions", json={"clientName": token, "objectOperations": ops})).status == 201
+        assert (
+            await ven.post("/subscriptions", json={"clientName": token, "objectOperations": ops})
+        ).status == 201
     report = {
         "eventID": event["id"],
         "clientName": "a",
-        "resources": [{"resourceName": "r", "intervals": [{"id": 0, "payloads": [{"type": "USAGE", "values": [1]}]}]}],
+        "resources": [
+            {"resourceName": "r", "intervals": [{"id": 0, "payloads": [{"type": "USAGE", "values": [1]}]}]}
+        ],
     }
     assert (await ven_a.post("/reports", json=report)).status == 201
     (got,) = await receiver.wait_for(1)

@@ -12,7 +12,9 @@ async def test_retried_report_with_same_id_is_stored_once(vtn: Vtn, bl: Api, ven
         "id": "gw1-usage-0001",
         "eventID": event["id"],
         "clientName": "gw1",
-        "resources": [{"resourceName": "r1", "intervals": [{"id": 0, "payloads": [{"type": "USAGE", "values": [2]}]}]}],
+        "resources": [
+            {"resourceName": "r1", "intervals": [{"id": 0, "payloads": [{"type": "USAGE", "values": [2]}]}]}
+        ],
     }
     first = await ven_a.post("/reports", json=report)
     assert first.status == 201 and (await first.json())["id"] == "gw1-usage-0001"

@@ -20,14 +20,21 @@ async def test_quickstart_flow(vtn: Vtn, bl: Api, ven_a: Api) -> None:
     assert resp.status == 201
     event = await resp.json()
 
-    resp = await ven_a.post("/vens", json={"objectType": "VEN_VEN_REQUEST", "venName": "gateway-1", "id": "gw-1"})
+    resp = await ven_a.post(
+        "/vens", json={"objectType": "VEN_VEN_REQUEST", "venName": "gateway-1", "id": "gw-1"}
+    )
     assert resp.status == 201, await resp.text()
     ven = await resp.json()
     assert ven["id"] == "gw-1" and ven["clientID"] == ven_a.client_id
 
     resp = await ven_a.post(
         "/resources",
-        json={"objectType": "VEN_RESOURCE_REQUEST", "resourceName": "charger-1", "venID": "gw-1", "id": "ch-1"},
+        json={
+            "objectType": "VEN_RESOURCE_REQUEST",
+            "resourceName": "charger-1",
+            "venID": "gw-1",
+            "id": "ch-1",
+        },
     )
     assert resp.status == 201, await resp.text()
 
@@ -38,7 +45,10 @@ async def test_quickstart_flow(vtn: Vtn, bl: Api, ven_a: Api) -> None:
         "eventID": event["id"],
         "clientName": "gateway-1",
         "resources": [
-            {"resourceName": "charger-1", "intervals": [{"id": 0, "payloads": [{"type": "USAGE", "values": [1.5]}]}]}
+            {
+                "resourceName": "charger-1",
+                "intervals": [{"id": 0, "payloads": [{"type": "USAGE", "values": [1.5]}]}],
+            }
         ],
     }
     resp = await ven_a.post("/reports", json=report)

@@ -22,5 +22,5 @@ class DeliveryPolicy:
 
     def next_delay(self, attempts: int, rng: random.Random) -> float:
         """Delay before retry number `attempts` (1 = first retry): base * 2^(n-1), capped, +- jitter."""
-        delay = min(self.max_delay_s, self.base_delay_s * (2 ** max(0, attempts - 1)))
+        delay = min(self.max_delay_s, self.base_delay_s * 2.0 ** max(0, attempts - 1))
         return max(0.0, delay * (1 + rng.uniform(-self.jitter, self.jitter)))

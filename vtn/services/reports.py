@@ -23,7 +23,9 @@ async def _program_of_visible_event(tx: Tx, who: Principal, event_id: str) -> st
 
 async def create_report(tx: Tx, who: Principal, req: ReportRequest) -> Report:
     program_id = await _program_of_visible_event(tx, who, req.event_id)
-    report = Report.model_validate({**req.model_dump(), **tx.reports.stamp(req.id), "client_id": who.client_id})
+    report = Report.model_validate(
+        {**req.model_dump(), **tx.reports.stamp(req.id), "client_id": who.client_id}
+    )
     return await tx.reports.insert(report, {"program_id": program_id})
 
 

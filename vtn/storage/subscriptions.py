@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -52,7 +53,7 @@ class SubscriptionRepo(DocRepo[Subscription]):
 
     async def candidates(
         self, kind: str, program_id: str | None
-    ) -> list[tuple[Subscription, str, str | None]]:
+    ) -> builtins.list[tuple[Subscription, str, str | None]]:
         """Subscriptions that name `kind` (and, for program-bound objects, this program or none)."""
         where: list[ColumnElement[bool]] = [subscriptions.c.objects.like(f"%,{kind},%")]
         if program_id is not None:
