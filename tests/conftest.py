@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from support.harness import Api, Vtn
 
 from shared.enums import Role
@@ -43,23 +46,32 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_ready() -> str:
+def pg_ready() -> Iterator[str]:
+    """A fresh, migrated database on the PostgreSQL server of PG_URL, private to this test session.
+
+    Each session gets its own database (dropped at the end), so concurrent test runs on one server
+    never truncate each other's tables.
+    """
     if not _pg_reachable():
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not reachable at 127.0.0.1:5432 in CI; .ci/run should have started it")
         pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (start it to run the PostgreSQL variant)")
+    name = f"ec_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = make_url(PG_URL)
+    url = admin.set(database=name).render_as_string(hide_password=False)
 
-    async def reset() -> None:
-        store = open_store(PG_URL)
-        async with store.transaction() as tx:
-            for table in [*reversed(metadata.sorted_tables)]:
-                await tx.conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
-            await tx.conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        await store.close()
+    async def admin_sql(statement: str) -> None:
+        engine = create_async_engine(admin.set(drivername="postgresql+asyncpg"), isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+        await engine.dispose()
 
-    asyncio.run(reset())
-    migrate.upgrade(PG_URL)
-    return PG_URL
+    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
