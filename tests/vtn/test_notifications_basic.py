@@ -143,3 +143,16 @@ async def test_ven_b_never_hears_of_ven_a_report(lab_vtn: Vtn, receiver: Receive
     (got,) = await receiver.wait_for(1)
     await asyncio.sleep(0.3)
     assert len(receiver.got) == 1 and got.headers["Authorization"] == "Bearer a"
+
+
+async def test_deleting_a_program_notifies_the_deletion_of_its_events(lab_vtn: Vtn, receiver: Receiver) -> None:
+    url = await receiver.start()
+    bl = await lab_vtn.login("bl", Role.BL)
+    program = await (await bl.post("/programs", json={"programName": "p"})).json()
+    event = await (await bl.post("/events", json={"programID": program["id"], "eventName": "gone"})).json()
+    ops = [{"objects": ["EVENT"], "operations": ["DELETE"], "callbackUrl": url}]
+    assert (await bl.post("/subscriptions", json={"clientName": "bl", "objectOperations": ops})).status == 201
+    assert (await bl.delete(f"/programs/{program['id']}")).status == 200
+    (got,) = await receiver.wait_for(1)
+    doc = got.json()
+    assert doc["operation"] == "DELETE" and doc["object"]["id"] == event["id"]

@@ -79,6 +79,8 @@ async def mutate(
     async with st.store.transaction() as tx:
         obj = await work(tx)
         await st.notifier.changed(tx, operation, obj)
+        for gone in tx.cascaded:
+            await st.notifier.changed(tx, Operation.DELETE, gone)  # type: ignore[arg-type]
     st.notifier.wake()
     return respond(obj, status)
 

@@ -9,7 +9,7 @@ from shared.models import Event, EventRequest, Program, ProgramRequest
 from vtn.principal import Principal
 from vtn.services.access import hide_targets, target_access
 from vtn.storage import Tx
-from vtn.storage.filters import EventFilter, ProgramFilter
+from vtn.storage.filters import EventFilter, Page, ProgramFilter
 
 
 async def create_program(tx: Tx, req: ProgramRequest) -> Program:
@@ -50,8 +50,18 @@ async def replace_program(tx: Tx, program_id: str, req: ProgramRequest) -> Progr
 
 async def delete_program(tx: Tx, program_id: str) -> Program:
     old = await tx.programs.require(program_id)
+    tx.cascaded.extend(await _all_events_of(tx, program_id))
     await tx.programs.delete(program_id)
     return old
+
+
+async def _all_events_of(tx: Tx, program_id: str) -> list[Event]:
+    found: list[Event] = []
+    while batch := await tx.events.list(
+        EventFilter(program_id=program_id, page=Page(skip=len(found), limit=500))
+    ):
+        found.extend(batch)
+    return found
 
 
 async def _check_program(tx: Tx, program_id: str) -> None:

@@ -76,6 +76,10 @@ async def _move_resources(tx: Tx, ven_id: str, client_id: str) -> None:
 
 async def delete_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
     old = await get_ven(tx, who, ven_id)
+    skip = 0
+    while batch := await tx.resources.list(ResourceFilter(ven_id=ven_id, page=replace(_PAGE, skip=skip))):
+        tx.cascaded.extend(batch)
+        skip += len(batch)
     await tx.vens.delete(ven_id)
     return old
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.durations import utcnow
+from shared.models.base import ObjectMetadata
 from vtn.storage.clients import ClientRecord, ClientRepo, NewClient
 from vtn.storage.engine import create_engine
 from vtn.storage.events import EventRepo
@@ -40,6 +41,9 @@ class Tx:
     resources: ResourceRepo
     clients: ClientRepo
     outbox: OutboxRepo
+    # Objects removed along with the one a request deleted (a program's events, a ven's resources),
+    # so that their DELETE notifications go out in the same transaction.
+    cascaded: list[ObjectMetadata] = field(default_factory=list)
 
 
 class Store:
