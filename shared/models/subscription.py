@@ -33,9 +33,11 @@ class SubscriptionRequest(WireModel):
     program_id: ProgramId | None = Field(default=None, alias="programID")
     object_operations: list[ObjectOperation] = Field(alias="objectOperations")
     targets: list[str] | None = None
-    secret: str | None = Field(default=None, exclude=True)
+    secret: str | None = None
 
 
 class Subscription(SubscriptionRequest, ObjectMetadata):
     object_type: Literal["SUBSCRIPTION"] = Field(default="SUBSCRIPTION", alias="objectType")
+    # Write-only: kept by the VTN for signing, never returned.
+    secret: str | None = Field(default=None, exclude=True)
     client_id: ClientId = Field(alias="clientID")

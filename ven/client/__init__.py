@@ -1,0 +1,13 @@
+"""Typed async client of the OpenADR 3.1 VTN API, for VEN agents, BL scripts and partners.
+
+    async with VtnClient(base_url, client_id=..., client_secret=...) as vtn:
+        events = await vtn.list_events(program_id, active=True)
+
+Rejections raise the shared/errors.py classes (NotFound, Conflict, Forbidden, Unauthorized,
+BadRequest, SchemaViolation with `.pointer`, ...); an unreachable VTN raises VtnUnavailable.
+"""
+
+from ven.client.api import MAX_PAGE_SIZE, VtnClient
+from ven.client.errors import VtnUnavailable, error_from_response
+
+__all__ = ["MAX_PAGE_SIZE", "VtnClient", "VtnUnavailable", "error_from_response"]

@@ -1,0 +1,487 @@
+"""VtnClient: typed async access to every endpoint of the OpenADR 3.1 VTN.
+
+Each method raises an OadrError subclass when the VTN rejects the request (NotFound, Conflict,
+Forbidden, Unauthorized, BadRequest or SchemaViolation with `.pointer`, ...) and VtnUnavailable when
+the VTN cannot be reached. Lists are capped by the VTN at 50 objects; `iter_*` pages through all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from ssl import SSLContext
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import aiohttp
+from pydantic import ValidationError
+
+from shared.enums import ObjectType
+from shared.errors import Conflict, ServerError
+from shared.models import (
+    Event,
+    EventRequest,
+    Program,
+    ProgramRequest,
+    Report,
+    ReportRequest,
+    Resource,
+    ResourceRequest,
+    Subscription,
+    SubscriptionRequest,
+    ValuesMap,
+    Ven,
+    VenRequest,
+    WireModel,
+)
+from shared.models.ven import VEN_RESOURCE_REQUEST, VEN_VEN_REQUEST
+from ven.client.transport import Clock, Params, Transport
+
+M = TypeVar("M", bound=WireModel)
+QueryValue = str | int | bool | Iterable[str] | None
+
+MAX_PAGE_SIZE = 50  # the VTN answers 400 to a larger limit
+
+
+def _query(**values: QueryValue) -> Params:
+    """Query pairs in wire names; lists (targets, objects) repeat the parameter, None is left out."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            pairs.append((name, "true" if value else "false"))
+        elif isinstance(value, str | int):
+            pairs.append((name, str(value)))
+        else:
+            pairs.extend((name, str(v)) for v in value)
+    return pairs
+
+
+def _path(collection: str, object_id: str, suffix: str = "") -> str:
+    return f"/{collection}/{quote(object_id, safe='')}{suffix}"
+
+
+def _body(req: WireModel) -> dict[str, Any]:
+    doc = req.to_wire()
+    # `secret` is excluded from dumps so the VTN never echoes it; a client must still send it.
+    if isinstance(req, SubscriptionRequest) and req.secret is not None:
+        doc["secret"] = req.secret
+    return doc
+
+
+def _model(model: type[M], doc: Any, where: str) -> M:
+    try:
+        return model.from_wire(doc)
+    except ValidationError as exc:
+        raise ServerError(f"{where}: the VTN sent an invalid {model.__name__}: {exc}") from exc
+
+
+def _same_attributes(a: list[ValuesMap] | None, b: list[ValuesMap] | None) -> bool:
+    return [v.to_wire() for v in a or []] == [v.to_wire() for v in b or []]
+
+
+async def _pages(fetch: Callable[[int, int], Awaitable[list[M]]], page_size: int) -> AsyncIterator[M]:
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
+    skip = 0
+    while True:
+        batch = await fetch(skip, page_size)
+        for item in batch:
+            yield item
+        if len(batch) < page_size:
+            return
+        skip += len(batch)
+
+
+class VtnClient:
+    """Async client of one VTN; use `async with VtnClient(...) as vtn:` or call `close()`.
+
+    `base_url` ends with the API base path (e.g. http://host:8080/openadr3/3.1.0). Authenticate with
+    `client_id`/`client_secret` (tokens fetched and refreshed as needed) or a fixed `token` (given
+    both, the token is used first). `session` is used and left open if given; `ssl` (SSLContext or
+    aiohttp.Fingerprint) goes to every request; `token_url` skips discovery via GET /auth/server;
+    `timeout` is seconds (or a ClientTimeout) per request; `clock` (seconds) times token refresh.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token: str | None = None,
+        scope: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        ssl: SSLContext | aiohttp.Fingerprint | None = None,
+        token_url: str | None = None,
+        timeout: float | aiohttp.ClientTimeout = 30.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._t = Transport(
+            base_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            token=token,
+            scope=scope,
+            session=session,
+            ssl=ssl,
+            token_url=token_url,
+            timeout=timeout,
+            clock=clock,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self._t.base_url
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session if the client made it."""
+        await self._t.close()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    async def _list(self, path: str, model: type[M], params: Params) -> list[M]:
+        doc = await self._t.call("GET", path, params=params)
+        if not isinstance(doc, list):
+            raise ServerError(f"GET {path}: the VTN did not answer a JSON array")
+        return [_model(model, item, f"GET {path}") for item in doc]
+
+    async def _one(
+        self, method: str, path: str, model: type[M], body: WireModel | None = None, params: Params = ()
+    ) -> M:
+        doc = await self._t.call(method, path, body=None if body is None else _body(body), params=params)
+        return _model(model, doc, f"{method} {path}")
+
+    # -- discovery ------------------------------------------------------------------------------
+
+    async def auth_server(self) -> str:
+        """The token URL the VTN advertises at GET /auth/server (no token needed)."""
+        doc = await self._t.call("GET", "/auth/server", auth=False)
+        url = doc.get("tokenURL") if isinstance(doc, dict) else None
+        if not isinstance(url, str):
+            raise ServerError("GET /auth/server: no tokenURL in the answer")
+        return url
+
+    async def get_notifiers(self) -> dict[str, Any]:
+        """GET /notifiers: the notification bindings the VTN offers, e.g. {"WEBHOOK": true}."""
+        doc = await self._t.call("GET", "/notifiers")
+        if not isinstance(doc, dict):
+            raise ServerError("GET /notifiers: the VTN did not answer a JSON object")
+        return doc
+
+    # -- programs -------------------------------------------------------------------------------
+
+    async def list_programs(
+        self, *, targets: Iterable[str] | None = None, skip: int | None = None, limit: int | None = None
+    ) -> list[Program]:
+        return await self._list("/programs", Program, _query(targets=targets, skip=skip, limit=limit))
+
+    def iter_programs(
+        self, *, targets: Iterable[str] | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> AsyncIterator[Program]:
+        """Every program, fetched page by page."""
+        return _pages(lambda s, n: self.list_programs(targets=targets, skip=s, limit=n), page_size)
+
+    async def get_program(self, program_id: str, *, targets: Iterable[str] | None = None) -> Program:
+        return await self._one("GET", _path("programs", program_id), Program, params=_query(targets=targets))
+
+    async def create_program(self, req: ProgramRequest) -> Program:
+        return await self._one("POST", "/programs", Program, req)
+
+    async def update_program(self, program_id: str, req: ProgramRequest) -> Program:
+        return await self._one("PUT", _path("programs", program_id), Program, req)
+
+    async def delete_program(self, program_id: str) -> Program:
+        """Delete and return the deleted program."""
+        return await self._one("DELETE", _path("programs", program_id), Program)
+
+    # -- events ---------------------------------------------------------------------------------
+
+    async def list_events(
+        self,
+        program_id: str | None = None,
+        *,
+        targets: Iterable[str] | None = None,
+        active: bool | None = None,
+        skip: int | None = None,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Events, optionally of one program; `active=True` leaves out events that have transpired."""
+        params = _query(programID=program_id, targets=targets, active=active, skip=skip, limit=limit)
+        return await self._list("/events", Event, params)
+
+    def iter_events(
+        self,
+        program_id: str | None = None,
+        *,
+        targets: Iterable[str] | None = None,
+        active: bool | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[Event]:
+        return _pages(
+            lambda s, n: self.list_events(program_id, targets=targets, active=active, skip=s, limit=n),
+            page_size,
+        )
+
+    async def get_event(self, event_id: str, *, targets: Iterable[str] | None = None) -> Event:
+        return await self._one("GET", _path("events", event_id), Event, params=_query(targets=targets))
+
+    async def create_event(self, req: EventRequest) -> Event:
+        return await self._one("POST", "/events", Event, req)
+
+    async def update_event(self, event_id: str, req: EventRequest) -> Event:
+        return await self._one("PUT", _path("events", event_id), Event, req)
+
+    async def delete_event(self, event_id: str) -> Event:
+        return await self._one("DELETE", _path("events", event_id), Event)
+
+    # -- reports --------------------------------------------------------------------------------
+
+    async def list_reports(
+        self,
+        program_id: str | None = None,
+        event_id: str | None = None,
+        client_name: str | None = None,
+        *,
+        skip: int | None = None,
+        limit: int | None = None,
+    ) -> list[Report]:
+        params = _query(
+            programID=program_id, eventID=event_id, clientName=client_name, skip=skip, limit=limit
+        )
+        return await self._list("/reports", Report, params)
+
+    def iter_reports(
+        self,
+        program_id: str | None = None,
+        event_id: str | None = None,
+        client_name: str | None = None,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[Report]:
+        return _pages(
+            lambda s, n: self.list_reports(program_id, event_id, client_name, skip=s, limit=n), page_size
+        )
+
+    async def get_report(self, report_id: str) -> Report:
+        return await self._one("GET", _path("reports", report_id), Report)
+
+    async def create_report(self, req: ReportRequest) -> Report:
+        return await self._one("POST", "/reports", Report, req)
+
+    async def update_report(self, report_id: str, req: ReportRequest) -> Report:
+        return await self._one("PUT", _path("reports", report_id), Report, req)
+
+    async def delete_report(self, report_id: str) -> Report:
+        return await self._one("DELETE", _path("reports", report_id), Report)
+
+    # -- subscriptions --------------------------------------------------------------------------
+
+    async def list_subscriptions(
+        self,
+        program_id: str | None = None,
+        client_name: str | None = None,
+        objects: Iterable[ObjectType] | None = None,
+        *,
+        skip: int | None = None,
+        limit: int | None = None,
+    ) -> list[Subscription]:
+        params = _query(programID=program_id, clientName=client_name, objects=objects, skip=skip, limit=limit)
+        return await self._list("/subscriptions", Subscription, params)
+
+    def iter_subscriptions(
+        self,
+        program_id: str | None = None,
+        client_name: str | None = None,
+        objects: Iterable[ObjectType] | None = None,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[Subscription]:
+        return _pages(
+            lambda s, n: self.list_subscriptions(program_id, client_name, objects, skip=s, limit=n),
+            page_size,
+        )
+
+    async def get_subscription(self, subscription_id: str) -> Subscription:
+        return await self._one("GET", _path("subscriptions", subscription_id), Subscription)
+
+    async def create_subscription(self, req: SubscriptionRequest) -> Subscription:
+        """Create; the VTN first checks each callbackUrl (https, public address, echo challenge)."""
+        return await self._one("POST", "/subscriptions", Subscription, req)
+
+    async def update_subscription(self, subscription_id: str, req: SubscriptionRequest) -> Subscription:
+        return await self._one("PUT", _path("subscriptions", subscription_id), Subscription, req)
+
+    async def delete_subscription(self, subscription_id: str) -> Subscription:
+        return await self._one("DELETE", _path("subscriptions", subscription_id), Subscription)
+
+    async def deliveries(self, subscription_id: str, *, limit: int | None = None) -> dict[str, Any]:
+        """Extension GET /subscriptions/{id}/deliveries: {"subscriptionID", "health", "attempts"}."""
+        path = _path("subscriptions", subscription_id, "/deliveries")
+        doc = await self._t.call("GET", path, params=_query(limit=limit))
+        if not isinstance(doc, dict):
+            raise ServerError(f"GET {path}: the VTN did not answer a JSON object")
+        return doc
+
+    # -- vens -----------------------------------------------------------------------------------
+
+    async def list_vens(
+        self,
+        ven_name: str | None = None,
+        *,
+        targets: Iterable[str] | None = None,
+        skip: int | None = None,
+        limit: int | None = None,
+    ) -> list[Ven]:
+        """Vens the caller may see: a VEN its own, BL all."""
+        params = _query(venName=ven_name, targets=targets, skip=skip, limit=limit)
+        return await self._list("/vens", Ven, params)
+
+    def iter_vens(
+        self,
+        ven_name: str | None = None,
+        *,
+        targets: Iterable[str] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[Ven]:
+        return _pages(lambda s, n: self.list_vens(ven_name, targets=targets, skip=s, limit=n), page_size)
+
+    async def get_ven(self, ven_id: str) -> Ven:
+        return await self._one("GET", _path("vens", ven_id), Ven)
+
+    async def create_ven(self, req: VenRequest) -> Ven:
+        return await self._one("POST", "/vens", Ven, req)
+
+    async def update_ven(self, ven_id: str, req: VenRequest) -> Ven:
+        return await self._one("PUT", _path("vens", ven_id), Ven, req)
+
+    async def delete_ven(self, ven_id: str) -> Ven:
+        return await self._one("DELETE", _path("vens", ven_id), Ven)
+
+    # -- resources ------------------------------------------------------------------------------
+
+    async def list_resources(
+        self,
+        resource_name: str | None = None,
+        ven_id: str | None = None,
+        *,
+        targets: Iterable[str] | None = None,
+        skip: int | None = None,
+        limit: int | None = None,
+    ) -> list[Resource]:
+        params = _query(resourceName=resource_name, venID=ven_id, targets=targets, skip=skip, limit=limit)
+        return await self._list("/resources", Resource, params)
+
+    def iter_resources(
+        self,
+        resource_name: str | None = None,
+        ven_id: str | None = None,
+        *,
+        targets: Iterable[str] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[Resource]:
+        return _pages(
+            lambda s, n: self.list_resources(resource_name, ven_id, targets=targets, skip=s, limit=n),
+            page_size,
+        )
+
+    async def get_resource(self, resource_id: str) -> Resource:
+        return await self._one("GET", _path("resources", resource_id), Resource)
+
+    async def create_resource(self, req: ResourceRequest) -> Resource:
+        return await self._one("POST", "/resources", Resource, req)
+
+    async def update_resource(self, resource_id: str, req: ResourceRequest) -> Resource:
+        return await self._one("PUT", _path("resources", resource_id), Resource, req)
+
+    async def delete_resource(self, resource_id: str) -> Resource:
+        return await self._one("DELETE", _path("resources", resource_id), Resource)
+
+    # -- idempotent helpers for VEN agents --------------------------------------------------------
+
+    async def ensure_ven(
+        self, ven_name: str, *, ven_id: str | None = None, attributes: list[ValuesMap] | None = None
+    ) -> Ven:
+        """As a VEN: the caller's ven named `ven_name`, created (VEN_VEN_REQUEST) if missing.
+
+        Safe to repeat and to race: a 409 on create is answered by reading again. Given
+        `attributes` that differ from the stored ones, the ven is updated. Raises Conflict when the
+        name is held by another client, or the ven exists with an id other than `ven_id`.
+        """
+        found = await self._find_ven(ven_name)
+        if found is None:
+            req = VenRequest(object_type=VEN_VEN_REQUEST, id=ven_id, ven_name=ven_name, attributes=attributes)
+            try:
+                return await self.create_ven(req)
+            except Conflict:
+                found = await self._find_ven(ven_name)
+                if found is None:
+                    raise
+        if ven_id is not None and found.id != ven_id:
+            raise Conflict(f"ven {ven_name!r} exists with id {found.id!r}, not {ven_id!r}")
+        if attributes is not None and not _same_attributes(found.attributes, attributes):
+            req = VenRequest(object_type=VEN_VEN_REQUEST, ven_name=ven_name, attributes=attributes)
+            found = await self.update_ven(found.id, req)
+        return found
+
+    async def ensure_resource(
+        self,
+        ven_id: str,
+        resource_name: str,
+        *,
+        resource_id: str | None = None,
+        attributes: list[ValuesMap] | None = None,
+    ) -> Resource:
+        """As a VEN: the resource `resource_name` of ven `ven_id`, created or updated to `attributes`.
+
+        Safe to repeat and to race like ensure_ven; `attributes=None` leaves stored ones untouched.
+        Raises Conflict when the resource exists with an id other than `resource_id`.
+        """
+        found = await self._find_resource(ven_id, resource_name)
+        if found is None:
+            req = ResourceRequest(
+                object_type=VEN_RESOURCE_REQUEST,
+                id=resource_id,
+                resource_name=resource_name,
+                ven_id=ven_id,
+                attributes=attributes,
+            )
+            try:
+                return await self.create_resource(req)
+            except Conflict:
+                found = await self._find_resource(ven_id, resource_name)
+                if found is None:
+                    raise
+        if resource_id is not None and found.id != resource_id:
+            raise Conflict(f"resource {resource_name!r} exists with id {found.id!r}, not {resource_id!r}")
+        if attributes is not None and not _same_attributes(found.attributes, attributes):
+            req = ResourceRequest(
+                object_type=VEN_RESOURCE_REQUEST,
+                resource_name=resource_name,
+                ven_id=ven_id,
+                attributes=attributes,
+            )
+            found = await self.update_resource(found.id, req)
+        return found
+
+    async def _find_ven(self, ven_name: str) -> Ven | None:
+        async for ven in self.iter_vens(ven_name):
+            if ven.ven_name == ven_name:
+                return ven
+        return None
+
+    async def _find_resource(self, ven_id: str, resource_name: str) -> Resource | None:
+        async for res in self.iter_resources(resource_name, ven_id):
+            if res.resource_name == resource_name and res.ven_id == ven_id:
+                return res
+        return None
