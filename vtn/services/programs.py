@@ -103,6 +103,8 @@ async def replace_event(tx: Tx, event_id: str, req: EventRequest) -> Event:
             "modification_date_time": now,
         }
     )
+    if new.program_id != old.program_id:
+        await tx.reports.move_event(event_id, new.program_id)
     return await tx.events.replace(new)
 
 

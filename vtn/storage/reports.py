@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, update
 
 from shared.models import Report
 from vtn.storage._docrepo import DocRepo
@@ -36,3 +36,7 @@ class ReportRepo(DocRepo[Report]):
         if flt.client_name is not None:
             where.append(reports.c.client_name == flt.client_name)
         return await self.select_page(where, flt.page)
+
+    async def move_event(self, event_id: str, program_id: str) -> None:
+        """Keep the resolved programID of an event's reports in step when BL moves the event."""
+        await self.conn.execute(update(reports).where(reports.c.event_id == event_id).values(program_id=program_id))
