@@ -26,6 +26,23 @@ def parse_duration(text: str) -> timedelta:
     if match is None:
         raise ValueError(f"not an ISO 8601 duration: {text!r}")
     sign, years, months, days, day_unit, hours, minutes, seconds = match.groups()
+    try:
+        total = _total(years, months, days, day_unit, hours, minutes, seconds)
+    except OverflowError:
+        # Longer than timedelta can hold: as good as forever.
+        total = INFINITE
+    return -total if sign else total
+
+
+def _total(
+    years: str | None,
+    months: str | None,
+    days: str | None,
+    day_unit: str | None,
+    hours: str | None,
+    minutes: str | None,
+    seconds: str | None,
+) -> timedelta:
     total = timedelta(
         days=int(years or 0) * 365 + int(months or 0) * 30,
         hours=int(hours or 0),
@@ -34,7 +51,7 @@ def parse_duration(text: str) -> timedelta:
     )
     if days:
         total += timedelta(weeks=int(days)) if day_unit == "W" else timedelta(days=int(days))
-    return -total if sign else total
+    return min(total, INFINITE)
 
 
 def format_duration(value: timedelta) -> str:

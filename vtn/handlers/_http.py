@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -9,10 +10,11 @@ from typing import TypeVar
 from aiohttp import web
 
 from shared.enums import ObjectType, Operation
-from shared.errors import BadRequest, OadrError, PayloadTooLarge, Unauthorized
+from shared.errors import BadRequest, NotFound, OadrError, PayloadTooLarge, Unauthorized
 from shared.models.base import WireModel
 from shared.validation import SchemaRegistry
 from shared.wire import oadr3_json
+from shared.wire.oadr3_json import check_text
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig
 from vtn.notify.callbacks import CallbackPolicy
@@ -25,6 +27,11 @@ M = TypeVar("M", bound=WireModel)
 Obj = TypeVar("Obj", bound=AnyObject)
 
 JSON = "application/json"
+
+# The spec's objectID: ids outside it cannot exist, so they are answered 404 without a query.
+OBJECT_ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}\Z")
+# OFFSET must fit the stores' 64-bit integers.
+MAX_SKIP = 2**62
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -105,19 +112,23 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
 
 def page(request: web.Request) -> Page:
     return Page(
-        skip=_int_param(request, "skip", 0, 0, None),
+        skip=_int_param(request, "skip", 0, 0, MAX_SKIP),
         limit=_int_param(request, "limit", MAX_LIMIT, 0, MAX_LIMIT),
     )
 
 
 def text_param(request: web.Request, name: str) -> str | None:
     value = request.query.get(name)
+    if value:
+        check_text(value, f"query parameter {name!r}")
     return value if value else None
 
 
 def targets_param(request: web.Request) -> frozenset[str] | None:
     """`targets` is a repeated query parameter (form, explode); absent means no target filter."""
     values = [v for v in request.query.getall("targets", []) if v]
+    for value in values:
+        check_text(value, "query parameter 'targets'")
     return frozenset(values) if values else None
 
 
@@ -145,7 +156,11 @@ def objects_param(request: web.Request) -> frozenset[ObjectType] | None:
 
 
 def path_id(request: web.Request, name: str) -> str:
-    return request.match_info[name]
+    """An object id from the path; one that could never have been issued is simply not found."""
+    value = request.match_info[name]
+    if not OBJECT_ID.match(value):
+        raise NotFound(f"no object with id {value[:130]!r}")
+    return value
 
 
 __all__ = ["OadrError"]
