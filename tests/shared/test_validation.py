@@ -715,7 +715,9 @@ def test_openapi_document_shape(registry: SchemaRegistry) -> None:
     assert doc["info"]["version"] == "3.1.0"
     assert doc["info"]["title"] == "Energy Coordination VTN — OpenADR 3.1.0"
     assert doc["servers"][0]["url"] == "/openadr3/3.1.0"
-    assert {p: set(item) - {"parameters"} for p, item in doc["paths"].items()} == PATHS
+    documented = {p: set(item) - {"parameters"} for p, item in doc["paths"].items()}
+    # The spec's core operations; tests/vtn/test_openapi.py checks the document against the routes.
+    assert {p: documented.get(p) for p in PATHS} == PATHS
     assert SPEC_COMPONENTS <= set(doc["components"]["schemas"]) == set(registry.schema_names())
 
 
@@ -733,6 +735,8 @@ def test_openapi_security_and_responses(registry: SchemaRegistry) -> None:
     assert doc["paths"]["/programs/{programID}"]["put"]["responses"]["401"]
     assert "security" not in doc["paths"]["/auth/server"]["get"]
     for name, response in doc["components"]["responses"].items():
+        if name == "notifiersTopicsResponse":  # the one success response (MQTT topic names)
+            continue
         assert set(response["content"]) == {"application/problem+json"}, name
         assert response["content"]["application/problem+json"]["schema"] == {
             "$ref": "#/components/schemas/problem"
