@@ -6,8 +6,10 @@ VTN    := $(BIN)/vtn
 DB     ?= sqlite:///var/vtn.db
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
+CERTS  ?= certs/dev
+TLS    ?= 0   # make run TLS=1: HTTPS, client certificates optional, onboarding API on
 
-.PHONY: run test lint install clean demo-credentials demo bench bench-quick
+.PHONY: run test lint install clean demo-credentials dev-certs demo bench bench-quick
 
 $(BIN)/vtn: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -33,9 +35,20 @@ demo-credentials: var/demo-bl.json var/demo-ven.json
 	@echo "  BL : $$(cat var/demo-bl.json)"
 	@echo "  VEN: $$(cat var/demo-ven.json)"
 
-run: install demo-credentials
+# A development CA and server certificate in certs/dev (made once; the CRL is re-signed when due).
+dev-certs: install
+	@VTN=$(VTN) sh scripts/dev_certs.sh $(CERTS)
+
+run: install demo-credentials dev-certs
+ifeq ($(TLS),1)
+	@echo "Starting the VTN on https://$(HOST):$(PORT)/openadr3/3.1.0 (CA: $(CERTS)/ca.crt; Ctrl-C stops it)"
+	@$(VTN) serve --db $(DB) --host $(HOST) --port $(PORT) \
+		--tls-cert $(CERTS)/server.crt --tls-key $(CERTS)/server.key --client-ca $(CERTS)/ca.crt \
+		--client-cert optional --crl $(CERTS)/crl.pem --ca-dir $(CERTS)
+else
 	@echo "Starting the VTN on http://$(HOST):$(PORT)/openadr3/3.1.0 (Ctrl-C stops it)"
 	@$(VTN) serve --db $(DB) --host $(HOST) --port $(PORT)
+endif
 
 demo: install
 	$(BIN)/python examples/demo.py

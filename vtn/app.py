@@ -15,17 +15,21 @@ from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig, callback_policy, delivery_policy
 from vtn.handlers import auth, events, meta, notifiers, programs, reports, resources, subscriptions, vens
 from vtn.handlers._http import STATE, Handler, VtnState
+from vtn.handlers.certificates import get_request as get_cert_request
+from vtn.handlers.certificates import submit_request as submit_cert_request
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
 from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
 from vtn.services.notifier import Notifier
 from vtn.storage import Store
+from vtn.tls_runtime import client_certificate_guard
 
 S = Scope
 READ_TARGETS = frozenset({S.READ_ALL, S.READ_TARGETS})
 READ_VEN_OBJECTS = frozenset({S.READ_ALL, S.READ_VEN_OBJECTS})
 ANY_READ = frozenset({S.READ_ALL, S.READ_TARGETS, S.READ_VEN_OBJECTS})
 READ_BL = frozenset({S.READ_ALL, S.READ_BL})
+ANY_CLIENT = frozenset(Scope)
 PUBLIC = None
 WORKER = web.AppKey("vtn_delivery_worker", DeliveryWorker)
 
@@ -79,6 +83,9 @@ ROUTES: list[Route] = [
         for path, handler, bl_only in notifiers.TOPIC_ROUTES
     ],
     Route("GET", "/openapi.json", meta.openapi, PUBLIC),
+    # Our extension: certificate onboarding (docs/onboarding.md); 404 unless ca_dir is configured.
+    Route("POST", "/certificates/requests", submit_cert_request, ANY_CLIENT),
+    Route("GET", "/certificates/requests/{requestID}", get_cert_request, ANY_CLIENT),
 ]
 
 
@@ -86,7 +93,11 @@ def create_app(
     config: VtnConfig, store: Store, registry: SchemaRegistry, tokens: TokenService, notifier: Notifier
 ) -> web.Application:
     """Build the application around its collaborators; the caller owns the store's lifetime."""
-    app = web.Application(middlewares=[problems, authenticate], client_max_size=config.max_body_bytes)
+    app = web.Application(
+        # The certificate guard (a no-op without TLS) runs before token checks, so they see its result.
+        middlewares=[problems, client_certificate_guard, authenticate],
+        client_max_size=config.max_body_bytes,
+    )
     app[STATE] = VtnState(
         config=config,
         store=store,

@@ -57,7 +57,11 @@ class VtnConfig:
     issue_tokens: bool = True
     external_issuer: ExternalIssuer | None = None
     tls: TlsSettings = field(default_factory=TlsSettings)
+    # CA directory (`vtn ca init --dir`) for API certificate onboarding; unset turns the API off.
+    ca_dir: str | None = None
     log_level: str = "INFO"
+    # SO_REUSEPORT, so that several `vtn serve` processes can share one port.
+    reuse_port: bool = False
     # Webhooks: the spec's checks, each relaxable for plain-HTTP labs and loopback tests.
     webhook_require_https: bool = True
     webhook_allow_private: bool = False

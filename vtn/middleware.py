@@ -15,6 +15,7 @@ from shared.enums import Scope
 from shared.errors import PROBLEM_CONTENT_TYPE, Forbidden, OadrError, Problem, Unauthorized
 from shared.wire.oadr3_json import encode_doc
 from vtn.handlers._http import PRINCIPAL_KEY, Handler, state
+from vtn.tls_runtime import check_token_binding
 
 log = logging.getLogger("vtn.http")
 ROUTE_SCOPES = web.AppKey("vtn_route_scopes", dict)
@@ -72,6 +73,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer access token is required")
     who = state(request).tokens.verify(token.strip())
+    # RFC 8705: a certificate-bound token (cnf/x5t#S256) only works over that client certificate.
+    check_token_binding(request, who)
     if not required & who.scopes:
         wanted = " or ".join(sorted(s.value for s in required))
         raise Forbidden(f"this operation needs scope {wanted}")

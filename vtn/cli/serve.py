@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +15,7 @@ from vtn.app import build_app
 from vtn.cli.common import CliError, add_db_option
 from vtn.config import VtnConfig
 from vtn.storage import migrate, open_store
+from vtn.tls_runtime import ServerTls
 
 log = logging.getLogger("vtn")
 
@@ -33,7 +36,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--client-cert", choices=["none", "optional", "required"], help="client certificate policy"
     )
     p.add_argument("--crl", help="certificate revocation list (PEM), reloaded on SIGHUP")
+    p.add_argument(
+        "--ca-dir", help="CA directory for certificate onboarding over the API (see docs/onboarding.md)"
+    )
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING (default INFO)")
+    p.add_argument(
+        "--reuse-port",
+        action="store_true",
+        default=None,
+        help="share the port with other VTN processes (SO_REUSEPORT)",
+    )
     p.set_defaults(func=_serve)
 
 
@@ -47,7 +59,9 @@ def config_from_args(args: argparse.Namespace) -> VtnConfig:
         "tls_client_ca_file": args.client_ca,
         "tls_client_cert": args.client_cert,
         "tls_crl_file": args.crl,
+        "ca_dir": getattr(args, "ca_dir", None),
         "log_level": args.log_level,
+        "reuse_port": args.reuse_port,
     }
     try:
         return VtnConfig.load(args.config, overrides=overrides)
@@ -60,23 +74,66 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Bad TLS files or settings stop here with a message, before anything listens.
+    server_tls = _server_tls(config)
+    if config.ca_dir is not None and not (Path(config.ca_dir) / "ca.crt").is_file():
+        raise CliError(
+            f"ca_dir {config.ca_dir}: no CA there (create one with `vtn ca init --dir {config.ca_dir}`)"
+        )
     if not args.no_migrate:
         migrate.upgrade(config.db_url)
-    asyncio.run(run(config))
+    asyncio.run(run(config, server_tls))
     return 0
 
 
-async def run(config: VtnConfig) -> None:
-    """Serve until cancelled."""
+def _server_tls(config: VtnConfig) -> ServerTls | None:
+    try:
+        return ServerTls.from_settings(config.tls)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        raise CliError(f"cannot set up TLS: {exc}") from exc
+
+
+async def run(config: VtnConfig, server_tls: ServerTls | None = None) -> None:
+    """Serve until cancelled: HTTPS when the config names a certificate and key, else HTTP."""
+    if server_tls is None:
+        server_tls = ServerTls.from_settings(config.tls)
     store = open_store(config.db_url)
     app = await build_app(config, store)
+    if server_tls is not None:
+        server_tls.install(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, reuse_port=None)
+    ssl_context = server_tls.context if server_tls is not None else None
+    # reuse_port lets several VTN processes share one port (scale-out on PostgreSQL).
+    site = web.TCPSite(
+        runner, config.host, config.port, ssl_context=ssl_context, reuse_port=config.reuse_port
+    )
     await site.start()
-    log.info("VTN listening on http://%s:%d%s", config.host, config.port, config.base_path)
+    loop = asyncio.get_running_loop()
+    sighup = server_tls is not None and hasattr(signal, "SIGHUP")
+    if server_tls is not None and sighup:
+        # Reloads run on the event loop between connections; live connections stay up.
+        loop.add_signal_handler(signal.SIGHUP, server_tls.reload_logged)
+    scheme = "https" if server_tls is not None else "http"
+    port = runner.addresses[0][1] if runner.addresses else config.port  # the real one when port is 0
+    log.info("VTN listening on %s://%s:%d%s", scheme, config.host, port, config.base_path)
+    if server_tls is not None:
+        log.info(
+            "TLS: client certificates %s%s; SIGHUP reloads the certificate, key, client CA and CRL",
+            server_tls.mode,
+            f", CRL {config.tls.crl_file}" if config.tls.crl_file else "",
+        )
+    stop = asyncio.Event()
+    # SIGTERM/SIGINT: stop accepting, finish in-flight requests, flush the delivery worker, close the store.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("shutting down")
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        if sighup:
+            loop.remove_signal_handler(signal.SIGHUP)
         await runner.cleanup()
         await store.close()

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 from urllib.parse import unquote_plus
 
 from aiohttp import web
@@ -18,8 +19,10 @@ from aiohttp import web
 from shared.errors import NotImplementedByServer
 from vtn.handlers._http import state
 from vtn.storage.clients import verify_secret
+from vtn.tls_runtime import certificate_authenticates, client_certificate
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+log = logging.getLogger("vtn.auth")
 
 
 async def auth_server(request: web.Request) -> web.Response:
@@ -68,14 +71,24 @@ async def token(request: web.Request) -> web.Response:
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     basic = _basic_credentials(request)
     client_id, secret = basic if basic else (form.get("client_id"), form.get("client_secret"))
-    if not client_id or not secret:
+    # Over mutual TLS the token is bound to the client certificate (RFC 8705, cnf/x5t#S256), and
+    # the certificate alone may authenticate the client (tls_client_auth): no secret needed.
+    peer = client_certificate(request)
+    if not client_id or (not secret and peer is None):
         return _oauth_error(400, "invalid_request", "client_id and client_secret are required")
     async with st.store.read() as tx:
         record = await tx.clients.get(client_id)
+    if not secret and peer is not None:
+        if record is None or not certificate_authenticates(peer, record.client_id, record.cert_fingerprint):
+            log.warning("refused tls_client_auth for %r: certificate %s", client_id, peer.describe())
+            return _oauth_error(
+                401, "invalid_client", "the client certificate does not authenticate this client"
+            )
     # PBKDF2 is CPU work: keep it off the event loop.
-    if record is None or not await asyncio.to_thread(verify_secret, secret, record.secret_hash):
+    elif record is None or not await asyncio.to_thread(verify_secret, secret or "", record.secret_hash):
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret", basic=basic is not None)
-    issued = st.tokens.issue(record.client_id, record.role, form.get("scope"))
+    thumbprint = peer.thumbprint if peer is not None else None
+    issued = st.tokens.issue(record.client_id, record.role, form.get("scope"), cert_thumbprint=thumbprint)
     body = {
         "access_token": issued.access_token,
         "token_type": "Bearer",
