@@ -20,6 +20,7 @@ from vtn.handlers.certificates import submit_request as submit_cert_request
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
 from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
+from vtn.oadr20b.routes import add_routes as add_oadr20b_routes
 from vtn.services.notifier import Notifier
 from vtn.storage import Store
 from vtn.tls_runtime import client_certificate_guard
@@ -114,6 +115,8 @@ def create_app(
             scopes[added] = route.scopes
     app.router.add_get("/health", meta.health)
     app[ROUTE_SCOPES] = scopes
+    # The OpenADR 2.0b XML profile, over the same store (POST /OpenADR2/Simple/2.0b/...).
+    add_oadr20b_routes(app)
     return app
 
 

@@ -60,6 +60,11 @@ class VtnConfig:
     # CA directory (`vtn ca init --dir`) for API certificate onboarding; unset turns the API off.
     ca_dir: str | None = None
     log_level: str = "INFO"
+    # OpenADR 2.0b profile: our vtnID (not all lower-case: an OpenLEADR quirk), admission, poll period.
+    oadr20b_vtn_id: str = "EnergyCoordinationVTN"
+    oadr20b_open_registration: bool = False
+    oadr20b_poll_seconds: float = 10.0
+    oadr20b_max_bytes: int = 1024 * 1024
     # SO_REUSEPORT, so that several `vtn serve` processes can share one port.
     reuse_port: bool = False
     # Webhooks: the spec's checks, each relaxable for plain-HTTP labs and loopback tests.

@@ -1,0 +1,46 @@
+"""What every 2.0b message handler gets: the transaction, the side-table store, settings and codec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.enums import Operation
+from shared.models import Report as Report31
+from shared.models import Ven
+from shared.oadr20b import Oadr20bCodec
+from shared.oadr20b.errors import Oadr20bError, ResponseCode
+from vtn.oadr20b.records import Registration
+from vtn.oadr20b.settings import Oadr20bSettings
+from vtn.oadr20b.store import Oadr20bStore
+from vtn.services.notifier import Notifier
+from vtn.storage import Tx
+
+
+@dataclass
+class Ctx:
+    tx: Tx
+    st: Oadr20bStore
+    settings: Oadr20bSettings
+    codec: Oadr20bCodec
+    notifier: Notifier
+    now: datetime
+    notified: list[tuple[Operation, Report31]] = field(default_factory=list)
+
+    async def notify(self, operation: Operation, report: Report31) -> None:
+        """Tell 3.1 subscribers (BL) about a report written on behalf of a 2.0b VEN."""
+        await self.notifier.changed(self.tx, operation, report)
+        self.notified.append((operation, report))
+
+
+async def registered_ven(ctx: Ctx, ven_id: str | None) -> tuple[Ven, Registration]:
+    """The ven object and registration behind a message's venID, or a 463/452 error."""
+    if not ven_id:
+        raise Oadr20bError(ResponseCode.INVALID_ID, "the message carries no venID")
+    ven = await ctx.tx.vens.get(ven_id)
+    if ven is None:
+        raise Oadr20bError(ResponseCode.INVALID_ID, f"unknown venID {ven_id!r}")
+    reg = await ctx.st.registration(ven_id)
+    if reg is None:
+        raise Oadr20bError(ResponseCode.NOT_REGISTERED_OR_AUTHORIZED, f"venID {ven_id!r} is not registered")
+    return ven, reg

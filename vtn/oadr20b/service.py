@@ -1,0 +1,140 @@
+"""One 2.0b request in, one 2.0b document out: parse, admit, dispatch, answer (never an empty body).
+
+Each request runs in one transaction: a message that fails (bad XML, schema, admission, unknown
+ids) is answered with the matching 2.0b response type carrying the error code, and nothing it
+might have written is kept. Handlers raise `Oadr20bError`; anything else is a bug, logged and
+answered with 469 so the peer still receives a valid document.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from shared.oadr20b import Oadr20bCodec
+from shared.oadr20b import messages as m
+from shared.oadr20b.errors import Oadr20bError, ResponseCode
+from shared.oadr20b.parts import EiResponse
+from vtn.oadr20b import events, opt, registration, reports
+from vtn.oadr20b.context import Ctx
+from vtn.oadr20b.settings import Oadr20bSettings
+from vtn.oadr20b.store import Oadr20bStore
+from vtn.services.notifier import Notifier
+from vtn.storage import Store
+
+log = logging.getLogger("vtn.oadr20b")
+T = TypeVar("T")
+_Handler = Callable[[Ctx, Any], Awaitable[m.Message | bytes]]
+
+
+async def _ack(ctx: Ctx, msg: m.Response) -> m.Response:
+    """A VEN's plain oadrResponse (e.g. to oadrRequestReregistration): acknowledged, never an empty body."""
+    return m.Response(response=EiResponse(request_id=msg.response.request_id), ven_id=msg.ven_id)
+
+
+HANDLERS: dict[type[Any], tuple[str | None, _Handler]] = {
+    m.QueryRegistration: (m.REGISTER, registration.query),
+    m.CreatePartyRegistration: (m.REGISTER, registration.create),
+    m.CancelPartyRegistration: (m.REGISTER, registration.cancel),
+    m.CanceledPartyRegistration: (m.REGISTER, registration.canceled),
+    m.Poll: (m.POLL, events.poll),
+    m.RequestEvent: (m.EVENT, events.request_event),
+    m.CreatedEvent: (m.EVENT, events.created_event),
+    m.CreateOpt: (m.OPT, opt.create_opt),
+    m.CancelOpt: (m.OPT, opt.cancel_opt),
+    m.RegisterReport: (m.REPORT, reports.register_report),
+    m.RegisteredReport: (m.REPORT, reports.registered_report),
+    m.CreatedReport: (m.REPORT, reports.created_report),
+    m.UpdateReport: (m.REPORT, reports.update_report),
+    m.CancelReport: (m.REPORT, reports.cancel_report),
+    m.CanceledReport: (m.REPORT, reports.canceled_report),
+    m.Response: (None, _ack),
+}
+
+
+def request_id_of(msg: m.Message | None) -> str:
+    if msg is None:
+        return ""
+    found = getattr(msg, "request_id", None)
+    if isinstance(found, str):
+        return found
+    response = getattr(msg, "response", None)
+    return response.request_id if isinstance(response, EiResponse) else ""
+
+
+def error_reply(msg: m.Message | None, err: Oadr20bError, settings: Oadr20bSettings) -> m.Message:
+    """The answer type the peer expects for `msg`, carrying the error code."""
+    rid = err.request_id or request_id_of(msg)
+    resp = EiResponse(code=int(err.code), description=err.description[:400], request_id=rid)
+    if isinstance(msg, m.QueryRegistration | m.CreatePartyRegistration):
+        return m.CreatedPartyRegistration(response=resp, vtn_id=settings.vtn_id)
+    if isinstance(msg, m.CancelPartyRegistration):
+        return m.CanceledPartyRegistration(
+            response=resp, registration_id=msg.registration_id, ven_id=msg.ven_id
+        )
+    if isinstance(msg, m.RequestEvent):
+        return m.DistributeEvent(response=resp, request_id=rid, vtn_id=settings.vtn_id)
+    if isinstance(msg, m.CreateOpt):
+        return m.CreatedOpt(response=resp, opt_id=msg.opt_id)
+    if isinstance(msg, m.CancelOpt):
+        return m.CanceledOpt(response=resp, opt_id=msg.opt_id)
+    if isinstance(msg, m.RegisterReport):
+        return m.RegisteredReport(response=resp, ven_id=msg.ven_id)
+    if isinstance(msg, m.UpdateReport):
+        return m.UpdatedReport(response=resp, ven_id=msg.ven_id)
+    if isinstance(msg, m.CancelReport):
+        return m.CanceledReport(response=resp, ven_id=msg.ven_id)
+    ven_id = getattr(msg, "ven_id", None)
+    return m.Response(response=resp, ven_id=ven_id if isinstance(ven_id, str) else None)
+
+
+class Oadr20bService:
+    """The VTN's 2.0b endpoint logic, independent of HTTP; one per application."""
+
+    def __init__(
+        self, store: Store, notifier: Notifier, settings: Oadr20bSettings, codec: Oadr20bCodec
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.settings = settings
+        self.codec = codec
+
+    async def handle(self, service: str, data: bytes) -> bytes:
+        msg: m.Message | None = None
+        try:
+            msg = self.codec.parse(data)
+            return await self._dispatch(service, msg)
+        except Oadr20bError as err:
+            log.info("2.0b %s refused (%d): %s", service, int(err.code), err.description)
+            return self.codec.build(error_reply(msg, err, self.settings))
+        except Exception:
+            log.exception("2.0b %s failed", service)
+            internal = Oadr20bError(ResponseCode.DEPLOYMENT_ERROR_OR_OTHER_ERROR, "internal error")
+            return self.codec.build(error_reply(msg, internal, self.settings))
+
+    async def _dispatch(self, service: str, msg: m.Message) -> bytes:
+        entry = HANDLERS.get(type(msg))
+        if entry is None:
+            raise Oadr20bError(ResponseCode.NOT_RECOGNIZED, f"{msg.TAG} is not accepted by a VTN")
+        expected, handler = entry
+        if expected is not None and expected != service:
+            raise Oadr20bError(ResponseCode.NOT_RECOGNIZED, f"{msg.TAG} belongs to {expected}, not {service}")
+        result = await self.run(lambda ctx: handler(ctx, msg))
+        return result if isinstance(result, bytes) else self.codec.build(result)
+
+    async def run(self, work: Callable[[Ctx], Awaitable[T]]) -> T:
+        """Run 2.0b work in one transaction (also the entry point for VTN-side actions and tests)."""
+        async with self.store.transaction() as tx:
+            ctx = Ctx(
+                tx=tx,
+                st=Oadr20bStore(tx.conn, self.store.clock),
+                settings=self.settings,
+                codec=self.codec,
+                notifier=self.notifier,
+                now=self.store.clock(),
+            )
+            result = await work(ctx)
+        if ctx.notified:
+            self.notifier.wake()
+        return result
