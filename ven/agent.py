@@ -20,21 +20,25 @@ import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from shared.errors import Conflict, OadrError
 from shared.models import ObjectOperation, ReportRequest, SubscriptionRequest, ValuesMap
-from shared.tls import client_ssl_context
 from ven.adapters.base import DeviceAdapter, Readings
 from ven.adapters.registry import AdapterRegistry
 from ven.client import VtnClient, VtnUnavailable
 from ven.config import ResourceConfig, TelemetryConfig, VenConfig
 from ven.outbox import ReportOutbox
-from ven.receivers import WebhookReceiver
 from ven.reporting import Sample, report_body
 from ven.timeline import Timeline, changed_events
+
+if TYPE_CHECKING:
+    from ven.receivers import WebhookReceiver
+
+# shared.tls (cryptography, ~10 MB resident) and ven.receivers (aiohttp.web) are imported only when
+# the configuration needs them: most gateways run neither client TLS options nor a webhook.
 
 log = logging.getLogger("ven")
 
@@ -77,6 +81,7 @@ class VenAgent:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._send_wakeup = asyncio.Event()
         self._sync_wakeup = asyncio.Event()
+        self._vtn_answered = asyncio.Event()  # set by a successful sync: a backing-off sender retries now
         self._tasks: list[asyncio.Task[None]] = []
         self.receiver: WebhookReceiver | None = None
 
@@ -84,6 +89,8 @@ class VenAgent:
         tls = self.config.tls
         if not (tls.ca_file or tls.cert_file or tls.pin_sha256 or tls.insecure):
             return None
+        from shared.tls import client_ssl_context
+
         return client_ssl_context(
             ca_file=tls.ca_file,
             cert_file=tls.cert_file,
@@ -95,9 +102,9 @@ class VenAgent:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Run until cancelled."""
-        await self.start()
+        """Run until cancelled; a failed start (e.g. the VTN refusing our credentials) still cleans up."""
         try:
+            await self.start()
             await asyncio.Event().wait()
         finally:
             await self.stop()
@@ -168,6 +175,8 @@ class VenAgent:
                 delay = min(delay * 2, 60.0)
 
     async def _start_webhook(self) -> None:
+        from ven.receivers import WebhookReceiver
+
         receive = self.config.receive
         token = self.outbox.get_state("webhook_token")
         self.receiver = WebhookReceiver(
@@ -201,10 +210,13 @@ class VenAgent:
         except (VtnUnavailable, OadrError) as exc:
             self._failed(exc)
             log.warning("event sync failed (%s); keeping the last known timeline", exc)
+            self.write_status()
             return
         self._contact()
+        self._vtn_answered.set()
         changes = changed_events(self.timeline.events, events)
         if not changes:
+            self.write_status()  # keeps lastContact/lastError in `ven status` current
             return
         for eid in changes.added:
             log.info("event %s arrived (%s)", eid, _describe(self.timeline, events, eid))
@@ -283,7 +295,10 @@ class VenAgent:
             except VtnUnavailable as exc:
                 self.outbox.mark_attempt(pending.seq, str(exc))
                 self._failed(exc)
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                # Back off, but retry as soon as an event sync gets through: the VTN is back.
+                self._vtn_answered.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._vtn_answered.wait(), delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, 60.0)
                 continue
             except OadrError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 
 _ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 RECEIVE_MODES = ("poll", "webhook", "mqtt")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(ValueError):
@@ -109,10 +110,19 @@ class VenConfig:
             cert_file=_opt_str(tls_doc, "vtn.tls.cert_file", "cert_file"),
             key_file=_opt_str(tls_doc, "vtn.tls.key_file", "key_file"),
             pin_sha256=_opt_str(tls_doc, "vtn.tls.pin_sha256", "pin_sha256"),
-            insecure=bool(tls_doc.get("insecure", False)),
+            insecure=_bool(tls_doc, "vtn.tls.insecure", "insecure"),
         )
         if (tls.cert_file is None) != (tls.key_file is None):
-            raise ConfigError("vtn.tls: cert_file and key_file go together")
+            have, missing = ("cert_file", "key_file") if tls.key_file is None else ("key_file", "cert_file")
+            raise ConfigError(f"vtn.tls.{missing}: required when vtn.tls.{have} is set (they go together)")
+        resources = tuple(_resource(r, i) for i, r in enumerate(_list(doc, "resources")))
+        telemetry = tuple(_telemetry(t, i) for i, t in enumerate(_list(doc, "telemetry")))
+        _unique("resources", "id", [r.id for r in resources])
+        _unique("resources", "name", [r.name for r in resources])
+        _unique("telemetry", "name", [t.name for t in telemetry])
+        log_level = str(ven.get("log_level", "INFO")).upper()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(f"ven.log_level: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
         return cls(
             vtn_url=url.rstrip("/"),
             client_id=client_id,
@@ -123,9 +133,9 @@ class VenConfig:
             seed=_opt_int(ven, "ven.seed", "seed"),
             tls=tls,
             receive=_receive(_table(doc, "events")),
-            resources=tuple(_resource(r, i) for i, r in enumerate(_list(doc, "resources"))),
-            telemetry=tuple(_telemetry(t, i) for i, t in enumerate(_list(doc, "telemetry"))),
-            log_level=str(ven.get("log_level", "INFO")),
+            resources=resources,
+            telemetry=telemetry,
+            log_level=log_level,
         )
 
 
@@ -138,7 +148,7 @@ def _receive(doc: Mapping[str, Any]) -> ReceiveConfig:
         poll_seconds=_positive(doc, "events.poll_seconds", "poll_seconds", 10.0),
         reconcile_seconds=_positive(doc, "events.reconcile_seconds", "reconcile_seconds", 60.0),
         webhook_host=str(doc.get("webhook_host", "127.0.0.1")),
-        webhook_port=int(doc.get("webhook_port", 0)),
+        webhook_port=_port(doc, "events.webhook_port", "webhook_port"),
         webhook_public_url=_opt_str(doc, "events.webhook_public_url", "webhook_public_url"),
     )
 
@@ -204,9 +214,31 @@ def _opt_str(doc: Mapping[str, Any], where: str, key: str) -> str | None:
 
 def _opt_int(doc: Mapping[str, Any], where: str, key: str) -> int | None:
     value = doc.get(key)
-    if value is not None and not isinstance(value, int):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(f"{where}: must be an integer")
     return value
+
+
+def _bool(doc: Mapping[str, Any], where: str, key: str) -> bool:
+    value = doc.get(key, False)
+    if not isinstance(value, bool):  # a string "false" must not switch certificate checks off
+        raise ConfigError(f"{where}: must be true or false, got {value!r}")
+    return value
+
+
+def _port(doc: Mapping[str, Any], where: str, key: str) -> int:
+    value = doc.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ConfigError(f"{where}: must be a port number 0-65535 (0 = any free port), got {value!r}")
+    return value
+
+
+def _unique(table: str, key: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            raise ConfigError(f"{table}[{index}].{key}: {value!r} is used twice")
+        seen.add(value)
 
 
 def _positive(doc: Mapping[str, Any], where: str, key: str, default: float | None) -> float:

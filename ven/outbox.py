@@ -55,7 +55,8 @@ class ReportOutbox:
 
     def add(self, ven_name: str, body: dict[str, Any]) -> str:
         """Store a report for sending; returns the id it will carry."""
-        safe = "".join(c if c.isalnum() or c in "_-" else "-" for c in ven_name)[:80]
+        # objectID is ASCII only ([A-Za-z0-9_-]); str.isalnum() would also pass "ä".
+        safe = "".join(c if (c.isascii() and c.isalnum()) or c in "_-" else "-" for c in ven_name)[:80]
         report_id = f"{safe}-{uuid.uuid4().hex}"
         doc = {"id": report_id, **body}
         self._db.execute(

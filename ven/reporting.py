@@ -1,7 +1,8 @@
 """Turning device readings into OpenADR report bodies (pure; no I/O).
 
 Telemetry reports carry, per resource, one interval with the configured payload types:
-USAGE = kWh imported since the previous report, DEMAND = kW now, READING = cumulative kWh,
+USAGE = kWh imported since the previous report, DEMAND = kW imported now (0 while exporting: the
+3.1 enumeration gives DEMAND, like USAGE, a minimum of 0), READING = cumulative kWh,
 STORAGE_CHARGE_LEVEL = state of charge in %, OPERATING_STATE = the device's state, and
 EXPORT_USAGE = kWh exported since the previous report. A report answers one event, so telemetry
 is attached to each event that is active for the VEN at that moment.
@@ -45,7 +46,7 @@ def payload_values(payload_type: str, sample: Sample) -> list[Any] | None:
     if payload_type == "EXPORT_USAGE":
         return [round(now.exported_kwh - (prev.exported_kwh if prev else now.exported_kwh), 6)]
     if payload_type == "DEMAND":
-        return [round(now.power_kw, 4)]
+        return [round(max(now.power_kw, 0.0), 4) + 0.0]  # + 0.0 turns -0.0 into 0.0
     if payload_type == "READING":
         return [round(now.energy_kwh, 6)]
     if payload_type == "STORAGE_CHARGE_LEVEL":

@@ -45,7 +45,13 @@ def _run(args: argparse.Namespace) -> int:
     except (AdapterError, ValueError) as exc:
         print(f"ven: bad configuration in {args.config}: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(agent.run())
+    from shared.errors import OadrError
+
+    try:
+        asyncio.run(agent.run())
+    except OadrError as exc:  # e.g. 401 for a wrong client secret: no point in retrying
+        print(f"ven: the VTN at {config.vtn_url} refused the agent: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
