@@ -9,7 +9,7 @@ PORT   ?= 8080
 CERTS  ?= certs/dev
 TLS    ?= 0   # make run TLS=1: HTTPS, client certificates optional, onboarding API on
 
-.PHONY: run test lint install clean demo-credentials dev-certs demo bench bench-quick
+.PHONY: run test lint install clean demo-credentials dev-certs demo bench bench-quick interop
 
 $(BIN)/vtn: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -60,6 +60,20 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Benchmarks: the VTN and the load run as separate processes; results in bench/results.json and
+# docs/performance.md. Never part of `make test`.
+bench: install
+	$(BIN)/python bench/run.py
+
+bench-quick: install
+	$(BIN)/python bench/run.py --quick
+
+# Third-party OpenADR 3 clients against our VTN (also part of `make test`); rewrites docs/interop.md.
+interop: install
+	@mkdir -p var
+	$(BIN)/pytest tests/interop --junitxml=var/interop-junit.xml
+	$(BIN)/python scripts/interop_matrix.py var/interop-junit.xml
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -35,7 +35,7 @@ from ven.reporting import Sample, report_body
 from ven.timeline import Timeline, changed_events
 
 if TYPE_CHECKING:
-    from ven.receivers import WebhookReceiver
+    from ven.receivers import MqttReceiver, WebhookReceiver
 
 # shared.tls (cryptography, ~10 MB resident) and ven.receivers (aiohttp.web) are imported only when
 # the configuration needs them: most gateways run neither client TLS options nor a webhook.
@@ -83,7 +83,7 @@ class VenAgent:
         self._sync_wakeup = asyncio.Event()
         self._vtn_answered = asyncio.Event()  # set by a successful sync: a backing-off sender retries now
         self._tasks: list[asyncio.Task[None]] = []
-        self.receiver: WebhookReceiver | None = None
+        self.receiver: WebhookReceiver | MqttReceiver | None = None
 
     def _ssl(self) -> ssl.SSLContext | None:
         tls = self.config.tls
@@ -113,6 +113,8 @@ class VenAgent:
         await self._onboard()
         if self.config.receive.mode == "webhook":
             await self._start_webhook()
+        elif self.config.receive.mode == "mqtt":
+            await self._start_mqtt()
         await self.sync()
         receive = self.config.receive
         every = receive.poll_seconds if receive.mode == "poll" else receive.reconcile_seconds
@@ -174,6 +176,30 @@ class VenAgent:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
 
+    async def _granted_targets(self) -> list[str]:
+        if self.ven_id is None:
+            return self.targets
+        targets = set((await self.client.get_ven(self.ven_id)).targets or [])
+        async for res in self.client.iter_resources(ven_id=self.ven_id):
+            targets.update(res.targets or [])
+        return sorted(targets)
+
+    async def _start_mqtt(self) -> None:
+        """Subscribe to this VEN's own topics (events and programs) on the broker the VTN names."""
+        from ven.receivers import MqttReceiver
+
+        notifiers = await self.client.get_notifiers()
+        binding = notifiers.get("MQTT")
+        uris = binding.get("URIS") if isinstance(binding, dict) else None
+        if not uris:
+            raise RuntimeError("events.mode is mqtt but the VTN offers no MQTT notifier (GET /notifiers)")
+        topics: list[str] = []
+        for kind in ("events", "programs"):
+            named = await self.client.mqtt_topics(f"vens/{self.ven_id}/{kind}")
+            topics.extend([named["ALL"]] if "ALL" in named else [t for k, t in named.items() if k != "ALL"])
+        self.receiver = MqttReceiver(str(uris[0]), topics, self._sync_wakeup.set)
+        await self.receiver.start()
+
     async def _start_webhook(self) -> None:
         from ven.receivers import WebhookReceiver
 
@@ -206,6 +232,8 @@ class VenAgent:
     async def sync(self) -> None:
         """Re-read our events and rebuild the timeline; log what arrived, changed or went away."""
         try:
+            # BL may grant or withdraw targets at any time: re-read them with the events.
+            self.targets = await self._granted_targets()
             events = [e async for e in self.client.iter_events(targets=self.targets or None, active=True)]
         except (VtnUnavailable, OadrError) as exc:
             self._failed(exc)

@@ -7,10 +7,14 @@ the agent's view. The periodic reconciliation poll covers anything a push channe
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import logging
 import secrets
+import ssl
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -60,3 +64,50 @@ class WebhookReceiver:
         log.debug("notification %s received", request.headers.get("X-Notification-ID"))
         self._on_notify()
         return web.Response(text="ok")
+
+
+class MqttReceiver:
+    """Subscribes (QoS 1) to the VEN-scoped topics the VTN names; any message triggers a re-read.
+
+    Reconnects with backoff when the broker goes away; the reconciliation poll covers the gap.
+    """
+
+    def __init__(self, uri: str, topics: list[str], on_notify: Callable[[], None]) -> None:
+        parts = urlsplit(uri if "://" in uri else f"mqtt://{uri}")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (8883 if parts.scheme in ("mqtts", "ssl") else 1883)
+        self.tls = parts.scheme in ("mqtts", "ssl")
+        self.topics = topics
+        self._on_notify = on_notify
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ven-mqtt")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        import aiomqtt  # only agents in mqtt mode pay for the client
+
+        delay = 1.0
+        while True:
+            try:
+                tls = ssl.create_default_context() if self.tls else None
+                async with aiomqtt.Client(self.host, self.port, tls_context=tls) as client:
+                    for topic in self.topics:
+                        await client.subscribe(topic, qos=1)
+                    log.info("subscribed to %d MQTT topics at %s:%s", len(self.topics), self.host, self.port)
+                    self.connected.set()
+                    delay = 1.0
+                    async for _message in client.messages:
+                        self._on_notify()
+            except aiomqtt.MqttError as exc:
+                self.connected.clear()
+                log.warning("MQTT connection lost (%s); reconnecting in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)

@@ -21,6 +21,7 @@ from vtn.middleware import ROUTE_SCOPES, authenticate, problems
 from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
 from vtn.oadr20b.routes import add_routes as add_oadr20b_routes
+from vtn.oadr301.routes import add_routes as add_301_routes
 from vtn.services.notifier import Notifier
 from vtn.storage import Store
 from vtn.tls_runtime import client_certificate_guard
@@ -115,7 +116,8 @@ def create_app(
             scopes[added] = route.scopes
     app.router.add_get("/health", meta.health)
     app[ROUTE_SCOPES] = scopes
-    # The OpenADR 2.0b XML profile, over the same store (POST /OpenADR2/Simple/2.0b/...).
+    # The OpenADR 3.0.1 API and the 2.0b XML profile, over the same store.
+    add_301_routes(app)
     add_oadr20b_routes(app)
     return app
 

@@ -113,7 +113,13 @@ class VtnProcess:
         self.log_path = workdir / "vtn.log"
         self.proc: subprocess.Popen[bytes] | None = None
         # Webhooks to a plain-HTTP loopback receiver: relax the production checks.
-        self.env = clean_env(VTN_WEBHOOK_REQUIRE_HTTPS="false", VTN_WEBHOOK_ALLOW_PRIVATE="true")
+        self.env = clean_env(
+            VTN_WEBHOOK_REQUIRE_HTTPS="false",
+            VTN_WEBHOOK_ALLOW_PRIVATE="true",
+            # The machine's Mosquitto; a unique prefix keeps concurrent runs apart.
+            VTN_MQTT_BROKER_URL="mqtt://127.0.0.1:1883",
+            VTN_MQTT_TOPIC_PREFIX=f"e2e{self.port}",
+        )
 
     def start(self) -> None:
         with open(self.log_path, "ab") as out:
@@ -642,6 +648,36 @@ async def test_webhook_push_brings_a_new_event_within_two_seconds(stack: Stack) 
             event.id, price_event_request(prog.id, utcnow() + timedelta(minutes=5), 60, [0.5])
         )
         await agent.wait_log(f"event {event.id} changed", 5, "the pushed update")
+        assert time.monotonic() - sent_at < 2.0
+        assert time.monotonic() - started < 30
+    assert "sync failed" not in agent.log()
+
+
+# -- d2. MQTT ---------------------------------------------------------------------------------------
+
+
+def _broker_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 1883), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+async def test_mqtt_push_brings_a_new_event_within_two_seconds(stack: Stack) -> None:
+    if not _broker_up():
+        if os.environ.get("CI"):
+            pytest.fail("Mosquitto is not reachable at 127.0.0.1:1883 in CI; .ci/run should have started it")
+        pytest.skip("Mosquitto not reachable at 127.0.0.1:1883 (start it to run the MQTT variant)")
+    agent = stack.agent("gw-m", events='mode = "mqtt"\npoll_seconds = 30\nreconcile_seconds = 30')
+    agent.start()
+    started = time.monotonic()
+    await agent.wait_log("subscribed to 2 MQTT topics", 20)
+    async with stack.bl() as bl:
+        prog = await program(bl, "tariff-m")
+        sent_at = time.monotonic()
+        event = await price_event(bl, prog.id, utcnow() + timedelta(minutes=5), 60, [0.30])
+        await agent.wait_log(f"event {event.id} arrived", 5, "the event pushed over MQTT")
         assert time.monotonic() - sent_at < 2.0
         assert time.monotonic() - started < 30
     assert "sync failed" not in agent.log()

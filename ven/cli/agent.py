@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     from shared.errors import OadrError
 
     try:
-        asyncio.run(agent.run())
+        asyncio.run(_until_signalled(agent.run()))
     except OadrError as exc:  # e.g. 401 for a wrong client secret: no point in retrying
         print(f"ven: the VTN at {config.vtn_url} refused the agent: {exc}", file=sys.stderr)
         return 1
@@ -86,3 +89,13 @@ def _status(args: argparse.Namespace) -> int:
             span = f"{item['start']} .. {item['end']}"
             print(f"    event {item['eventID']} interval {item['intervalID']} {span} {item['signals']}")
     return 0
+
+
+async def _until_signalled(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work`; SIGTERM/SIGINT cancel it so the agent stops cleanly (status written, outbox closed)."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

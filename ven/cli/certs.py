@@ -6,10 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from ven.certs import make_key_and_csr
-
 
 def _request(args: argparse.Namespace) -> int:
+    # Imported here: `cryptography` costs the long-running agent ~10 MB it never uses.
+    from ven.certs import make_key_and_csr
+
     try:
         key_path, csr_path = make_key_and_csr(args.ven_name, args.out_dir, args.key_type, force=args.force)
     except (ValueError, OSError) as exc:

@@ -179,6 +179,14 @@ class VtnClient:
             raise ServerError("GET /notifiers: the VTN did not answer a JSON object")
         return doc
 
+    async def mqtt_topics(self, path: str) -> dict[str, str]:
+        """GET /notifiers/mqtt/topics/{path}: topic names per operation (CREATE?, UPDATE, DELETE, ALL?)."""
+        doc = await self._t.call("GET", f"/notifiers/mqtt/topics/{path.strip('/')}")
+        topics = doc.get("topics") if isinstance(doc, dict) else None
+        if not isinstance(topics, dict):
+            raise ServerError(f"GET /notifiers/mqtt/topics/{path}: no topics in the answer")
+        return {str(k): str(v) for k, v in topics.items()}
+
     # -- programs -------------------------------------------------------------------------------
 
     async def list_programs(

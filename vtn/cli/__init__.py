@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
-from vtn.cli import ca, clients, db, serve
 from vtn.cli.common import CliError
 
+# Sub-command modules, imported only when used: `vtn clients add` need not load the server.
+COMMANDS = {"serve": "vtn.cli.serve", "db": "vtn.cli.db", "clients": "vtn.cli.clients", "ca": "vtn.cli.ca"}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vtn", description="OpenADR 3.1 / 2.0b VTN server and tools.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve.register(sub)
-    db.register(sub)
-    clients.register(sub)
-    ca.register(sub)
+    for name, module in COMMANDS.items():
+        if only is None or only == name:
+            importlib.import_module(module).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; each sub-command sets `func(args) -> int`."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    only = argv[0] if argv and argv[0] in COMMANDS else None
+    args = build_parser(only).parse_args(argv)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

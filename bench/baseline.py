@@ -1,0 +1,53 @@
+"""The bare-aiohttp baseline: the fastest a one-process aiohttp server answers a small JSON GET here.
+
+Run as its own process (`python bench/baseline.py --port P`), loaded exactly like the VTN (same
+load generator, connections, paths and Authorization headers), so that VTN/baseline is a ratio that
+holds on a noisy machine. Access logging is off, as in `vtn serve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from aiohttp import web
+
+SMALL = [{"id": f"e{i}", "objectType": "EVENT", "eventName": f"event-{i}", "priority": i} for i in range(3)]
+
+
+async def small_json(_: web.Request) -> web.Response:
+    # Serialised per request, like any JSON handler would.
+    return web.Response(
+        body=json.dumps(SMALL, separators=(",", ":")).encode(), content_type="application/json"
+    )
+
+
+def make_app() -> web.Application:
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", small_json)
+    return app
+
+
+async def serve(host: str, port: int) -> None:
+    runner = web.AppRunner(make_app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--uvloop", action="store_true", help="run on uvloop (for comparisons)")
+    args = p.parse_args()
+    if args.uvloop:
+        import uvloop  # type: ignore[import-not-found,unused-ignore]
+
+        uvloop.install()
+    asyncio.run(serve(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

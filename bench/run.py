@@ -1,0 +1,217 @@
+"""Benchmark the VTN: `python bench/run.py` (full, `make bench`) or `--quick` (`make bench-quick`).
+
+Each scenario starts the VTN as its own process on a seeded database, loads it from a separate
+process over loopback (wrk, or bench/pyload.py without wrk), and records throughput, p50/p99
+latency and the VTN's peak RSS. The bare-aiohttp baseline (bench/baseline.py) is measured before
+and after the scenarios, loaded the same way; rows report VTN/baseline ratios against its mean.
+Writes bench/results.json and docs/performance.md and prints the markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python bench/run.py`: make `bench`, `vtn` and `shared` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import report, scenarios_read, scenarios_write  # noqa: E402
+from bench.common import DATA, DEFAULT_PG_URL, _pg_version, machine_info  # noqa: E402
+from bench.context import Ctx, run_baseline  # noqa: E402
+from bench.load import have_wrk  # noqa: E402
+from bench.report import Row  # noqa: E402
+from bench.seed import clean, ensure, mint_tokens  # noqa: E402
+
+SCENARIOS = ["polling", "ingest", "fanout", "scale", "scaleout"]
+QUICK_SCENARIOS = ["polling", "ingest", "fanout"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="bench/run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="about one minute: polling 1,000 VENs, ingest, fan-out 1,000"
+    )
+    p.add_argument(
+        "--scenario", action="append", choices=SCENARIOS, help="run only this scenario (repeatable)"
+    )
+    p.add_argument(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        help="run polling/scale/ingest/fanout on this database only "
+        "(default: SQLite, plus PostgreSQL for ingest; scaleout is always PostgreSQL)",
+    )
+    p.add_argument(
+        "--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server (databases vtnbench_* are made there)"
+    )
+    p.add_argument(
+        "--sizes", help="VEN counts for polling/scale, comma-separated (default 1000,10000,100000)"
+    )
+    p.add_argument("--fanout", type=int, help="webhook subscribers (default 10000; quick 1000)")
+    p.add_argument("--duration", type=float, help="seconds per measurement (default 10; quick 4)")
+    p.add_argument(
+        "--warmup", type=float, help="warm-up seconds before each measurement (default 2; quick 1)"
+    )
+    p.add_argument("--connections", type=int, default=32, help="keep-alive connections (default 32)")
+    p.add_argument("--threads", type=int, default=1, help="load generator threads (default 1)")
+    p.add_argument("--python-load", action="store_true", help="use bench/pyload.py even if wrk is installed")
+    p.add_argument("--profile", action="store_true", help="also record polling and ingest with py-spy")
+    p.add_argument("--uvloop", action="store_true", help="run VTN and baseline on uvloop (needs uvloop)")
+    p.add_argument("--no-docs", action="store_true", help="do not write results.json / docs/performance.md")
+    p.add_argument(
+        "--clean", action="store_true", help="remove bench/.data and drop the vtnbench_* databases, then exit"
+    )
+    return p.parse_args(argv)
+
+
+def finalize(rows: list[Row], baseline: float) -> None:
+    """Ratios against the run's baseline, and targets stated as minimum throughput/ratio."""
+    for row in rows:
+        if row.throughput is None or row.scenario == "fanout":
+            continue
+        row.baseline_rps = round(baseline, 1)
+        row.ratio = round(row.throughput / baseline, 3) if baseline else None
+        checks = []
+        if "min_rps" in row.extra:
+            checks.append(row.throughput >= row.extra["min_rps"])
+        if "min_ratio" in row.extra and row.ratio is not None:
+            checks.append(row.ratio >= row.extra["min_ratio"])
+        if checks and row.met is None:
+            row.met = all(checks) and row.errors == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.clean:
+        clean(args.pg_url)
+        return 0
+    started = datetime.now(UTC)
+    t_start = time.monotonic()
+    load_start = [round(x, 2) for x in os.getloadavg()]
+    quick = args.quick
+    selected = args.scenario or (QUICK_SCENARIOS if quick else SCENARIOS)
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else ([1000] if quick else [1000, 10_000, 100_000])
+    )
+    pg_ok = _pg_version(args.pg_url) is not None
+    ctx = Ctx(
+        quick=quick,
+        pg_url=args.pg_url,
+        pg_ok=pg_ok,
+        duration=args.duration or (4.0 if quick else 10.0),
+        warmup=args.warmup if args.warmup is not None else (1.0 if quick else 2.0),
+        connections=args.connections,
+        threads=args.threads,
+        scale_duration=3.0 if quick else 5.0,
+        force_python=args.python_load,
+        profile=args.profile,
+        uvloop=args.uvloop,
+        log=lambda msg: print(msg, flush=True),
+    )
+    generator = "wrk" if have_wrk() and not args.python_load else "bench/pyload.py"
+    print(f"bench: {'quick' if quick else 'full'} run of {', '.join(selected)} with {generator}", flush=True)
+    DATA.mkdir(parents=True, exist_ok=True)
+
+    # The baseline is loaded with the polling requests of 1,000 VENs: same paths, same headers.
+    base_manifest = ensure(scenarios_read.vens_spec(1000), "sqlite", args.pg_url, log=ctx.log)
+    base_reqs = scenarios_read.poll_requests(
+        base_manifest, mint_tokens(base_manifest.url, base_manifest.client_ids)
+    )
+    base_file = ctx.requests_file("baseline", base_reqs)
+    before = run_baseline(ctx, base_file)
+    print(
+        f"  baseline (bare aiohttp): {before.rps:,.0f} req/s p50 {before.p50_ms} ms p99 {before.p99_ms} ms",
+        flush=True,
+    )
+
+    db = args.db
+    read_backends = [db] if db else ["sqlite"]
+    failures: list[str] = []
+
+    def attempt(name: str, fn: Any, *fn_args: Any) -> None:
+        try:
+            fn(*fn_args)
+        except Exception as exc:  # a failed scenario is reported, the others still run
+            failures.append(f"{name}: {exc}")
+            print(f"  {name} FAILED: {exc}", flush=True)
+            ctx.add(Row(name, "failed", note=str(exc).splitlines()[0][:120], met=False))
+
+    for backend in ctx.backends(read_backends):
+        do_poll, do_scale = "polling" in selected, "scale" in selected
+        if do_poll or do_scale:
+            attempt(
+                "polling" if do_poll else "scale",
+                scenarios_read.vens_sessions,
+                ctx,
+                backend,
+                sizes,
+                do_poll,
+                do_scale,
+            )
+    if "ingest" in selected:
+        ingest_backends = [db] if db else (["sqlite"] if quick else ["sqlite", "postgresql"])
+        for backend in ctx.backends(ingest_backends):
+            attempt("ingest", scenarios_write.ingest, ctx, backend)
+    if "fanout" in selected:
+        subs = args.fanout or (1000 if quick else 10_000)
+        for backend in ctx.backends([db] if db else ["sqlite"]):
+            attempt("fanout", scenarios_write.fanout, ctx, backend, subs)
+    if "scaleout" in selected and db != "sqlite":
+        attempt("scaleout", scenarios_read.scaleout, ctx, 1000 if quick else 10_000)
+
+    after = run_baseline(ctx, base_file)
+    print(f"  baseline (bare aiohttp), again: {after.rps:,.0f} req/s", flush=True)
+    mean = (before.rps + after.rps) / 2
+    finalize(ctx.rows, mean)
+
+    run: dict[str, Any] = {
+        "mode": "quick" if quick else "full",
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - t_start, 1),
+        "command": " ".join(
+            ["python bench/run.py", shlex.join(sys.argv[1:] if argv is None else argv)]
+        ).strip(),
+        "scenarios": selected,
+        "loadavg_start": load_start,
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        "machine": machine_info(args.pg_url),
+        "settings": {
+            "generator": generator,
+            "connections": ctx.connections,
+            "threads": ctx.threads,
+            "duration": ctx.duration,
+            "warmup": ctx.warmup,
+            "uvloop": ctx.uvloop,
+        },
+        "baseline": {
+            "before": before.rps,
+            "after": after.rps,
+            "rps": round(mean, 1),
+            "before_load": before.as_dict(),
+            "after_load": after.as_dict(),
+        },
+        "rows": [r.as_dict() for r in ctx.rows],
+        "failures": failures,
+    }
+    print()
+    print(report.table(run["rows"]))
+    if not args.no_docs:
+        partial = bool(args.scenario) or bool(args.sizes) or bool(args.db)
+        data = report.merge(run, selected, partial)
+        report.write_docs(data)
+        print(f"wrote {report.RESULTS} and {report.DOCS} ({run['duration_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""Read scenarios: event polling at 1,000 / 10,000 / 100,000 VENs, list/lookup scale, scale-out.
+
+Polling and scale share one VTN process per VEN count (same seeded database), so the peak RSS
+reported at 100,000 VENs covers polling plus every list and lookup.
+"""
+
+from __future__ import annotations
+
+import random
+
+from bench.common import BASE_PATH, Proc, http_json
+from bench.context import Ctx, events_path, vtn
+from bench.load import Request
+from bench.report import Row
+from bench.seed import Manifest, SeedSpec, ensure, group_of, mint_tokens
+from shared.enums import Role
+
+RESOURCES_PER_VEN = 10
+VISIBLE_EVENTS = 11  # 10 untargeted + the one targeted at the VEN's group
+POLL_TARGET_RPS = 6000.0
+POLL_TARGET_RATIO = 0.3
+SCALE_FLAT = 1.5  # p50 at the largest size within this factor of the smallest
+RSS_LIMIT_MB = 300.0
+SCALEOUT_TARGET = 1.6
+LOOKUPS = 4000  # distinct ids rotated through by the lookup/list measurements
+
+
+def vens_spec(n: int) -> SeedSpec:
+    return SeedSpec(f"vens-{n}", n, resources_per_ven=RESOURCES_PER_VEN)
+
+
+def size_label(n: int) -> str:
+    return f"{n:,} VENs" + (f" / {n * RESOURCES_PER_VEN:,} res." if n >= 100_000 else "")
+
+
+def poll_requests(m: Manifest, tokens: list[str]) -> list[Request]:
+    """One request per VEN, each with its own token, asking for its own group's events."""
+    return [("GET", events_path(group_of(i)), tokens[i], "") for i in range(len(tokens))]
+
+
+def preflight_poll(proc: Proc, m: Manifest, token: str) -> None:
+    """The poll must answer what a VEN of group 0 should see, before anything is measured."""
+    status, body = http_json("GET", f"http://127.0.0.1:{proc.port}{events_path(group_of(0))}", token)
+    if status != 200 or not isinstance(body, list) or len(body) != VISIBLE_EVENTS:
+        got = len(body) if isinstance(body, list) else body
+        raise RuntimeError(
+            f"preflight GET /events: HTTP {status}, expected {VISIBLE_EVENTS} events, got {got}"
+        )
+
+
+def _scale_requests(m: Manifest, ven_tokens: list[str], bl: str) -> dict[str, list[Request]]:
+    rng = random.Random(7)
+    n = len(m.ven_ids)
+    picks = [rng.randrange(n) for _ in range(min(LOOKUPS, n))]
+    res = m.resource_ids_sample[:LOOKUPS]
+    return {
+        "BL GET /vens/{id}": [("GET", f"{BASE_PATH}/vens/{m.ven_ids[i]}", bl, "") for i in picks],
+        "BL GET /resources/{id}": [("GET", f"{BASE_PATH}/resources/{r}", bl, "") for r in res],
+        "BL GET /vens (first 50)": [("GET", f"{BASE_PATH}/vens?limit=50", bl, "")],
+        "BL GET /resources?venID=": [
+            ("GET", f"{BASE_PATH}/resources?venID={m.ven_ids[i]}", bl, "") for i in picks
+        ],
+        "VEN GET /resources (own 10)": [("GET", f"{BASE_PATH}/resources", ven_tokens[i], "") for i in picks],
+    }
+
+
+def vens_sessions(ctx: Ctx, backend: str, sizes: list[int], do_poll: bool, do_scale: bool) -> None:
+    """For each VEN count: seed (or reuse), start one VTN, measure polling and/or lists and lookups."""
+    poll: dict[int, Row] = {}
+    scale: dict[tuple[str, int], Row] = {}
+    rss: dict[int, float | None] = {}
+    for n in sizes:
+        m = ensure(vens_spec(n), backend, ctx.pg_url, log=ctx.log)
+        tokens = mint_tokens(m.url, m.client_ids)
+        with vtn(ctx, m.url, f"vtn-{backend}-{n}") as proc:
+            preflight_poll(proc, m, tokens[0])
+            if do_poll:
+                reqfile = ctx.requests_file(f"poll-{backend}-{n}", poll_requests(m, tokens))
+                r = ctx.measure(proc, reqfile)
+                row = Row(
+                    "polling",
+                    "GET /events?targets=<group>",
+                    backend,
+                    size_label(n),
+                    r.rps,
+                    "req/s",
+                    r.p50_ms,
+                    r.p99_ms,
+                    proc.peak_rss_mb(),
+                    errors=r.errors,
+                    extra={"load": r.as_dict(), "vens": n},
+                )
+                if n == 10_000 and backend == "sqlite":
+                    row.target = f"≥ {POLL_TARGET_RPS:,.0f} req/s and ≥ {POLL_TARGET_RATIO}× baseline"
+                    row.extra |= {"min_rps": POLL_TARGET_RPS, "min_ratio": POLL_TARGET_RATIO}
+                poll[n] = ctx.add(row)
+                ctx.profiled(proc, reqfile, f"polling-{backend}-{n}")
+            if do_scale:
+                bl = mint_tokens(m.url, [m.bl_client_id], Role.BL)[0]
+                for name, reqs in _scale_requests(m, tokens, bl).items():
+                    slug = "".join(c if c.isalnum() else "-" for c in name).strip("-").lower()
+                    reqfile = ctx.requests_file(f"scale-{backend}-{n}-{slug}", reqs)
+                    r = ctx.measure(proc, reqfile, connections=4, duration=ctx.scale_duration, warmup=1)
+                    scale[(name, n)] = ctx.add(
+                        Row(
+                            "scale",
+                            name,
+                            backend,
+                            size_label(n),
+                            r.rps,
+                            "req/s",
+                            r.p50_ms,
+                            r.p99_ms,
+                            proc.peak_rss_mb(),
+                            errors=r.errors,
+                            extra={"load": r.as_dict(), "vens": n, "connections": 4},
+                        )
+                    )
+            rss[n] = proc.peak_rss_mb()
+    _poll_checks(ctx, backend, poll)
+    if do_scale:
+        _scale_checks(ctx, backend, sizes, scale, rss)
+
+
+def _poll_checks(ctx: Ctx, backend: str, poll: dict[int, Row]) -> None:
+    if len(poll) < 2:
+        return
+    small, large = min(poll), max(poll)
+    lo, hi = poll[small].throughput or 0.0, poll[large].throughput or 0.0
+    ratio = hi / lo if lo else 0.0
+    ctx.add(
+        Row(
+            "polling",
+            f"throughput {large:,} vs {small:,} VENs",
+            backend,
+            f"{small:,} → {large:,} VENs",
+            note=f"{ratio:.2f}×",
+            target="≥ 0.80× (within 20 %)",
+            met=ratio >= 0.8,
+        )
+    )
+
+
+def _scale_checks(
+    ctx: Ctx, backend: str, sizes: list[int], scale: dict[tuple[str, int], Row], rss: dict[int, float | None]
+) -> None:
+    large = max(sizes)
+    peak = rss.get(large)
+    ctx.add(
+        Row(
+            "scale",
+            "VTN peak RSS after polling + lists",
+            backend,
+            size_label(large),
+            peak_rss_mb=peak,
+            note=f"{peak} MB",
+            target=f"< {RSS_LIMIT_MB:.0f} MB" if large >= 100_000 else None,
+            met=(peak is not None and peak < RSS_LIMIT_MB) if large >= 100_000 else None,
+        )
+    )
+    small = min(sizes)
+    if small == large:
+        return
+    for name in sorted({k[0] for k in scale}):
+        a, b = scale.get((name, small)), scale.get((name, large))
+        if a is None or b is None or not a.p50_ms or b.p50_ms is None:
+            continue
+        factor = b.p50_ms / a.p50_ms
+        ctx.add(
+            Row(
+                "scale",
+                f"{name}: p50 {large:,} vs {small:,} VENs",
+                backend,
+                f"{small:,} → {large:,} VENs",
+                note=f"{factor:.2f}× ({a.p50_ms} → {b.p50_ms} ms)",
+                target=f"≤ {SCALE_FLAT}×",
+                met=factor <= SCALE_FLAT,
+            )
+        )
+
+
+def scaleout(ctx: Ctx, n: int) -> None:
+    """Polling on PostgreSQL: two VTN processes sharing one port (SO_REUSEPORT) against one."""
+    if not ctx.backends(["postgresql"]):
+        return
+    m = ensure(vens_spec(n), "postgresql", ctx.pg_url, log=ctx.log)
+    tokens = mint_tokens(m.url, m.client_ids)
+    reqfile = ctx.requests_file(f"scaleout-{n}", poll_requests(m, tokens))
+    got: dict[int, Row] = {}
+    for procs in (1, 2):
+        with vtn(ctx, m.url, f"vtn-scaleout-{procs}", processes=procs, reuse_port=True) as proc:
+            preflight_poll(proc, m, tokens[0])
+            r = ctx.measure(proc, reqfile)
+            got[procs] = ctx.add(
+                Row(
+                    "scaleout",
+                    f"GET /events, {procs} process{'es' if procs > 1 else ''} (SO_REUSEPORT)",
+                    "postgresql",
+                    size_label(n),
+                    r.rps,
+                    "req/s",
+                    r.p50_ms,
+                    r.p99_ms,
+                    proc.peak_rss_mb(),
+                    errors=r.errors,
+                    extra={"load": r.as_dict(), "processes": procs, "vens": n},
+                )
+            )
+    one, two = got[1].throughput or 0.0, got[2].throughput or 0.0
+    factor = two / one if one else 0.0
+    ctx.add(
+        Row(
+            "scaleout",
+            "2 processes vs 1",
+            "postgresql",
+            size_label(n),
+            note=f"{factor:.2f}×",
+            target=f"≥ {SCALEOUT_TARGET}×",
+            met=factor >= SCALEOUT_TARGET,
+        )
+    )

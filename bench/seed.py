@@ -1,0 +1,392 @@
+"""Seed a VTN database directly through its storage layer, and mint the VENs' tokens.
+
+Creating 100,000 VENs and 1,000,000 resources through the HTTP API would take longer than the
+benchmark itself, so the data is written with the VTN's own code instead:
+
+- programs and events go through the services (`vtn.services.programs.create_program/create_event`)
+  and their repositories, exactly as POST /programs and POST /events store them;
+- vens, resources, subscriptions and their target rows are bulk-inserted into the tables of
+  `vtn/storage/tables.py`, each row built from the shared pydantic model with the repository's own
+  `stamp()`, `columns()` and `_rows.dump()`/`_rows.to_us()`, so that every column is what the API
+  would have written (the bulk path only batches the INSERTs);
+- one `clients` row per VEN (all with the same PBKDF2 hash of one bench secret: hashing 100,000
+  distinct secrets would take minutes and the poll path never reads the hash);
+- access tokens are minted with the VTN's `TokenService` and the signing key from
+  `tx.clients.signing_key()` of the same database, as POST /auth/token would issue them, instead
+  of 100,000 calls to /auth/token.
+
+Layout: every VEN is in one of 100 groups (its ven object carries target `group-NN`). Of the 20
+events, 10 are untargeted and 10 are each targeted at 10 groups, so every VEN sees 11 events at
+every scale and the response size does not change with the number of VENs.
+Seeded SQLite files are cached in bench/.data/ under a key that covers the seed parameters and
+the storage code, so a second run reuses them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+
+from bench.common import DATA, ROOT
+from shared.durations import utcnow
+from shared.enums import Role
+from shared.models import EventRequest, ProgramRequest, Resource, Subscription, Ven
+from vtn.auth.tokens import TokenService
+from vtn.services import programs as program_svc
+from vtn.storage import _rows as rows
+from vtn.storage import migrate, open_store
+from vtn.storage.clients import hash_secret
+from vtn.storage.engine import is_sqlite
+from vtn.storage.tables import clients, object_targets, resources, subscriptions, vens
+
+GROUPS = 100
+EVENTS = 20
+CHUNK = 20_000
+BENCH_SECRET = "bench-shared-secret"  # noqa: S105 - a benchmark credential, documented above
+EVENT_START = "2030-01-01T00:00:00Z"  # far enough ahead that every event stays active
+
+
+@dataclass(frozen=True)
+class SeedSpec:
+    """What to put in the database."""
+
+    name: str
+    vens: int
+    resources_per_ven: int = 0
+    events: int = EVENTS
+
+
+@dataclass
+class Manifest:
+    """What was seeded, for building requests: ids, names and groups of the VENs, and the events."""
+
+    url: str
+    spec: dict[str, Any]
+    key: str
+    client_ids: list[str]
+    ven_ids: list[str]
+    ven_names: list[str]
+    program_id: str
+    untargeted_event_ids: list[str]
+    targeted_event_ids: list[str]
+    resource_ids_sample: list[str]
+    bl_client_id: str
+
+    def group(self, i: int) -> str:
+        return group_of(i)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self)))
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        return cls(**json.loads(path.read_text()))
+
+
+def group_of(i: int) -> str:
+    return f"group-{i % GROUPS:02d}"
+
+
+def code_key(spec: SeedSpec) -> str:
+    """Cache key: the seed parameters and every file that decides what the rows look like."""
+    h = hashlib.sha256(json.dumps(asdict(spec), sort_keys=True).encode())
+    watched = [
+        ROOT / "bench" / "seed.py",
+        *sorted((ROOT / "vtn" / "storage").glob("*.py")),
+        *sorted((ROOT / "vtn" / "storage" / "migrations" / "versions").glob("*.py")),
+        *sorted((ROOT / "shared" / "models").glob("*.py")),
+    ]
+    for path in watched:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def event_request(program_id: str, k: int, targets: list[str] | None) -> EventRequest:
+    """A price event with four hourly intervals, as a BL would POST it."""
+    doc: dict[str, Any] = {
+        "programID": program_id,
+        "eventName": f"bench-event-{k:02d}",
+        "priority": k % 4,
+        "intervalPeriod": {"start": EVENT_START, "duration": "PT1H"},
+        "payloadDescriptors": [
+            {
+                "objectType": "EVENT_PAYLOAD_DESCRIPTOR",
+                "payloadType": "PRICE",
+                "units": "KWH",
+                "currency": "EUR",
+            }
+        ],
+        "intervals": [
+            {"id": j, "payloads": [{"type": "PRICE", "values": [round(0.2 + 0.01 * (j + k), 3)]}]}
+            for j in range(4)
+        ],
+    }
+    if targets:
+        doc["targets"] = targets
+    return EventRequest.model_validate(doc)
+
+
+async def _bulk(conn: Any, table: Any, batch: list[dict[str, Any]]) -> None:
+    if batch:
+        await conn.execute(insert(table), batch)
+        batch.clear()
+
+
+async def _seed(url: str, spec: SeedSpec, key: str) -> Manifest:
+    store = open_store(url)
+    secret_hash = hash_secret(BENCH_SECRET)
+    client_ids = [f"ven-bench-{i:06d}" for i in range(spec.vens)]
+    names = [f"bench-ven-{i:06d}" for i in range(spec.vens)]
+    ven_ids: list[str] = []
+    sample: list[str] = []
+    sample_every = max(1, spec.vens // 5000)
+    async with store.transaction() as tx:
+        await tx.clients.signing_key()
+        bl = await tx.clients.add("bench-bl", Role.BL, client_id="bl-bench")
+        program_req = ProgramRequest.model_validate({"programName": "bench-tariff"})
+        program = await program_svc.create_program(tx, program_req)
+        untargeted: list[str] = []
+        targeted: list[str] = []
+        for k in range(spec.events):
+            groups = None
+            if k >= spec.events // 2:
+                slot = k - spec.events // 2
+                groups = [f"group-{g:02d}" for g in range(GROUPS) if g % (spec.events // 2) == slot]
+            event = await program_svc.create_event(tx, event_request(program.id, k, groups))
+            (targeted if groups else untargeted).append(event.id)
+    for start in range(0, spec.vens, CHUNK):
+        async with store.transaction() as tx:
+            if is_sqlite(url):
+                await tx.conn.execute(text("PRAGMA synchronous=OFF"))
+            ven_rows, client_rows, target_rows, res_rows = [], [], [], []
+            for i in range(start, min(spec.vens, start + CHUNK)):
+                ven = Ven.model_validate(
+                    {
+                        **tx.vens.stamp(None),
+                        "client_id": client_ids[i],
+                        "ven_name": names[i],
+                        "targets": [group_of(i)],
+                    }
+                )
+                ven_ids.append(ven.id)
+                ven_rows.append(_row(ven, tx.vens.columns(ven)))
+                target_rows.append({"kind": "VEN", "object_id": ven.id, "target": group_of(i)})
+                client_rows.append(
+                    {
+                        "client_id": client_ids[i],
+                        "name": names[i],
+                        "role": Role.VEN.value,
+                        "secret_hash": secret_hash,
+                        "cert_fingerprint": None,
+                        "created_us": rows.to_us(ven.created_date_time),
+                    }
+                )
+                for j in range(spec.resources_per_ven):
+                    res = Resource.model_validate(
+                        {
+                            **tx.resources.stamp(None),
+                            "client_id": client_ids[i],
+                            "resource_name": f"res-{j:02d}",
+                            "ven_id": ven.id,
+                        }
+                    )
+                    res_rows.append(_row(res, tx.resources.columns(res)))
+                    if j == 0 and i % sample_every == 0:
+                        sample.append(res.id)
+                    if len(res_rows) >= CHUNK:
+                        await _bulk(tx.conn, vens, ven_rows)  # FK: the vens first
+                        await _bulk(tx.conn, resources, res_rows)
+            await _bulk(tx.conn, vens, ven_rows)
+            await _bulk(tx.conn, resources, res_rows)
+            await _bulk(tx.conn, object_targets, target_rows)
+            await _bulk(tx.conn, clients, client_rows)
+    if is_sqlite(url):
+        async with store.engine.connect() as conn:
+            await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            await conn.execute(text("ANALYZE"))
+    else:
+        async with store.engine.connect() as conn:
+            await conn.execute(text("ANALYZE"))
+            await conn.commit()
+    await store.close()
+    return Manifest(
+        url=url,
+        spec=asdict(spec),
+        key=key,
+        client_ids=client_ids,
+        ven_ids=ven_ids,
+        ven_names=names,
+        program_id=program.id,
+        untargeted_event_ids=untargeted,
+        targeted_event_ids=targeted,
+        resource_ids_sample=sample,
+        bl_client_id=bl.record.client_id,
+    )
+
+
+def _row(obj: Any, columns: dict[str, Any]) -> dict[str, Any]:
+    """The row DocRepo.insert writes for `obj`."""
+    return {
+        "id": obj.id,
+        "created_us": rows.to_us(obj.created_date_time),
+        "modified_us": rows.to_us(obj.modification_date_time),
+        "doc": rows.dump(obj),
+        **columns,
+    }
+
+
+# --- where the seeded data lives: cached SQLite files, PostgreSQL databases made from templates ---
+
+
+def _pg_admin(url: str) -> str:
+    return str(make_url(url).set(drivername="postgresql", database="postgres").render_as_string(False))
+
+
+def pg_name(name: str) -> str:
+    """Our PostgreSQL database names: vtnbench_<name> with only [a-z0-9_]."""
+    return "vtnbench_" + "".join(c if c.isalnum() else "_" for c in name.lower())
+
+
+def pg_db_url(base: str, name: str) -> str:
+    return str(make_url(base).set(database=name).render_as_string(hide_password=False))
+
+
+async def _pg_exec(base: str, *statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_pg_admin(base))
+    try:
+        for sql in statements:
+            await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _recreate_pg(base: str, name: str, template: str | None = None) -> None:
+    # Other sessions of ours on `name` (a stopped VTN) are gone; force just in case (PG 13+).
+    tpl = f" TEMPLATE {template}" if template else ""
+    asyncio.run(
+        _pg_exec(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}{tpl}")
+    )
+
+
+def clean(pg_base: str, *, log: Any = print) -> None:
+    """Remove every seeded SQLite file and drop every vtnbench_* PostgreSQL database."""
+    if DATA.exists():
+        shutil.rmtree(DATA)
+        log(f"  removed {DATA}")
+
+    async def drop() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(_pg_admin(pg_base), timeout=3)
+        try:
+            names = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'vtnbench%'")
+            for row in names:
+                await conn.execute(f"DROP DATABASE IF EXISTS {row['datname']} WITH (FORCE)")
+                log(f"  dropped database {row['datname']}")
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(drop())
+    except (TimeoutError, OSError) as exc:
+        log(f"  PostgreSQL not reachable ({exc}); nothing dropped there")
+
+
+def ensure(spec: SeedSpec, backend: str, pg_base: str, *, log: Any = print) -> Manifest:
+    """The seeded database for `spec` (reused when its cache key matches), and its manifest."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    key = code_key(spec)
+    if backend == "sqlite":
+        db = DATA / f"{spec.name}-{key}.db"
+        url = f"sqlite:///{db}"
+    else:
+        url = pg_db_url(pg_base, pg_name(spec.name))
+    manifest_path = DATA / f"{backend}-{spec.name}.json"
+    if manifest_path.exists():
+        cached = Manifest.load(manifest_path)
+        if cached.key == key and cached.url == url and (backend != "sqlite" or Path(db).exists()):
+            return cached
+    resources_total = spec.vens * spec.resources_per_ven
+    log(f"  seeding {spec.name} on {backend}: {spec.vens} VENs, {resources_total} resources ...")
+    if backend == "sqlite":
+        for old in DATA.glob(f"{spec.name}-*.db*"):
+            old.unlink()
+    else:
+        _recreate_pg(pg_base, pg_name(spec.name))
+    migrate.upgrade(url)
+    manifest = asyncio.run(_seed(url, spec, key))
+    manifest.save(manifest_path)
+    return manifest
+
+
+def working_copy(manifest: Manifest, backend: str, pg_base: str, name: str) -> str:
+    """A throw-away copy of a seeded database (for scenarios that write): file copy or PG template."""
+    if backend == "sqlite":
+        src = Path(make_url(manifest.url).database or "")
+        dst = DATA / f"work-{name}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{dst}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(src, dst)
+        return f"sqlite:///{dst}"
+    db = pg_name(f"work_{name}")
+    _recreate_pg(pg_base, db, template=str(make_url(manifest.url).database))
+    return pg_db_url(pg_base, db)
+
+
+def mint_tokens(url: str, client_ids: list[str], role: Role = Role.VEN, ttl: int = 86_400) -> list[str]:
+    """Access tokens as POST /auth/token would issue them, signed with this database's key."""
+
+    async def key() -> bytes:
+        store = open_store(url)
+        try:
+            async with store.transaction() as tx:
+                return await tx.clients.signing_key()
+        finally:
+            await store.close()
+
+    service = TokenService(asyncio.run(key()), ttl_seconds=ttl, clock=utcnow)
+    return [service.issue(cid, role).access_token for cid in client_ids]
+
+
+def add_subscriptions(url: str, manifest: Manifest, count: int, callback_base: str) -> None:
+    """`count` VEN subscriptions to EVENT creates/updates, each with its own callback URL and secret."""
+
+    async def run() -> None:
+        store = open_store(url)
+        async with store.transaction() as tx:
+            batch: list[dict[str, Any]] = []
+            for i in range(count):
+                sub = Subscription.model_validate(
+                    {
+                        **tx.subscriptions.stamp(None),
+                        "client_id": manifest.client_ids[i],
+                        "client_name": manifest.ven_names[i],
+                        "object_operations": [
+                            {
+                                "objects": ["EVENT"],
+                                "operations": ["CREATE", "UPDATE"],
+                                "callbackUrl": f"{callback_base}/hook/{i}",
+                                "bearerToken": f"sub-token-{i}",
+                            }
+                        ],
+                        "secret": f"bench-hmac-secret-{i:06d}",
+                    }
+                )
+                batch.append(_row(sub, {**tx.subscriptions.columns(sub), "role": Role.VEN.value}))
+                if len(batch) >= CHUNK:
+                    await _bulk(tx.conn, subscriptions, batch)
+            await _bulk(tx.conn, subscriptions, batch)
+        await store.close()
+
+    asyncio.run(run())

@@ -1,0 +1,70 @@
+"""Request and response plumbing of the 3.0.1 API: bodies in, documents out, writes with notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from shared.enums import Operation
+from shared.errors import BadRequest, PayloadTooLarge
+from shared.models.base import WireModel
+from shared.wire.oadr3_json import decode_doc, encode_doc, parse_json
+from vtn.handlers._http import mutate, state
+from vtn.oadr301 import schema
+from vtn.oadr301.targets import query_targets
+from vtn.services.notifier import AnyObject
+from vtn.storage import Tx
+
+M = TypeVar("M", bound=WireModel)
+JSON = "application/json"
+
+Doc = dict[str, Any]
+
+
+async def read_doc(request: web.Request, name: str) -> Doc:
+    """The JSON body, nulls stripped and checked against 3.0.1 request schema `name`."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise PayloadTooLarge(f"request body over {state(request).config.max_body_bytes} bytes") from exc
+    if not raw:
+        raise BadRequest("request body is empty; a JSON object is expected")
+    doc = parse_json(raw)
+    if not isinstance(doc, dict):
+        raise BadRequest("the request body must be a JSON object")
+    validated: Doc = schema.validate(name, doc)
+    return validated
+
+
+def as_31(request: web.Request, schema31: str, model: type[M], doc31: Doc) -> M:
+    """Check a translated document against the 3.1 schemas (and enumerations) and build the model."""
+    return decode_doc(state(request).registry, schema31, model, doc31)
+
+
+def respond(doc: Any, status: int = 200) -> web.Response:
+    return web.Response(body=encode_doc(doc), status=status, content_type=JSON)
+
+
+async def write(
+    request: web.Request,
+    operation: Operation,
+    work: Callable[[Tx], Awaitable[tuple[AnyObject, Doc]]],
+    status: int = 200,
+) -> web.Response:
+    """Run a write through the 3.1 `mutate` (one transaction, notifications, cascades) and answer in 3.0.1."""
+    out: list[Doc] = []
+
+    async def run(tx: Tx) -> AnyObject:
+        obj, doc = await work(tx)
+        out.append(doc)
+        return obj
+
+    await mutate(request, operation, run, status)
+    return respond(out[0], status)
+
+
+def targets_query(request: web.Request) -> frozenset[str] | None:
+    """3.0.1 `targetType` + `targetValues` as the 3.1 `targets` filter."""
+    return query_targets(request.query.get("targetType"), request.query.getall("targetValues", []))

@@ -1,0 +1,264 @@
+"""3.0.1 /programs, /events, /reports and /subscriptions over the 3.1 services and store."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from shared.enums import Operation
+from shared.errors import BadRequest
+from shared.models import EventRequest, ProgramRequest, Report, ReportRequest, SubscriptionRequest
+from vtn.handlers._http import caller, objects_param, page, path_id, state, text_param
+from vtn.notify.callbacks import check_callbacks
+from vtn.oadr301 import inbound, outbound
+from vtn.oadr301._io import Doc, as_31, read_doc, respond, targets_query, write
+from vtn.services import programs as programs_svc
+from vtn.services import reports as reports_svc
+from vtn.services.notifier import AnyObject
+from vtn.storage import Tx
+from vtn.storage.filters import EventFilter, ProgramFilter, ReportFilter, SubscriptionFilter
+
+# ---------------------------------------------------------------------------------------- programs
+
+
+async def list_programs(request: web.Request) -> web.Response:
+    flt = ProgramFilter(page=page(request))
+    async with state(request).store.read() as tx:
+        found = await programs_svc.list_programs(tx, caller(request), flt, targets_query(request))
+    return respond([outbound.program(p) for p in found])
+
+
+async def get_program(request: web.Request) -> web.Response:
+    async with state(request).store.read() as tx:
+        found = await programs_svc.get_program(
+            tx, caller(request), path_id(request, "programID"), targets_query(request)
+        )
+    return respond(outbound.program(found))
+
+
+async def create_program(request: web.Request) -> web.Response:
+    req = as_31(
+        request, "programRequest", ProgramRequest, inbound.program(await read_doc(request, "program"))
+    )
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        created = await programs_svc.create_program(tx, req)
+        return created, outbound.program(created)
+
+    return await write(request, Operation.CREATE, work, 201)
+
+
+async def update_program(request: web.Request) -> web.Response:
+    doc = await read_doc(request, "program")
+    program_id = path_id(request, "programID")
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        old = await tx.programs.require(program_id)
+        req = as_31(request, "programRequest", ProgramRequest, inbound.program(doc, old))
+        new = await programs_svc.replace_program(tx, program_id, req)
+        return new, outbound.program(new)
+
+    return await write(request, Operation.UPDATE, work)
+
+
+async def delete_program(request: web.Request) -> web.Response:
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        gone = await programs_svc.delete_program(tx, path_id(request, "programID"))
+        return gone, outbound.program(gone)
+
+    return await write(request, Operation.DELETE, work)
+
+
+# ------------------------------------------------------------------------------------------ events
+
+
+async def list_events(request: web.Request) -> web.Response:
+    flt = EventFilter(program_id=text_param(request, "programID"), page=page(request))
+    async with state(request).store.read() as tx:
+        found = await programs_svc.list_events(tx, caller(request), flt, targets_query(request))
+    return respond([outbound.event(e) for e in found])
+
+
+async def get_event(request: web.Request) -> web.Response:
+    async with state(request).store.read() as tx:
+        found = await programs_svc.get_event(
+            tx, caller(request), path_id(request, "eventID"), targets_query(request)
+        )
+    return respond(outbound.event(found))
+
+
+async def create_event(request: web.Request) -> web.Response:
+    req = as_31(request, "eventRequest", EventRequest, inbound.event(await read_doc(request, "event")))
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        created = await programs_svc.create_event(tx, req)
+        return created, outbound.event(created)
+
+    return await write(request, Operation.CREATE, work, 201)
+
+
+async def update_event(request: web.Request) -> web.Response:
+    doc = await read_doc(request, "event")
+    event_id = path_id(request, "eventID")
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        old = await tx.events.require(event_id)
+        req = as_31(request, "eventRequest", EventRequest, inbound.event(doc, old))
+        new = await programs_svc.replace_event(tx, event_id, req)
+        return new, outbound.event(new)
+
+    return await write(request, Operation.UPDATE, work)
+
+
+async def delete_event(request: web.Request) -> web.Response:
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        gone = await programs_svc.delete_event(tx, path_id(request, "eventID"))
+        return gone, outbound.event(gone)
+
+    return await write(request, Operation.DELETE, work)
+
+
+# ----------------------------------------------------------------------------------------- reports
+
+
+class _Programs:
+    """programID of reports (3.0.1 requires it; 3.1 reports reach the program through the event)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+        self._known: dict[str, str | None] = {}
+
+    async def of(self, report: Report) -> str | None:
+        if report.event_id not in self._known:
+            self._known[report.event_id] = await self._tx.events.program_of(report.event_id)
+        return self._known[report.event_id]
+
+    async def doc(self, report: Report) -> Doc:
+        return outbound.report(report, await self.of(report))
+
+
+async def _checked_report(request: web.Request, tx: Tx, doc: Doc) -> ReportRequest:
+    """The 3.1 report request; a 3.0.1 `programID`, when sent, must be the event's program."""
+    req = as_31(request, "reportRequest", ReportRequest, inbound.report(doc))
+    sent = doc.get("programID")
+    if sent is not None:
+        actual = await tx.events.program_of(req.event_id)
+        if actual is not None and actual != sent:
+            raise BadRequest(
+                f"programID {sent!r} is not the program of event {req.event_id!r} ({actual!r})",
+                pointer="/programID",
+            )
+    return req
+
+
+async def list_reports(request: web.Request) -> web.Response:
+    flt = ReportFilter(
+        program_id=text_param(request, "programID"),
+        event_id=text_param(request, "eventID"),
+        client_name=text_param(request, "clientName"),
+        page=page(request),
+    )
+    async with state(request).store.read() as tx:
+        found = await reports_svc.list_reports(tx, caller(request), flt)
+        programs = _Programs(tx)
+        docs = [await programs.doc(r) for r in found]
+    return respond(docs)
+
+
+async def get_report(request: web.Request) -> web.Response:
+    async with state(request).store.read() as tx:
+        found = await reports_svc.get_report(tx, caller(request), path_id(request, "reportID"))
+        doc = await _Programs(tx).doc(found)
+    return respond(doc)
+
+
+async def create_report(request: web.Request) -> web.Response:
+    doc = await read_doc(request, "report")
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        req = await _checked_report(request, tx, doc)
+        created = await reports_svc.create_report(tx, caller(request), req)
+        return created, await _Programs(tx).doc(created)
+
+    return await write(request, Operation.CREATE, work, 201)
+
+
+async def update_report(request: web.Request) -> web.Response:
+    doc = await read_doc(request, "report")
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        req = await _checked_report(request, tx, doc)
+        new = await reports_svc.replace_report(tx, caller(request), path_id(request, "reportID"), req)
+        return new, await _Programs(tx).doc(new)
+
+    return await write(request, Operation.UPDATE, work)
+
+
+async def delete_report(request: web.Request) -> web.Response:
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        gone = await reports_svc.delete_report(tx, caller(request), path_id(request, "reportID"))
+        return gone, await _Programs(tx).doc(gone)
+
+    return await write(request, Operation.DELETE, work)
+
+
+# ----------------------------------------------------------------------------------- subscriptions
+
+
+def _subscription_request(request: web.Request, doc: Doc) -> SubscriptionRequest:
+    return as_31(request, "subscriptionRequest", SubscriptionRequest, inbound.subscription(doc))
+
+
+async def list_subscriptions(request: web.Request) -> web.Response:
+    # 3.0.1's targetType/targetValues filter on subscriptions is gone in 3.1; it is ignored here.
+    flt = SubscriptionFilter(
+        program_id=text_param(request, "programID"),
+        client_name=text_param(request, "clientName"),
+        objects=objects_param(request),
+        page=page(request),
+    )
+    async with state(request).store.read() as tx:
+        found = await reports_svc.list_subscriptions(tx, caller(request), flt)
+    return respond([outbound.subscription(s) for s in found])
+
+
+async def get_subscription(request: web.Request) -> web.Response:
+    async with state(request).store.read() as tx:
+        found = await reports_svc.get_subscription(tx, caller(request), path_id(request, "subscriptionID"))
+    return respond(outbound.subscription(found))
+
+
+async def create_subscription(request: web.Request) -> web.Response:
+    req = _subscription_request(request, await read_doc(request, "subscription"))
+    await check_callbacks((op.callback_url for op in req.object_operations), state(request).callbacks)
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        created = await reports_svc.create_subscription(tx, caller(request), req)
+        return created, outbound.subscription(created)
+
+    return await write(request, Operation.CREATE, work, 201)
+
+
+async def update_subscription(request: web.Request) -> web.Response:
+    req = _subscription_request(request, await read_doc(request, "subscription"))
+    sub_id = path_id(request, "subscriptionID")
+    st = state(request)
+    async with st.store.read() as tx:
+        old = await reports_svc.get_subscription(tx, caller(request), sub_id)
+    known = {op.callback_url for op in old.object_operations}
+    await check_callbacks(
+        (op.callback_url for op in req.object_operations if op.callback_url not in known), st.callbacks
+    )
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        new = await reports_svc.replace_subscription(tx, caller(request), sub_id, req)
+        return new, outbound.subscription(new)
+
+    return await write(request, Operation.UPDATE, work)
+
+
+async def delete_subscription(request: web.Request) -> web.Response:
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        gone = await reports_svc.delete_subscription(tx, caller(request), path_id(request, "subscriptionID"))
+        return gone, outbound.subscription(gone)
+
+    return await write(request, Operation.DELETE, work)

@@ -1,0 +1,119 @@
+"""3.1 domain objects -> OpenADR 3.0.1 response documents (what the 3.0.1 API sends).
+
+Strict in what it sends: every document satisfies the 3.0.1 response schemas, 3.1-only members are
+left out (`clientID`, event `duration`, `reportDescriptor.reportIntervals`, program attributes 3.0.1
+has no field for). See docs/interop.md, "OpenADR 3.0.1 API", for the full list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shared.enums import Operation
+from shared.models import Event, Program, Report, Resource, Subscription, Ven
+from vtn.oadr301.targets import to_values_maps
+
+# 3.0.1 program fields that 3.1 expresses as program attributes (3.1 Definition, Program Attributes).
+PROGRAM_FIELDS: dict[str, str] = {
+    "programLongName": "PROGRAM_LONG_NAME",
+    "retailerName": "RETAILER_NAME",
+    "retailerLongName": "RETAILER_LONG_NAME",
+    "programType": "PROGRAM_TYPE",
+    "country": "COUNTRY",
+    "principalSubdivision": "PRINCIPAL_SUBDIVISION",
+    # Not enumerated in 3.1: a private attribute type of ours.
+    "timeZoneOffset": "TIME_ZONE_OFFSET",
+    "bindingEvents": "BINDING_EVENTS",
+    "localPrice": "LOCAL",
+}
+ATTRIBUTE_FIELDS = {attr: name for name, attr in PROGRAM_FIELDS.items()}
+
+# 3.0.1 requires intervalPeriod.start; 3.1 made it optional. 0001-01-01 is 3.1's "now".
+NOW_SENTINEL = "0001-01-01T00:00:00Z"
+
+# Notifications (and, for interoperability, subscriptions) in 3.0.x spell operations as HTTP verbs.
+VERBS: dict[Operation, str] = {
+    Operation.READ: "GET",
+    Operation.CREATE: "POST",
+    Operation.UPDATE: "PUT",
+    Operation.DELETE: "DELETE",
+}
+
+
+def _period(doc: dict[str, Any], key: str = "intervalPeriod") -> None:
+    period = doc.get(key)
+    if isinstance(period, dict) and "start" not in period:
+        doc[key] = {"start": NOW_SENTINEL, **period}
+
+
+def _intervals(doc: dict[str, Any]) -> None:
+    for interval in doc.get("intervals") or []:
+        _period(interval)
+
+
+def _targets(doc: dict[str, Any]) -> None:
+    if "targets" in doc:
+        doc["targets"] = to_values_maps(doc["targets"])
+
+
+def program(obj: Program) -> dict[str, Any]:
+    doc = obj.to_wire()
+    for attr in doc.pop("attributes", None) or []:
+        name = ATTRIBUTE_FIELDS.get(attr["type"])
+        if name is not None and name not in doc and len(attr["values"]) == 1:
+            doc[name] = attr["values"][0]
+    _period(doc)
+    _targets(doc)
+    return doc
+
+
+def event(obj: Event) -> dict[str, Any]:
+    doc = obj.to_wire()
+    doc.pop("duration", None)
+    _period(doc)
+    _targets(doc)
+    for descriptor in doc.get("reportDescriptors") or []:
+        descriptor.pop("reportIntervals", None)
+        _targets(descriptor)
+    doc.setdefault("intervals", [])  # required in 3.0.1
+    _intervals(doc)
+    return doc
+
+
+def report(obj: Report, program_id: str | None) -> dict[str, Any]:
+    doc = obj.to_wire()
+    doc.pop("clientID", None)
+    if program_id is not None:
+        doc["programID"] = program_id
+    for res in doc.get("resources") or []:
+        _period(res)
+        _intervals(res)
+    return doc
+
+
+def subscription(obj: Subscription) -> dict[str, Any]:
+    doc = obj.to_wire()
+    doc.pop("clientID", None)
+    for op, wire in zip(obj.object_operations, doc["objectOperations"], strict=True):
+        wire["operations"] = [VERBS[o] for o in op.operations]
+        wire.setdefault("bearerToken", None)
+    _targets(doc)
+    return doc
+
+
+def resource(obj: Resource) -> dict[str, Any]:
+    doc = obj.to_wire()
+    doc.pop("clientID", None)
+    _targets(doc)
+    return doc
+
+
+def ven(obj: Ven, resources: Sequence[Resource] | None) -> dict[str, Any]:
+    """A 3.0.1 ven embeds its resources; None (notifications) leaves `resources` out."""
+    doc = obj.to_wire()
+    doc.pop("clientID", None)
+    _targets(doc)
+    if resources is not None:
+        doc["resources"] = [resource(r) for r in resources]
+    return doc

@@ -1,0 +1,168 @@
+"""3.0.1 /vens and /vens/{venID}/resources over the 3.1 ven and resource services.
+
+A 3.0.1 ven embeds its resources: on output they are listed (what the caller may see), on POST an
+embedded `resources` list creates those resources with the ven, in one transaction (oadr30-ven-ud
+registers this way). PUT /vens ignores `resources`: they are written through the nested paths.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from shared.enums import Operation
+from shared.errors import BadRequest, NotFound
+from shared.models import Resource, ResourceRequest, Ven, VenRequest
+from vtn.handlers._http import caller, page, path_id, state, text_param
+from vtn.oadr301 import inbound, outbound
+from vtn.oadr301._io import Doc, as_31, read_doc, respond, targets_query, write
+from vtn.principal import Principal
+from vtn.services import vens as svc
+from vtn.services.notifier import AnyObject
+from vtn.storage import Tx
+from vtn.storage.filters import Page, ResourceFilter, VenFilter
+
+_ALL = Page(skip=0, limit=500)
+
+
+async def _ven_doc(tx: Tx, who: Principal, ven: Ven) -> Doc:
+    resources = await svc.list_resources(tx, who, ResourceFilter(ven_id=ven.id, page=_ALL))
+    return outbound.ven(ven, resources)
+
+
+async def list_vens(request: web.Request) -> web.Response:
+    who = caller(request)
+    flt = VenFilter(
+        ven_name=text_param(request, "venName"), targets=targets_query(request), page=page(request)
+    )
+    async with state(request).store.read() as tx:
+        found = await svc.list_vens(tx, who, flt)
+        docs = [await _ven_doc(tx, who, v) for v in found]
+    return respond(docs)
+
+
+async def get_ven(request: web.Request) -> web.Response:
+    who = caller(request)
+    async with state(request).store.read() as tx:
+        found = await svc.get_ven(tx, who, path_id(request, "venID"))
+        doc = await _ven_doc(tx, who, found)
+    return respond(doc)
+
+
+def _resource_request(request: web.Request, doc: Doc, ven: Ven, pointer: str = "") -> ResourceRequest:
+    if "venID" in doc and doc["venID"] != ven.id:
+        raise BadRequest(
+            f"venID {doc['venID']!r} differs from the ven of the path", pointer=pointer + "/venID"
+        )
+    translated = inbound.resource(doc, ven.id, caller(request), ven.client_id)
+    return as_31(request, "resourceRequest", ResourceRequest, translated)
+
+
+async def create_ven(request: web.Request) -> web.Response:
+    who = caller(request)
+    doc = await read_doc(request, "ven")
+    req = as_31(request, "venRequest", VenRequest, inbound.ven(doc, who))
+    st = state(request)
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        ven = await svc.create_ven(tx, who, req)
+        for i, embedded in enumerate(doc.get("resources") or []):
+            res_req = _resource_request(request, embedded, ven, f"/resources/{i}")
+            created = await svc.create_resource(tx, who, res_req)
+            await st.notifier.changed(tx, Operation.CREATE, created)
+        return ven, await _ven_doc(tx, who, ven)
+
+    return await write(request, Operation.CREATE, work, 201)
+
+
+async def update_ven(request: web.Request) -> web.Response:
+    who = caller(request)
+    doc = await read_doc(request, "ven")
+    ven_id = path_id(request, "venID")
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        old = await svc.get_ven(tx, who, ven_id)
+        req = as_31(request, "venRequest", VenRequest, inbound.ven(doc, who, old))
+        new = await svc.replace_ven(tx, who, ven_id, req)
+        return new, await _ven_doc(tx, who, new)
+
+    return await write(request, Operation.UPDATE, work)
+
+
+async def delete_ven(request: web.Request) -> web.Response:
+    who = caller(request)
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        ven_id = path_id(request, "venID")
+        doc = await _ven_doc(tx, who, await svc.get_ven(tx, who, ven_id))
+        gone = await svc.delete_ven(tx, who, ven_id)
+        return gone, doc
+
+    return await write(request, Operation.DELETE, work)
+
+
+# --------------------------------------------------------------------------------------- resources
+
+
+async def _resource_of_path(tx: Tx, who: Principal, request: web.Request) -> Resource:
+    ven_id, resource_id = path_id(request, "venID"), path_id(request, "resourceID")
+    found = await svc.get_resource(tx, who, resource_id)
+    if found.ven_id != ven_id:
+        raise NotFound(f"ven {ven_id!r} has no resource with id {resource_id!r}")
+    return found
+
+
+async def list_resources(request: web.Request) -> web.Response:
+    who = caller(request)
+    ven_id = path_id(request, "venID")
+    flt = ResourceFilter(
+        resource_name=text_param(request, "resourceName"),
+        ven_id=ven_id,
+        targets=targets_query(request),
+        page=page(request),
+    )
+    async with state(request).store.read() as tx:
+        await svc.get_ven(tx, who, ven_id)  # 404 for a ven the caller cannot see
+        found = await svc.list_resources(tx, who, flt)
+    return respond([outbound.resource(r) for r in found])
+
+
+async def get_resource(request: web.Request) -> web.Response:
+    async with state(request).store.read() as tx:
+        found = await _resource_of_path(tx, caller(request), request)
+    return respond(outbound.resource(found))
+
+
+async def create_resource(request: web.Request) -> web.Response:
+    who = caller(request)
+    doc = await read_doc(request, "resource")
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        ven = await svc.get_ven(tx, who, path_id(request, "venID"))
+        created = await svc.create_resource(tx, who, _resource_request(request, doc, ven))
+        return created, outbound.resource(created)
+
+    return await write(request, Operation.CREATE, work, 201)
+
+
+async def update_resource(request: web.Request) -> web.Response:
+    who = caller(request)
+    doc = await read_doc(request, "resource")
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        old = await _resource_of_path(tx, who, request)
+        ven = await svc.get_ven(tx, who, old.ven_id)
+        new = await svc.replace_resource(tx, who, old.id, _resource_request(request, doc, ven))
+        return new, outbound.resource(new)
+
+    return await write(request, Operation.UPDATE, work)
+
+
+async def delete_resource(request: web.Request) -> web.Response:
+    who = caller(request)
+
+    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
+        old = await _resource_of_path(tx, who, request)
+        gone = await svc.delete_resource(tx, who, old.id)
+        return gone, outbound.resource(gone)
+
+    return await write(request, Operation.DELETE, work)
