@@ -6,6 +6,7 @@ commits when the block exits normally, so a write is acknowledged only after it 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.durations import utcnow
 from shared.models.base import ObjectMetadata
 from vtn.storage.clients import ClientRecord, ClientRepo, NewClient
-from vtn.storage.engine import create_engine
+from vtn.storage.engine import SQLITE_BEGIN, create_engine
 from vtn.storage.events import EventRepo
 from vtn.storage.outbox import OutboxRepo
 from vtn.storage.programs import ProgramRepo
@@ -57,6 +58,8 @@ class Store:
         self.engine = engine
         self.clock = clock
         self.new_id = new_id
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._write_lock = asyncio.Lock()
 
     def _tx(self, conn: AsyncConnection) -> Tx:
         c, i = self.clock, self.new_id
@@ -75,6 +78,14 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """A read-write transaction, committed on normal exit and rolled back on error."""
+        if self._sqlite:
+            # One writer at a time in this process: SQLite serialises writers anyway, and waiting
+            # here is cheaper than waiting in its busy handler on a worker thread.
+            async with self._write_lock, self.engine.connect() as conn:
+                conn = await conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+                async with conn.begin():
+                    yield self._tx(conn)
+            return
         async with self.engine.begin() as conn:
             yield self._tx(conn)
 

@@ -40,16 +40,30 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the async engine for `url`, with SQLite tuned for durability and concurrency."""
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
-        engine = create_async_engine(target, connect_args={"timeout": 30})
+        engine = create_async_engine(target, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 module otherwise delays BEGIN until the first write, so a SAVEPOINT would open
+    # the transaction and its RELEASE commit it: we issue BEGIN ourselves (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+SQLITE_BEGIN = "sqlite_begin"
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Writers take the write lock up front (IMMEDIATE): a deferred transaction that read first
+    # would fail with SQLITE_BUSY, which no busy timeout retries, when another writer got in between.
+    mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
