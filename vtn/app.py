@@ -23,6 +23,7 @@ from vtn.notify.worker import DeliveryWorker
 from vtn.oadr20b.routes import add_routes as add_oadr20b_routes
 from vtn.oadr301.routes import add_routes as add_301_routes
 from vtn.services.notifier import Notifier
+from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
 from vtn.tls_runtime import client_certificate_guard
 
@@ -107,6 +108,7 @@ def create_app(
         tokens=tokens,
         notifier=notifier,
         callbacks=callback_policy(config),
+        cache=ReadCache(answer_ttl_s=config.read_cache_seconds, grant_ttl_s=config.grant_cache_seconds),
     )
     scopes: dict[object, frozenset[Scope]] = {}
     base = config.base_path.rstrip("/")

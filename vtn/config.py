@@ -65,6 +65,10 @@ class VtnConfig:
     oadr20b_open_registration: bool = False
     oadr20b_poll_seconds: float = 10.0
     oadr20b_max_bytes: int = 1024 * 1024
+    # Read cache (see vtn/services/read_cache.py): how long other processes' writes may take to show
+    # in polled answers, and in the targets granted to VENs. 0 turns a cache off.
+    read_cache_seconds: float = 1.0
+    grant_cache_seconds: float = 5.0
     # SO_REUSEPORT, so that several `vtn serve` processes can share one port.
     reuse_port: bool = False
     # Webhooks: the spec's checks, each relaxable for plain-HTTP labs and loopback tests.

@@ -20,6 +20,7 @@ from vtn.config import VtnConfig
 from vtn.notify.callbacks import CallbackPolicy
 from vtn.principal import Principal
 from vtn.services.notifier import AnyObject, Notifier
+from vtn.services.read_cache import ReadCache
 from vtn.storage import Store, Tx
 from vtn.storage.filters import MAX_LIMIT, Page
 
@@ -46,6 +47,7 @@ class VtnState:
     tokens: TokenService
     notifier: Notifier
     callbacks: CallbackPolicy
+    cache: ReadCache
 
 
 STATE = web.AppKey("vtn_state", VtnState)
@@ -85,11 +87,43 @@ async def mutate(
     st = state(request)
     async with st.store.transaction() as tx:
         obj = await work(tx)
-        await st.notifier.changed(tx, operation, obj)
+        queued = await st.notifier.changed(tx, operation, obj)
         for gone in tx.cascaded:
-            await st.notifier.changed(tx, Operation.DELETE, gone)  # type: ignore[arg-type]
-    st.notifier.wake()
+            queued += await st.notifier.changed(tx, Operation.DELETE, gone)  # type: ignore[arg-type]
+    # After the commit: forget cached answers this write made stale, start delivering at once.
+    kind = obj.object_type
+    if kind in ("VEN", "RESOURCE"):
+        st.cache.grants_changed()
+    elif kind in ("PROGRAM", "EVENT"):
+        st.cache.objects_changed()
+    if queued:
+        st.notifier.wake()
     return respond(obj, status)
+
+
+async def granted_targets(request: web.Request, who: Principal) -> frozenset[str] | None:
+    """The targets BL granted a VEN caller (None for BL), from the read cache when fresh."""
+    if who.is_bl:
+        return None
+    st = state(request)
+    granted = st.cache.grants(who.client_id)
+    if granted is None:
+        async with st.store.read() as tx:
+            granted = await tx.vens.granted_targets(who.client_id)
+        st.cache.keep_grants(who.client_id, granted)
+    return granted
+
+
+async def cached_list(
+    request: web.Request, key: tuple[object, ...], build: Callable[[], Awaitable[Sequence[WireModel]]]
+) -> web.Response:
+    """Serve a list answer from the read cache, or build, encode and keep it."""
+    st = state(request)
+    body_bytes = st.cache.answer(key)
+    if body_bytes is None:
+        body_bytes = oadr3_json.encode_list(await build())
+        st.cache.keep_answer(key, body_bytes)
+    return web.Response(body=body_bytes, content_type=JSON)
 
 
 def respond_list(objs: Sequence[WireModel]) -> web.Response:

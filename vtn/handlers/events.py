@@ -5,16 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from shared.enums import Operation
-from shared.models import EventRequest
+from shared.models import Event, EventRequest
 from vtn.handlers._http import (
     body,
     bool_param,
+    cached_list,
     caller,
+    granted_targets,
     mutate,
     page,
     path_id,
     respond,
-    respond_list,
     state,
     targets_param,
     text_param,
@@ -25,14 +26,24 @@ from vtn.storage.filters import EventFilter
 
 async def list_events(request: web.Request) -> web.Response:
     st = state(request)
+    who = caller(request)
+    requested = targets_param(request)
+    active = bool_param(request, "active")
     flt = EventFilter(
         program_id=text_param(request, "programID"),
-        active_at=st.store.clock() if bool_param(request, "active") else None,
+        active_at=st.store.clock() if active else None,
         page=page(request),
     )
-    async with st.store.read() as tx:
-        found = await svc.list_events(tx, caller(request), flt, targets_param(request))
-    return respond_list(found)
+    granted = await granted_targets(request, who)
+    access = None if granted is None else (granted if requested is None else granted & requested)
+    # Everything the answer depends on; `access` (not the client) so VENs with equal grants share it.
+    key = ("events", who.is_bl, requested if who.is_bl else access, flt.program_id, bool(active), flt.page)
+
+    async def build() -> list[Event]:
+        async with st.store.read() as tx:
+            return await svc.list_events(tx, who, flt, requested, granted)
+
+    return await cached_list(request, key, build)
 
 
 async def create_event(request: web.Request) -> web.Response:

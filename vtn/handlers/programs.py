@@ -5,15 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from shared.enums import Operation
-from shared.models import ProgramRequest
+from shared.models import Program, ProgramRequest
 from vtn.handlers._http import (
     body,
+    cached_list,
     caller,
+    granted_targets,
     mutate,
     page,
     path_id,
     respond,
-    respond_list,
     state,
     targets_param,
 )
@@ -22,10 +23,19 @@ from vtn.storage.filters import ProgramFilter
 
 
 async def list_programs(request: web.Request) -> web.Response:
+    st = state(request)
+    who = caller(request)
+    requested = targets_param(request)
     flt = ProgramFilter(page=page(request))
-    async with state(request).store.read() as tx:
-        found = await svc.list_programs(tx, caller(request), flt, targets_param(request))
-    return respond_list(found)
+    granted = await granted_targets(request, who)
+    access = None if granted is None else (granted if requested is None else granted & requested)
+    key = ("programs", who.is_bl, requested if who.is_bl else access, flt.page)
+
+    async def build() -> list[Program]:
+        async with st.store.read() as tx:
+            return await svc.list_programs(tx, who, flt, requested, granted)
+
+    return await cached_list(request, key, build)
 
 
 async def create_program(request: web.Request) -> web.Response:

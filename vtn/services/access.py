@@ -25,7 +25,9 @@ def owner(who: Principal) -> str | None:
     return None if who.is_bl else who.client_id
 
 
-async def target_access(tx: Tx, who: Principal, requested: frozenset[str] | None) -> frozenset[str] | None:
+async def target_access(
+    tx: Tx, who: Principal, requested: frozenset[str] | None, granted: frozenset[str] | None = None
+) -> frozenset[str] | None:
     """The targets a VEN may match on (requested AND granted); None for BL (no restriction).
 
     Without a `targets` query the VEN's whole grant is used, so that `GET /events` by a VEN whose
@@ -33,7 +35,8 @@ async def target_access(tx: Tx, who: Principal, requested: frozenset[str] | None
     """
     if who.is_bl:
         return None
-    granted = await tx.vens.granted_targets(who.client_id)
+    if granted is None:  # not known from the read cache
+        granted = await tx.vens.granted_targets(who.client_id)
     return granted if requested is None else granted & requested
 
 

@@ -61,7 +61,8 @@ class Notifier:
         if self._wake is not None:
             self._wake()
 
-    async def changed(self, tx: Tx, operation: Operation, obj: AnyObject) -> None:
+    async def changed(self, tx: Tx, operation: Operation, obj: AnyObject) -> int:
+        """Queue the notifications of one change; returns how many rows were queued."""
         kind = ObjectType(obj.object_type)
         program_id = await _program_of(tx, obj)
         owner = getattr(obj, "client_id", None)
@@ -112,6 +113,7 @@ class Notifier:
         for extra in self.extra_sinks:
             items.extend(await extra(tx, operation, obj, body_for))
         await tx.outbox.enqueue(items, to_us(self._clock()))
+        return len(items)
 
 
 async def _program_of(tx: Tx, obj: AnyObject) -> str | None:

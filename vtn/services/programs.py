@@ -18,9 +18,13 @@ async def create_program(tx: Tx, req: ProgramRequest) -> Program:
 
 
 async def list_programs(
-    tx: Tx, who: Principal, flt: ProgramFilter, requested: frozenset[str] | None
+    tx: Tx,
+    who: Principal,
+    flt: ProgramFilter,
+    requested: frozenset[str] | None,
+    granted: frozenset[str] | None = None,
 ) -> list[Program]:
-    access = await target_access(tx, who, requested)
+    access = await target_access(tx, who, requested, granted)
     # For a VEN the `targets` query is consumed by the targeting rule, not applied a second time.
     flt = replace(flt, access=access, targets=requested if access is None else None)
     return [hide_targets(p, who, access) for p in await tx.programs.list(flt)]
@@ -76,9 +80,13 @@ async def create_event(tx: Tx, req: EventRequest) -> Event:
 
 
 async def list_events(
-    tx: Tx, who: Principal, flt: EventFilter, requested: frozenset[str] | None
+    tx: Tx,
+    who: Principal,
+    flt: EventFilter,
+    requested: frozenset[str] | None,
+    granted: frozenset[str] | None = None,
 ) -> list[Event]:
-    access = await target_access(tx, who, requested)
+    access = await target_access(tx, who, requested, granted)
     flt = replace(flt, access=access, targets=requested if access is None else None)
     return [hide_targets(e, who, access) for e in await tx.events.list(flt)]
 

@@ -40,7 +40,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the async engine for `url`, with SQLite tuned for durability and concurrency."""
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
-        engine = create_async_engine(target, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
+        engine = create_async_engine(
+            target, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

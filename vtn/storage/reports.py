@@ -39,4 +39,6 @@ class ReportRepo(DocRepo[Report]):
 
     async def move_event(self, event_id: str, program_id: str) -> None:
         """Keep the resolved programID of an event's reports in step when BL moves the event."""
-        await self.conn.execute(update(reports).where(reports.c.event_id == event_id).values(program_id=program_id))
+        await self.conn.execute(
+            update(reports).where(reports.c.event_id == event_id).values(program_id=program_id)
+        )

@@ -1,0 +1,83 @@
+"""What VENs poll for, kept briefly in memory: grants per client and encoded list answers.
+
+Why: a VTN answers tens of thousands of VENs polling `GET /events`; building each answer from the
+store costs milliseconds, a cached one microseconds. Correctness rules:
+- Local writes invalidate at once (after their commit): program/event writes drop the answers,
+  ven/resource writes drop the grants and the answers.
+- Writes by other VTN processes sharing the database become visible within the TTLs
+  (`read_cache_seconds` for answers, `grant_cache_seconds` for grants); both are configuration.
+- Answers are keyed by the *effective* target set (requested AND granted), never by client, so
+  VENs with the same grants share entries, and an answer never crosses a privacy boundary: the
+  key fully determines which objects and which (hidden) targets the answer holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class _TtlMap(Generic[V]):
+    def __init__(self, ttl_s: float, max_entries: int, clock: Callable[[], float]) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.clock = clock
+        self._items: dict[Hashable, tuple[float, V]] = {}
+
+    def get(self, key: Hashable) -> V | None:
+        found = self._items.get(key)
+        if found is None:
+            return None
+        if found[0] < self.clock():
+            del self._items[key]
+            return None
+        return found[1]
+
+    def put(self, key: Hashable, value: V) -> None:
+        if self.ttl_s <= 0:
+            return
+        if len(self._items) >= self.max_entries:
+            # Rare and cheap to rebuild: a full clear keeps the bound without LRU bookkeeping.
+            self._items.clear()
+        self._items[key] = (self.clock() + self.ttl_s, value)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class ReadCache:
+    def __init__(
+        self,
+        *,
+        answer_ttl_s: float = 1.0,
+        grant_ttl_s: float = 5.0,
+        max_answers: int = 20_000,
+        max_grants: int = 200_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._answers: _TtlMap[bytes] = _TtlMap(answer_ttl_s, max_answers, clock)
+        self._grants: _TtlMap[frozenset[str]] = _TtlMap(grant_ttl_s, max_grants, clock)
+
+    def answer(self, key: Hashable) -> bytes | None:
+        return self._answers.get(key)
+
+    def keep_answer(self, key: Hashable, body: bytes) -> None:
+        self._answers.put(key, body)
+
+    def grants(self, client_id: str) -> frozenset[str] | None:
+        return self._grants.get(client_id)
+
+    def keep_grants(self, client_id: str, grants: frozenset[str]) -> None:
+        self._grants.put(client_id, grants)
+
+    def objects_changed(self) -> None:
+        """A program or event was written."""
+        self._answers.clear()
+
+    def grants_changed(self) -> None:
+        """A ven or resource was written: targets granted to VENs may have changed."""
+        self._grants.clear()
+        self._answers.clear()
