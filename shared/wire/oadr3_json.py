@@ -94,11 +94,14 @@ _PAYLOAD_KINDS: dict[str, ValuesMapKind] = {
 
 def decode(registry: SchemaRegistry, schema: str, model: type[M], body: bytes) -> M:
     """Bytes -> validated model; raises BadRequest/SchemaViolation with a JSON pointer."""
-    return decode_doc(registry, schema, model, parse_json(body))
+    doc = parse_json(body)
+    # Only a body that spells `null` somewhere can hold a null member; skip the copying walk otherwise.
+    return decode_doc(registry, schema, model, doc, nulls=b"null" in body)
 
 
-def decode_doc(registry: SchemaRegistry, schema: str, model: type[M], doc: Any) -> M:
-    doc = strip_nulls(doc)
+def decode_doc(registry: SchemaRegistry, schema: str, model: type[M], doc: Any, *, nulls: bool = True) -> M:
+    if nulls:
+        doc = strip_nulls(doc)
     registry.validate(schema, doc)
     kind = _PAYLOAD_KINDS.get(schema)
     if kind is not None:

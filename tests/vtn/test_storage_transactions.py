@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from shared.models import Program
-from vtn.storage import Store, open_store
+from vtn.storage import Store, Tx, open_store
+from vtn.storage.filters import Page, ProgramFilter
 from vtn.storage.outbox import OutboxItem
 
 
@@ -45,5 +46,30 @@ async def test_concurrent_writers_all_commit(db_url: str) -> None:
     try:
         await asyncio.gather(*(write(i) for i in range(40)))
         assert await _count(store, "programs") == 40
+    finally:
+        await store.close()
+
+
+async def test_group_commit_isolates_a_failing_write_and_commits_the_rest(db_url: str) -> None:
+    store = open_store(db_url)
+
+    async def write(i: int) -> str:
+        async def unit(tx: Tx) -> str:
+            program = Program.model_validate({**tx.programs.stamp(None), "program_name": f"g{i}"})
+            await tx.programs.insert(program)
+            if i == 7:
+                raise RuntimeError("this one fails after writing")
+            return program.id
+
+        return await store.write(unit)
+
+    try:
+        results = await asyncio.gather(*(write(i) for i in range(30)), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        assert len(failed) == 1 and isinstance(failed[0], RuntimeError)
+        assert await _count(store, "programs") == 29
+        async with store.read() as tx:
+            names = {p.program_name for p in await tx.programs.list(ProgramFilter(page=Page(limit=50)))}
+        assert "g7" not in names and "g8" in names
     finally:
         await store.close()

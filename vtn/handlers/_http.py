@@ -85,11 +85,16 @@ async def mutate(
 ) -> web.Response:
     """Run a write and its notification fan-out in one transaction; answer only after the commit."""
     st = state(request)
-    async with st.store.transaction() as tx:
+
+    async def unit(tx: Tx) -> tuple[Obj, int]:
         obj = await work(tx)
         queued = await st.notifier.changed(tx, operation, obj)
         for gone in tx.cascaded:
             queued += await st.notifier.changed(tx, Operation.DELETE, gone)  # type: ignore[arg-type]
+        return obj, queued
+
+    # Group commit: concurrent writes share one durable commit; each is answered after it.
+    obj, queued = await st.store.write(unit)
     # After the commit: forget cached answers this write made stale, start delivering at once.
     kind = obj.object_type
     if kind in ("VEN", "RESOURCE"):

@@ -6,7 +6,18 @@ from aiohttp import web
 
 from shared.enums import Operation
 from shared.models import ReportRequest
-from vtn.handlers._http import body, caller, mutate, page, path_id, respond, respond_list, state, text_param
+from vtn.handlers._http import (
+    body,
+    caller,
+    granted_targets,
+    mutate,
+    page,
+    path_id,
+    respond,
+    respond_list,
+    state,
+    text_param,
+)
 from vtn.services import reports as svc
 from vtn.storage.filters import ReportFilter
 
@@ -25,9 +36,9 @@ async def list_reports(request: web.Request) -> web.Response:
 
 async def create_report(request: web.Request) -> web.Response:
     req = await body(request, "reportRequest", ReportRequest)
-    return await mutate(
-        request, Operation.CREATE, lambda tx: svc.create_report(tx, caller(request), req), 201
-    )
+    who = caller(request)
+    granted = await granted_targets(request, who)
+    return await mutate(request, Operation.CREATE, lambda tx: svc.create_report(tx, who, req, granted), 201)
 
 
 async def get_report(request: web.Request) -> web.Response:

@@ -19,7 +19,7 @@ from datetime import datetime
 from shared.enums import ObjectType, Operation
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
 from shared.models.base import ObjectMetadata
-from vtn.services.matching import Audience, Verdict, judge
+from vtn.services.matching import PROGRAM_BOUND, Audience, Verdict, judge
 from vtn.storage import Tx
 from vtn.storage._rows import to_us
 from vtn.storage.outbox import OutboxItem
@@ -77,7 +77,13 @@ class Notifier:
             return bodies[key]
 
         items: list[OutboxItem] = []
-        for sub, role, secret in await tx.subscriptions.candidates(kind.value, program_id):
+        candidates = await tx.subscriptions.candidates(kind.value, program_id)
+        if kind in PROGRAM_BOUND and targets:
+            # Targeted programs/events need every VEN subscriber's grants: fetch them all at once.
+            grants = await tx.vens.granted_targets_of(
+                s.client_id for s, role, _ in candidates if role != "bl"
+            )
+        for sub, role, secret in candidates:
             hooks = {
                 (op.callback_url, op.bearer_token)
                 for op in sub.object_operations
@@ -86,8 +92,7 @@ class Notifier:
             if not hooks:
                 continue
             is_bl = role == "bl"
-            if not is_bl and sub.client_id not in grants:
-                grants[sub.client_id] = await tx.vens.granted_targets(sub.client_id)
+            # Grants matter only for targeted programs and events (prefetched above).
             audience = Audience(
                 client_id=sub.client_id,
                 is_bl=is_bl,

@@ -13,16 +13,20 @@ from vtn.storage.filters import ReportFilter, SubscriptionFilter
 from vtn.storage.outbox import Attempt, Health
 
 
-async def _program_of_visible_event(tx: Tx, who: Principal, event_id: str) -> str:
-    access = await target_access(tx, who, None)
-    event = await tx.events.visible(event_id, access)
-    if event is None:
+async def _program_of_visible_event(
+    tx: Tx, who: Principal, event_id: str, granted: frozenset[str] | None = None
+) -> str:
+    access = await target_access(tx, who, None, granted)
+    program_id = await tx.events.visible_program(event_id, access)
+    if program_id is None:
         raise BadRequest(f"eventID {event_id!r} names no event you can see", pointer="/eventID")
-    return event.program_id
+    return program_id
 
 
-async def create_report(tx: Tx, who: Principal, req: ReportRequest) -> Report:
-    program_id = await _program_of_visible_event(tx, who, req.event_id)
+async def create_report(
+    tx: Tx, who: Principal, req: ReportRequest, granted: frozenset[str] | None = None
+) -> Report:
+    program_id = await _program_of_visible_event(tx, who, req.event_id, granted)
     report = Report.model_validate(
         {**req.model_dump(), **tx.reports.stamp(req.id), "client_id": who.client_id}
     )

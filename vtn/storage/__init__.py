@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -20,6 +21,7 @@ from shared.models.base import ObjectMetadata
 from vtn.storage.clients import ClientRecord, ClientRepo, NewClient
 from vtn.storage.engine import SQLITE_BEGIN, create_engine
 from vtn.storage.events import EventRepo
+from vtn.storage.group_commit import GroupCommit
 from vtn.storage.outbox import OutboxRepo
 from vtn.storage.programs import ProgramRepo
 from vtn.storage.reports import ReportRepo
@@ -27,6 +29,8 @@ from vtn.storage.subscriptions import SubscriptionRepo
 from vtn.storage.vens import ResourceRepo, VenRepo
 
 __all__ = ["ClientRecord", "NewClient", "Store", "Tx", "open_store"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -60,6 +64,15 @@ class Store:
         self.new_id = new_id
         self._sqlite = engine.dialect.name == "sqlite"
         self._write_lock = asyncio.Lock()
+        self._group = GroupCommit(self)
+
+    def bind(self, conn: AsyncConnection) -> Tx:
+        """Fresh repositories on an open connection (one unit of work inside a shared transaction)."""
+        return self._tx(conn)
+
+    async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run a write through group commit: its own savepoint, a commit shared with concurrent writes."""
+        return await self._group.run(work)
 
     def _tx(self, conn: AsyncConnection) -> Tx:
         c, i = self.clock, self.new_id

@@ -36,9 +36,10 @@ def load(model: type[M], doc: str) -> M:
 
 async def insert_row(conn: AsyncConnection, table: Table, values: dict[str, Any], conflict: str) -> None:
     """Insert, turning a uniqueness violation into a 409 whose detail says what clashed."""
+    # No savepoint of its own: every write runs in a unit (transaction or group-commit savepoint)
+    # that is rolled back as a whole when this raises.
     try:
-        async with conn.begin_nested():
-            await conn.execute(insert(table).values(**values))
+        await conn.execute(insert(table).values(**values))
     except IntegrityError as exc:
         raise Conflict(conflict) from exc
 
@@ -47,8 +48,7 @@ async def update_row(
     conn: AsyncConnection, table: Table, object_id: str, values: dict[str, Any], conflict: str
 ) -> None:
     try:
-        async with conn.begin_nested():
-            await conn.execute(table.update().where(table.c.id == object_id).values(**values))
+        await conn.execute(table.update().where(table.c.id == object_id).values(**values))
     except IntegrityError as exc:
         raise Conflict(conflict) from exc
 

@@ -36,6 +36,13 @@ class EventRepo(DocRepo[Event]):
         clauses = self.target_clauses(None, access)
         return await self.get(event_id, clauses[0] if clauses else None)
 
+    async def visible_program(self, event_id: str, access: frozenset[str] | None) -> str | None:
+        """The programID of an event the caller may see (None if none), without loading the event."""
+        clauses = self.target_clauses(None, access)
+        query = select(events.c.program_id).where(events.c.id == event_id, *clauses)
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else str(row[0])
+
     async def program_of(self, event_id: str) -> str | None:
         row = (await self.conn.execute(select(events.c.program_id).where(events.c.id == event_id))).first()
         return None if row is None else str(row[0])
