@@ -145,7 +145,9 @@ async def test_ven_b_never_hears_of_ven_a_report(lab_vtn: Vtn, receiver: Receive
     assert len(receiver.got) == 1 and got.headers["Authorization"] == "Bearer a"
 
 
-async def test_deleting_a_program_notifies_the_deletion_of_its_events(lab_vtn: Vtn, receiver: Receiver) -> None:
+async def test_deleting_a_program_notifies_the_deletion_of_its_events(
+    lab_vtn: Vtn, receiver: Receiver
+) -> None:
     url = await receiver.start()
     bl = await lab_vtn.login("bl", Role.BL)
     program = await (await bl.post("/programs", json={"programName": "p"})).json()

@@ -16,7 +16,9 @@ async def test_new_event_shows_at_once_despite_the_cache(bl: Api, ven_a: Api) ->
     assert await (await ven_a.get("/events")).json() == []
 
 
-async def test_a_grant_takes_effect_at_once_and_answers_never_cross_vens(bl: Api, ven_a: Api, ven_b: Api) -> None:
+async def test_a_grant_takes_effect_at_once_and_answers_never_cross_vens(
+    bl: Api, ven_a: Api, ven_b: Api
+) -> None:
     program = await (await bl.post("/programs", json={"programName": "p"})).json()
     event = await (await bl.post("/events", json={"programID": program["id"], "targets": ["g1"]})).json()
     assert await (await ven_a.get("/events")).json() == []  # nothing granted yet: cached
