@@ -5,6 +5,9 @@ The route table below is the one place that says which operations exist and whic
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -24,7 +27,7 @@ from vtn.oadr20b.routes import add_routes as add_oadr20b_routes
 from vtn.oadr301.routes import add_routes as add_301_routes
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
-from vtn.storage import Store
+from vtn.storage import Store, versions
 from vtn.tls_runtime import client_certificate_guard
 
 S = Scope
@@ -35,6 +38,7 @@ READ_BL = frozenset({S.READ_ALL, S.READ_BL})
 ANY_CLIENT = frozenset(Scope)
 PUBLIC = None
 WORKER = web.AppKey("vtn_delivery_worker", DeliveryWorker)
+log = logging.getLogger("vtn")
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,8 @@ async def build_app(
         # Enqueue MQTT rows even on API-only replicas: whichever process runs a worker publishes them.
         notifier.extra_sinks.append(mqtt[0])
     app = create_app(config, store, registry or SchemaRegistry(), tokens, notifier)
+    app.on_startup.append(_start_cache_poller)
+    app.on_cleanup.append(_stop_cache_poller)
     if config.delivery_worker:
         app[WORKER] = worker
 
@@ -155,3 +161,30 @@ async def build_app(
         app.on_startup.append(start)
         app.on_cleanup.append(stop)
     return app
+
+
+CACHE_POLLER = web.AppKey("vtn_cache_poller", asyncio.Task)
+
+
+async def _start_cache_poller(app: web.Application) -> None:
+    app[CACHE_POLLER] = asyncio.create_task(_poll_change_stamps(app), name="cache-stamps")
+
+
+async def _stop_cache_poller(app: web.Application) -> None:
+    app[CACHE_POLLER].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await app[CACHE_POLLER]
+
+
+async def _poll_change_stamps(app: web.Application) -> None:
+    """Other VTN processes' writes invalidate this one's read cache within `cache_poll_seconds`."""
+    st = app[STATE]
+    while True:
+        try:
+            async with st.store.read() as tx:
+                st.cache.stamps_seen(await versions.read(tx.conn))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the store may be briefly away; the TTLs still bound staleness
+            log.warning("could not read the cache change stamps", exc_info=True)
+        await asyncio.sleep(st.config.cache_poll_seconds)

@@ -65,10 +65,19 @@ class VtnConfig:
     oadr20b_open_registration: bool = False
     oadr20b_poll_seconds: float = 10.0
     oadr20b_max_bytes: int = 1024 * 1024
+    # 2.0b XML signatures: sign every answer (certificate/key: oadr20b_sign_*_file, else tls cert/key),
+    # refuse unsigned messages, and how old a signed message may be (replay window).
+    oadr20b_sign: bool = False
+    oadr20b_require_signatures: bool = False
+    oadr20b_sign_cert_file: str | None = None
+    oadr20b_sign_key_file: str | None = None
+    oadr20b_replay_window_seconds: float = 60.0
     # Read cache (see vtn/services/read_cache.py): how long other processes' writes may take to show
     # in polled answers, and in the targets granted to VENs. 0 turns a cache off.
     read_cache_seconds: float = 1.0
-    grant_cache_seconds: float = 5.0
+    grant_cache_seconds: float = 300.0
+    # How often each process checks whether other processes changed what VENs may read.
+    cache_poll_seconds: float = 0.5
     # SO_REUSEPORT, so that several `vtn serve` processes can share one port.
     reuse_port: bool = False
     # Webhooks: the spec's checks, each relaxable for plain-HTTP labs and loopback tests.

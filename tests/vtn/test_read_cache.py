@@ -28,3 +28,44 @@ async def test_a_grant_takes_effect_at_once_and_answers_never_cross_vens(
     # VEN B asks the same question and must not get VEN A's (cached) answer.
     assert await (await ven_b.get("/events")).json() == []
     assert await (await ven_b.get("/events", params={"targets": "g1"})).json() == []
+
+
+async def test_another_process_write_invalidates_within_the_poll_delay(db_url: str) -> None:
+    """Two VTN apps on one database (as two processes would be): B's cache follows A's writes."""
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+    from support.harness import Vtn
+
+    from shared.enums import Role
+    from vtn.app import build_app
+    from vtn.config import VtnConfig
+    from vtn.storage import open_store
+
+    # Long TTLs, so only the change stamps can explain an update.
+    overrides = {
+        "db_url": db_url,
+        "read_cache_seconds": 600,
+        "grant_cache_seconds": 600,
+        "cache_poll_seconds": 0.1,
+    }
+    config = VtnConfig.load(env={}, overrides=overrides)
+    store_a, store_b = open_store(db_url), open_store(db_url)
+    app_a, app_b = await build_app(config, store_a), await build_app(config, store_b)
+    async with TestClient(TestServer(app_a)) as ca, TestClient(TestServer(app_b)) as cb:
+        a, b = Vtn(ca, store_a), Vtn(cb, store_b)
+        bl = await a.login("bl", Role.BL)
+        ven = await b.login("ven", Role.VEN)
+        program = await (await bl.post("/programs", json={"programName": "p"})).json()
+        event = await (await bl.post("/events", json={"programID": program["id"], "targets": ["g1"]})).json()
+        assert await (await ven.get("/events")).json() == []  # B caches: no grant yet
+        grant = {"objectType": "BL_VEN_REQUEST", "venName": "v", "clientID": ven.client_id, "targets": ["g1"]}
+        assert (await bl.post("/vens", json=grant)).status == 201  # written through A
+        for _ in range(50):
+            seen = [e["id"] for e in await (await ven.get("/events")).json()]
+            if seen:
+                break
+            await asyncio.sleep(0.05)
+        assert seen == [event["id"]]
+    await store_a.close()
+    await store_b.close()

@@ -21,7 +21,7 @@ from vtn.notify.callbacks import CallbackPolicy
 from vtn.principal import Principal
 from vtn.services.notifier import AnyObject, Notifier
 from vtn.services.read_cache import ReadCache
-from vtn.storage import Store, Tx
+from vtn.storage import Store, Tx, versions
 from vtn.storage.filters import MAX_LIMIT, Page
 
 M = TypeVar("M", bound=WireModel)
@@ -31,6 +31,8 @@ JSON = "application/json"
 
 # The spec's objectID: ids outside it cannot exist, so they are answered 404 without a query.
 OBJECT_ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}\Z")
+# Up to this many (client, target) grant rows are cached as one snapshot; beyond it, per client.
+MAX_GRANT_SNAPSHOT = 500_000
 # OFFSET must fit the stores' 64-bit integers.
 MAX_SKIP = 2**62
 
@@ -88,6 +90,10 @@ async def mutate(
 
     async def unit(tx: Tx) -> tuple[Obj, int]:
         obj = await work(tx)
+        if obj.object_type in ("VEN", "RESOURCE"):
+            await versions.bump(tx.conn, versions.GRANTS)
+        elif obj.object_type in ("PROGRAM", "EVENT"):
+            await versions.bump(tx.conn, versions.OBJECTS)
         queued = await st.notifier.changed(tx, operation, obj)
         for gone in tx.cascaded:
             queued += await st.notifier.changed(tx, Operation.DELETE, gone)  # type: ignore[arg-type]
@@ -112,6 +118,12 @@ async def granted_targets(request: web.Request, who: Principal) -> frozenset[str
         return None
     st = state(request)
     granted = st.cache.grants(who.client_id)
+    if granted is None and st.cache.needs_snapshot():
+        async with st.cache.snapshot_lock:  # one loader; the others wait for its snapshot
+            if st.cache.needs_snapshot():
+                async with st.store.read() as tx:
+                    st.cache.keep_snapshot(await tx.vens.all_grants(MAX_GRANT_SNAPSHOT))
+        granted = st.cache.grants(who.client_id)
     if granted is None:
         async with st.store.read() as tx:
             granted = await tx.vens.granted_targets(who.client_id)

@@ -4,8 +4,12 @@ Why: a VTN answers tens of thousands of VENs polling `GET /events`; building eac
 store costs milliseconds, a cached one microseconds. Correctness rules:
 - Local writes invalidate at once (after their commit): program/event writes drop the answers,
   ven/resource writes drop the grants and the answers.
-- Writes by other VTN processes sharing the database become visible within the TTLs
-  (`read_cache_seconds` for answers, `grant_cache_seconds` for grants); both are configuration.
+- Writes by other VTN processes sharing the database move a change stamp (vtn/storage/versions.py)
+  that every process polls (`cache_poll_seconds`), so they invalidate within that delay; the TTLs
+  (`read_cache_seconds` for answers, which also lets `active` follow the clock, and
+  `grant_cache_seconds` for grants) bound staleness even if polling stalls.
+- Grants are loaded for all clients at once (one query) while the grant table is small enough
+  (`max_snapshot_rows`), so thousands of distinct VENs do not each cost a query.
 - Answers are keyed by the *effective* target set (requested AND granted), never by client, so
   VENs with the same grants share entries, and an answer never crosses a privacy boundary: the
   key fully determines which objects and which (hidden) targets the answer holds.
@@ -13,11 +17,15 @@ store costs milliseconds, a cached one microseconds. Correctness rules:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from vtn.storage.versions import GRANTS, OBJECTS
+
 V = TypeVar("V")
+_NONE: frozenset[str] = frozenset()
 
 
 class _TtlMap(Generic[V]):
@@ -60,6 +68,13 @@ class ReadCache:
     ) -> None:
         self._answers: _TtlMap[bytes] = _TtlMap(answer_ttl_s, max_answers, clock)
         self._grants: _TtlMap[frozenset[str]] = _TtlMap(grant_ttl_s, max_grants, clock)
+        self._clock = clock
+        self._grant_ttl_s = grant_ttl_s
+        self._snapshot: dict[str, frozenset[str]] | None = None
+        self._snapshot_until = 0.0
+        self._snapshot_possible = grant_ttl_s > 0
+        self._stamps: dict[str, bytes] | None = None
+        self.snapshot_lock = asyncio.Lock()
 
     def answer(self, key: Hashable) -> bytes | None:
         return self._answers.get(key)
@@ -68,7 +83,30 @@ class ReadCache:
         self._answers.put(key, body)
 
     def grants(self, client_id: str) -> frozenset[str] | None:
+        if self._snapshot is not None and self._clock() < self._snapshot_until:
+            return self._snapshot.get(client_id, _NONE)
         return self._grants.get(client_id)
+
+    def needs_snapshot(self) -> bool:
+        return self._snapshot_possible and (self._snapshot is None or self._clock() >= self._snapshot_until)
+
+    def keep_snapshot(self, snapshot: dict[str, frozenset[str]] | None) -> None:
+        """All clients' grants; None means too many to hold, so fall back to per-client entries."""
+        if snapshot is None:
+            self._snapshot_possible = False
+            return
+        self._snapshot = snapshot
+        self._snapshot_until = self._clock() + self._grant_ttl_s
+
+    def stamps_seen(self, stamps: dict[str, bytes]) -> None:
+        """Compare the change stamps read from the store with the last ones; drop what moved."""
+        previous, self._stamps = self._stamps, stamps
+        if previous is None:
+            return
+        if previous.get(GRANTS) != stamps.get(GRANTS):
+            self.grants_changed()
+        elif previous.get(OBJECTS) != stamps.get(OBJECTS):
+            self.objects_changed()
 
     def keep_grants(self, client_id: str, grants: frozenset[str]) -> None:
         self._grants.put(client_id, grants)
@@ -80,4 +118,6 @@ class ReadCache:
     def grants_changed(self) -> None:
         """A ven or resource was written: targets granted to VENs may have changed."""
         self._grants.clear()
+        self._snapshot = None
+        self._snapshot_possible = self._grant_ttl_s > 0
         self._answers.clear()

@@ -68,6 +68,27 @@ class VenRepo(DocRepo[Ven]):
                     found[str(client_id)].add(str(target))
         return {c: frozenset(t) for c, t in found.items()}
 
+    async def all_grants(self, max_rows: int) -> dict[str, frozenset[str]] | None:
+        """Every client's granted targets in one pass, or None when there are more than `max_rows`."""
+        found: dict[str, set[str]] = {}
+        seen = 0
+        for owner_table, kind in ((vens, "VEN"), (resources, "RESOURCE")):
+            query = (
+                select(owner_table.c.client_id, object_targets.c.target)
+                .join(
+                    object_targets,
+                    (object_targets.c.kind == kind) & (object_targets.c.object_id == owner_table.c.id),
+                )
+                .limit(max_rows + 1 - seen)
+            )
+            rows = (await self.conn.execute(query)).all()
+            seen += len(rows)
+            if seen > max_rows:
+                return None
+            for client_id, target in rows:
+                found.setdefault(str(client_id), set()).add(str(target))
+        return {c: frozenset(t) for c, t in found.items()}
+
     async def has_ven(self, client_id: str) -> bool:
         row = (
             await self.conn.execute(select(vens.c.id).where(vens.c.client_id == client_id).limit(1))

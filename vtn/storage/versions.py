@@ -1,0 +1,40 @@
+"""Change stamps that tell every VTN process sharing a database when its read cache is stale.
+
+A write that changes what VENs may read (programs and events: "objects"; vens and resources:
+"grants") stores a fresh random stamp in `settings` in its own transaction; each process polls the
+stamps a few times a second and drops its cached answers when one moved. A random stamp (rather
+than a counter) needs no read-modify-write, so concurrent writers never conflict on it.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vtn.storage.tables import settings
+
+OBJECTS = "stamp:objects"
+GRANTS = "stamp:grants"
+
+
+async def bump(conn: AsyncConnection, name: str) -> None:
+    stamp = secrets.token_bytes(8)
+    result = await conn.execute(update(settings).where(settings.c.key == name).values(value=stamp))
+    if not result.rowcount:
+        try:
+            async with conn.begin_nested():
+                await conn.execute(insert(settings).values(key=name, value=stamp))
+        except IntegrityError:  # another writer made the row first: any new stamp will do
+            await conn.execute(update(settings).where(settings.c.key == name).values(value=stamp))
+
+
+async def read(conn: AsyncConnection) -> dict[str, bytes]:
+    rows = (
+        await conn.execute(
+            select(settings.c.key, settings.c.value).where(settings.c.key.in_([OBJECTS, GRANTS]))
+        )
+    ).all()
+    return {str(k): bytes(v) for k, v in rows}
