@@ -18,6 +18,7 @@ FAST_RETRY = {
     "VTN_RETRY_BASE_SECONDS": "0.2",
     "VTN_RETRY_MAX_SECONDS": "0.5",
     "VTN_OUTBOX_LEASE_SECONDS": "2",
+    "VTN_DELIVERY_TIMEOUT_SECONDS": "1",  # the lease must outlast one attempt
 }
 
 
