@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
 from shared.errors import SchemaViolation
+from shared.fast_schema import Check, FastCompiler, Unsupported
 
 __all__ = ["SchemaRegistry", "ValuesMapKind", "json_pointer", "strip_nulls"]
 
@@ -94,15 +95,15 @@ class SchemaRegistry:
         )
         self._validator_cls: type[Validator] = validator_for(translated)
         self._validators: dict[str, Validator] = {}
-        self._fast = _FastCompiler(self._component_for_ref)
-        self._checks: dict[str, _Check] = {}
+        self._fast = FastCompiler(self._component_for_ref)
+        self._checks: dict[str, Check] = {}
         self._pattern_labels = {
             self._components[name]["pattern"]: label
             for name, label in _PATTERN_LABELS.items()
             if "pattern" in self._components.get(name, {})
         }
         self._enumerations: dict[str, dict[str, Any]] = {}
-        self._values_checks: dict[tuple[str, str], tuple[_Check, Validator] | None] = {}
+        self._values_checks: dict[tuple[str, str], tuple[Check, Validator] | None] = {}
 
     # ------------------------------------------------------------------ OpenAPI document
 
@@ -163,17 +164,7 @@ class SchemaRegistry:
         resource (attributes). `pointer` locates `values` in the enclosing document and prefixes the
         pointer of the raised `SchemaViolation`.
         """
-        key = (kind, type_name)
-        if key in self._values_checks:
-            compiled = self._values_checks[key]
-        else:
-            definitions = self.enumeration_schema(_ENUMERATION_FOR_KIND[kind]).get("definitions", {})
-            definition = definitions.get(type_name)
-            compiled = None
-            if isinstance(definition, dict):
-                translated = _translate(definition)
-                compiled = (self._fast.compile(translated), self._validator_cls(translated))
-            self._values_checks[key] = compiled
+        compiled = self._values_check(kind, type_name)
         if compiled is None or compiled[0](values):
             return
         error = best_match(compiled[1].iter_errors(values))
@@ -188,7 +179,7 @@ class SchemaRegistry:
 
         Events: intervals[].payloads[]; reports: resources[].intervals[].payloads[]; others: attributes[].
         """
-        if not isinstance(doc, Mapping):
+        if not isinstance(doc, Mapping) or self._payloads_valid(kind, doc):
             return
         for where, values_map in _values_maps(kind, doc):
             if isinstance(values_map, Mapping) and isinstance(values_map.get("type"), str):
@@ -198,19 +189,47 @@ class SchemaRegistry:
 
     # ------------------------------------------------------------------ internals
 
+    def _values_check(self, kind: ValuesMapKind, type_name: str) -> tuple[Check, Validator] | None:
+        """The compiled check of an enumerated valuesMap type (None: not enumerated for `kind`)."""
+        key = (kind, type_name)
+        if key in self._values_checks:
+            return self._values_checks[key]
+        definitions = self.enumeration_schema(_ENUMERATION_FOR_KIND[kind]).get("definitions", {})
+        definition = definitions.get(type_name)
+        compiled = None
+        if isinstance(definition, dict):
+            translated = _translate(definition)
+            compiled = (self._fast.compile(translated), self._validator_cls(translated))
+        self._values_checks[key] = compiled
+        return compiled
+
+    def _payloads_valid(self, kind: ValuesMapKind, doc: Mapping[str, Any]) -> bool:
+        """validate_payloads' common case, without building a JSON pointer per valuesMap (those
+        cost more than the checks); on False, validate_payloads walks again to name the culprit."""
+        known = self._values_checks
+        for values_map in _values_maps_only(kind, doc):
+            if _is_mapping(values_map):
+                type_name = values_map.get("type")
+                if isinstance(type_name, str):
+                    key = (kind, type_name)
+                    compiled = known[key] if key in known else self._values_check(kind, type_name)
+                    if compiled is not None and not compiled[0](values_map.get("values")):
+                        return False
+        return True
+
     def _component_for_ref(self, ref: str) -> Any:
         if not ref.startswith(_COMPONENTS):
-            raise _Unsupported(ref)
+            raise Unsupported(ref)
         return self._components[ref[len(_COMPONENTS) :]]
 
-    def _check(self, schema: str) -> _Check:
+    def _check(self, schema: str) -> Check:
         found = self._checks.get(schema)
         if found is None:
             if schema not in self._components:
                 raise KeyError(f"no component schema named {schema!r}")
             try:
                 found = self._fast.compile(self._components[schema])
-            except _Unsupported:
+            except Unsupported:
                 found = self.validator(schema).is_valid
             self._checks[schema] = found
         return found
@@ -294,6 +313,30 @@ def _values_maps(kind: str, doc: Mapping[str, Any]) -> Iterable[tuple[str, Any]]
         yield from items(doc, "attributes", "")
 
 
+def _is_mapping(x: Any) -> bool:
+    # A JSON object is a dict: test that first, the ABC check costs ten times as much.
+    return isinstance(x, (dict, Mapping))
+
+
+def _members(container: Any, key: str) -> list[Any]:
+    seq = container.get(key) if _is_mapping(container) else None
+    return seq if isinstance(seq, list) else []
+
+
+def _values_maps_only(kind: str, doc: Mapping[str, Any]) -> list[Any]:
+    """What _values_maps yields, without the pointers."""
+    if kind == "event":
+        return [p for interval in _members(doc, "intervals") for p in _members(interval, "payloads")]
+    if kind == "report":
+        return [
+            p
+            for resource in _members(doc, "resources")
+            for interval in _members(resource, "intervals")
+            for p in _members(interval, "payloads")
+        ]
+    return _members(doc, "attributes")
+
+
 # ---------------------------------------------------------------------- OpenAPI 3.0 -> draft 7
 
 
@@ -373,201 +416,3 @@ def _python_pattern(pattern: str) -> str:
         if (len(head) - len(head.rstrip("\\"))) % 2 == 0:  # an even run of backslashes: `$` is an anchor
             result = head + r"\Z"
     return result
-
-
-# ---------------------------------------------------------------------- fast predicates
-
-_Check = Callable[[Any], bool]
-
-
-class _Unsupported(Exception):
-    """The fast compiler does not handle this schema; jsonschema's own is_valid is used instead."""
-
-
-# Keywords that never constrain an instance here (`format` is not asserted by jsonschema by default).
-_ANNOTATIONS = frozenset(
-    {
-        "$schema",
-        "$comment",
-        "$id",
-        "title",
-        "description",
-        "default",
-        "example",
-        "examples",
-        "format",
-        "nullable",
-        "readOnly",
-        "writeOnly",
-        "deprecated",
-        "externalDocs",
-        "xml",
-        "definitions",
-    }
-)
-
-
-def _always(_: Any) -> bool:
-    return True
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-_TYPE_TESTS: dict[str, _Check] = {
-    "object": lambda x: isinstance(x, dict),
-    "array": lambda x: isinstance(x, list),
-    "string": lambda x: isinstance(x, str),
-    "boolean": lambda x: isinstance(x, bool),
-    "null": lambda x: x is None,
-    "number": _is_number,
-    # Draft 6+: 1.0 is an integer, True is not.
-    "integer": lambda x: (
-        (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())
-    ),
-}
-
-
-def _all_of(checks: list[_Check]) -> _Check:
-    if not checks:
-        return _always
-    if len(checks) == 1:
-        return checks[0]
-    frozen = tuple(checks)
-
-    def check(x: Any) -> bool:
-        # A plain loop: all() over a generator costs a generator object per call on the hot path.
-        for c in frozen:  # noqa: SIM110
-            if not c(x):
-                return False
-        return True
-
-    return check
-
-
-class _FastCompiler:
-    """Compiles the draft 7 subset our schemas use into nested closures returning valid / invalid.
-
-    Anything outside that subset raises `_Unsupported`, so a constraint is never silently skipped.
-    """
-
-    def __init__(self, resolve: Callable[[str], Any]) -> None:
-        self._resolve = resolve
-        self._refs: dict[str, _Check] = {}
-
-    def compile(self, schema: Any) -> _Check:
-        if schema is True:
-            return _always
-        if not isinstance(schema, dict):
-            raise _Unsupported(repr(schema))
-        if "$ref" in schema:  # draft 7 ignores the siblings of $ref
-            return self._ref(schema["$ref"])
-        checks: list[_Check] = []
-        for keyword, value in schema.items():
-            if keyword in _ANNOTATIONS or keyword in ("then", "else"):
-                continue
-            make = getattr(self, "_kw_" + keyword, None)
-            if make is None:
-                raise _Unsupported(keyword)
-            checks.append(make(value, schema))
-        return _all_of(checks)
-
-    def _ref(self, ref: str) -> _Check:
-        found = self._refs.get(ref)
-        if found is None:
-            cell: list[_Check] = []
-            # A placeholder first, so that a recursive schema refers back to itself.
-            self._refs[ref] = lambda x: cell[0](x)
-            cell.append(self.compile(self._resolve(ref)))
-            found = self._refs[ref] = cell[0]
-        return found
-
-    def _kw_type(self, value: Any, _: dict[str, Any]) -> _Check:
-        names = [value] if isinstance(value, str) else list(value)
-        tests = tuple(_TYPE_TESTS[n] for n in names)
-        if len(tests) == 1:
-            return tests[0]
-        return lambda x: any(t(x) for t in tests)
-
-    def _kw_properties(self, value: dict[str, Any], _: dict[str, Any]) -> _Check:
-        props = tuple((name, self.compile(sub)) for name, sub in value.items())
-
-        def check(x: Any) -> bool:
-            if isinstance(x, dict):
-                for name, c in props:
-                    if name in x and not c(x[name]):
-                        return False
-            return True
-
-        return check
-
-    def _kw_required(self, value: list[str], _: dict[str, Any]) -> _Check:
-        names = tuple(value)
-        return lambda x: not isinstance(x, dict) or all(n in x for n in names)
-
-    def _kw_items(self, value: Any, _: dict[str, Any]) -> _Check:
-        if isinstance(value, list):
-            raise _Unsupported("items (tuple form)")
-        item = self.compile(value)
-        return lambda x: not isinstance(x, list) or all(map(item, x))
-
-    def _kw_enum(self, value: list[Any], _: dict[str, Any]) -> _Check:
-        if not all(isinstance(v, str) for v in value):
-            raise _Unsupported("enum of non-strings")  # jsonschema's equality rules differ from ==
-        allowed = frozenset(value)
-        return lambda x: isinstance(x, str) and x in allowed
-
-    def _kw_const(self, value: Any, _: dict[str, Any]) -> _Check:
-        if not isinstance(value, str):
-            raise _Unsupported("const of a non-string")
-        return lambda x: isinstance(x, str) and x == value
-
-    def _kw_pattern(self, value: str, _: dict[str, Any]) -> _Check:
-        search = re.compile(value).search
-        return lambda x: not isinstance(x, str) or search(x) is not None
-
-    def _kw_minLength(self, value: int, _: dict[str, Any]) -> _Check:
-        return lambda x: not isinstance(x, str) or len(x) >= value
-
-    def _kw_maxLength(self, value: int, _: dict[str, Any]) -> _Check:
-        return lambda x: not isinstance(x, str) or len(x) <= value
-
-    def _kw_minItems(self, value: int, _: dict[str, Any]) -> _Check:
-        return lambda x: not isinstance(x, list) or len(x) >= value
-
-    def _kw_maxItems(self, value: int, _: dict[str, Any]) -> _Check:
-        return lambda x: not isinstance(x, list) or len(x) <= value
-
-    def _kw_minimum(self, value: float, _: dict[str, Any]) -> _Check:
-        return lambda x: not _is_number(x) or x >= value
-
-    def _kw_maximum(self, value: float, _: dict[str, Any]) -> _Check:
-        return lambda x: not _is_number(x) or x <= value
-
-    def _kw_exclusiveMinimum(self, value: float, _: dict[str, Any]) -> _Check:
-        return lambda x: not _is_number(x) or x > value
-
-    def _kw_exclusiveMaximum(self, value: float, _: dict[str, Any]) -> _Check:
-        return lambda x: not _is_number(x) or x < value
-
-    def _kw_allOf(self, value: list[Any], _: dict[str, Any]) -> _Check:
-        return _all_of([self.compile(sub) for sub in value])
-
-    def _kw_anyOf(self, value: list[Any], _: dict[str, Any]) -> _Check:
-        subs = tuple(self.compile(sub) for sub in value)
-        return lambda x: any(c(x) for c in subs)
-
-    def _kw_oneOf(self, value: list[Any], _: dict[str, Any]) -> _Check:
-        subs = tuple(self.compile(sub) for sub in value)
-        return lambda x: sum(1 for c in subs if c(x)) == 1
-
-    def _kw_not(self, value: Any, _: dict[str, Any]) -> _Check:
-        sub = self.compile(value)
-        return lambda x: not sub(x)
-
-    def _kw_if(self, value: Any, schema: dict[str, Any]) -> _Check:
-        cond = self.compile(value)
-        then = self.compile(schema.get("then", True))
-        otherwise = self.compile(schema.get("else", True))
-        return lambda x: then(x) if cond(x) else otherwise(x)

@@ -12,10 +12,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ven.oadr20b.config import Oadr20bVenSettings
 
 _ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 RECEIVE_MODES = ("poll", "webhook", "mqtt")
+PROTOCOLS = ("3.1", "2.0b")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -77,6 +81,9 @@ class VenConfig:
     resources: tuple[ResourceConfig, ...] = ()
     telemetry: tuple[TelemetryConfig, ...] = ()
     log_level: str = "INFO"
+    # `[vtn] protocol = "2.0b"`: speak OpenADR 2.0b simpleHttp (ven/oadr20b) instead of 3.1.
+    protocol: str = "3.1"
+    oadr20b: Oadr20bVenSettings | None = None
 
     @classmethod
     def load(cls, path: str | Path | None, env: Mapping[str, str] | None = None) -> VenConfig:
@@ -96,8 +103,15 @@ class VenConfig:
         vtn = _table(doc, "vtn")
         ven = _table(doc, "ven")
         url = env.get("VEN_VTN_URL") or _str(vtn, "vtn.url", "url")
-        client_id = env.get("VEN_CLIENT_ID") or _str(vtn, "vtn.client_id", "client_id")
-        secret = env.get("VEN_CLIENT_SECRET") or _str(vtn, "vtn.client_secret", "client_secret")
+        protocol = str(vtn.get("protocol", "3.1"))
+        if protocol not in PROTOCOLS:
+            raise ConfigError(f"vtn.protocol: {protocol!r} is not one of {', '.join(PROTOCOLS)}")
+        if protocol == "2.0b":  # 2.0b has no OAuth2 clients: certificates or venName identify the VEN
+            client_id = env.get("VEN_CLIENT_ID") or str(vtn.get("client_id", ""))
+            secret = env.get("VEN_CLIENT_SECRET") or str(vtn.get("client_secret", ""))
+        else:
+            client_id = env.get("VEN_CLIENT_ID") or _str(vtn, "vtn.client_id", "client_id")
+            secret = env.get("VEN_CLIENT_SECRET") or _str(vtn, "vtn.client_secret", "client_secret")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"vtn.url: {url!r} must start with http:// or https://")
         name = _str(ven, "ven.name", "name")
@@ -123,6 +137,11 @@ class VenConfig:
         log_level = str(ven.get("log_level", "INFO")).upper()
         if log_level not in LOG_LEVELS:
             raise ConfigError(f"ven.log_level: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        oadr20b = None
+        if protocol == "2.0b":
+            from ven.oadr20b.config import parse
+
+            oadr20b = parse(vtn, tls_doc)
         return cls(
             vtn_url=url.rstrip("/"),
             client_id=client_id,
@@ -136,6 +155,8 @@ class VenConfig:
             resources=resources,
             telemetry=telemetry,
             log_level=log_level,
+            protocol=protocol,
+            oadr20b=oadr20b,
         )
 
 

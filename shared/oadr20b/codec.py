@@ -1,14 +1,19 @@
 """bytes <-> 2.0b messages with lxml, both directions validated against the XSD.
 
-`Oadr20bCodec.build(msg)` wraps the message in `oadr:oadrPayload/oadr:oadrSignedObject`, validates
-and serialises; `parse(data)` runs the hardened parser, validates, and decodes the one message
-inside. Each message has one encoder and one decoder (in _msg_flow and _msg_reports), side by side.
+`Oadr20bCodec.build(msg, signer)` wraps the message in `oadr:oadrPayload/oadr:oadrSignedObject`,
+signs it when given an `XmlSigner`, validates and serialises; `parse(data)` runs the hardened
+parser, validates, and decodes the one message inside; `read(data)` also returns the parsed
+document, for signature checks. Each message has one encoder and one decoder (in _msg_flow and
+_msg_reports), side by side.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from lxml import etree
 
 from shared.oadr20b import _msg_flow as f
 from shared.oadr20b import _msg_reports as r
@@ -16,7 +21,8 @@ from shared.oadr20b import messages as m
 from shared.oadr20b.errors import Oadr20bError, SchemaInvalid
 from shared.oadr20b.namespaces import SCHEMA_VERSION, ns
 from shared.oadr20b.schema import Oadr20bSchema
-from shared.oadr20b.xml import El, SafeXmlParser, local_name, need, new_root, sub, to_bytes
+from shared.oadr20b.signing import XmlSigner
+from shared.oadr20b.xml import El, SafeXmlParser, local_name, need, new_root, new_signed_object, sub, to_bytes
 
 _Pair = tuple[Callable[[El, Any], None], Callable[[El], m.Message]]
 
@@ -49,24 +55,45 @@ _DECODERS: dict[str, Callable[[El], m.Message]] = {cls.TAG: pair[1] for cls, pai
 MESSAGE_TYPES: tuple[type[Any], ...] = tuple(_CODECS)
 
 
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A parsed, XSD-valid payload and its message (`root` is what signatures are checked on)."""
+
+    root: El
+    msg: m.Message
+
+
 class Oadr20bCodec:
     """One per VTN app or VEN client: owns the schema and the hardened parser."""
 
     def __init__(self, schema: Oadr20bSchema, parser: SafeXmlParser | None = None) -> None:
         self.schema = schema
         self.parser = parser or SafeXmlParser()
+        # Only for payloads this codec built itself (sign_built): no limits needed, still no DTDs.
+        self._own_parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
-    def build(self, msg: m.Message) -> bytes:
-        """Encode, validate (a failure here is our bug and raises SchemaInvalid) and serialise."""
+    def build(self, msg: m.Message, signer: XmlSigner | None = None) -> bytes:
+        """Encode, sign if asked, validate (a failure here is our bug: SchemaInvalid) and serialise."""
         root = new_root("oadr:oadrPayload")
-        signed = sub(root, "oadr:oadrSignedObject", oadr_Id="oadrSignedObject")
-        body = sub(signed, f"oadr:{msg.TAG}", ei_schemaVersion=SCHEMA_VERSION)
+        body = sub(new_signed_object(root), f"oadr:{msg.TAG}", ei_schemaVersion=SCHEMA_VERSION)
         _CODECS[type(msg)][0](body, msg)
+        if signer is not None:
+            signer.sign(root)
         self.schema.validate(root)
+        return to_bytes(root)
+
+    def sign_built(self, data: bytes, signer: XmlSigner) -> bytes:
+        """(Re-)sign a payload this codec built earlier (e.g. queued for a poll): fresh nonce and time."""
+        root = etree.fromstring(data, self._own_parser)
+        signer.sign(root)
         return to_bytes(root)
 
     def parse(self, data: bytes) -> m.Message:
         """Hardened parse, XSD validation, decode; any failure is an Oadr20bError (454 and kin)."""
+        return self.read(data).msg
+
+    def read(self, data: bytes) -> Document:
+        """`parse`, keeping the document for signature verification."""
         root = self.parser.parse(data)
         if root.tag != ns("oadr", "oadrPayload"):
             raise SchemaInvalid("the document element must be oadr:oadrPayload")
@@ -80,7 +107,7 @@ class Oadr20bCodec:
         if body is None or local_name(body) not in _DECODERS:
             raise SchemaInvalid("oadrSignedObject holds no known message")
         try:
-            return _DECODERS[local_name(body)](body)
+            return Document(root=root, msg=_DECODERS[local_name(body)](body))
         except ValueError as exc:
             raise SchemaInvalid(f"invalid value in {local_name(body)}: {exc}") from None
 

@@ -108,8 +108,19 @@ def _check_shape(root: El, limits: XmlLimits) -> None:
 
 
 def new_root(tag: str) -> El:
-    """A root element (`oadr:oadrPayload`) declaring every prefix we use."""
-    return etree.Element(ns(*tag.split(":", 1)), nsmap=NSMAP)
+    """The envelope (`oadr:oadrPayload`), declaring only `oadr`.
+
+    Signatures use inclusive C14N, which copies every namespace in scope: declarations on the
+    envelope would leak into the canonical form of ds:Signature (see signing.py).
+    """
+    return etree.Element(ns(*tag.split(":", 1)), nsmap={"oadr": NSMAP["oadr"]})
+
+
+def new_signed_object(root: El) -> El:
+    """`oadr:oadrSignedObject` (Id `oadrSignedObject`), declaring every prefix the message uses."""
+    signed = etree.SubElement(root, ns("oadr", "oadrSignedObject"), nsmap=NSMAP)
+    signed.set(ns("oadr", "Id"), "oadrSignedObject")
+    return signed
 
 
 def sub(parent: El, tag: str, text: str | None = None, **attrib: str) -> El:

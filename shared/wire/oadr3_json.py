@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -47,8 +48,44 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest(f"JSON nested deeper than {MAX_DEPTH} levels") from exc
     except ValueError as exc:
         raise BadRequest(f"malformed JSON: {exc}") from exc
-    _check_document(doc)
+    if not _shallow_and_plain(body):
+        _check_document(doc)  # the walk over every member, which also names what is wrong
     return doc
+
+
+# Fast path: _check_document's answer from the raw bytes of the body (~20 µs instead of ~65 for a
+# 24-interval report). Conservative: any doubt takes the walk, which decides and names the problem.
+
+# What can put a NUL or a lone surrogate into parsed text: the escapes \u0000 and \uD800-\uDFFF,
+# or raw UTF-8-encoded surrogates (json.loads decodes bytes with "surrogatepass").
+_RISKY_TEXT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]")
+_NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+_NOT_STRUCTURE = bytes(range(256)).translate(None, b'"[]{}')
+
+
+def _shallow_and_plain(body: bytes) -> bool:
+    """True if the parsed `body` surely passes _check_document (no deep nesting, no bad text).
+
+    Without a NUL byte the body is UTF-8 (UTF-16/32 JSON always has NUL bytes), where _RISKY_TEXT
+    finds whatever could decode to a NUL or a lone surrogate, and a quote byte is always a quote.
+    Without an escaped quote, the pieces between quotes then alternate between outside and inside
+    a string, so the brackets outside strings are the structure. Each round deletes every empty
+    `[]`, then every empty `{}`, i.e. at most two levels: a structure gone within MAX_DEPTH // 2
+    rounds nests at most MAX_DEPTH brackets, so no member lies deeper than MAX_DEPTH.
+    """
+    if b"\x00" in body or b'\\"' in body:
+        return False
+    if (b"\\u" in body or b"\xed" in body) and _RISKY_TEXT.search(body) is not None:
+        return False
+    # Quotes and brackets only; strings without brackets inside are then just `""` pairs.
+    brackets = body.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in brackets:  # some string holds a bracket: cut the strings out properly
+        brackets = b"".join(body.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
+    for _ in range(MAX_DEPTH // 2):
+        if not brackets:
+            return True
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+    return not brackets
 
 
 def _check_document(doc: Any) -> None:
@@ -115,12 +152,61 @@ def decode_doc(registry: SchemaRegistry, schema: str, model: type[M], doc: Any, 
         raise SchemaViolation(first["msg"], pointer=pointer) from exc
 
 
+# What json.dumps(to_wire()) spells differently from pydantic's own JSON serializer: non-ASCII and
+# DEL (json.dumps escapes them), floats below 1e-4 (1e-07 / 1e-05 there, 1e-7 / 0.00001 here).
+_EXPONENT = re.compile(r"[0-9][eE]-")
+
+# pydantic's JSON of the objects written last (the stored document), by id, with the object itself
+# so that an id is never mistaken for a later object's: the answer to the write is the same text.
+_RECENT: dict[int, tuple[WireModel, str]] = {}
+_RECENT_MAX = 128  # more than one group-commit batch (64) of writes awaiting their answers
+
+
+def model_json(obj: WireModel) -> str:
+    """pydantic's wire JSON of `obj` (aliases, no nulls): what the store keeps as its document.
+
+    Kept for a moment, so that encoding the answer to the write that stored it costs nothing more.
+    """
+    text = obj.model_dump_json(by_alias=True, exclude_none=True)
+    if len(_RECENT) >= _RECENT_MAX:
+        _RECENT.pop(next(iter(_RECENT), 0), None)  # the oldest
+    _RECENT[id(obj)] = (obj, text)
+    return text
+
+
+def _wire_text(obj: WireModel) -> str:
+    """The wire JSON of `obj`, byte for byte what json.dumps(obj.to_wire()) gives.
+
+    pydantic writes the same JSON straight from the model in ~1/5 of the time (no intermediate
+    dicts); where its spelling could differ from json.dumps', json.dumps writes it as before.
+    """
+    recent = _RECENT.pop(id(obj), None)  # used once: nothing outlives its request here
+    text: str | None = None
+    if recent is not None and recent[0] is obj:
+        text = recent[1]
+    else:
+        try:
+            text = obj.model_dump_json(by_alias=True, exclude_none=True)
+        except ValueError:  # a value pydantic's serializer refuses: json.dumps decides, as before
+            text = None
+    if text is None or not _same_as_json_dumps(text):
+        text = json.dumps(obj.to_wire(), separators=(",", ":"))
+    return text
+
+
+def _same_as_json_dumps(text: str) -> bool:
+    # Substring tests first (memchr speed); the regex only runs where an exponent may hide.
+    if not text.isascii() or "\x7f" in text or "0.0000" in text:
+        return False
+    return ("e-" not in text and "E-" not in text) or _EXPONENT.search(text) is None
+
+
 def encode(obj: WireModel) -> bytes:
-    return json.dumps(obj.to_wire(), separators=(",", ":")).encode()
+    return _wire_text(obj).encode()
 
 
 def encode_list(objs: Sequence[WireModel]) -> bytes:
-    return json.dumps([o.to_wire() for o in objs], separators=(",", ":")).encode()
+    return ("[" + ",".join(_wire_text(o) for o in objs) + "]").encode()
 
 
 def encode_doc(doc: Any) -> bytes:

@@ -4,7 +4,10 @@ Never imported by our code or tests: it runs under the openleadr virtualenv's Py
 opts in to every event, offers one telemetry report (real power, 1 s sampling) and keeps polling
 for `seconds`. Each event it receives is printed as one JSON line on stdout.
 
-usage: python openleadr_ven.py VTN_URL VEN_NAME SECONDS
+With CERT KEY CA it uses mutual TLS and signs every message with that certificate (OpenLEADR ties
+both to the same files); with VTN_FINGERPRINT it also verifies the VTN's signatures.
+
+usage: python openleadr_ven.py VTN_URL VEN_NAME SECONDS [CERT KEY CA [VTN_FINGERPRINT]]
 """
 
 import asyncio
@@ -15,8 +18,17 @@ from datetime import timedelta
 from openleadr import OpenADRClient
 
 
-async def main(url: str, ven_name: str, seconds: float) -> None:
-    client = OpenADRClient(ven_name=ven_name, vtn_url=url, disable_signature=True, show_fingerprint=False)
+async def main(url, ven_name, seconds, cert=None, key=None, ca=None, vtn_fingerprint=None):
+    client = OpenADRClient(
+        ven_name=ven_name,
+        vtn_url=url,
+        cert=cert,
+        key=key,
+        ca_file=ca,
+        vtn_fingerprint=vtn_fingerprint,
+        disable_signature=cert is None,
+        show_fingerprint=False,
+    )
 
     async def on_event(event):
         descriptor = event["event_descriptor"]
@@ -43,4 +55,5 @@ async def main(url: str, ven_name: str, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))
+    args = sys.argv[1:]
+    asyncio.run(main(args[0], args[1], float(args[2]), *args[3:]))

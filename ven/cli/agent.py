@@ -44,7 +44,13 @@ def _run(args: argparse.Namespace) -> int:
     from ven.agent import VenAgent
 
     try:
-        agent = VenAgent(config)
+        agent: Any
+        if config.protocol == "2.0b":  # OpenADR 2.0b simpleHttp (lxml, signxml: loaded only here)
+            from ven.oadr20b.agent import Oadr20bAgent
+
+            agent = Oadr20bAgent(config)
+        else:
+            agent = VenAgent(config)
     except (AdapterError, ValueError) as exc:
         print(f"ven: bad configuration in {args.config}: {exc}", file=sys.stderr)
         return 2

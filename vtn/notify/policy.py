@@ -10,7 +10,12 @@ from dataclasses import dataclass
 class DeliveryPolicy:
     timeout_s: float = 10.0
     concurrency: int = 256
+    # Rows claimed at a time; the worker claims again when fewer than half that (or `concurrency`)
+    # wait to be sent.
     batch: int = 1000
+    # Outcomes settle in one transaction once this many are in, or after the linger, or when idle.
+    settle_batch: int = 500
+    settle_linger_s: float = 0.05
     # A claimed row belongs to its worker this long; after a crash another worker takes it.
     lease_s: float = 30.0
     base_delay_s: float = 1.0
@@ -19,6 +24,16 @@ class DeliveryPolicy:
     give_up_after_s: float = 86400.0
     jitter: float = 0.2
     poll_interval_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        # A row is attempted only if the attempt (at most timeout_s) ends within the row's lease, so
+        # that no other process can take it over meanwhile; a lease no longer than the timeout would
+        # leave every row unsent.
+        if self.lease_s <= self.timeout_s:
+            raise ValueError(
+                f"the outbox lease ({self.lease_s} s) must be longer than the delivery timeout "
+                f"({self.timeout_s} s)"
+            )
 
     def next_delay(self, attempts: int, rng: random.Random) -> float:
         """Delay before retry number `attempts` (1 = first retry): base * 2^(n-1), capped, +- jitter."""

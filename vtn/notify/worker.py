@@ -1,9 +1,16 @@
-"""The delivery worker: claims outbox rows, sends them, settles the outcome in one transaction.
+"""The delivery worker: claims outbox rows, sends them, settles the outcomes in bulk.
 
 Webhooks are POSTed to the callback URL with the subscription's bearer token, the notification id
 (`X-Notification-ID`, for de-duplication by receivers) and, when the subscription has a secret, the
 `X-Payload-Signature` HMAC. A 2xx answer settles the row; anything else is retried with backoff.
 Rows for the MQTT sink are handed to the publisher, which confirms them at QoS 1.
+
+Flow: the pump task claims rows into a queue whenever it runs low; up to `concurrency` sender tasks
+take rows from the queue one at a time; the pump settles finished rows in batches, one transaction
+each, while the senders go on. A slow receiver therefore holds up one sender, not a whole batch.
+The next row of a sink becomes claimable only once the previous one is settled (outbox ordering).
+A sender starts a row only if the attempt (bounded by `timeout_s`) ends before the row's lease does;
+a row that waited too long is released unsent, so no other process can take it over mid-attempt.
 """
 
 from __future__ import annotations
@@ -14,15 +21,15 @@ import logging
 import random
 import secrets
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-import aiohttp
-
 from vtn.notify.policy import DeliveryPolicy
+from vtn.notify.webhooks import WebhookClient
 from vtn.storage import Store
 from vtn.storage._rows import to_us
-from vtn.storage.outbox import Attempt, Claimed
+from vtn.storage.outbox import Attempt, Claimed, Failure
 
 log = logging.getLogger("vtn.notify")
 
@@ -46,18 +53,22 @@ class DeliveryWorker:
         self.publisher = publisher
         self.rng = rng or random.Random()
         self.owner = f"w-{secrets.token_hex(6)}"
-        self._wakeup = asyncio.Event()
-        self._session: aiohttp.ClientSession | None = None
+        self._webhooks: WebhookClient | None = None
         self._task: asyncio.Task[None] | None = None
+        self._queue: deque[Claimed] = deque()  # claimed, not yet started
+        self._done: list[tuple[Claimed, Attempt]] = []  # attempted, not yet settled
+        self._unsent: list[Claimed] = []  # to release: their lease would run out mid-attempt
+        self._senders: set[asyncio.Task[None]] = set()
+        self._kick = asyncio.Event()
+        # A claim may find rows: woken by a write, rows settled, or polled since the last short claim.
+        self._more = True
 
     def wake(self) -> None:
-        self._wakeup.set()
+        self._more = True
+        self._kick.set()
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.policy.concurrency),
-            timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s),
-        )
+        self._webhooks = WebhookClient(self.policy.concurrency, self.policy.timeout_s)
         self._task = asyncio.create_task(self._run(), name="outbox-worker")
 
     async def stop(self) -> None:
@@ -65,43 +76,95 @@ class DeliveryWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._session is not None:
-            await self._session.close()
+        senders = list(self._senders)
+        for task in senders:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        # Settle what finished and give back what never started, so that a restart need not wait
+        # for those leases to run out. Attempts cut short stay leased: they are retried (at least once).
+        self._unsent.extend(self._queue)
+        self._queue.clear()
+        if self._done or self._unsent:
+            try:
+                await asyncio.wait_for(self._settle(), self.policy.timeout_s)
+            except Exception:
+                log.warning("could not settle %d deliveries on stop", len(self._done) + len(self._unsent))
+        if self._webhooks is not None:
+            await self._webhooks.close()
 
     async def _run(self) -> None:
         while True:
+            self._kick.clear()
             try:
-                busy = await self.deliver_once()
+                await self._step()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # The store may be briefly unavailable; the rows stay in the outbox for the next round.
+                # The store may be briefly unavailable; unsettled outcomes are kept for the next round.
                 log.exception("delivery round failed; retrying")
-                busy = 0
-            if busy:
+                await asyncio.sleep(self.policy.poll_interval_s)
+                self._more = True
                 continue
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.policy.poll_interval_s)
+            if self._ready():
+                continue
+            unsettled = bool(self._done or self._unsent)
+            try:
+                await asyncio.wait_for(
+                    self._kick.wait(),
+                    self.policy.settle_linger_s if unsettled else self.policy.poll_interval_s,
+                )
+            except TimeoutError:
+                self._more = True  # poll: retries fall due, other processes enqueue
 
-    async def deliver_once(self) -> int:
-        """Claim one batch, send it, settle it; returns how many rows were handled."""
-        now_us = to_us(self.clock())
-        async with self.store.transaction() as tx:
-            claimed = await tx.outbox.claim(
-                self.owner, now_us, int(self.policy.lease_s * 1e6), self.policy.batch
-            )
-        if not claimed:
-            return 0
-        gate = asyncio.Semaphore(self.policy.concurrency)
+    @property
+    def _low_water(self) -> int:
+        # Claim again while there is still work queued: a claim takes a few tens of milliseconds
+        # (more on a busy PostgreSQL), long enough for the senders to run dry otherwise.
+        return max(self.policy.concurrency, self.policy.batch // 2)
 
-        async def guarded(item: Claimed) -> tuple[Claimed, Attempt]:
-            async with gate:
-                return item, await self._send(item)
+    def _ready(self) -> bool:
+        """Is there work for the pump right now (rather than after a wake-up or a timeout)?"""
+        unsettled = len(self._done) + len(self._unsent)
+        if unsettled >= self.policy.settle_batch or (unsettled and not self._senders):
+            return True
+        return self._more and len(self._queue) < self._low_water
 
-        outcomes = await asyncio.gather(*(guarded(c) for c in claimed))
-        await self._settle(outcomes)
-        return len(claimed)
+    async def _step(self) -> None:
+        if self._done or self._unsent:
+            await self._settle()
+            self._more = True  # settled rows may have unblocked the next rows of their sinks
+        if self._more and len(self._queue) < self._low_water:
+            now_us = to_us(self.clock())
+            async with self.store.transaction() as tx:
+                claimed = await tx.outbox.claim(
+                    self.owner, now_us, int(self.policy.lease_s * 1e6), self.policy.batch
+                )
+            self._more = len(claimed) == self.policy.batch
+            self._queue.extend(claimed)
+            while len(self._senders) < min(self.policy.concurrency, len(self._queue)):
+                task = asyncio.create_task(self._sender())
+                self._senders.add(task)
+                task.add_done_callback(self._sender_done)
+
+    def _sender_done(self, task: asyncio.Task[None]) -> None:
+        self._senders.discard(task)
+        if not self._senders:
+            self._kick.set()  # the last one: settle now rather than after the linger
+
+    async def _sender(self) -> None:
+        timeout_us = int(self.policy.timeout_s * 1e6)
+        while self._queue:
+            item = self._queue.popleft()
+            if to_us(self.clock()) + timeout_us >= item.lease_until_us:
+                self._unsent.append(item)
+            else:
+                attempt = await self._send(item)
+                # Appended only now: the pump swaps in a new list while sends are in flight.
+                self._done.append((item, attempt))
+            if len(self._done) + len(self._unsent) == self.policy.settle_batch or (
+                self._more and len(self._queue) == self._low_water - 1
+            ):
+                self._kick.set()
 
     async def _send(self, item: Claimed) -> Attempt:
         started = time.perf_counter()
@@ -114,54 +177,55 @@ class DeliveryWorker:
                     raise RuntimeError("no MQTT broker configured")
                 await self.publisher(item)
             else:
-                status = await self._post(item)
+                assert self._webhooks is not None, "start() the worker first"
+                status = await self._webhooks.post(item)
                 if not 200 <= status < 300:
                     error = f"HTTP {status}"
-        except (aiohttp.ClientError, TimeoutError, OSError, RuntimeError) as exc:
+        except Exception as exc:
+            # Whatever went wrong is this attempt's failure (retried, logged); it must not end the sender.
             error = f"{type(exc).__name__}: {exc}"[:500]
         return Attempt(
             item.notification_id, at_us, status, error, int((time.perf_counter() - started) * 1000)
         )
 
-    async def _post(self, item: Claimed) -> int:
-        assert self._session is not None, "start() the worker first"
-        headers = {"Content-Type": "application/json", "X-Notification-ID": item.notification_id}
-        if item.bearer_token:
-            headers["Authorization"] = f"Bearer {item.bearer_token}"
-        if item.signature:
-            headers["X-Payload-Signature"] = item.signature
-        if item.subscription_id:
-            headers["X-Subscription-ID"] = item.subscription_id
-        async with self._session.post(
-            item.target, data=item.body.encode(), headers=headers, allow_redirects=False
-        ) as resp:
-            await resp.read()
-            return resp.status
+    async def _settle(self) -> None:
+        """Record the outcomes gathered so far in one transaction (kept for the next try if it fails)."""
+        done, self._done = self._done, []
+        unsent, self._unsent = self._unsent, []
+        try:
+            await self._write(done, unsent)
+        except BaseException:
+            self._done[:0] = done
+            self._unsent[:0] = unsent
+            raise
 
-    async def _settle(self, outcomes: list[tuple[Claimed, Attempt]]) -> None:
+    async def _write(self, done: list[tuple[Claimed, Attempt]], unsent: list[Claimed]) -> None:
         now_us = to_us(self.clock())
-        ok = [c for c, a in outcomes if a.error is None]
+        ok: list[Claimed] = []
+        retries: list[tuple[int, int]] = []
+        dead: list[int] = []
+        failures: list[Failure] = []
+        for item, attempt in done:
+            if attempt.error is None:
+                ok.append(item)
+                continue
+            gone = (now_us - item.created_us) / 1e6 >= self.policy.give_up_after_s
+            if gone:
+                dead.append(item.id)
+                log.warning(
+                    "giving up on notification %s to %s: %s", item.notification_id, item.target, attempt.error
+                )
+            else:
+                delay = self.policy.next_delay(item.attempts + 1, self.rng)
+                retries.append((item.id, now_us + int(delay * 1e6)))
+            if item.subscription_id:
+                failures.append(Failure(item.subscription_id, now_us, attempt.error, gone))
         async with self.store.transaction() as tx:
-            await tx.outbox.delivered([c.id for c in ok], now_us)
-            await tx.outbox.log_attempts(outcomes)
-            await tx.outbox.mark_healthy([c.subscription_id for c in ok if c.subscription_id], now_us)
-            for item, attempt in outcomes:
-                if attempt.error is None:
-                    continue
-                age_s = (now_us - item.created_us) / 1e6
-                dead = age_s >= self.policy.give_up_after_s
-                if dead:
-                    await tx.outbox.give_up(item.id, now_us)
-                    log.warning(
-                        "giving up on notification %s to %s: %s",
-                        item.notification_id,
-                        item.target,
-                        attempt.error,
-                    )
-                else:
-                    delay = self.policy.next_delay(item.attempts + 1, self.rng)
-                    await tx.outbox.retry_later(item.id, now_us + int(delay * 1e6))
-                if item.subscription_id:
-                    await tx.outbox.record_health(
-                        item.subscription_id, False, now_us, attempt.error, unhealthy=dead
-                    )
+            outbox = tx.outbox
+            await outbox.delivered(self.owner, [c.id for c in ok], now_us)
+            await outbox.retry_later(self.owner, retries)
+            await outbox.give_up(self.owner, dead, now_us)
+            await outbox.release(self.owner, [c.id for c in unsent], now_us)
+            await outbox.log_attempts(done)
+            await outbox.mark_healthy([c.subscription_id for c in ok if c.subscription_id], now_us)
+            await outbox.record_failures(failures)

@@ -1,4 +1,4 @@
-"""What every 2.0b message handler gets: the transaction, the side-table store, settings and codec."""
+"""What every 2.0b message handler gets: transaction, side-table store, settings, codec and caller."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from shared.models import Report as Report31
 from shared.models import Ven
 from shared.oadr20b import Oadr20bCodec
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
+from vtn.oadr20b.admission import LAB, Caller
 from vtn.oadr20b.records import Registration
 from vtn.oadr20b.settings import Oadr20bSettings
 from vtn.oadr20b.store import Oadr20bStore
@@ -25,12 +26,24 @@ class Ctx:
     codec: Oadr20bCodec
     notifier: Notifier
     now: datetime
+    caller: Caller = LAB
+    grants_changed: bool = False  # a ven object was created: the 3.1 read cache must drop grants
     notified: list[tuple[Operation, Report31]] = field(default_factory=list)
 
     async def notify(self, operation: Operation, report: Report31) -> None:
         """Tell 3.1 subscribers (BL) about a report written on behalf of a 2.0b VEN."""
         await self.notifier.changed(self.tx, operation, report)
         self.notified.append((operation, report))
+
+
+def check_owner(ctx: Ctx, ven: Ven) -> None:
+    """A caller identified by certificate may only act for ven objects of its own client."""
+    owner = ctx.caller.client_id
+    if owner is not None and ven.client_id != owner:
+        raise Oadr20bError(
+            ResponseCode.NOT_REGISTERED_OR_AUTHORIZED,
+            f"venID {ven.id!r} does not belong to the client of this certificate",
+        )
 
 
 async def registered_ven(ctx: Ctx, ven_id: str | None) -> tuple[Ven, Registration]:
@@ -40,6 +53,7 @@ async def registered_ven(ctx: Ctx, ven_id: str | None) -> tuple[Ven, Registratio
     ven = await ctx.tx.vens.get(ven_id)
     if ven is None:
         raise Oadr20bError(ResponseCode.INVALID_ID, f"unknown venID {ven_id!r}")
+    check_owner(ctx, ven)
     reg = await ctx.st.registration(ven_id)
     if reg is None:
         raise Oadr20bError(ResponseCode.NOT_REGISTERED_OR_AUTHORIZED, f"venID {ven_id!r} is not registered")

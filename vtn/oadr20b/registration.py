@@ -1,5 +1,11 @@
 """EiRegisterParty: query, create (and re-create), cancel.
 
+Admission by certificate (admission.py: the TLS client certificate, or a verified signature by a
+registered one): the VEN registers as the ven object of its client: the one named oadrVenName
+(or venID), else the client's only one; a client without any gets one named after oadrVenName
+(or the client id), owned by the client, as a 3.1 VEN's own POST /vens would. Several ven objects
+and no name that picks one: 452. A query names the VEN's registration, if it has one.
+
 Admission over plain HTTP (labs): a VEN is admitted when BL has created a ven object whose venName
 is the oadrVenName it registers with; with `open_registration` any name is admitted and its ven
 object is created (owned by OPEN_REGISTRATION_CLIENT_ID, so only BL sees it). Otherwise the answer
@@ -17,10 +23,13 @@ from shared.models import Ven
 from shared.oadr20b import messages as m
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
 from shared.oadr20b.parts import EiResponse
-from vtn.oadr20b.context import Ctx
+from vtn.oadr20b.context import Ctx, check_owner
 from vtn.oadr20b.records import Registration
 from vtn.oadr20b.settings import OPEN_REGISTRATION_CLIENT_ID
+from vtn.storage import versions
 from vtn.storage.filters import Page, VenFilter
+
+_MAX_OWNED = 100
 
 
 def created_registration(
@@ -40,8 +49,13 @@ def created_registration(
 
 
 async def query(ctx: Ctx, msg: m.QueryRegistration) -> m.CreatedPartyRegistration:
-    # Over plain HTTP the query names no VEN, so it is answered as for an unregistered one.
-    return created_registration(ctx, msg.request_id, None)
+    # Without a certificate the query names no VEN, so it is answered as for an unregistered one.
+    owner = ctx.caller.client_id
+    if owner is None:
+        return created_registration(ctx, msg.request_id, None)
+    owned = await ctx.tx.vens.list(VenFilter(owner=owner, page=Page(skip=0, limit=2)))
+    reg = await ctx.st.registration(owned[0].id) if len(owned) == 1 else None
+    return created_registration(ctx, msg.request_id, reg)
 
 
 async def _ven_named(ctx: Ctx, name: str) -> Ven | None:
@@ -75,6 +89,8 @@ async def create(ctx: Ctx, msg: m.CreatePartyRegistration) -> m.CreatedPartyRegi
 
 
 async def _admit(ctx: Ctx, msg: m.CreatePartyRegistration) -> Ven:
+    if ctx.caller.client_id is not None:
+        return await _admit_client(ctx, msg, ctx.caller.client_id)
     if not msg.ven_name:
         raise Oadr20bError(
             ResponseCode.NOT_REGISTERED_OR_AUTHORIZED, "oadrVenName is required over plain HTTP"
@@ -90,6 +106,8 @@ async def _admit(ctx: Ctx, msg: m.CreatePartyRegistration) -> Ven:
             ven_name=msg.ven_name,
         )
         await ctx.tx.vens.insert(ven)
+        await versions.bump(ctx.tx.conn, versions.GRANTS)
+        ctx.grants_changed = True
     if ven is None:
         raise Oadr20bError(
             ResponseCode.NOT_REGISTERED_OR_AUTHORIZED,
@@ -102,11 +120,45 @@ async def _admit(ctx: Ctx, msg: m.CreatePartyRegistration) -> Ven:
     return ven
 
 
+async def _admit_client(ctx: Ctx, msg: m.CreatePartyRegistration, owner: str) -> Ven:
+    owned = await ctx.tx.vens.list(VenFilter(owner=owner, page=Page(skip=0, limit=_MAX_OWNED)))
+    chosen: Ven | None = None
+    if msg.ven_id is not None:
+        chosen = next((v for v in owned if v.id == msg.ven_id), None)
+        if chosen is None:
+            raise Oadr20bError(ResponseCode.INVALID_ID, f"venID {msg.ven_id!r} is not a ven of this client")
+    elif msg.ven_name and msg.ven_name != "None":
+        chosen = next((v for v in owned if v.ven_name == msg.ven_name), None)
+    if chosen is None and len(owned) == 1 and msg.ven_id is None:
+        chosen = owned[0]
+    if chosen is not None:
+        return chosen
+    if owned:
+        raise Oadr20bError(
+            ResponseCode.INVALID_ID, "this client has several ven objects: name one with oadrVenName or venID"
+        )
+    now = ctx.tx.vens.clock()
+    ven = Ven(
+        id=ctx.tx.vens.new_id(),
+        created_date_time=now,
+        modification_date_time=now,
+        client_id=owner,
+        ven_name=msg.ven_name or owner,
+    )
+    await ctx.tx.vens.insert(ven)
+    await versions.bump(ctx.tx.conn, versions.GRANTS)
+    ctx.grants_changed = True
+    return ven
+
+
 async def cancel(ctx: Ctx, msg: m.CancelPartyRegistration) -> m.CanceledPartyRegistration:
     ven_id = msg.ven_id
     reg = await ctx.st.registration(ven_id) if ven_id else None
     if reg is None or reg.registration_id != msg.registration_id:
         raise Oadr20bError(ResponseCode.INVALID_ID, f"unknown registrationID {msg.registration_id!r}")
+    ven = await ctx.tx.vens.get(reg.ven_id)
+    if ven is not None:
+        check_owner(ctx, ven)
     await ctx.st.forget_ven(reg.ven_id)
     return m.CanceledPartyRegistration(
         response=EiResponse(request_id=msg.request_id), registration_id=reg.registration_id, ven_id=reg.ven_id
@@ -118,6 +170,9 @@ async def canceled(ctx: Ctx, msg: m.CanceledPartyRegistration) -> m.Response:
     if msg.ven_id:
         reg = await ctx.st.registration(msg.ven_id)
         if reg is not None and reg.registration_id == msg.registration_id:
+            ven = await ctx.tx.vens.get(reg.ven_id)
+            if ven is not None:
+                check_owner(ctx, ven)
             await ctx.st.forget_ven(reg.ven_id)
     return m.Response(response=EiResponse(request_id=msg.response.request_id), ven_id=msg.ven_id)
 

@@ -4,7 +4,8 @@
 the bearer-token middleware lets them through; 2.0b admission is done by the service). Requests
 with Content-Type text/xml or application/xml (or any +xml type) are accepted and answered with
 the same type; everything else, and bodies over the size limit, get an oadrResponse with 454.
-The answer is always HTTP 200 with a schema-valid oadrPayload, as 2.0b peers expect.
+The answer is always HTTP 200 with a schema-valid oadrPayload, as 2.0b peers expect. Over TLS the
+client certificate accepted by `client_certificate_guard` is handed to the service (admission).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from shared.oadr20b.errors import Oadr20bError, ResponseCode
 from vtn.handlers._http import STATE
 from vtn.oadr20b.service import Oadr20bService, error_reply
 from vtn.oadr20b.settings import PREFIX, Oadr20bSettings
+from vtn.tls_runtime import CLIENT_CERT_KEY
 
 SERVICE = web.AppKey("oadr20b_service", Oadr20bService)
 _XML_TYPES = ("application/xml", "text/xml")
@@ -32,7 +34,7 @@ def add_routes(
     settings = settings or Oadr20bSettings.from_config(state.config)
     parser = SafeXmlParser(XmlLimits(max_bytes=settings.max_bytes, max_depth=settings.max_depth))
     codec = Oadr20bCodec(schema or Oadr20bSchema(), parser)
-    app[SERVICE] = Oadr20bService(state.store, state.notifier, settings, codec)
+    app[SERVICE] = Oadr20bService(state.store, state.notifier, settings, codec, state.cache)
     for name in m.SERVICES:
         app.router.add_post(f"{PREFIX}/{name}", handle)
 
@@ -43,8 +45,11 @@ def _is_xml(content_type: str) -> bool:
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
     """The body, or None when it exceeds `limit` (the rest is drained, never kept)."""
-    if request.content_length is not None and request.content_length > _DRAIN_CAP:
+    length = request.content_length
+    if length is not None and length > _DRAIN_CAP:
         return None
+    if length is not None and length <= limit:
+        return await request.read()  # the common case: one small, sized body
     buf = bytearray()
     over = False
     async for chunk in request.content.iter_chunked(_CHUNK):
@@ -71,7 +76,7 @@ async def handle(request: web.Request) -> web.Response:
                 ResponseCode.INVALID_DATA, f"document exceeds the limit of {svc.settings.max_bytes} bytes"
             )
         else:
-            body = await svc.handle(service, data)
+            body = await svc.handle(service, data, request.get(CLIENT_CERT_KEY))
     if problem is not None:
-        body = svc.codec.build(error_reply(None, problem, svc.settings))
+        body = svc.build(error_reply(None, problem, svc.settings))
     return web.Response(body=body, content_type=reply_type, charset="utf-8")

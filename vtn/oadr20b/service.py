@@ -1,9 +1,12 @@
 """One 2.0b request in, one 2.0b document out: parse, admit, dispatch, answer (never an empty body).
 
-Each request runs in one transaction: a message that fails (bad XML, schema, admission, unknown
-ids) is answered with the matching 2.0b response type carrying the error code, and nothing it
-might have written is kept. Handlers raise `Oadr20bError`; anything else is a bug, logged and
-answered with 469 so the peer still receives a valid document.
+Admission (admission.py) settles who is calling (TLS client certificate, verified signature, or
+nobody = lab admission by venName) before any transaction starts; answers are signed when the VTN
+signs (queued messages too, each with a fresh nonce). Each request runs in one transaction: a
+message that fails (bad XML, schema, admission, unknown ids) is answered with the matching 2.0b
+response type carrying the error code, and nothing it might have written is kept. Handlers raise
+`Oadr20bError`; anything else is a bug, logged and answered with 469 so the peer still receives a
+valid document.
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ from shared.oadr20b import Oadr20bCodec
 from shared.oadr20b import messages as m
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
 from shared.oadr20b.parts import EiResponse
+from shared.oadr20b.signing import XmlSigner, XmlVerifier
 from vtn.oadr20b import events, opt, registration, reports
+from vtn.oadr20b.admission import LAB, Admission, Caller
 from vtn.oadr20b.context import Ctx
+from vtn.oadr20b.pollcache import PollCache, ValidPayloads
 from vtn.oadr20b.settings import Oadr20bSettings
 from vtn.oadr20b.store import Oadr20bStore
 from vtn.services.notifier import Notifier
+from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
+from vtn.tls_runtime import PeerCertificate
 
 log = logging.getLogger("vtn.oadr20b")
 T = TypeVar("T")
@@ -93,37 +101,80 @@ class Oadr20bService:
     """The VTN's 2.0b endpoint logic, independent of HTTP; one per application."""
 
     def __init__(
-        self, store: Store, notifier: Notifier, settings: Oadr20bSettings, codec: Oadr20bCodec
+        self,
+        store: Store,
+        notifier: Notifier,
+        settings: Oadr20bSettings,
+        codec: Oadr20bCodec,
+        read_cache: ReadCache | None = None,
     ) -> None:
         self.store = store
+        self.read_cache = read_cache
+        self.polls = PollCache(store, read_cache)
+        self.payloads = ValidPayloads()
         self.notifier = notifier
         self.settings = settings
         self.codec = codec
+        self.signer = _signer(settings)
+        self.verifier = XmlVerifier(window=settings.replay_window)
+        self.admission = Admission(store, settings, self.verifier)
 
-    async def handle(self, service: str, data: bytes) -> bytes:
+    async def handle(self, service: str, data: bytes, peer: PeerCertificate | None = None) -> bytes:
+        """Answer one posted document; `peer` is the TLS client certificate, if any."""
         msg: m.Message | None = None
         try:
-            msg = self.codec.parse(data)
-            return await self._dispatch(service, msg)
+            cacheable = ValidPayloads.cacheable(data)
+            msg = self.payloads.get(data) if cacheable else None
+            root = None  # a remembered payload is unsigned: nothing to verify
+            if msg is None:
+                doc = self.codec.read(data)
+                msg, root = doc.msg, doc.root
+                if cacheable and isinstance(msg, m.Poll):
+                    self.payloads.keep(data, msg)
+            caller = await self.admission.caller(root, peer)
+            if isinstance(msg, m.Poll) and service == m.POLL:
+                return await self._poll(msg, caller)
+            return await self._dispatch(service, msg, caller)
         except Oadr20bError as err:
             log.info("2.0b %s refused (%d): %s", service, int(err.code), err.description)
-            return self.codec.build(error_reply(msg, err, self.settings))
+            return self.build(error_reply(msg, err, self.settings))
         except Exception:
             log.exception("2.0b %s failed", service)
             internal = Oadr20bError(ResponseCode.DEPLOYMENT_ERROR_OR_OTHER_ERROR, "internal error")
-            return self.codec.build(error_reply(msg, internal, self.settings))
+            return self.build(error_reply(msg, internal, self.settings))
 
-    async def _dispatch(self, service: str, msg: m.Message) -> bytes:
+    def build(self, answer: m.Message | bytes) -> bytes:
+        """Serialise an answer (or a queued, already built one), signed when the VTN signs."""
+        if isinstance(answer, bytes):
+            return answer if self.signer is None else self.codec.sign_built(answer, self.signer)
+        return self.codec.build(answer, self.signer)
+
+    async def _poll(self, msg: m.Poll, caller: Caller) -> bytes:
+        """oadrPoll, answered from this process's poll cache while nothing changed (pollcache.py)."""
+        await self.polls.refresh()
+        key = (msg.ven_id, caller.client_id)
+        quiet = self.polls.quiet(key)
+        if quiet is not None:
+            return self.build(quiet)
+        generation = self.polls.generation
+        result = await self.run(lambda ctx: events.poll(ctx, msg), caller)
+        if isinstance(result, m.Response) and result.response.code == 200:
+            body = self.codec.build(result)
+            self.polls.keep(key, body, generation)
+            return self.build(body)
+        return self.build(result)
+
+    async def _dispatch(self, service: str, msg: m.Message, caller: Caller) -> bytes:
         entry = HANDLERS.get(type(msg))
         if entry is None:
             raise Oadr20bError(ResponseCode.NOT_RECOGNIZED, f"{msg.TAG} is not accepted by a VTN")
         expected, handler = entry
         if expected is not None and expected != service:
             raise Oadr20bError(ResponseCode.NOT_RECOGNIZED, f"{msg.TAG} belongs to {expected}, not {service}")
-        result = await self.run(lambda ctx: handler(ctx, msg))
-        return result if isinstance(result, bytes) else self.codec.build(result)
+        result = await self.run(lambda ctx: handler(ctx, msg), caller)
+        return self.build(result)
 
-    async def run(self, work: Callable[[Ctx], Awaitable[T]]) -> T:
+    async def run(self, work: Callable[[Ctx], Awaitable[T]], caller: Caller = LAB) -> T:
         """Run 2.0b work in one transaction (also the entry point for VTN-side actions and tests)."""
         async with self.store.transaction() as tx:
             ctx = Ctx(
@@ -133,8 +184,24 @@ class Oadr20bService:
                 codec=self.codec,
                 notifier=self.notifier,
                 now=self.store.clock(),
+                caller=caller,
             )
             result = await work(ctx)
+        if ctx.st.polls_changed:
+            self.polls.forget()
+        if ctx.grants_changed and self.read_cache is not None:
+            self.read_cache.grants_changed()
         if ctx.notified:
             self.notifier.wake()
         return result
+
+
+def _signer(settings: Oadr20bSettings) -> XmlSigner | None:
+    if not settings.sign:
+        return None
+    if settings.sign_cert_file is None or settings.sign_key_file is None:
+        raise ValueError(
+            "oadr20b_sign needs a certificate and key: set oadr20b_sign_cert_file and oadr20b_sign_key_file "
+            "(or tls cert_file and key_file)"
+        )
+    return XmlSigner.from_files(settings.sign_cert_file, settings.sign_key_file)

@@ -24,6 +24,15 @@ class Oadr20bSettings:
     max_depth: int = 40
     # Ask every registered TELEMETRY report for data (granularity = the VEN's fastest sampling rate).
     request_telemetry: bool = True
+    # XML signatures (see shared/oadr20b/signing.py): sign answers with this certificate and key;
+    # refuse unsigned messages; accept signed ones at most this old (nonces remembered as long).
+    sign: bool = False
+    sign_cert_file: str | None = None
+    sign_key_file: str | None = None
+    require_signatures: bool = False
+    replay_window: timedelta = timedelta(seconds=60)
+    # How long a certificate -> client mapping is reused (client removal takes effect within it).
+    identity_cache_seconds: float = 60.0
 
     @classmethod
     def from_config(cls, config: VtnConfig) -> Oadr20bSettings:
@@ -36,4 +45,13 @@ class Oadr20bSettings:
                 seconds=float(getattr(config, "oadr20b_poll_seconds", d.poll_freq.total_seconds()))
             ),
             max_bytes=int(getattr(config, "oadr20b_max_bytes", d.max_bytes)),
+            sign=bool(getattr(config, "oadr20b_sign", d.sign)),
+            sign_cert_file=getattr(config, "oadr20b_sign_cert_file", None) or config.tls.cert_file,
+            sign_key_file=getattr(config, "oadr20b_sign_key_file", None) or config.tls.key_file,
+            require_signatures=bool(getattr(config, "oadr20b_require_signatures", d.require_signatures)),
+            replay_window=timedelta(
+                seconds=float(
+                    getattr(config, "oadr20b_replay_window_seconds", d.replay_window.total_seconds())
+                )
+            ),
         )

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vtn.oadr20b import tables as t
+from vtn.oadr20b.pollcache import STAMP as POLL_STAMP
 from vtn.oadr20b.records import (
     DataPoint,
     Delivery,
@@ -27,6 +28,7 @@ from vtn.oadr20b.records import (
     ReportMetadata,
     StoredRequest,
 )
+from vtn.storage import versions
 
 
 def _us(moment: datetime) -> int:
@@ -37,6 +39,14 @@ class Oadr20bStore:
     def __init__(self, conn: AsyncConnection, clock: Callable[[], datetime]) -> None:
         self.conn = conn
         self.clock = clock
+        # Set by writes that can change a VEN's poll answer (queue, registrations): the service
+        # then clears this process's poll cache after the commit (pollcache.py).
+        self.polls_changed = False
+
+    async def _polls_change(self) -> None:
+        if not self.polls_changed:
+            self.polls_changed = True
+            await versions.bump(self.conn, POLL_STAMP)
 
     def now_us(self) -> int:
         return _us(self.clock())
@@ -69,6 +79,7 @@ class Oadr20bStore:
         )
 
     async def save_registration(self, reg: Registration) -> None:
+        await self._polls_change()
         values = asdict(reg)
         del values["ven_id"]
         await self._upsert(
@@ -77,6 +88,7 @@ class Oadr20bStore:
 
     async def forget_ven(self, ven_id: str, *, keep_registration: bool = False) -> None:
         """Drop what a (re-)registration or cancellation invalidates: deliveries, reports, queue."""
+        await self._polls_change()
         for table in (t.deliveries, t.report_metadata, t.report_requests, t.outbox):
             await self.conn.execute(delete(table).where(table.c.ven_id == ven_id))
         if not keep_registration:
@@ -280,6 +292,7 @@ class Oadr20bStore:
     # ------------------------------------------------------------------ poll queue
 
     async def enqueue(self, ven_id: str, tag: str, body: bytes) -> None:
+        await self._polls_change()
         values = {"ven_id": ven_id, "tag": tag, "body": body.decode(), "created_us": self.now_us()}
         await self.conn.execute(insert(t.outbox).values(**values))
 

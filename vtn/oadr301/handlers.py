@@ -11,6 +11,7 @@ from vtn.handlers._http import caller, objects_param, page, path_id, state, text
 from vtn.notify.callbacks import check_callbacks
 from vtn.oadr301 import inbound, outbound
 from vtn.oadr301._io import Doc, as_31, read_doc, respond, targets_query, write
+from vtn.oadr301.notifications import API_VERSION
 from vtn.services import programs as programs_svc
 from vtn.services import reports as reports_svc
 from vtn.services.notifier import AnyObject
@@ -233,6 +234,8 @@ async def create_subscription(request: web.Request) -> web.Response:
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         created = await reports_svc.create_subscription(tx, caller(request), req)
+        # Its notifications are sent in 3.0.1 shape (vtn.services.notifier).
+        await tx.subscriptions.set_api_version(created.id, API_VERSION)
         return created, outbound.subscription(created)
 
     return await write(request, Operation.CREATE, work, 201)
@@ -251,6 +254,7 @@ async def update_subscription(request: web.Request) -> web.Response:
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         new = await reports_svc.replace_subscription(tx, caller(request), sub_id, req)
+        await tx.subscriptions.set_api_version(new.id, API_VERSION)
         return new, outbound.subscription(new)
 
     return await write(request, Operation.UPDATE, work)

@@ -5,8 +5,8 @@ notification_body`, target hiding already applied) into its 3.0.1 form: `operati
 (GET/POST/PUT/DELETE, the 3.0.1 notification enum), targets as valuesMaps, and the object in its 3.0.1
 shape (a report gets `programID`, which the caller resolves, as the notifier already does).
 
-Not wired yet: the notifier sends every subscriber the 3.1 body. Wiring needs the subscription's API
-version stored with it; see docs/interop.md, "Notifications to 3.0.1 subscribers".
+The notifier uses it for subscriptions whose `api_version` is API_VERSION: the 3.0.1 handlers mark
+the subscriptions they create or replace, so a 3.0.1 client is notified in the shape it parses.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from shared.enums import ObjectType, Operation
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
 from vtn.oadr301 import outbound
 from vtn.oadr301.targets import to_values_maps
+
+# subscriptions.api_version of a subscription written through this API.
+API_VERSION = "3.0.1"
 
 _Render = Callable[[dict[str, Any], str | None], dict[str, Any]]
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from shared.enums import ObjectType
 
 PROGRAM_BOUND = (ObjectType.PROGRAM, ObjectType.EVENT)
 
 
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """A subscriber as the matcher sees it."""
+class Audience(NamedTuple):
+    """A subscriber as the matcher sees it (a named tuple: fan-out makes one per subscriber)."""
 
     client_id: str
     is_bl: bool
@@ -33,6 +33,7 @@ class Verdict:
 
 
 NOT_VISIBLE = Verdict(False)
+VISIBLE = Verdict(True)  # shown unchanged; shared rather than built per subscriber
 
 
 def judge(kind: ObjectType, owner: str | None, targets: Sequence[str] | None, who: Audience) -> Verdict:
@@ -42,9 +43,9 @@ def judge(kind: ObjectType, owner: str | None, targets: Sequence[str] | None, wh
         if who.is_bl:
             if who.targets is not None and object_targets and not (object_targets & who.targets):
                 return NOT_VISIBLE
-            return Verdict(True)
+            return VISIBLE
         if not object_targets:
-            return Verdict(True)
+            return VISIBLE
         access = who.granted if who.targets is None else who.granted & who.targets
         match = object_targets & access
         if not match:
@@ -55,4 +56,4 @@ def judge(kind: ObjectType, owner: str | None, targets: Sequence[str] | None, wh
         return NOT_VISIBLE
     if who.targets is not None and object_targets and not (object_targets & who.targets):
         return NOT_VISIBLE
-    return Verdict(True)
+    return VISIBLE

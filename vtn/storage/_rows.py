@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.errors import Conflict
 from shared.models.base import WireModel
+from shared.wire import oadr3_json
 from vtn.storage.tables import object_targets
 
 M = TypeVar("M", bound=WireModel)
@@ -27,7 +28,8 @@ def from_us(value: int) -> datetime:
 
 
 def dump(model: WireModel) -> str:
-    return model.model_dump_json(by_alias=True, exclude_none=True)
+    # oadr3_json keeps the text a moment: the answer to this write is the same JSON.
+    return oadr3_json.model_json(model)
 
 
 def load(model: type[M], doc: str) -> M:
@@ -98,6 +100,16 @@ def has_any_target(kind: str, id_column: Any, targets: Iterable[str]) -> ColumnE
             object_targets.c.object_id == id_column,
             object_targets.c.target.in_(sorted(set(targets))),
         )
+        .exists()
+    )
+
+
+def has_target_where(kind: str, id_column: Any, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """SQL: the object has a target row meeting `condition` (on object_targets.target), so that a
+    prebuilt statement can bind the targets as it likes (see reports.py)."""
+    return (
+        select(object_targets.c.object_id)
+        .where(object_targets.c.kind == kind, object_targets.c.object_id == id_column, condition)
         .exists()
     )
 

@@ -2,15 +2,20 @@
 
 Operators write `sqlite:///path/vtn.db` or `postgresql://user@host/db`; the code picks aiosqlite or
 asyncpg. SQLite runs in WAL mode with synchronous=FULL so that an acknowledged write survives a crash.
+Under SQLAlchemy's aiosqlite dialect, a file database uses our own driver (sqlite_driver.py): the
+same SQL and durability with far fewer thread hops.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from vtn.storage import sqlite_driver
 
 
 def async_url(url: str) -> URL:
@@ -40,9 +45,12 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the async engine for `url`, with SQLite tuned for durability and concurrency."""
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
-        engine = create_async_engine(
-            target, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0
-        )
+        options: dict[str, Any] = {"connect_args": {"timeout": 30}}
+        database = target.database
+        if database and database != ":memory:" and not target.query:
+            # A plain file: our driver (fewer thread hops, see sqlite_driver.py) under the same dialect.
+            options = {"async_creator": partial(sqlite_driver.connect, database, timeout=30)}
+        engine = create_async_engine(target, pool_size=pool_size, max_overflow=0, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
@@ -52,7 +60,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # The sqlite3 module otherwise delays BEGIN until the first write, so a SAVEPOINT would open
     # the transaction and its RELEASE commit it: we issue BEGIN ourselves (see _sqlite_begin).
-    dbapi_connection.isolation_level = None
+    if dbapi_connection.isolation_level is not None:  # sqlite_driver connects in this mode already
+        dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")

@@ -14,10 +14,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vtn.storage import sqlite_driver
+
 if TYPE_CHECKING:
     from vtn.storage import Store, Tx
 
 T = TypeVar("T")
+
+# One name for every write's savepoint: they never nest (each is released before the next).
+_SAVEPOINT = "SAVEPOINT group_write"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT group_write"
+_RELEASE = "RELEASE SAVEPOINT group_write"
 Work = Callable[["Tx"], Awaitable[Any]]
 
 
@@ -56,13 +65,18 @@ class GroupCommit:
                     outcomes = [(future, None, failed)]
             else:
                 async with self._store.transaction() as shared:
+                    conn = shared.conn
+                    savepoints = await _Savepoints.on(conn)
                     for work, future in batch:
-                        tx = self._store.bind(shared.conn)
+                        await savepoints.open()
                         try:
-                            async with shared.conn.begin_nested():
-                                outcomes.append((future, await work(tx), None))
+                            result = await work(self._store.bind(conn))
                         except Exception as exc:  # the caller gets it; its savepoint is rolled back
+                            await savepoints.roll_back()
                             outcomes.append((future, None, exc))
+                        else:
+                            await savepoints.release()
+                            outcomes.append((future, result, None))
         except Exception as exc:  # the commit itself failed: nobody's write is durable
             for _, future in batch:
                 if not future.done():
@@ -75,3 +89,81 @@ class GroupCommit:
                 future.set_result(result)
             else:
                 future.set_exception(error)
+
+
+class _Savepoints:
+    """The savepoint around each write of a batch, sent as cheaply as the driver allows.
+
+    Plain statements, not begin_nested(): SQLAlchemy's nested-transaction bookkeeping cost ~2.5x
+    the CPU of the two statements themselves, paid by every write of a batch. Subclasses skip
+    SQLAlchemy altogether where that is safe.
+    """
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    @staticmethod
+    async def on(conn: AsyncConnection) -> _Savepoints:
+        driver = (await conn.get_raw_connection()).driver_connection
+        if isinstance(driver, sqlite_driver.Connection) and driver.writing:
+            return _SqliteSavepoints(conn, driver)
+        if conn.dialect.driver == "asyncpg":
+            return _AsyncpgSavepoints(conn, driver)
+        return _Savepoints(conn)
+
+    async def _send(self, sql: str) -> None:
+        await self._conn.exec_driver_sql(sql)
+
+    async def open(self) -> None:
+        await self._send(_SAVEPOINT)
+
+    async def release(self) -> None:
+        await self._send(_RELEASE)
+
+    async def roll_back(self) -> None:
+        await self._send(_ROLLBACK_TO)
+        await self._send(_RELEASE)
+
+
+class _SqliteSavepoints(_Savepoints):
+    """sqlite_driver holding the write lock: straight to sqlite3, ~1 µs instead of ~30 µs each."""
+
+    def __init__(self, conn: AsyncConnection, driver: sqlite_driver.Connection) -> None:
+        super().__init__(conn)
+        self._execute_now = driver.execute_now
+
+    async def _send(self, sql: str) -> None:
+        self._execute_now(sql)
+
+
+class _AsyncpgSavepoints(_Savepoints):
+    """asyncpg: one round trip per write instead of two, ~20 µs of CPU instead of ~130.
+
+    A write's RELEASE travels with the next write's SAVEPOINT as one simple-protocol query; the
+    last one is left to COMMIT, which ends every savepoint. The first SAVEPOINT goes through
+    SQLAlchemy, whose asyncpg adapter sends BEGIN lazily, at its first statement.
+    """
+
+    def __init__(self, conn: AsyncConnection, driver: Any) -> None:
+        super().__init__(conn)
+        self._driver = driver
+        self._begun = False
+        self._pending_release = False
+
+    async def open(self) -> None:
+        if not self._begun:
+            await self._conn.exec_driver_sql(_SAVEPOINT)
+            self._begun = True
+        elif self._pending_release:
+            await self._driver.execute(f"{_RELEASE}; {_SAVEPOINT}")
+        else:
+            await self._driver.execute(_SAVEPOINT)
+        self._pending_release = False
+
+    async def release(self) -> None:
+        self._pending_release = True
+
+    async def roll_back(self) -> None:
+        # At once: after an error PostgreSQL accepts nothing else, and a COMMIT would roll back all.
+        await self._driver.execute(_ROLLBACK_TO)
+        self._pending_release = True

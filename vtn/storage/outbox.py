@@ -2,24 +2,43 @@
 
 Ordering: only the oldest pending row of a sink is ever claimable, so one subscription's
 notifications go out strictly in order while different subscriptions proceed in parallel.
-Crash safety: a claim is a lease (`lease_until_us`); if the process that holds it dies, the lease
-runs out and any process claims the row again. Delivery is therefore at least once.
+Crash safety: a claim is a lease (`lease_until_us`, `lease_owner`); if the process that holds it
+dies, the lease runs out and any process claims the row again. Delivery is therefore at least once.
+A claim also moves `next_attempt_us` to the end of the lease, so leased rows fall out of the "due"
+range the claim query walks (in index order, stopping at its limit) instead of being re-examined
+by every claim while they are in flight.
+Settling is guarded by the lease owner: a worker whose lease ran out (and was taken over) cannot
+overwrite the new holder's state.
 On PostgreSQL the claim uses FOR UPDATE SKIP LOCKED so several VTN processes share the work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vtn.storage.tables import delivery_attempts, outbox, subscription_health
 
+T = TypeVar("T")
 
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
+# Ids per IN list: below the bind-parameter limits of SQLite (32,766) and asyncpg (32,767).
+_CHUNK = 5000
+
+
+def _chunks(values: Sequence[T]) -> Iterator[list[T]]:
+    for start in range(0, len(values), _CHUNK):
+        yield list(values[start : start + _CHUNK])
+
+
+# Named tuples rather than frozen dataclasses: fan-out and delivery handle 10,000s of them at once,
+# and a frozen dataclass costs several times as much to construct.
+
+
+class OutboxItem(NamedTuple):
     """One notification for one sink, as enqueued."""
 
     notification_id: str
@@ -31,8 +50,7 @@ class OutboxItem:
     body: str
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
+class Claimed(NamedTuple):
     id: int
     notification_id: str
     sink: str
@@ -43,15 +61,24 @@ class Claimed:
     body: str
     attempts: int
     created_us: int
+    lease_until_us: int = 0  # the claimant may start a delivery only if it ends before this
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
+class Attempt(NamedTuple):
     notification_id: str
     at_us: int
     status_code: int | None
     error: str | None
     duration_ms: int
+
+
+class Failure(NamedTuple):
+    """A failed delivery, for the subscription's health; `unhealthy` when its retries ran out."""
+
+    subscription_id: str
+    at_us: int
+    error: str
+    unhealthy: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,158 +91,167 @@ class Health:
     pending: int
 
 
+_CLAIMED_COLUMNS = [getattr(outbox.c, f) for f in Claimed._fields]
+# OutboxItem's fields, then the state of a new row.
+_ENQUEUE_COLUMNS = (*OutboxItem._fields, "status", "attempts", "created_us", "next_attempt_us")
+_ATTEMPT_COLUMNS = (
+    "outbox_id",
+    "notification_id",
+    "subscription_id",
+    "at_us",
+    "status_code",
+    "error",
+    "duration_ms",
+)
+_HEALTH_FIELDS = ("status", "consecutive_failures", "last_success_us", "last_failure_us", "last_error")
+
+
 class OutboxRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
     async def enqueue(self, items: Sequence[OutboxItem], now_us: int) -> None:
-        if not items:
+        rest = ("pending", 0, now_us, now_us)
+        await self._insert_many(outbox, _ENQUEUE_COLUMNS, [(*i, *rest) for i in items])
+
+    async def _insert_many(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """executemany of an INSERT compiled for the dialect, with plain tuples: for 10,000s of rows
+        SQLAlchemy's per-row parameter processing cost as much as the insert itself, and these values
+        (str, int, None) need no conversion."""
+        if not rows:
             return
-        rows = [
-            {
-                "notification_id": i.notification_id,
-                "sink": i.sink,
-                "subscription_id": i.subscription_id,
-                "target": i.target,
-                "bearer_token": i.bearer_token,
-                "signature": i.signature,
-                "body": i.body,
-                "status": "pending",
-                "attempts": 0,
-                "created_us": now_us,
-                "next_attempt_us": now_us,
-            }
-            for i in items
-        ]
-        await self.conn.execute(insert(outbox), rows)
+        compiled = insert(table).compile(dialect=self.conn.dialect, column_keys=list(columns))
+        order = compiled.positiontup
+        if order is None:  # a named paramstyle: let SQLAlchemy bind (not the case for sqlite/asyncpg)
+            await self.conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
+            return
+        at = [columns.index(name) for name in order]
+        await self.conn.exec_driver_sql(compiled.string, [tuple(r[i] for i in at) for r in rows])
 
     async def claim(self, owner: str, now_us: int, lease_us: int, limit: int) -> list[Claimed]:
         """Lease up to `limit` deliverable rows: due, unleased, and the head of their sink."""
-        older = outbox.alias("older")
+        due, older = outbox.alias("due"), outbox.alias("older")
         head = ~(
             select(older.c.id)
-            .where(older.c.sink == outbox.c.sink, older.c.status == "pending", older.c.id < outbox.c.id)
+            .where(older.c.sink == due.c.sink, older.c.status == "pending", older.c.id < due.c.id)
             .exists()
         )
-        query = (
-            select(outbox.c.id)
+        pick = (
+            select(due.c.id)
             .where(
-                outbox.c.status == "pending",
-                outbox.c.next_attempt_us <= now_us,
-                (outbox.c.lease_until_us.is_(None)) | (outbox.c.lease_until_us < now_us),
+                due.c.status == "pending",
+                due.c.next_attempt_us <= now_us,
+                # Rows leased before claims moved next_attempt_us (older versions) are still skipped.
+                or_(due.c.lease_until_us.is_(None), due.c.lease_until_us < now_us),
                 head,
             )
-            .order_by(outbox.c.id)
+            # The order of ix_outbox_status_next_id: the scan stops after `limit` rows, no sort.
+            .order_by(due.c.next_attempt_us, due.c.id)
             .limit(limit)
         )
         if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=outbox)
-        ids = [r[0] for r in (await self.conn.execute(query)).all()]
-        if not ids:
-            return []
-        await self.conn.execute(
+            pick = pick.with_for_update(skip_locked=True, of=due)
+        until = now_us + lease_us
+        # One statement (UPDATE ... RETURNING) instead of select, update, select of the same ids.
+        claim = (
             update(outbox)
-            .where(outbox.c.id.in_(ids))
-            .values(lease_until_us=now_us + lease_us, lease_owner=owner)
+            .where(outbox.c.id.in_(pick))
+            .values(lease_until_us=until, lease_owner=owner, next_attempt_us=until)
+            .returning(*_CLAIMED_COLUMNS)
         )
-        rows = (
-            await self.conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
-        ).all()
-        return [
-            Claimed(
-                id=r.id,
-                notification_id=r.notification_id,
-                sink=r.sink,
-                subscription_id=r.subscription_id,
-                target=r.target,
-                bearer_token=r.bearer_token,
-                signature=r.signature,
-                body=r.body,
-                attempts=r.attempts,
-                created_us=r.created_us,
-            )
-            for r in rows
-        ]
+        rows = (await self.conn.execute(claim)).all()
+        return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
 
-    async def delivered(self, ids: Sequence[int], now_us: int) -> None:
-        if ids:
+    async def delivered(self, owner: str, ids: Sequence[int], now_us: int) -> None:
+        for chunk in _chunks(ids):
             await self.conn.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(list(ids)))
+                .where(outbox.c.id.in_(chunk), outbox.c.lease_owner == owner)
                 .values(
                     status="delivered", done_us=now_us, lease_until_us=None, attempts=outbox.c.attempts + 1
                 )
             )
 
-    async def retry_later(self, item_id: int, next_attempt_us: int) -> None:
-        await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == item_id)
-            .values(next_attempt_us=next_attempt_us, lease_until_us=None, attempts=outbox.c.attempts + 1)
-        )
+    async def retry_later(self, owner: str, retries: Sequence[tuple[int, int]]) -> None:
+        """(id, next_attempt_us) for each row to try again, in one executemany."""
+        if retries:
+            await self.conn.execute(
+                update(outbox)
+                .where(outbox.c.id == bindparam("b_id"), outbox.c.lease_owner == owner)
+                .values(
+                    next_attempt_us=bindparam("b_next"),
+                    lease_until_us=None,
+                    attempts=outbox.c.attempts + 1,
+                ),
+                [{"b_id": item_id, "b_next": next_us} for item_id, next_us in retries],
+            )
 
-    async def give_up(self, item_id: int, now_us: int) -> None:
-        await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == item_id)
-            .values(status="dead", done_us=now_us, lease_until_us=None, attempts=outbox.c.attempts + 1)
-        )
+    async def give_up(self, owner: str, ids: Sequence[int], now_us: int) -> None:
+        for chunk in _chunks(ids):
+            await self.conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(chunk), outbox.c.lease_owner == owner)
+                .values(status="dead", done_us=now_us, lease_until_us=None, attempts=outbox.c.attempts + 1)
+            )
+
+    async def release(self, owner: str, ids: Sequence[int], now_us: int) -> None:
+        """Give back leased rows that were not attempted: claimable again at once, no attempt counted."""
+        for chunk in _chunks(ids):
+            await self.conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(chunk), outbox.c.lease_owner == owner)
+                .values(next_attempt_us=now_us, lease_until_us=None)
+            )
 
     async def log_attempts(self, rows: Sequence[tuple[Claimed, Attempt]]) -> None:
-        if rows:
-            await self.conn.execute(
-                insert(delivery_attempts),
-                [
-                    {
-                        "outbox_id": c.id,
-                        "notification_id": a.notification_id,
-                        "subscription_id": c.subscription_id,
-                        "at_us": a.at_us,
-                        "status_code": a.status_code,
-                        "error": a.error,
-                        "duration_ms": a.duration_ms,
-                    }
-                    for c, a in rows
-                ],
-            )
+        await self._insert_many(
+            delivery_attempts,
+            _ATTEMPT_COLUMNS,
+            [
+                (c.id, a.notification_id, c.subscription_id, a.at_us, a.status_code, a.error, a.duration_ms)
+                for c, a in rows
+            ],
+        )
 
-    async def record_health(
-        self, subscription_id: str, ok: bool, now_us: int, error: str | None, unhealthy: bool
-    ) -> None:
-        """Track consecutive failures; `unhealthy` marks a subscription whose retries ran out."""
-        current = (
-            await self.conn.execute(
-                select(subscription_health).where(subscription_health.c.subscription_id == subscription_id)
-            )
-        ).first()
-        failures = 0 if ok else (current.consecutive_failures if current else 0) + 1
-        values = {
-            "status": "unhealthy"
-            if unhealthy
-            else ("healthy" if ok else (current.status if current else "healthy")),
-            "consecutive_failures": failures,
-            "last_success_us": now_us if ok else (current.last_success_us if current else None),
-            "last_failure_us": (current.last_failure_us if current else None) if ok else now_us,
-            "last_error": (current.last_error if current else None) if ok else error,
-        }
-        if current is None:
-            await self.conn.execute(
-                insert(subscription_health).values(subscription_id=subscription_id, **values)
-            )
-        else:
+    async def record_failures(self, failures: Sequence[Failure]) -> None:
+        """Count consecutive failures per subscription (one read, then one executemany each way)."""
+        if not failures:
+            return
+        ids = sorted({f.subscription_id for f in failures})
+        state: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            query = select(subscription_health).where(subscription_health.c.subscription_id.in_(chunk))
+            for row in (await self.conn.execute(query)).all():
+                state[row.subscription_id] = dict(row._mapping)
+        known = set(state)
+        for f in failures:
+            current = state.get(f.subscription_id)
+            state[f.subscription_id] = {
+                "subscription_id": f.subscription_id,
+                "status": "unhealthy" if f.unhealthy else (current["status"] if current else "healthy"),
+                "consecutive_failures": (current["consecutive_failures"] if current else 0) + 1,
+                "last_success_us": current["last_success_us"] if current else None,
+                "last_failure_us": f.at_us,
+                "last_error": f.error,
+            }
+        touched = {f.subscription_id for f in failures}
+        if new := [state[i] for i in sorted(touched - known)]:
+            await self.conn.execute(insert(subscription_health), new)
+        if old := sorted(touched & known):
+            # Bind names must differ from the column names an UPDATE sets.
             await self.conn.execute(
                 update(subscription_health)
-                .where(subscription_health.c.subscription_id == subscription_id)
-                .values(**values)
+                .where(subscription_health.c.subscription_id == bindparam("b_id"))
+                .values({k: bindparam(f"b_{k}") for k in _HEALTH_FIELDS}),
+                [{"b_id": i, **{f"b_{k}": state[i][k] for k in _HEALTH_FIELDS}} for i in old],
             )
 
     async def mark_healthy(self, subscription_ids: Sequence[str], now_us: int) -> None:
         """A delivery succeeded: reset the failure streak of those that have a health row."""
-        ids = sorted(set(subscription_ids))
-        if ids:
+        for chunk in _chunks(sorted(set(subscription_ids))):
             await self.conn.execute(
                 update(subscription_health)
-                .where(subscription_health.c.subscription_id.in_(ids))
+                .where(subscription_health.c.subscription_id.in_(chunk))
                 .values(status="healthy", consecutive_failures=0, last_success_us=now_us)
             )
 

@@ -2,14 +2,75 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ARRAY, ColumnElement, Insert, Text, any_, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.errors import Conflict
 from shared.models import Report
+from vtn.storage import _rows
 from vtn.storage._docrepo import DocRepo
 from vtn.storage.filters import ReportFilter
-from vtn.storage.tables import reports
+from vtn.storage.tables import events, object_targets, reports
+
+# Bound per report by insert_for_visible_event; event_id and program_id come from the event row.
+_BOUND = ("id", "created_us", "modified_us", "doc", "client_id", "client_name")
+Rule = Literal["all", "untargeted", "granted"]
+
+
+def _granted(dialect: str) -> ColumnElement[bool]:
+    """SQL: `object_targets.target` is one of the caller's grants, bound as ONE parameter (see
+    _bind_grants). The generic expanding IN renders its SQL anew on every execution, ~20 µs on
+    SQLite and ~45 µs on PostgreSQL per report; a fixed statement is a plain cache hit."""
+    target = object_targets.c.target
+    if dialect == "sqlite":
+        grants = func.json_each(bindparam("access", type_=Text)).table_valued("value")
+        return target.in_(select(grants.c.value))
+    if dialect == "postgresql":
+        return target == any_(bindparam("access", type_=ARRAY(Text)))
+    return target.in_(bindparam("access", expanding=True, type_=Text))
+
+
+def _bind_grants(dialect: str, access: frozenset[str]) -> Any:
+    return json.dumps(sorted(access)) if dialect == "sqlite" else sorted(access)
+
+
+def _insert_for_visible_event(rule: Rule, dialect: str) -> Insert:
+    """INSERT … SELECT from the event row: the visibility check, the programID lookup and the insert
+    are one statement (one round trip) instead of three. `rule` mirrors DocRepo.target_clauses:
+    "all" (BL), "untargeted" (a VEN without grants), "granted" (untargeted, or a granted target)."""
+    where: list[ColumnElement[bool]] = [events.c.id == bindparam("event_id", type_=events.c.id.type)]
+    if rule != "all":
+        untargeted = _rows.is_untargeted("EVENT", events.c.id)
+        if rule == "granted":
+            untargeted = untargeted | _rows.has_target_where("EVENT", events.c.id, _granted(dialect))
+        where.append(untargeted)
+    picked = select(
+        *(bindparam(name, type_=reports.c[name].type) for name in _BOUND), events.c.id, events.c.program_id
+    ).where(*where)
+    # RETURNING the programID: what the notification fan-out needs (see written_program).
+    return (
+        insert(reports)
+        .from_select([*_BOUND, "event_id", "program_id"], picked)
+        .returning(reports.c.program_id)
+    )
+
+
+# Built once per dialect: a statement object reused as it is keeps its cache key, so SQLAlchemy
+# neither rebuilds nor re-hashes it per report (that was a third of the insert's CPU).
+_INSERT_FOR: dict[tuple[Rule, str], Insert] = {}
+
+
+def _statement(rule: Rule, dialect: str) -> Insert:
+    found = _INSERT_FOR.get((rule, dialect))
+    if found is None:
+        found = _INSERT_FOR[(rule, dialect)] = _insert_for_visible_event(rule, dialect)
+    return found
 
 
 class ReportRepo(DocRepo[Report]):
@@ -24,6 +85,42 @@ class ReportRepo(DocRepo[Report]):
 
     def owned(self, owner: str | None) -> ColumnElement[bool] | None:
         return None if owner is None else reports.c.client_id == owner
+
+    def __init__(
+        self, conn: AsyncConnection, clock: Callable[[], datetime], new_id: Callable[[], str]
+    ) -> None:
+        super().__init__(conn, clock, new_id)
+        self._programs: dict[str, str] = {}  # report id -> programID, of the reports written here
+
+    def written_program(self, report_id: str) -> str | None:
+        """The programID resolved when this transaction wrote report `report_id` (None: unknown),
+        so that the notification fan-out of the same write needs no query for it."""
+        return self._programs.get(report_id)
+
+    async def insert_for_visible_event(self, obj: Report, access: frozenset[str] | None) -> bool:
+        """Insert `obj` with its event's programID if that event is visible under `access` (None:
+        BL, no restriction); False, with nothing written, if there is no such event."""
+        params: dict[str, Any] = {
+            "id": obj.id,
+            "created_us": _rows.to_us(obj.created_date_time),
+            "modified_us": _rows.to_us(obj.modification_date_time),
+            "doc": _rows.dump(obj),
+            "client_id": obj.client_id,
+            "client_name": obj.client_name,
+            "event_id": obj.event_id,
+        }
+        dialect = self.conn.dialect.name
+        rule: Rule = "all" if access is None else "granted" if access else "untargeted"
+        if access:
+            params["access"] = _bind_grants(dialect, access)
+        try:
+            row = (await self.conn.execute(_statement(rule, dialect), params)).first()
+        except IntegrityError as exc:
+            raise Conflict(self.conflict) from exc
+        if row is None:
+            return False
+        self._programs[obj.id] = str(row[0])
+        return True
 
     async def list(self, flt: ReportFilter) -> list[Report]:
         where: list[ColumnElement[bool]] = []

@@ -3,21 +3,77 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any
+import json
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, update
 
 from shared.models import Subscription
 from vtn.storage._docrepo import DocRepo
-from vtn.storage._rows import load
 from vtn.storage.filters import SubscriptionFilter
 from vtn.storage.tables import subscriptions
+
+# The 3.0 HTTP verbs a stored document could still spell its operations with (the model stores the
+# 3.1 names, but candidates are read without it): see shared.enums.Operation.parse.
+_VERBS = {"GET": "READ", "POST": "CREATE", "PUT": "UPDATE"}
 
 
 def _objects_key(obj: Subscription) -> str:
     # ",EVENT,PROGRAM," lets an `objects` filter be a portable LIKE on both stores.
     kinds = sorted({o.value for op in obj.object_operations for o in op.objects})
     return "," + ",".join(kinds) + ","
+
+
+class Hook(NamedTuple):
+    """One objectOperations entry: which object kinds and operations go to which callback."""
+
+    objects: tuple[str, ...]
+    operations: tuple[str, ...]  # 3.1 names
+    callback_url: str
+    bearer_token: str | None
+
+
+class Candidate(NamedTuple):
+    """What fan-out needs of a subscription, read straight from its row (no model validation).
+
+    Named tuples, not frozen dataclasses: fan-out builds one per subscriber (10,000s per change)
+    and a frozen dataclass costs several times as much to construct.
+    """
+
+    id: str
+    client_id: str
+    role: str
+    secret: str | None
+    targets: frozenset[str] | None
+    hooks: tuple[Hook, ...]
+    # The API the subscription was last written through ("3.0.1"), None for 3.1.0.
+    api_version: str | None
+
+
+def _candidate(doc: str, role: str, secret: str | None, api_version: str | None) -> Candidate:
+    # Fan-out reads every matching subscription on each change; building pydantic models for
+    # 10,000 of them cost more than the rest of the fan-out, so the stored document is read as JSON.
+    raw = json.loads(doc)
+    targets = raw.get("targets")
+    return Candidate(
+        id=raw["id"],
+        client_id=raw["clientID"],
+        role=role,
+        secret=secret,
+        targets=frozenset(targets) if targets else None,
+        hooks=tuple(
+            [  # list comprehensions: cheaper than generator expressions here
+                Hook(
+                    tuple(op["objects"]),
+                    tuple([_VERBS.get(o, o) for o in op["operations"]]),
+                    op["callbackUrl"],
+                    op.get("bearerToken"),
+                )
+                for op in raw["objectOperations"]
+            ]
+        ),
+        api_version=api_version,
+    )
 
 
 class SubscriptionRepo(DocRepo[Subscription]):
@@ -34,13 +90,16 @@ class SubscriptionRepo(DocRepo[Subscription]):
             "program_id": obj.program_id,
             "objects": _objects_key(obj),
             "secret": obj.secret,
+            # Every write is a 3.1.0 write unless the 3.0.1 API marks it afterwards (set_api_version):
+            # the API a subscription was last written through is the one its callbacks speak.
+            "api_version": None,
         }
 
     def owned(self, owner: str | None) -> ColumnElement[bool] | None:
         return None if owner is None else subscriptions.c.client_id == owner
 
-    async def list(self, flt: SubscriptionFilter) -> list[Subscription]:
-        where: list[ColumnElement[bool]] = []
+    async def list(self, flt: SubscriptionFilter) -> builtins.list[Subscription]:
+        where: builtins.list[ColumnElement[bool]] = []
         if flt.owner is not None:
             where.append(subscriptions.c.client_id == flt.owner)
         if flt.program_id is not None:
@@ -51,16 +110,21 @@ class SubscriptionRepo(DocRepo[Subscription]):
             where.append(or_(*(subscriptions.c.objects.like(f"%,{o.value},%") for o in flt.objects)))
         return await self.select_page(where, flt.page)
 
-    async def candidates(
-        self, kind: str, program_id: str | None
-    ) -> builtins.list[tuple[Subscription, str, str | None]]:
+    async def candidates(self, kind: str, program_id: str | None) -> builtins.list[Candidate]:
         """Subscriptions that name `kind` (and, for program-bound objects, this program or none)."""
-        where: list[ColumnElement[bool]] = [subscriptions.c.objects.like(f"%,{kind},%")]
+        where: builtins.list[ColumnElement[bool]] = [subscriptions.c.objects.like(f"%,{kind},%")]
         if program_id is not None:
             where.append(subscriptions.c.program_id.is_(None) | (subscriptions.c.program_id == program_id))
-        query = select(subscriptions.c.doc, subscriptions.c.role, subscriptions.c.secret).where(*where)
-        rows = (await self.conn.execute(query.order_by(subscriptions.c.created_us, subscriptions.c.id))).all()
-        return [(load(Subscription, r[0]), str(r[1]), r[2]) for r in rows]
+        c = subscriptions.c
+        query = select(c.doc, c.role, c.secret, c.api_version).where(*where)
+        rows = (await self.conn.execute(query.order_by(c.created_us, c.id))).all()
+        return [_candidate(r[0], str(r[1]), r[2], r[3]) for r in rows]
+
+    async def set_api_version(self, subscription_id: str, api_version: str | None) -> None:
+        """Record the API a subscription was written through (after insert/replace, same transaction)."""
+        await self.conn.execute(
+            update(subscriptions).where(subscriptions.c.id == subscription_id).values(api_version=api_version)
+        )
 
     async def secret_of(self, subscription_id: str) -> str | None:
         row = (

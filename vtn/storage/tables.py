@@ -101,6 +101,9 @@ subscriptions = Table(
     Column("role", String(8), nullable=False, server_default="ven"),
     # HMAC key for notification signatures; write-only, never in `doc`.
     Column("secret", String(256), nullable=True),
+    # API the subscription was last written through ("3.0.1"); NULL is 3.1.0. Its notifications
+    # are rendered in that version's shape (vtn.oadr301.notifications).
+    Column("api_version", String(16), nullable=True),
 )
 
 object_targets = Table(
@@ -153,7 +156,9 @@ outbox = Table(
     Column("lease_owner", String(64), nullable=True),
     Column("done_us", BigInteger, nullable=True),
     Index("ix_outbox_sink_status_id", "sink", "status", "id"),
-    Index("ix_outbox_status_next", "status", "next_attempt_us"),
+    # The claim walks due rows in (next_attempt_us, id) order and stops at its limit; with `id` in
+    # the index PostgreSQL needs no sort of all pending rows (SQLite's indexes end in the rowid anyway).
+    Index("ix_outbox_status_next_id", "status", "next_attempt_us", "id"),
 )
 
 delivery_attempts = Table(
