@@ -283,7 +283,12 @@ def main() -> None:
     p.add_argument("--vens", type=int, default=1000)
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--connections", type=int, default=64)
-    p.add_argument("--processes", type=int, default=1, help="our VTN processes sharing the port")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="our VTN processes sharing the port",
+    )
     p.add_argument("--key-type", choices=["ec", "rsa"], default="ec")
     p.add_argument(
         "--signed-rate-guess", type=float, default=2500.0, help="signed bodies = guess x duration x 1.3"

@@ -93,12 +93,20 @@ async def test_a_certified_ven_acts_only_for_its_own_ven_objects(
         assert isinstance(foreign, m.Response) and foreign.response.code == 463
         claimed = await a.send(m.CreatePartyRegistration(request_id="r", ven_id=short_ven))
         assert isinstance(claimed, m.CreatedPartyRegistration) and claimed.response.code == 452
-        # Over the same listener, a VEN without a certificate still gets lab admission by venName.
+        # Without a certificate, venName admission (labs) works only for clients without a
+        # registered certificate: site-short's client registered one, lab-site's did not.
+        lab_ven = await _bl_ven(lab, "lab-site", "lab-client")
         plain = lab.ven(None, codec)
         try:
-            by_name = await plain.send(m.CreatePartyRegistration(request_id="r", ven_name="site-short"))
+            refused = await plain.send(m.CreatePartyRegistration(request_id="r", ven_name="site-short"))
+            assert isinstance(refused, m.CreatedPartyRegistration)
+            assert (refused.response.code, refused.ven_id) == (463, None)
+            assert "present it" in (refused.response.description or "")
+            polled = await plain.send(m.Poll(ven_id=short_ven))
+            assert isinstance(polled, m.Response) and polled.response.code == 463
+            by_name = await plain.send(m.CreatePartyRegistration(request_id="r", ven_name="lab-site"))
             assert isinstance(by_name, m.CreatedPartyRegistration)
-            assert (by_name.response.code, by_name.ven_id) == (200, short_ven)
+            assert (by_name.response.code, by_name.ven_id) == (200, lab_ven)
         finally:
             await plain.session.close()
     finally:

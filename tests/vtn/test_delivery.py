@@ -18,7 +18,7 @@ from vtn.notify.policy import DeliveryPolicy
 from vtn.notify.worker import DeliveryWorker
 from vtn.storage import Store, open_store
 from vtn.storage._rows import to_us
-from vtn.storage.outbox import Failure, OutboxItem
+from vtn.storage.outbox import Attempt, Claimed, Failure, OutboxItem
 from vtn.storage.tables import outbox, subscription_health
 
 LEASE_US = 30_000_000
@@ -196,17 +196,27 @@ async def test_a_slow_receiver_holds_up_only_itself(store: Store, hooks: Hooks) 
 
 
 async def test_a_row_that_would_outlive_its_lease_is_released_not_sent(store: Store, hooks: Hooks) -> None:
-    """One sender, 0.3 s per answer, 1 s leases: the fourth row would end past its lease."""
+    """One sender, 0.2 s per answer, 0.6 s timeout, 1.2 s leases: from the fourth row on, an attempt
+    could end past the lease, so those rows are given back and claimed again instead."""
     base = await hooks.start()
-    hooks.slow_s = 0.3
+    hooks.slow_s = 0.2
     await enqueue(store, [row(f"s{i}", 0, f"{base}/slow/s{i}") for i in range(5)], to_us(utcnow()))
-    w = worker(store, concurrency=1, lease_s=1.0, timeout_s=0.5)
+    w = worker(store, concurrency=1, lease_s=1.2, timeout_s=0.6)
+    released: list[int] = []
+    write = w._write
+
+    async def spy(done: list[tuple[Claimed, Attempt]], unsent: list[Claimed]) -> None:
+        released.append(len(unsent))
+        await write(done, unsent)
+
+    w._write = spy  # type: ignore[method-assign]
     await w.start()
     try:
         await hooks.until(5)
         await asyncio.sleep(0.2)
     finally:
         await w.stop()
+    assert sum(released) >= 1
     assert sorted(nid for _, nid, _ in hooks.got) == [f"s{i}-0" for i in range(5)]  # each once
     async with store.read() as tx:
         rows = (await tx.conn.execute(select(outbox.c.status, outbox.c.attempts))).all()
@@ -232,7 +242,7 @@ async def test_stop_settles_what_finished_and_gives_back_what_never_started(
     store: Store, hooks: Hooks
 ) -> None:
     base = await hooks.start()
-    hooks.slow_s = 0.3
+    hooks.slow_s = 0.5
     await enqueue(store, [row(f"s{i}", 0, f"{base}/slow/s{i}") for i in range(4)], to_us(utcnow()))
     w = worker(store, concurrency=1)
     await w.start()

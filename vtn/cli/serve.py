@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -101,6 +102,11 @@ async def run(config: VtnConfig, server_tls: ServerTls | None = None) -> None:
     app = await build_app(config, store)
     if server_tls is not None:
         server_tls.install(app)
+    # Everything loaded so far lives as long as the process: keep the collector from rescanning it,
+    # and collect young objects less often (requests make many short-lived ones). Measured: 12-15 %
+    # less CPU per report and half the p99 (bench/findings.md).
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     ssl_context = server_tls.context if server_tls is not None else None

@@ -9,7 +9,8 @@
 - Over plain HTTP a signed message is identified by the certificate in its signature, whose
   fingerprint must be registered (no CA checked it, so a name in it proves nothing), and the
   signature must then verify; an unsigned message (or one signed by a certificate nobody
-  registered) has no identity and falls back to venName admission, unless signatures are required.
+  registered) has no identity and falls back to venName admission (labs), unless signatures are
+  required, and never for a ven object whose client registered a fingerprint (context.check_owner).
 - Signatures: when present they are verified against the sender's certificate (the TLS one over
   TLS); with `require_signatures` a message without a valid signature is refused (463).
 

@@ -36,14 +36,22 @@ class Ctx:
         self.notified.append((operation, report))
 
 
-def check_owner(ctx: Ctx, ven: Ven) -> None:
-    """A caller identified by certificate may only act for ven objects of its own client."""
+async def check_owner(ctx: Ctx, ven: Ven) -> None:
+    """A caller identified by certificate may only act for ven objects of its own client, and a
+    ven object whose client registered a certificate fingerprint only for a caller presenting it."""
     owner = ctx.caller.client_id
     if owner is not None and ven.client_id != owner:
         raise Oadr20bError(
             ResponseCode.NOT_REGISTERED_OR_AUTHORIZED,
             f"venID {ven.id!r} does not belong to the client of this certificate",
         )
+    if owner is None:
+        record = await ctx.tx.clients.get(ven.client_id)
+        if record is not None and record.cert_fingerprint:
+            raise Oadr20bError(
+                ResponseCode.NOT_REGISTERED_OR_AUTHORIZED,
+                f"venID {ven.id!r} belongs to a client with a registered certificate: present it",
+            )
 
 
 async def registered_ven(ctx: Ctx, ven_id: str | None) -> tuple[Ven, Registration]:
@@ -53,7 +61,7 @@ async def registered_ven(ctx: Ctx, ven_id: str | None) -> tuple[Ven, Registratio
     ven = await ctx.tx.vens.get(ven_id)
     if ven is None:
         raise Oadr20bError(ResponseCode.INVALID_ID, f"unknown venID {ven_id!r}")
-    check_owner(ctx, ven)
+    await check_owner(ctx, ven)
     reg = await ctx.st.registration(ven_id)
     if reg is None:
         raise Oadr20bError(ResponseCode.NOT_REGISTERED_OR_AUTHORIZED, f"venID {ven_id!r} is not registered")

@@ -7,12 +7,14 @@ registered one): the VEN registers as the ven object of its client: the one name
 and no name that picks one: 452. A query names the VEN's registration, if it has one.
 
 Admission over plain HTTP (labs): a VEN is admitted when BL has created a ven object whose venName
-is the oadrVenName it registers with; with `open_registration` any name is admitted and its ven
-object is created (owned by OPEN_REGISTRATION_CLIENT_ID, so only BL sees it). Otherwise the answer
-is 463. The 2.0b venID *is* the ven object's id; a VEN that sends a venID or registrationID that
-does not match gets 452. Every successful registration issues a fresh registrationID and forgets
-what the previous one set up (event deliveries, report registrations and requests, queued
-messages): the VEN re-registers its reports and re-requests events right after, as 2.0b demands.
+is the oadrVenName it registers with (unless that ven's client registered a certificate); with
+`open_registration` any name is admitted and its ven object is created (owned by
+OPEN_REGISTRATION_CLIENT_ID, so only BL sees it). Otherwise the answer is 463.
+
+The 2.0b venID *is* the ven object's id; a VEN that sends a venID or registrationID that does not
+match gets 452. Every successful registration issues a fresh registrationID and forgets what the
+previous one set up (event deliveries, report registrations and requests, queued messages): the
+VEN re-registers its reports and re-requests events right after, as 2.0b demands.
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ async def _admit(ctx: Ctx, msg: m.CreatePartyRegistration) -> Ven:
         raise Oadr20bError(
             ResponseCode.INVALID_ID, f"venID {msg.ven_id!r} does not belong to {msg.ven_name!r}"
         )
+    await check_owner(ctx, ven)
     return ven
 
 
@@ -158,7 +161,7 @@ async def cancel(ctx: Ctx, msg: m.CancelPartyRegistration) -> m.CanceledPartyReg
         raise Oadr20bError(ResponseCode.INVALID_ID, f"unknown registrationID {msg.registration_id!r}")
     ven = await ctx.tx.vens.get(reg.ven_id)
     if ven is not None:
-        check_owner(ctx, ven)
+        await check_owner(ctx, ven)
     await ctx.st.forget_ven(reg.ven_id)
     return m.CanceledPartyRegistration(
         response=EiResponse(request_id=msg.request_id), registration_id=reg.registration_id, ven_id=reg.ven_id
@@ -172,7 +175,7 @@ async def canceled(ctx: Ctx, msg: m.CanceledPartyRegistration) -> m.Response:
         if reg is not None and reg.registration_id == msg.registration_id:
             ven = await ctx.tx.vens.get(reg.ven_id)
             if ven is not None:
-                check_owner(ctx, ven)
+                await check_owner(ctx, ven)
             await ctx.st.forget_ven(reg.ven_id)
     return m.Response(response=EiResponse(request_id=msg.response.request_id), ven_id=msg.ven_id)
 

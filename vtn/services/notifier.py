@@ -188,7 +188,8 @@ async def _program_of(tx: Tx, obj: AnyObject) -> str | None:
     if isinstance(obj, Event):
         return obj.program_id
     if isinstance(obj, Report):
-        return await tx.events.program_of(obj.event_id)
+        # Known when this transaction wrote the report: no query on the hot ingest path.
+        return tx.reports.written_program(obj.id) or await tx.events.program_of(obj.event_id)
     if isinstance(obj, Subscription):
         return obj.program_id
     return None
