@@ -2,7 +2,8 @@
 
 Setup (outside the measured window): a dev CA (vtn.pki) issues a certificate per VEN and one for
 each VTN (P-256 by default, `--key-type rsa` for RSA-2048); our VTN gets a migrated SQLite database
-with N ven objects, N VEN clients whose short fingerprints are registered, and N registrations.
+with 2 x N registered ven objects: N lab VENs (unsigned, admitted by venName: their clients
+registered no certificate) and N signing VENs (their clients registered the short fingerprint).
 The OpenLEADR VTN (PyPI openleadr 0.5.36, its own virtualenv, never imported here) knows the same
 venIDs through `ven_lookup`, so it answers polls instead of asking for re-registration.
 
@@ -48,7 +49,8 @@ OPENLEADR_VENV = Path(
 )
 
 LUA = r"""
-local reqs, n, idx, counter, bad, once, threads = {}, 0, 0, 0, 0, false, {}
+local reqs, n, idx, counter, once, threads = {}, 0, 0, 0, false, {}
+bad = 0 -- global: done() reads it from each thread
 function setup(thread)
    thread:set("tid", counter); counter = counter + 1; table.insert(threads, thread)
 end
@@ -87,7 +89,7 @@ OPENLEADR_SERVER = r"""
 import asyncio, json, logging, sys
 from datetime import timedelta
 from openleadr import OpenADRServer
-port, ids_file, cert, key, window = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+port, ids_file, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 logging.getLogger("openleadr").setLevel(logging.ERROR)
 VENS = set(json.loads(open(ids_file).read()))
 def ven_lookup(ven_id):
@@ -141,8 +143,9 @@ def make_pki(root: Path, vens: int, key_type: str) -> dict[str, Any]:
     return out
 
 
-async def seed(db_url: str, pki: dict[str, Any]) -> list[str]:
-    """Ven objects, VEN clients (registered fingerprints) and 2.0b registrations; returns the venIDs."""
+async def seed(db_url: str, pki: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Two sets of N registered ven objects: lab VENs (their clients registered no certificate, so
+    they poll unsigned over plain HTTP) and signing VENs (certificate fingerprint registered)."""
     from vtn.oadr20b.records import Registration
     from vtn.oadr20b.store import Oadr20bStore
     from vtn.storage import migrate, open_store
@@ -152,30 +155,33 @@ async def seed(db_url: str, pki: dict[str, Any]) -> list[str]:
     from shared.models import Ven
 
     store = open_store(db_url)
-    ids: list[str] = []
+    lab: list[str] = []
+    signing: list[str] = []
     try:
         async with store.transaction() as tx:
             st = Oadr20bStore(tx.conn, store.clock)
             for i, ven in enumerate(pki["vens"]):
-                await tx.clients.add(
-                    ven["client_id"], Role.VEN, client_id=ven["client_id"], cert_fingerprint=ven["fp"]
-                )
-                now = tx.vens.clock()
-                obj = Ven(
-                    id=tx.vens.new_id(),
-                    created_date_time=now,
-                    modification_date_time=now,
-                    client_id=ven["client_id"],
-                    ven_name=f"bench-ven-{i:05d}",
-                )
-                await tx.vens.insert(obj)
-                await st.save_registration(
-                    Registration(ven_id=obj.id, registration_id=f"reg-{obj.id}", ven_name=obj.ven_name)
-                )
-                ids.append(obj.id)
+                for kind, ids in (("lab", lab), ("signing", signing)):
+                    client_id = f"{ven['client_id']}-{kind}"
+                    fingerprint = ven["fp"] if kind == "signing" else None
+                    await tx.clients.add(
+                        client_id, Role.VEN, client_id=client_id, cert_fingerprint=fingerprint
+                    )
+                    now = tx.vens.clock()
+                    obj = Ven(
+                        id=tx.vens.new_id(),
+                        created_date_time=now,
+                        modification_date_time=now,
+                        client_id=client_id,
+                        ven_name=f"bench-{kind}-ven-{i:05d}",
+                    )
+                    await tx.vens.insert(obj)
+                    reg = Registration(ven_id=obj.id, registration_id=f"reg-{obj.id}", ven_name=obj.ven_name)
+                    await st.save_registration(reg)
+                    ids.append(obj.id)
     finally:
         await store.close()
-    return ids
+    return lab, signing
 
 
 def write_bodies(path: Path, pki: dict[str, Any], ven_ids: list[str], signed: bool, count: int) -> int:
@@ -231,7 +237,7 @@ def start_openleadr(root: Path, ids_file: Path, mode: str) -> Proc:
     python = OPENLEADR_VENV / "bin" / "python"
     proc = spawn(
         f"oadr20b-openleadr-{mode}",
-        [str(python), str(script), str(port), str(ids_file), cert, key, "0"],
+        [str(python), str(script), str(port), str(ids_file), cert, key],
         port,
     )
     wait_http(proc, f"{PREFIX}/OadrPoll")
@@ -295,15 +301,16 @@ def main() -> None:
     )
     p.add_argument("--quick", action="store_true", help="3 s per run")
     p.add_argument("--skip-openleadr", action="store_true")
+    p.add_argument("--modes", default=",".join(MODES), help=f"comma-separated subset of {', '.join(MODES)}")
     args = p.parse_args()
     duration = 3.0 if args.quick else args.duration
     root = Path(tempfile.mkdtemp(prefix="oadr20b-bench-"))
     print(f"setting up {args.vens} VENs ({args.key_type} keys) in {root} ...", flush=True)
     pki = make_pki(root, args.vens, args.key_type)
     db_url = f"sqlite:///{root / 'vtn.db'}"
-    ven_ids = asyncio.run(seed(db_url, pki))
+    lab_ids, signing_ids = asyncio.run(seed(db_url, pki))
     ids_file = root / "ven_ids.json"
-    ids_file.write_text(json.dumps(ven_ids))
+    ids_file.write_text(json.dumps(lab_ids + signing_ids))
     have_openleadr = (OPENLEADR_VENV / "bin" / "python").exists() and not args.skip_openleadr
     results: dict[str, Any] = {
         "machine": machine_info(""),
@@ -314,14 +321,14 @@ def main() -> None:
         "key_type": args.key_type,
     }
     plain = root / "polls-unsigned.txt"
-    write_bodies(plain, pki, ven_ids, False, 0)
-    for mode in MODES:
+    write_bodies(plain, pki, lab_ids, False, 0)
+    for mode in [m for m in MODES if m in args.modes.split(",")]:
         bodies = warm = plain
         if mode == "signed-both":
             print(f"[{mode}] signing request bodies ...", flush=True)
             bodies, warm = root / "polls-signed.txt", root / "polls-signed-warm-up.txt"
-            write_bodies(bodies, pki, ven_ids, True, int(args.signed_rate_guess * duration * 1.3))
-            write_bodies(warm, pki, ven_ids, True, 8 * len(ven_ids))
+            write_bodies(bodies, pki, signing_ids, True, int(args.signed_rate_guess * duration * 1.3))
+            write_bodies(warm, pki, signing_ids, True, 8 * len(signing_ids))
         once = mode == "signed-both"
         servers = [("ours", lambda m=mode: start_ours(db_url, root, m, args.processes))]
         if have_openleadr:
@@ -330,7 +337,7 @@ def main() -> None:
             proc = start()
             try:
                 # Warm-up: every VEN polls every server process (caches as in steady state).
-                run_wrk(proc, warm, 60.0 if once else 3.0, args.connections, once=once)
+                run_wrk(proc, warm, 60.0 if once else 8.0, args.connections, once=once)
                 result = run_wrk(proc, bodies, duration, args.connections, once=once)
             finally:
                 proc.stop()

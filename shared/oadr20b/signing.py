@@ -246,7 +246,8 @@ class XmlVerifier:
             )
         except SignXMLException as exc:
             raise SignatureRefused(f"invalid signature: {exc}"[:300]) from None
-        assert isinstance(results, list)
+        if not isinstance(results, list):  # expect_references=2 always yields a list
+            raise SignatureRefused("the signature must carry two references")
         signed_object = root.find(f"{{{OADR}}}oadrSignedObject")
         own = etree.tostring(signed_object, method="c14n") if signed_object is not None else b""
         replay: ReplayProtect | None = None

@@ -32,6 +32,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from shared.oadr20b import Oadr20bCodec, Oadr20bError, Oadr20bSchema
 from shared.oadr20b import messages as m
+from shared.oadr20b.errors import ResponseCode
 from shared.oadr20b.parts import EiResponse, EventResponse, QualifiedEventId, ResponseRequired
 from shared.oadr20b.signing import XmlSigner, XmlVerifier
 from ven.adapters.registry import AdapterRegistry
@@ -396,9 +397,7 @@ def _rid() -> str:
     return uuid.uuid4().hex
 
 
-def _code(value: int) -> Any:
-    from shared.oadr20b.errors import ResponseCode
-
+def _code(value: int) -> ResponseCode:
     try:
         return ResponseCode(value)
     except ValueError:

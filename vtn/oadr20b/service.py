@@ -25,7 +25,7 @@ from vtn.oadr20b.admission import LAB, Admission, Caller
 from vtn.oadr20b.context import Ctx
 from vtn.oadr20b.pollcache import PollCache, ValidPayloads
 from vtn.oadr20b.settings import Oadr20bSettings
-from vtn.oadr20b.store import Oadr20bStore
+from vtn.oadr20b.store import NeedsWrite, Oadr20bStore
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
@@ -157,7 +157,10 @@ class Oadr20bService:
         if quiet is not None:
             return self.build(quiet)
         generation = self.polls.generation
-        result = await self.run(lambda ctx: events.poll(ctx, msg), caller)
+        try:  # most polls only read: no writer lock unless they find something to write
+            result = await self.run(lambda ctx: events.poll(ctx, msg), caller, read_only=True)
+        except NeedsWrite:
+            result = await self.run(lambda ctx: events.poll(ctx, msg), caller)
         if isinstance(result, m.Response) and result.response.code == 200:
             body = self.codec.build(result)
             self.polls.keep(key, body, generation)
@@ -174,12 +177,18 @@ class Oadr20bService:
         result = await self.run(lambda ctx: handler(ctx, msg), caller)
         return self.build(result)
 
-    async def run(self, work: Callable[[Ctx], Awaitable[T]], caller: Caller = LAB) -> T:
-        """Run 2.0b work in one transaction (also the entry point for VTN-side actions and tests)."""
-        async with self.store.transaction() as tx:
+    async def run(
+        self, work: Callable[[Ctx], Awaitable[T]], caller: Caller = LAB, *, read_only: bool = False
+    ) -> T:
+        """Run 2.0b work in one transaction (also the entry point for VTN-side actions and tests).
+
+        `read_only`: without the writer lock; the store raises NeedsWrite at the first write.
+        """
+        unit = self.store.read() if read_only else self.store.transaction()
+        async with unit as tx:
             ctx = Ctx(
                 tx=tx,
-                st=Oadr20bStore(tx.conn, self.store.clock),
+                st=Oadr20bStore(tx.conn, self.store.clock, read_only=read_only),
                 settings=self.settings,
                 codec=self.codec,
                 notifier=self.notifier,

@@ -31,19 +31,33 @@ from vtn.oadr20b.records import (
 from vtn.storage import versions
 
 
+class NeedsWrite(Exception):
+    """Raised by a read-only store at its first write: the caller redoes the work read-write."""
+
+
 def _us(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
 
 
 class Oadr20bStore:
-    def __init__(self, conn: AsyncConnection, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, conn: AsyncConnection, clock: Callable[[], datetime], *, read_only: bool = False
+    ) -> None:
         self.conn = conn
         self.clock = clock
+        # Read-only: most polls only read; they run without the writer lock and start over
+        # read-write only when they find something to write (NeedsWrite).
+        self.read_only = read_only
         # Set by writes that can change a VEN's poll answer (queue, registrations): the service
         # then clears this process's poll cache after the commit (pollcache.py).
         self.polls_changed = False
 
+    def _write(self) -> None:
+        if self.read_only:
+            raise NeedsWrite
+
     async def _polls_change(self) -> None:
+        self._write()
         if not self.polls_changed:
             self.polls_changed = True
             await versions.bump(self.conn, POLL_STAMP)
@@ -52,6 +66,7 @@ class Oadr20bStore:
         return _us(self.clock())
 
     async def _upsert(self, table: Table, key: dict[str, Any], values: dict[str, Any]) -> None:
+        self._write()
         where = and_(*(table.c[k] == v for k, v in key.items()))
         if (await self.conn.execute(update(table).where(where).values(**values))).rowcount:
             return
@@ -124,6 +139,7 @@ class Oadr20bStore:
         ).first()
         if row is not None and row.modified_us == modified_us:
             return int(row.modification_number)
+        self._write()
         if row is not None:
             await self.conn.execute(
                 update(t.event_versions)
@@ -151,6 +167,7 @@ class Oadr20bStore:
 
     async def cancel_event(self, event_id: str) -> EventVersion | None:
         """Mark a deleted event cancelled, bumping its modificationNumber once; None if never seen."""
+        self._write()
         c = t.event_versions.c
         await self.conn.execute(
             update(t.event_versions)
@@ -190,6 +207,8 @@ class Oadr20bStore:
         await self._upsert(t.deliveries, {"ven_id": ven_id, "event_id": event_id}, values)
 
     async def drop_delivery(self, ven_id: str, event_id: str) -> None:
+        if self.read_only:
+            return  # housekeeping: the next read-write visit does it
         d = t.deliveries.c
         await self.conn.execute(delete(t.deliveries).where(d.ven_id == ven_id, d.event_id == event_id))
 
@@ -218,6 +237,7 @@ class Oadr20bStore:
         await self._upsert(t.opts, {"ven_id": ven_id, "opt_id": opt_id}, values)
 
     async def cancel_opt(self, ven_id: str, opt_id: str) -> bool:
+        self._write()
         o = t.opts.c
         result = await self.conn.execute(
             update(t.opts).where(o.ven_id == ven_id, o.opt_id == opt_id).values(cancelled_us=self.now_us())
@@ -284,6 +304,7 @@ class Oadr20bStore:
         )
 
     async def set_request_status(self, report_request_id: str, status: str) -> None:
+        self._write()
         c = t.report_requests.c
         await self.conn.execute(
             update(t.report_requests).where(c.report_request_id == report_request_id).values(status=status)
@@ -309,5 +330,6 @@ class Oadr20bStore:
         ).first()
         if row is None:
             return None
+        self._write()
         await self.conn.execute(update(t.outbox).where(c.id == row.id).values(delivered_us=self.now_us()))
         return Queued(id=int(row.id), tag=str(row.tag), body=str(row.body).encode())
