@@ -1,4 +1,4 @@
-"""Discovery endpoints: the OpenAPI document we implement and the notifier bindings."""
+"""Discovery endpoints: the OpenAPI document we implement, and a health check."""
 
 from __future__ import annotations
 
@@ -9,11 +9,6 @@ from vtn.handlers._http import state
 
 async def openapi(request: web.Request) -> web.Response:
     return web.json_response(state(request).registry.openapi_document())
-
-
-async def notifiers(request: web.Request) -> web.Response:
-    # Webhook delivery is the only binding until an MQTT broker is configured.
-    return web.json_response({"WEBHOOK": True})
 
 
 async def health(request: web.Request) -> web.Response:
