@@ -194,10 +194,12 @@ def vtn_env(webhooks: bool = False) -> dict[str, str]:
 def vtn(
     ctx: Ctx, url: str, name: str, *, processes: int = 1, webhooks: bool = False, reuse_port: bool = False
 ) -> Iterator[Proc]:
-    """`vtn serve` on a free port (or `processes` copies of bench/reuseport_serve.py sharing it)."""
+    """`vtn serve` on a free port; `processes` copies of it sharing the port with `--reuse-port`
+    (bench/reuseport_serve.py only for uvloop, which `vtn serve` does not offer)."""
     port = free_port()
     env = vtn_env(webhooks)
-    use_wrapper = reuse_port or processes > 1 or ctx.uvloop
+    use_wrapper = ctx.uvloop
+    shared_port = reuse_port or processes > 1
     procs: list[Proc] = []
     try:
         for k in range(processes):
@@ -207,6 +209,8 @@ def vtn(
                     argv.append("--uvloop")
             else:
                 argv = [VTN_BIN, "serve", "--db", url, "--port", str(port), "--no-migrate"]
+                if shared_port:
+                    argv.append("--reuse-port")
             procs.append(spawn(f"{name}-{k}" if processes > 1 else name, argv, port, env))
             wait_http(procs[-1], "/health")
         main = procs[0]

@@ -62,6 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=32, help="keep-alive connections (default 32)")
     p.add_argument("--threads", type=int, default=1, help="load generator threads (default 1)")
     p.add_argument("--python-load", action="store_true", help="use bench/pyload.py even if wrk is installed")
+    p.add_argument(
+        "--ingest-processes",
+        help="VTN process counts for ingest, comma-separated (default 1,2; quick 1): with 2, two "
+        "`vtn serve --reuse-port` processes share the port and the store",
+    )
     p.add_argument("--profile", action="store_true", help="also record polling and ingest with py-spy")
     p.add_argument("--uvloop", action="store_true", help="run VTN and baseline on uvloop (needs uvloop)")
     p.add_argument("--no-docs", action="store_true", help="do not write results.json / docs/performance.md")
@@ -159,8 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             )
     if "ingest" in selected:
         ingest_backends = [db] if db else (["sqlite"] if quick else ["sqlite", "postgresql"])
+        counts = [int(n) for n in args.ingest_processes.split(",")] if args.ingest_processes else None
         for backend in ctx.backends(ingest_backends):
-            attempt("ingest", scenarios_write.ingest, ctx, backend)
+            for processes in counts or ([1] if quick else [1, 2]):
+                attempt("ingest", scenarios_write.ingest, ctx, backend, processes)
     if "fanout" in selected:
         subs = args.fanout or (1000 if quick else 10_000)
         for backend in ctx.backends([db] if db else ["sqlite"]):

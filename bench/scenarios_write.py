@@ -69,8 +69,11 @@ def count_rows(url: str) -> int:
     return asyncio.run(run())
 
 
-def ingest(ctx: Ctx, backend: str) -> None:
-    """POST /reports rotating over 1,000 VENs; committed rows are checked against acknowledged ones."""
+def ingest(ctx: Ctx, backend: str, processes: int = 1) -> None:
+    """POST /reports rotating over 1,000 VENs; committed rows are checked against acknowledged ones.
+
+    With `processes` > 1, that many `vtn serve --reuse-port` processes share the port and the store.
+    """
     m = ensure(vens_spec(INGEST_VENS), backend, ctx.pg_url, log=ctx.log)
     url = working_copy(m, backend, ctx.pg_url, "ingest")
     tokens = mint_tokens(url, m.client_ids)
@@ -81,7 +84,7 @@ def ingest(ctx: Ctx, backend: str) -> None:
     ]
     reqfile = ctx.requests_file(f"ingest-{backend}", reqs)
     counts: dict[str, int] = {}
-    with vtn(ctx, url, f"vtn-ingest-{backend}") as proc:
+    with vtn(ctx, url, f"vtn-ingest-{backend}", processes=processes) as proc:
         status, body = http_json(
             "POST", f"http://127.0.0.1:{proc.port}{BASE_PATH}/reports", tokens[0], json.loads(reqs[0][3])
         )
@@ -91,12 +94,13 @@ def ingest(ctx: Ctx, backend: str) -> None:
         time.sleep(0.5)  # requests in flight when the load stopped may still commit
         committed = count_rows(url) - counts["before"]
         rss = proc.peak_rss_mb()
-        ctx.profiled(proc, reqfile, f"ingest-{backend}")
+        if processes == 1:
+            ctx.profiled(proc, reqfile, f"ingest-{backend}")
     acknowledged = r.requests - r.status_errors
     durable = committed >= acknowledged
     row = Row(
         "ingest",
-        "POST /reports (24 USAGE intervals)",
+        "POST /reports (24 USAGE intervals)" + (f", {processes} processes" if processes > 1 else ""),
         backend,
         f"{INGEST_VENS:,} VENs",
         r.rps,
@@ -113,6 +117,7 @@ def ingest(ctx: Ctx, backend: str) -> None:
             "committed": committed,
             "committed_covers_acknowledged": durable,
             "min_rps": INGEST_TARGET,
+            "processes": processes,
         },
     )
     if not durable:

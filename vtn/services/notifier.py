@@ -22,7 +22,7 @@ from shared.models import Event, Program, Report, Resource, Subscription, Ven
 from shared.models.base import ObjectMetadata
 from vtn.oadr301 import notifications as oadr301_notifications
 from vtn.services.matching import PROGRAM_BOUND, Audience, Verdict, judge
-from vtn.storage import Tx
+from vtn.storage import Tx, versions
 from vtn.storage._rows import to_us
 from vtn.storage.outbox import OutboxItem
 from vtn.storage.subscriptions import Candidate
@@ -112,10 +112,20 @@ def _key(verdict: Verdict) -> _BodyKey:
 
 
 class Notifier:
-    def __init__(self, clock: Callable[[], datetime], wake: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None] | None = None,
+        max_cached_keys: int = 4096,
+    ) -> None:
         self._clock = clock
         self._wake = wake
         self.extra_sinks: list[ExtraSink] = []
+        # Fan-out candidates per (object kind, programID), valid for one subscriptions stamp: every
+        # write looks its candidates up, and the query cost a report write about a third of its CPU.
+        self._candidates: dict[tuple[str, str | None], list[Candidate]] = {}
+        self._candidates_stamp: bytes | None = None
+        self._max_cached_keys = max_cached_keys
 
     def wake(self) -> None:
         if self._wake is not None:
@@ -124,9 +134,13 @@ class Notifier:
     async def changed(self, tx: Tx, operation: Operation, obj: AnyObject) -> int:
         """Queue the notifications of one change; returns how many rows were queued."""
         kind = ObjectType(obj.object_type)
+        if kind is ObjectType.SUBSCRIPTION:
+            # Other processes (and later transactions here) see the stamp move and drop their caches.
+            await versions.bump(tx.conn, versions.SUBSCRIPTIONS)
+            tx.notes.wrote_subscriptions = True
         program_id = await _program_of(tx, obj)
         bodies = _Bodies(operation, obj, program_id)
-        candidates = await tx.subscriptions.candidates(kind.value, program_id)
+        candidates = await self._candidates_for(tx, kind.value, program_id)
         # (subscription, its hooks for this change, its verdict) for each subscriber that hears of it.
         hearing = await _audience(tx, kind, operation, obj, candidates)
         ids = notification_ids(sum(len(hooks) for _, hooks, _ in hearing))
@@ -147,6 +161,30 @@ class Notifier:
             items.extend(await extra(tx, operation, obj, bodies.body))
         await tx.outbox.enqueue(items, to_us(self._clock()))
         return len(items)
+
+    async def _candidates_for(self, tx: Tx, kind: str, program_id: str | None) -> list[Candidate]:
+        """The subscriptions that may hear of a change, cached while the subscriptions stamp holds.
+
+        The stamp is read once per transaction, in it, so a subscription any process committed before
+        this transaction began is never missed. A transaction that wrote a subscription itself reads
+        its own (uncommitted) view and caches nothing.
+        """
+        notes = tx.notes
+        if notes.wrote_subscriptions:
+            return await tx.subscriptions.candidates(kind, program_id)
+        if notes.subscription_stamp is None:
+            notes.subscription_stamp = await versions.read_subscriptions(tx.conn)
+        if notes.subscription_stamp != self._candidates_stamp:
+            self._candidates.clear()
+            self._candidates_stamp = notes.subscription_stamp
+        key = (kind, program_id)
+        found = self._candidates.get(key)
+        if found is None:
+            found = await tx.subscriptions.candidates(kind, program_id)
+            if len(self._candidates) >= self._max_cached_keys:
+                self._candidates.clear()  # rare (one key per program and kind): cheap to rebuild
+            self._candidates[key] = found
+        return found
 
 
 async def _audience(

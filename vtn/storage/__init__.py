@@ -26,9 +26,10 @@ from vtn.storage.outbox import OutboxRepo
 from vtn.storage.programs import ProgramRepo
 from vtn.storage.reports import ReportRepo
 from vtn.storage.subscriptions import SubscriptionRepo
+from vtn.storage.tx_notes import TxNotes
 from vtn.storage.vens import ResourceRepo, VenRepo
 
-__all__ = ["ClientRecord", "NewClient", "Store", "Tx", "open_store"]
+__all__ = ["ClientRecord", "NewClient", "Store", "Tx", "TxNotes", "open_store"]
 
 T = TypeVar("T")
 
@@ -49,6 +50,7 @@ class Tx:
     # Objects removed along with the one a request deleted (a program's events, a ven's resources),
     # so that their DELETE notifications go out in the same transaction.
     cascaded: list[ObjectMetadata] = field(default_factory=list)
+    notes: TxNotes = field(default_factory=TxNotes)
 
 
 class Store:
@@ -66,15 +68,15 @@ class Store:
         self._write_lock = asyncio.Lock()
         self._group = GroupCommit(self)
 
-    def bind(self, conn: AsyncConnection) -> Tx:
+    def bind(self, conn: AsyncConnection, notes: TxNotes | None = None) -> Tx:
         """Fresh repositories on an open connection (one unit of work inside a shared transaction)."""
-        return self._tx(conn)
+        return self._tx(conn, notes)
 
     async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         """Run a write through group commit: its own savepoint, a commit shared with concurrent writes."""
         return await self._group.run(work)
 
-    def _tx(self, conn: AsyncConnection) -> Tx:
+    def _tx(self, conn: AsyncConnection, notes: TxNotes | None = None) -> Tx:
         c, i = self.clock, self.new_id
         return Tx(
             conn=conn,
@@ -86,6 +88,7 @@ class Store:
             resources=ResourceRepo(conn, c, i),
             clients=ClientRepo(conn, c),
             outbox=OutboxRepo(conn),
+            notes=TxNotes() if notes is None else notes,
         )
 
     @asynccontextmanager

@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ARRAY, ColumnElement, Insert, Text, any_, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.errors import Conflict
 from shared.models import Report
-from vtn.storage import _rows
+from vtn.storage import _rows, direct
 from vtn.storage._docrepo import DocRepo
 from vtn.storage.filters import ReportFilter
 from vtn.storage.tables import events, object_targets, reports
@@ -114,8 +113,8 @@ class ReportRepo(DocRepo[Report]):
         if access:
             params["access"] = _bind_grants(dialect, access)
         try:
-            row = (await self.conn.execute(_statement(rule, dialect), params)).first()
-        except IntegrityError as exc:
+            row = await direct.first_row(self.conn, _statement(rule, dialect), params)
+        except direct.UNIQUE_VIOLATIONS as exc:
             raise Conflict(self.conflict) from exc
         if row is None:
             return False

@@ -185,6 +185,16 @@ class Connection:
             raise RuntimeError("execute_now outside a write transaction")
         self._conn.execute(sql).close()
 
+    def fetch_now(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        """Run a statement and fetch its rows at once; only while writing (see direct.py)."""
+        if not self._writing:
+            raise RuntimeError("fetch_now outside a write transaction")
+        cursor = self._conn.execute(sql, parameters)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
     def cursor(self) -> Cursor:
         return Cursor(self)
 

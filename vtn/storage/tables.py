@@ -106,6 +106,12 @@ subscriptions = Table(
     Column("api_version", String(16), nullable=True),
 )
 
+# Every list pages in (created_us, id) order (_rows.page_docs): with this index a first page of 50
+# out of 100,000 vens reads 50 index entries instead of sorting the table.
+LISTED = (programs, events, vens, resources, reports, subscriptions)
+for _listed in LISTED:
+    Index(f"ix_{_listed.name}_created_us_id", _listed.c.created_us, _listed.c.id)
+
 object_targets = Table(
     "object_targets",
     metadata,

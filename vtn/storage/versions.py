@@ -2,7 +2,9 @@
 
 A write that changes what VENs may read (programs and events: "objects"; vens and resources:
 "grants") stores a fresh random stamp in `settings` in its own transaction; each process polls the
-stamps a few times a second and drops its cached answers when one moved. A random stamp (rather
+stamps a few times a second and drops its cached answers when one moved. Subscription writes move
+"subscriptions", which the notifier reads once per write transaction (not polled): its cached
+fan-out candidates must never miss a subscription another process has committed. A random stamp (rather
 than a counter) needs no read-modify-write, so concurrent writers never conflict on it.
 """
 
@@ -18,6 +20,10 @@ from vtn.storage.tables import settings
 
 OBJECTS = "stamp:objects"
 GRANTS = "stamp:grants"
+SUBSCRIPTIONS = "stamp:subscriptions"
+
+# Built once: read in every write transaction that notifies, so it must be a plain cache hit.
+_READ_SUBSCRIPTIONS = select(settings.c.value).where(settings.c.key == SUBSCRIPTIONS)
 
 
 async def bump(conn: AsyncConnection, name: str) -> None:
@@ -38,3 +44,9 @@ async def read(conn: AsyncConnection) -> dict[str, bytes]:
         )
     ).all()
     return {str(k): bytes(v) for k, v in rows}
+
+
+async def read_subscriptions(conn: AsyncConnection) -> bytes:
+    """The subscriptions stamp as this transaction sees it (b"" before the first subscription write)."""
+    row = (await conn.execute(_READ_SUBSCRIPTIONS)).first()
+    return b"" if row is None else bytes(row[0])

@@ -1,0 +1,58 @@
+"""The notifier's cached fan-out candidates never miss (or keep) a subscription, in any process."""
+
+from __future__ import annotations
+
+from support.api_data import create, event, lab_vtn, program
+from support.harness import Api, Vtn
+
+from shared.enums import Role
+
+
+def _subscription(program_id: str | None = None) -> dict[str, object]:
+    body: dict[str, object] = {
+        "clientName": "sub",
+        "objectOperations": [
+            {"objects": ["EVENT"], "operations": ["CREATE"], "callbackUrl": "http://127.0.0.1:9/hook"}
+        ],
+    }
+    if program_id is not None:
+        body["programID"] = program_id
+    return body
+
+
+async def _queued_after_event(vtn: Vtn, bl: Api, program_id: str) -> int:
+    before = await vtn.count("outbox")
+    await create(bl, "/events", event(program_id))
+    return await vtn.count("outbox") - before
+
+
+async def test_a_subscription_made_by_another_process_hears_the_next_change(db_url: str) -> None:
+    async with lab_vtn(db_url) as a, lab_vtn(db_url) as b:
+        bl = await a.login("bl", Role.BL)
+        ven = await b.login("ven", Role.VEN)
+        p = (await create(bl, "/programs", program("p")))["id"]
+        assert await _queued_after_event(a, bl, p) == 0  # A caches: nobody listens to events
+        sub = await create(ven, "/subscriptions", _subscription(p))  # written through B
+        assert await _queued_after_event(a, bl, p) == 1  # A's very next write sees it
+        assert (await ven.delete(f"/subscriptions/{sub['id']}")).status == 200
+        assert await _queued_after_event(a, bl, p) == 0
+
+
+async def test_a_local_subscription_counts_at_once_and_per_program(db_url: str) -> None:
+    async with lab_vtn(db_url) as vtn_lab:
+        await _local_subscriptions(vtn_lab)
+
+
+async def _local_subscriptions(vtn_lab: Vtn) -> None:
+    bl = await vtn_lab.login("bl", Role.BL)
+    ven = await vtn_lab.login("ven", Role.VEN)
+    p1 = (await create(bl, "/programs", program("p1")))["id"]
+    p2 = (await create(bl, "/programs", program("p2")))["id"]
+    assert await _queued_after_event(vtn_lab, bl, p1) == 0
+    assert await _queued_after_event(vtn_lab, bl, p2) == 0
+    await create(ven, "/subscriptions", _subscription(p1))
+    assert await _queued_after_event(vtn_lab, bl, p1) == 1
+    assert await _queued_after_event(vtn_lab, bl, p2) == 0  # bound to p1 only
+    await create(ven, "/subscriptions", _subscription())  # any program
+    assert await _queued_after_event(vtn_lab, bl, p1) == 2
+    assert await _queued_after_event(vtn_lab, bl, p2) == 1

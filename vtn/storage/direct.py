@@ -1,0 +1,68 @@
+"""The hottest write statements, sent straight to the database driver inside a write transaction.
+
+Why: SQLAlchemy's execution layer (cache-key lookup, parameter processing, result wrapping, the
+greenlet hop) cost about as much CPU as SQLite's own work for a report insert, i.e. a sixth of a
+report's path. Here a statement built once with SQLAlchemy's expression language is compiled
+once per dialect and run with its positional parameters by the driver, and only where that is
+safe: our SQLite driver holding the write lock (its statements then run on the loop, see
+sqlite_driver.py) or an asyncpg connection already inside a transaction. Anywhere else (no
+transaction yet, another driver) SQLAlchemy runs it as usual. Same SQL, same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from asyncpg.exceptions import IntegrityConstraintViolationError
+from sqlalchemy import Executable
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vtn.storage import sqlite_driver
+
+# What an integrity violation raises, whichever way the statement ran (first_row's callers catch it).
+UNIQUE_VIOLATIONS = (IntegrityError, sqlite3.IntegrityError, IntegrityConstraintViolationError)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    order: tuple[str, ...]  # parameter names in positional order
+    fixed: dict[str, Any]  # values the statement itself binds (literals of the expression)
+
+
+# Keyed by the statement object: callers keep their statements for the life of the process.
+_COMPILED: dict[tuple[int, str], tuple[Executable, _Compiled]] = {}
+
+
+def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
+    key = (id(statement), dialect.name)
+    found = _COMPILED.get(key)
+    if found is not None and found[0] is statement:
+        return found[1]
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    order = tuple(compiled.positiontup or ())
+    fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+    result = _Compiled(compiled.string, order, fixed)
+    _COMPILED[key] = (statement, result)
+    return result
+
+
+async def first_row(
+    conn: AsyncConnection, statement: Executable, params: dict[str, Any]
+) -> tuple[Any, ...] | None:
+    """The first row `statement` returns with `params`, run as cheaply as this connection allows."""
+    driver = conn.sync_connection.connection.driver_connection if conn.sync_connection else None
+    if isinstance(driver, sqlite_driver.Connection) and driver.writing:
+        c = _compiled(statement, conn.dialect)
+        rows = driver.fetch_now(c.sql, [params[k] if k in params else c.fixed[k] for k in c.order])
+        return tuple(rows[0]) if rows else None
+    if conn.dialect.driver == "asyncpg" and driver is not None and driver.is_in_transaction():
+        c = _compiled(statement, conn.dialect)
+        record = await driver.fetchrow(c.sql, *[params[k] if k in params else c.fixed[k] for k in c.order])
+        return None if record is None else tuple(record)
+    row = (await conn.execute(statement, params)).first()
+    return None if row is None else tuple(row)

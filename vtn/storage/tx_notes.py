@@ -1,0 +1,15 @@
+"""Notes shared by the units of work of one transaction (a group-commit batch runs several)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class TxNotes:
+    """What the units of work sharing one transaction (a group-commit batch) learn once for all."""
+
+    # The subscriptions change stamp as this transaction read it (None: not read yet).
+    subscription_stamp: bytes | None = None
+    # This transaction wrote a subscription: its fan-out candidates are not the committed ones.
+    wrote_subscriptions: bool = False
