@@ -35,6 +35,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -273,6 +275,7 @@ def run_wrk(proc: Proc, bodies: Path, duration: float, connections: int, once: b
     doc: dict[str, Any] = json.loads(line[len("BENCHJSON ") :])
     seconds = doc["duration_us"] / 1e6
     good = doc["requests"] - doc["bad"]
+    cpu = proc.cpu_seconds() - before  # utime + stime of the server process(es), /proc/<pid>/stat
     return {
         "good_per_s": round(good / seconds, 1),
         "requests": doc["requests"],
@@ -280,7 +283,8 @@ def run_wrk(proc: Proc, bodies: Path, duration: float, connections: int, once: b
         "socket_errors": doc["errors"],
         "p50_ms": round(doc["p50_us"] / 1000, 2),
         "p99_ms": round(doc["p99_us"] / 1000, 2),
-        "server_cores": round((proc.cpu_seconds() - before) / seconds, 2),
+        "server_cores": round(cpu / seconds, 2),
+        "server_cpu_us_per_request": round(cpu / max(1, doc["requests"]) * 1e6),
     }
 
 
@@ -330,9 +334,11 @@ def main() -> None:
             write_bodies(bodies, pki, signing_ids, True, int(args.signed_rate_guess * duration * 1.3))
             write_bodies(warm, pki, signing_ids, True, 8 * len(signing_ids))
         once = mode == "signed-both"
-        servers = [("ours", lambda m=mode: start_ours(db_url, root, m, args.processes))]
+        servers: list[tuple[str, Callable[[], Proc]]] = [
+            ("ours", partial(start_ours, db_url, root, mode, args.processes))
+        ]
         if have_openleadr:
-            servers.append(("openleadr", lambda m=mode: start_openleadr(root, ids_file, m)))
+            servers.append(("openleadr", partial(start_openleadr, root, ids_file, mode)))
         for name, start in servers:
             proc = start()
             try:

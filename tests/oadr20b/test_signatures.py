@@ -1,4 +1,4 @@
-"""XML signatures: the profile (signxml), replay protection, and the VTN refusing what it must refuse.
+"""XML signatures: our signer, signxml's and OpenLEADR's verifiers, replay protection, VTN refusals.
 
 Certificates are real ones from vtn.pki; the VTN runs on a loopback listener over plain HTTP here
 (signatures only; mutual TLS is in test_mtls_admission.py).
@@ -6,16 +6,21 @@ Certificates are real ones from vtn.pki; the VTN runs on a loopback listener ove
 
 from __future__ import annotations
 
+import base64
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from lxml import etree
+from signxml.exceptions import InvalidDigest
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 from support.oadr20b import Pki20, TlsLab, short_fingerprint, start_tls_lab
 
 from shared.oadr20b import Oadr20bCodec, SchemaInvalid
 from shared.oadr20b import messages as m
-from shared.oadr20b.namespaces import DS
+from shared.oadr20b.namespaces import DS, OADR
 from shared.oadr20b.parts import EiResponse
 from shared.oadr20b.signing import (
     NonceCache,
@@ -25,9 +30,11 @@ from shared.oadr20b.signing import (
     XmlVerifier,
     signing_certificate,
 )
+from shared.oadr20b.xml import fmt_datetime
 from vtn.oadr20b.store import Oadr20bStore
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+_SIGNXML = SignatureConfiguration(location="./", expect_references=2)
 
 
 @pytest.fixture(scope="module")
@@ -69,19 +76,100 @@ def test_signed_payload_verifies_and_carries_the_profile(
     assert doc.msg == m.Poll(ven_id="v-1")
 
 
-def test_a_changed_message_no_longer_verifies(codec: Oadr20bCodec, pki: Pki20) -> None:
-    signer = pki.signer("ven-a")
+@pytest.mark.parametrize("client", ["ven-a", "ven-rsa"])
+def test_our_signatures_verify_with_signxml_itself(codec: Oadr20bCodec, pki: Pki20, client: str) -> None:
+    """The signature is built without signxml: signxml's own verifier (as OpenLEADR uses it) accepts it."""
+    signer = pki.signer(client)
+    data = codec.build(m.Poll(ven_id="v-1"), signer)
+    results = XMLVerifier().verify(data, x509_cert=signer.certificate, expect_config=_SIGNXML)
+    assert isinstance(results, list)
+    signed = etree.fromstring(data).find(f"{{{OADR}}}oadrSignedObject")
+    assert results[0].signed_data == etree.tostring(signed, method="c14n")
+    assert results[1].signed_xml is not None and results[1].signed_xml.get("Id") == "prop"
+    value = base64.b64decode(etree.fromstring(data).findtext(f".//{{{DS}}}SignatureValue"))
+    assert len(value) == (256 if client == "ven-rsa" else 64)  # ECDSA P-256: raw r || s, not DER
+
+
+_OPENLEADR_CHECK = """
+import sys
+from lxml import etree
+from openleadr import messaging
+for path in sys.argv[1:]:
+    tree = etree.fromstring(open(path, "rb").read(), messaging.XML_PARSER)
+    try:
+        messaging.validate_xml_signature(tree)
+        print("verified")
+    except Exception as exc:
+        print("refused", type(exc).__name__)
+"""
+
+
+@pytest.mark.parametrize("client", ["ven-a", "ven-rsa"])
+def test_openleadr_verifies_our_signatures(
+    openleadr_python: Path, codec: Oadr20bCodec, pki: Pki20, client: str, tmp_path: Path
+) -> None:
+    """OpenLEADR's own signature check (signxml 4.x, its replay rules) accepts ours and refuses tampering."""
+    signer = pki.signer(client)
+    good, other = (codec.build(m.Poll(ven_id="v-1"), signer) for _ in range(2))
+    paths = [tmp_path / "good.xml", tmp_path / "message.xml", tmp_path / "prop.xml"]
+    paths[0].write_bytes(good)
+    paths[1].write_bytes(other.replace(b">v-1<", b">v-2<"))
+    nonce = etree.fromstring(other).findtext(".//{*}nonce").encode()
+    paths[2].write_bytes(other.replace(nonce, b"0" * 32))
+    done = subprocess.run(
+        [str(openleadr_python), "-c", _OPENLEADR_CHECK, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.split("\n")[:3] == ["verified", "refused InvalidDigest", "refused InvalidDigest"]
+
+
+@pytest.mark.parametrize("client", ["ven-a", "ven-rsa"])
+def test_a_changed_message_no_longer_verifies(codec: Oadr20bCodec, pki: Pki20, client: str) -> None:
+    signer = pki.signer(client)
     data = _signed(codec, signer, m.Poll(ven_id="v-1")).replace(b">v-1<", b">v-2<")
     with pytest.raises(SignatureRefused, match="invalid signature"):
         _verifier().verify(codec.read(data).root, signer.certificate)
+    with pytest.raises(InvalidDigest):
+        XMLVerifier().verify(data, x509_cert=signer.certificate, expect_config=_SIGNXML)
 
 
-def test_a_changed_nonce_no_longer_verifies(codec: Oadr20bCodec, pki: Pki20) -> None:
-    signer = pki.signer("ven-a")
+@pytest.mark.parametrize("client", ["ven-a", "ven-rsa"])
+@pytest.mark.parametrize("field", ["nonce", "timestamp"])
+def test_a_changed_replay_property_no_longer_verifies(
+    codec: Oadr20bCodec, pki: Pki20, client: str, field: str
+) -> None:
+    signer = pki.signer(client)
     data = _signed(codec, signer, m.Poll(ven_id="v-1"))
-    nonce = etree.fromstring(data).findtext(".//{*}nonce").encode()
+    old = etree.fromstring(data).findtext(f".//{{*}}{field}").encode()
+    new = b"0" * 32 if field == "nonce" else fmt_datetime(NOW - timedelta(seconds=1)).encode()
+    tampered = data.replace(old, new)
+    assert tampered != data
     with pytest.raises(SignatureRefused, match="invalid signature"):
-        _verifier().verify(codec.read(data.replace(nonce, b"0" * 32)).root, signer.certificate)
+        _verifier().verify(codec.read(tampered).root, signer.certificate)
+    with pytest.raises(InvalidDigest):
+        XMLVerifier().verify(tampered, x509_cert=signer.certificate, expect_config=_SIGNXML)
+
+
+@pytest.mark.parametrize("client", ["ven-a", "ven-rsa"])
+def test_a_changed_digest_or_signature_value_no_longer_verifies(
+    codec: Oadr20bCodec, pki: Pki20, client: str
+) -> None:
+    signer = pki.signer(client)
+    root = etree.fromstring(_signed(codec, signer, m.Poll(ven_id="v-1")))
+    digest = root.find(f".//{{{DS}}}DigestValue")
+    digest.text = base64.b64encode(bytes(32)).decode()
+    with pytest.raises(SignatureRefused, match="invalid signature"):
+        _verifier().verify(codec.read(etree.tostring(root)).root, signer.certificate)
+    root = etree.fromstring(_signed(codec, signer, m.Poll(ven_id="v-1")))
+    value = root.find(f".//{{{DS}}}SignatureValue")
+    raw = bytearray(base64.b64decode(value.text))
+    raw[5] ^= 1
+    value.text = base64.b64encode(bytes(raw)).decode()
+    with pytest.raises(SignatureRefused, match="invalid signature"):
+        _verifier().verify(codec.read(etree.tostring(root)).root, signer.certificate)
 
 
 def test_only_the_trusted_certificate_counts(codec: Oadr20bCodec, pki: Pki20) -> None:

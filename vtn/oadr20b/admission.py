@@ -13,6 +13,9 @@
   required, and never for a ven object whose client registered a fingerprint (context.check_owner).
 - Signatures: when present they are verified against the sender's certificate (the TLS one over
   TLS); with `require_signatures` a message without a valid signature is refused (463).
+- Revocation: when the VTN has a CRL (its TLS settings' crl_file, reloaded on SIGHUP), a message
+  identified by its signature is refused (463) if the CRL lists the signing certificate, checked on
+  every message like the TLS client certificate is (`client_certificate_guard`).
 
 Certificate -> client lookups are cached per certificate for `identity_cache_seconds`.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -36,6 +40,7 @@ from vtn.storage import Store
 from vtn.tls_runtime import PeerCertificate
 
 _MAX_CACHED = 100_000
+CrlSource = Callable[[], x509.CertificateRevocationList | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +91,40 @@ class Identities:
         return record.client_id
 
 
+class Revocations:
+    """The serials of the VTN's current CRL, indexed once per CRL object (a reload brings a new one)."""
+
+    def __init__(self, source: CrlSource) -> None:
+        self.source = source
+        self._crl: x509.CertificateRevocationList | None = None
+        self._serials: dict[int, datetime] = {}
+
+    def check(self, cert: x509.Certificate) -> None:
+        """Raise SignatureRefused if the current CRL lists `cert` (a CRL only speaks for its issuer)."""
+        crl = self.source()
+        if crl is None:
+            return
+        if crl is not self._crl:
+            self._serials = {entry.serial_number: entry.revocation_date_utc for entry in crl}
+            self._crl = crl
+        revoked = self._serials.get(cert.serial_number)
+        if revoked is not None and cert.issuer == crl.issuer:
+            fingerprint = fingerprint_short_2b(_der(cert))
+            raise SignatureRefused(
+                f"the signing certificate {fingerprint} was revoked on {revoked.isoformat()}"
+            )
+
+
 class Admission:
     """Decides the Caller of a parsed payload, verifying its signature where one counts."""
 
-    def __init__(self, store: Store, settings: Oadr20bSettings, verifier: XmlVerifier) -> None:
+    def __init__(
+        self, store: Store, settings: Oadr20bSettings, verifier: XmlVerifier, crl: CrlSource | None = None
+    ) -> None:
         self.settings = settings
         self.verifier = verifier
         self.identities = Identities(store, settings.identity_cache_seconds)
+        self.revocations = Revocations(crl or (lambda: None))
 
     async def caller(self, root: El | None, peer: PeerCertificate | None) -> Caller:
         """`root` None: a payload known to be unsigned (remembered by its bytes)."""
@@ -122,6 +154,7 @@ class Admission:
             if require:
                 raise SignatureRefused("the signing certificate identifies no VEN client")
             return LAB  # a lab peer signing with a certificate nobody registered: nothing to check against
+        self.revocations.check(cert)
         self.verifier.verify(root, cert)
         return Caller(client_id=client_id, via="signature", signed=True)
 

@@ -5,12 +5,14 @@ the bearer-token middleware lets them through; 2.0b admission is done by the ser
 with Content-Type text/xml or application/xml (or any +xml type) are accepted and answered with
 the same type; everything else, and bodies over the size limit, get an oadrResponse with 454.
 The answer is always HTTP 200 with a schema-valid oadrPayload, as 2.0b peers expect. Over TLS the
-client certificate accepted by `client_certificate_guard` is handed to the service (admission).
+client certificate accepted by `client_certificate_guard` is handed to the service (admission), and
+the listener's current CRL too (for certificates that identify a VEN by its signature only).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
+from cryptography import x509
 
 from shared.oadr20b import Oadr20bCodec, Oadr20bSchema, SafeXmlParser, XmlLimits
 from shared.oadr20b import messages as m
@@ -18,7 +20,7 @@ from shared.oadr20b.errors import Oadr20bError, ResponseCode
 from vtn.handlers._http import STATE
 from vtn.oadr20b.service import Oadr20bService, error_reply
 from vtn.oadr20b.settings import PREFIX, Oadr20bSettings
-from vtn.tls_runtime import CLIENT_CERT_KEY
+from vtn.tls_runtime import CLIENT_CERT_KEY, SERVER_TLS
 
 SERVICE = web.AppKey("oadr20b_service", Oadr20bService)
 _XML_TYPES = ("application/xml", "text/xml")
@@ -34,7 +36,13 @@ def add_routes(
     settings = settings or Oadr20bSettings.from_config(state.config)
     parser = SafeXmlParser(XmlLimits(max_bytes=settings.max_bytes, max_depth=settings.max_depth))
     codec = Oadr20bCodec(schema or Oadr20bSchema(), parser)
-    app[SERVICE] = Oadr20bService(state.store, state.notifier, settings, codec, state.cache)
+
+    def current_crl() -> x509.CertificateRevocationList | None:
+        # Looked up per message: `vtn serve` installs ServerTls after this, and SIGHUP replaces its CRL.
+        server_tls = app.get(SERVER_TLS)
+        return None if server_tls is None else server_tls.crl
+
+    app[SERVICE] = Oadr20bService(state.store, state.notifier, settings, codec, state.cache, current_crl)
     for name in m.SERVICES:
         app.router.add_post(f"{PREFIX}/{name}", handle)
 

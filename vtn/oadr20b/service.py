@@ -21,7 +21,7 @@ from shared.oadr20b.errors import Oadr20bError, ResponseCode
 from shared.oadr20b.parts import EiResponse
 from shared.oadr20b.signing import XmlSigner, XmlVerifier
 from vtn.oadr20b import events, opt, registration, reports
-from vtn.oadr20b.admission import LAB, Admission, Caller
+from vtn.oadr20b.admission import LAB, Admission, Caller, CrlSource
 from vtn.oadr20b.context import Ctx
 from vtn.oadr20b.pollcache import PollCache, ValidPayloads
 from vtn.oadr20b.settings import Oadr20bSettings
@@ -107,7 +107,9 @@ class Oadr20bService:
         settings: Oadr20bSettings,
         codec: Oadr20bCodec,
         read_cache: ReadCache | None = None,
+        crl: CrlSource | None = None,
     ) -> None:
+        """`crl`: the VTN's current CRL, if any (signatures by certificates it lists are refused)."""
         self.store = store
         self.read_cache = read_cache
         self.polls = PollCache(store, read_cache)
@@ -117,7 +119,7 @@ class Oadr20bService:
         self.codec = codec
         self.signer = _signer(settings)
         self.verifier = XmlVerifier(window=settings.replay_window)
-        self.admission = Admission(store, settings, self.verifier)
+        self.admission = Admission(store, settings, self.verifier, crl)
 
     async def handle(self, service: str, data: bytes, peer: PeerCertificate | None = None) -> bytes:
         """Answer one posted document; `peer` is the TLS client certificate, if any."""
