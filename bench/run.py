@@ -21,14 +21,14 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/run.py`: make `bench`, `vtn` and `shared` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import report, scenarios_read, scenarios_write  # noqa: E402
+from bench import report, scenarios_peer, scenarios_read, scenarios_write  # noqa: E402
 from bench.common import DATA, DEFAULT_PG_URL, _pg_version, machine_info  # noqa: E402
 from bench.context import Ctx, run_baseline  # noqa: E402
 from bench.load import have_wrk  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.seed import clean, ensure, mint_tokens  # noqa: E402
 
-SCENARIOS = ["polling", "ingest", "fanout", "scale", "scaleout"]
+SCENARIOS = ["polling", "ingest", "fanout", "scale", "scaleout", "mtls", "oadr20b"]
 QUICK_SCENARIOS = ["polling", "ingest", "fanout"]
 
 
@@ -79,8 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def finalize(rows: list[Row], baseline: float) -> None:
     """Ratios against the run's baseline, and targets stated as minimum throughput/ratio."""
     for row in rows:
-        if row.throughput is None or row.scenario == "fanout":
-            continue
+        if row.throughput is None or row.scenario == "fanout" or row.extra.get("own_load"):
+            continue  # no like-for-like baseline: other units, or a load generator of their own
         row.baseline_rps = round(baseline, 1)
         row.ratio = round(row.throughput / baseline, 3) if baseline else None
         checks = []
@@ -174,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             attempt("fanout", scenarios_write.fanout, ctx, backend, subs)
     if "scaleout" in selected and db != "sqlite":
         attempt("scaleout", scenarios_read.scaleout, ctx, 1000 if quick else 10_000)
+    if "mtls" in selected:
+        attempt("mtls", scenarios_peer.mtls, ctx)
+    if "oadr20b" in selected:
+        attempt("oadr20b", scenarios_peer.oadr20b, ctx)
 
     after = run_baseline(ctx, base_file)
     print(f"  baseline (bare aiohttp), again: {after.rps:,.0f} req/s", flush=True)
