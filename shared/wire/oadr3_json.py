@@ -154,7 +154,10 @@ def decode_doc(registry: SchemaRegistry, schema: str, model: type[M], doc: Any, 
 
 # What json.dumps(to_wire()) spells differently from pydantic's own JSON serializer: non-ASCII and
 # DEL (json.dumps escapes them), floats below 1e-4 (1e-07 / 1e-05 there, 1e-7 / 0.00001 here).
-_EXPONENT = re.compile(r"[0-9][eE]-")
+# A JSON number follows `:`, `[` or `,` (pydantic's JSON has no spaces), so this finds every
+# negative exponent, and ids such as "…4d0e-…" inside strings no longer look like one (they did,
+# and sent most answers to writes through the slow path).
+_EXPONENT = re.compile(r"[:\[,]-?[0-9]+(?:\.[0-9]+)?[eE]-")
 
 # pydantic's JSON of the objects written last (the stored document), by id, with the object itself
 # so that an id is never mistaken for a later object's: the answer to the write is the same text.
