@@ -162,6 +162,31 @@ def spawn(name: str, argv: list[str], port: int, env: dict[str, str] | None = No
     return Proc(name, popen, log, port)
 
 
+def listeners(port: int) -> int:
+    """How many sockets listen on 127.0.0.1/0.0.0.0:`port` (with SO_REUSEPORT, one per process)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                count += 1
+    return count
+
+
+def wait_listeners(port: int, count: int, timeout: float = 60.0) -> None:
+    """Block until `count` sockets listen on `port`: a process sharing it with SO_REUSEPORT gets
+    only the connections made after it listens, and wrk keeps its connections for the whole run."""
+    deadline = time.monotonic() + timeout
+    while listeners(port) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {listeners(port)} of {count} processes listen on port {port}")
+        time.sleep(0.05)
+
+
 def wait_http(proc: Proc, path: str, timeout: float = 60.0) -> None:
     """Block until GET http://127.0.0.1:<port><path> answers (any status), or fail with the log."""
     deadline = time.monotonic() + timeout

@@ -25,6 +25,7 @@ from bench.common import (
     machine_jiffies,
     spawn,
     wait_http,
+    wait_listeners,
 )
 from bench.load import LoadResult, Request, run_load, write_requests
 from bench.report import Row
@@ -213,6 +214,8 @@ def vtn(
                     argv.append("--reuse-port")
             procs.append(spawn(f"{name}-{k}" if processes > 1 else name, argv, port, env))
             wait_http(procs[-1], "/health")
+            # /health may be answered by an earlier process: wait until this one listens too.
+            wait_listeners(port, k + 1)
         main = procs[0]
         main.extra = procs[1:]
         yield main

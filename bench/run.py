@@ -63,9 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="load generator threads (default 1)")
     p.add_argument("--python-load", action="store_true", help="use bench/pyload.py even if wrk is installed")
     p.add_argument(
-        "--ingest-processes",
-        help="VTN process counts for ingest, comma-separated (default 1,2; quick 1): with 2, two "
-        "`vtn serve --reuse-port` processes share the port and the store",
+        "--ingest-runs",
+        help="ingest runs as PROCESSESxCONNECTIONS, comma-separated (default: SQLite 1x32,1x64; "
+        "PostgreSQL also 2x64,2x128): with 2 processes, two `vtn serve --reuse-port` share the port",
     )
     p.add_argument("--profile", action="store_true", help="also record polling and ingest with py-spy")
     p.add_argument("--uvloop", action="store_true", help="run VTN and baseline on uvloop (needs uvloop)")
@@ -164,10 +164,11 @@ def main(argv: list[str] | None = None) -> int:
             )
     if "ingest" in selected:
         ingest_backends = [db] if db else (["sqlite"] if quick else ["sqlite", "postgresql"])
-        counts = [int(n) for n in args.ingest_processes.split(",")] if args.ingest_processes else None
         for backend in ctx.backends(ingest_backends):
-            for processes in counts or ([1] if quick else [1, 2]):
-                attempt("ingest", scenarios_write.ingest, ctx, backend, processes)
+            runs = args.ingest_runs or ("1x32,1x64" if backend == "sqlite" else "1x32,1x64,2x64,2x128")
+            for run_spec in runs.split(","):
+                processes, connections = (int(n) for n in run_spec.lower().split("x"))
+                attempt("ingest", scenarios_write.ingest, ctx, backend, processes, connections)
     if "fanout" in selected:
         subs = args.fanout or (1000 if quick else 10_000)
         for backend in ctx.backends([db] if db else ["sqlite"]):

@@ -69,11 +69,14 @@ def count_rows(url: str) -> int:
     return asyncio.run(run())
 
 
-def ingest(ctx: Ctx, backend: str, processes: int = 1) -> None:
+def ingest(ctx: Ctx, backend: str, processes: int = 1, connections: int | None = None) -> None:
     """POST /reports rotating over 1,000 VENs; committed rows are checked against acknowledged ones.
 
     With `processes` > 1, that many `vtn serve --reuse-port` processes share the port and the store.
+    `connections` (default: the run's) is the number of VENs posting at once: group commit batches
+    grow with it, so it is part of the row's name.
     """
+    conns = connections or ctx.connections
     m = ensure(vens_spec(INGEST_VENS), backend, ctx.pg_url, log=ctx.log)
     url = working_copy(m, backend, ctx.pg_url, "ingest")
     tokens = mint_tokens(url, m.client_ids)
@@ -90,7 +93,9 @@ def ingest(ctx: Ctx, backend: str, processes: int = 1) -> None:
         )
         if status != 201:
             raise RuntimeError(f"preflight POST /reports: HTTP {status}: {body}")
-        r = ctx.measure(proc, reqfile, between=lambda: counts.update(before=count_rows(url)))
+        r = ctx.measure(
+            proc, reqfile, connections=conns, between=lambda: counts.update(before=count_rows(url))
+        )
         time.sleep(0.5)  # requests in flight when the load stopped may still commit
         committed = count_rows(url) - counts["before"]
         rss = proc.peak_rss_mb()
@@ -100,7 +105,8 @@ def ingest(ctx: Ctx, backend: str, processes: int = 1) -> None:
     durable = committed >= acknowledged
     row = Row(
         "ingest",
-        "POST /reports (24 USAGE intervals)" + (f", {processes} processes" if processes > 1 else ""),
+        f"POST /reports (24 USAGE intervals), {conns} connections"
+        + (f", {processes} processes" if processes > 1 else ""),
         backend,
         f"{INGEST_VENS:,} VENs",
         r.rps,
@@ -118,6 +124,7 @@ def ingest(ctx: Ctx, backend: str, processes: int = 1) -> None:
             "committed_covers_acknowledged": durable,
             "min_rps": INGEST_TARGET,
             "processes": processes,
+            "connections": conns,
         },
     )
     if not durable:
