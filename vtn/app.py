@@ -112,7 +112,13 @@ def create_app(
         tokens=tokens,
         notifier=notifier,
         callbacks=callback_policy(config),
-        cache=ReadCache(answer_ttl_s=config.read_cache_seconds, grant_ttl_s=config.grant_cache_seconds),
+        cache=ReadCache(
+            answer_ttl_s=config.read_cache_seconds,
+            stable_ttl_s=max(config.read_cache_max_seconds, config.read_cache_seconds)
+            if config.read_cache_seconds > 0
+            else 0.0,
+            grant_ttl_s=config.grant_cache_seconds,
+        ),
     )
     scopes: dict[object, frozenset[Scope]] = {}
     base = config.base_path.rstrip("/")

@@ -75,6 +75,9 @@ class VtnConfig:
     # Read cache (see vtn/services/read_cache.py): how long other processes' writes may take to show
     # in polled answers, and in the targets granted to VENs. 0 turns a cache off.
     read_cache_seconds: float = 1.0
+    # Answers that do not depend on the clock (all but `active=true` event lists) are kept until a
+    # write changes what they hold (change stamps), and at most this long.
+    read_cache_max_seconds: float = 60.0
     grant_cache_seconds: float = 300.0
     # How often each process checks whether other processes changed what VENs may read.
     cache_poll_seconds: float = 0.5

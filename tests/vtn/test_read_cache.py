@@ -69,3 +69,33 @@ async def test_another_process_write_invalidates_within_the_poll_delay(db_url: s
         assert seen == [event["id"]]
     await store_a.close()
     await store_b.close()
+
+
+def test_answers_only_a_write_can_change_outlive_the_clock_ttl() -> None:
+    from vtn.services.read_cache import ReadCache
+
+    now = [0.0]
+    cache = ReadCache(answer_ttl_s=1.0, stable_ttl_s=60.0, clock=lambda: now[0])
+    cache.keep_answer("active", b"a", clocked=True)
+    cache.keep_answer("all", b"b", clocked=False)
+    now[0] = 2.0
+    assert cache.answer("active") is None  # `active` must follow the clock
+    assert cache.answer("all") == b"b"
+    cache.objects_changed()  # a write drops both kinds at once
+    assert cache.answer("all") is None
+    now[0] = 70.0
+    cache.keep_answer("all", b"c", clocked=False)
+    now[0] = 131.0
+    assert cache.answer("all") is None  # bounded even if no change stamp ever moves
+
+
+def test_an_answer_built_across_a_write_is_not_kept() -> None:
+    from vtn.services.read_cache import ReadCache
+
+    cache = ReadCache()
+    since = cache.generation  # a poll starts building its answer ...
+    cache.objects_changed()  # ... a write commits meanwhile ...
+    cache.keep_answer("k", b"old", clocked=False, since=since)  # ... its (maybe stale) answer
+    assert cache.answer("k") is None
+    cache.keep_answer("k", b"new", clocked=False, since=cache.generation)
+    assert cache.answer("k") == b"new"

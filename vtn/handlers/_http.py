@@ -132,14 +132,22 @@ async def granted_targets(request: web.Request, who: Principal) -> frozenset[str
 
 
 async def cached_list(
-    request: web.Request, key: tuple[object, ...], build: Callable[[], Awaitable[Sequence[WireModel]]]
+    request: web.Request,
+    key: tuple[object, ...],
+    build: Callable[[], Awaitable[Sequence[WireModel]]],
+    *,
+    clocked: bool = False,
 ) -> web.Response:
-    """Serve a list answer from the read cache, or build, encode and keep it."""
+    """Serve a list answer from the read cache, or build, encode and keep it.
+
+    `clocked`: the answer also depends on the time (e.g. `active=true`), not only on what is stored.
+    """
     st = state(request)
     body_bytes = st.cache.answer(key)
     if body_bytes is None:
+        since = st.cache.generation
         body_bytes = oadr3_json.encode_list(await build())
-        st.cache.keep_answer(key, body_bytes)
+        st.cache.keep_answer(key, body_bytes, clocked=clocked, since=since)
     return web.Response(body=body_bytes, content_type=JSON)
 
 

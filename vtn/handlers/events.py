@@ -43,7 +43,7 @@ async def list_events(request: web.Request) -> web.Response:
         async with st.store.read() as tx:
             return await svc.list_events(tx, who, flt, requested, granted)
 
-    return await cached_list(request, key, build)
+    return await cached_list(request, key, build, clocked=bool(active))
 
 
 async def create_event(request: web.Request) -> web.Response:

@@ -6,8 +6,10 @@ store costs milliseconds, a cached one microseconds. Correctness rules:
   ven/resource writes drop the grants and the answers.
 - Writes by other VTN processes sharing the database move a change stamp (vtn/storage/versions.py)
   that every process polls (`cache_poll_seconds`), so they invalidate within that delay; the TTLs
-  (`read_cache_seconds` for answers, which also lets `active` follow the clock, and
-  `grant_cache_seconds` for grants) bound staleness even if polling stalls.
+  bound staleness even if polling stalls: `read_cache_seconds` for answers that depend on the
+  clock (`active=true`, which must follow it), `read_cache_max_seconds` for the others, which only
+  a write can change (a 1 s TTL for all made every one of 100 group answers be rebuilt every
+  second, half the CPU of a poll benchmark), `grant_cache_seconds` for grants.
 - Grants are loaded for all clients at once (one query) while the grant table is small enough
   (`max_snapshot_rows`), so thousands of distinct VENs do not each cost a query.
 - Answers are keyed by the *effective* target set (requested AND granted), never by client, so
@@ -61,12 +63,17 @@ class ReadCache:
         self,
         *,
         answer_ttl_s: float = 1.0,
+        stable_ttl_s: float = 60.0,
         grant_ttl_s: float = 5.0,
         max_answers: int = 20_000,
         max_grants: int = 200_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._answers: _TtlMap[bytes] = _TtlMap(answer_ttl_s, max_answers, clock)
+        self._stable: _TtlMap[bytes] = _TtlMap(stable_ttl_s, max_answers, clock)
+        # Moves whenever answers are dropped: an answer built from a read that began before a drop
+        # may hold what the write changed, so it is not kept (keep_answer's `since`).
+        self.generation = 0
         self._grants: _TtlMap[frozenset[str]] = _TtlMap(grant_ttl_s, max_grants, clock)
         self._clock = clock
         self._grant_ttl_s = grant_ttl_s
@@ -77,10 +84,20 @@ class ReadCache:
         self.snapshot_lock = asyncio.Lock()
 
     def answer(self, key: Hashable) -> bytes | None:
-        return self._answers.get(key)
+        found = self._stable.get(key)
+        return found if found is not None else self._answers.get(key)
 
-    def keep_answer(self, key: Hashable, body: bytes) -> None:
-        self._answers.put(key, body)
+    def keep_answer(
+        self, key: Hashable, body: bytes, *, clocked: bool = True, since: int | None = None
+    ) -> None:
+        """Keep an encoded answer; `clocked=False` if only a write (never time) can change it.
+
+        `since`: the generation read before the answer was built; if answers were dropped since, the
+        answer may predate that write and is not kept.
+        """
+        if since is not None and since != self.generation:
+            return
+        (self._answers if clocked else self._stable).put(key, body)
 
     def grants(self, client_id: str) -> frozenset[str] | None:
         if self._snapshot is not None and self._clock() < self._snapshot_until:
@@ -113,11 +130,15 @@ class ReadCache:
 
     def objects_changed(self) -> None:
         """A program or event was written."""
+        self.generation += 1
         self._answers.clear()
+        self._stable.clear()
 
     def grants_changed(self) -> None:
         """A ven or resource was written: targets granted to VENs may have changed."""
         self._grants.clear()
         self._snapshot = None
         self._snapshot_possible = self._grant_ttl_s > 0
+        self.generation += 1
         self._answers.clear()
+        self._stable.clear()
