@@ -52,8 +52,11 @@ class TokenService:
         self._external = external
         self._external_key = Path(external.public_key_file).read_bytes() if external else None
         # Verified tokens until they expire: a VEN polls with the same token thousands of times,
-        # and checking the signature each time costs more than the rest of a cached poll.
-        self._verified: dict[str, tuple[int, Principal]] = {}
+        # and checking the signature each time costs more than the rest of a cached poll. Keyed by
+        # a 128-bit BLAKE2b digest of the token, not the token (~400 characters): at 100,000 VENs
+        # that is ~40 MB less. Principals with equal content are shared for the same reason.
+        self._verified: dict[bytes, tuple[int, Principal]] = {}
+        self._principals: dict[Principal, Principal] = {}
         self._max_verified = 200_000
 
     def issue(
@@ -84,15 +87,18 @@ class TokenService:
     def verify(self, token: str) -> Principal:
         """Check signature, expiry and shape; raise Unauthorized with a reason otherwise."""
         now = int(self._clock().timestamp())
-        known = self._verified.get(token)
+        digest = hashlib.blake2b(token.encode(), digest_size=16).digest()
+        known = self._verified.get(digest)
         if known is not None:
             if known[0] > now:
                 return known[1]
-            del self._verified[token]
+            del self._verified[digest]
         principal, exp = self._verify(token, now)
         if len(self._verified) >= self._max_verified:
             self._verified.clear()
-        self._verified[token] = (exp, principal)
+            self._principals.clear()
+        principal = self._principals.setdefault(principal, principal)
+        self._verified[digest] = (exp, principal)
         return principal
 
     def _verify(self, token: str, now: int) -> tuple[Principal, int]:
