@@ -95,6 +95,8 @@ class VtnConfig:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 3600.0
     retry_give_up_seconds: float = 86400.0
+    # Delivered and given-up notifications, and the delivery log, are deleted once this old (0: never).
+    outbox_retention_hours: float = 168.0
     # MQTT notifier binding: off unless a broker URL (mqtt://host:1883, mqtts://host:8883) is set.
     mqtt_broker_url: str | None = None
     # URIs advertised in GET /notifiers (list, or CSV from the environment); default: the broker URL.

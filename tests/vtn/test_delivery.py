@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shared.durations import utcnow
 from vtn.notify.policy import DeliveryPolicy
@@ -261,3 +261,72 @@ async def test_stop_settles_what_finished_and_gives_back_what_never_started(
 def test_a_lease_must_outlast_the_timeout() -> None:
     with pytest.raises(ValueError, match="lease"):
         DeliveryPolicy(lease_s=10, timeout_s=10)
+
+
+# ------------------------------------------------------------------------------------------- purge
+
+
+async def _statuses(store: Store) -> dict[str, str]:
+    async with store.read() as tx:
+        rows = (await tx.conn.execute(select(outbox.c.notification_id, outbox.c.status))).all()
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+async def _log_ids(store: Store) -> list[str]:
+    from vtn.storage.tables import delivery_attempts
+
+    async with store.read() as tx:
+        rows = (await tx.conn.execute(select(delivery_attempts.c.notification_id))).all()
+    return sorted(str(r[0]) for r in rows)
+
+
+async def test_purge_removes_only_old_finished_rows_and_log_entries(store: Store) -> None:
+    hour = 3_600_000_000
+    await enqueue(store, [row("a", 1), row("b", 1), row("c", 1), row("d", 1)])
+    claimed = {c: await ids_of(store, [f"{c}-1"]) for c in "abcd"}
+    async with store.transaction() as tx:
+        got = await tx.outbox.claim("w", 0, LEASE_US, 100)
+        by_id = {c.notification_id: c for c in got}
+        await tx.outbox.delivered("w", claimed["a"], 1 * hour)  # old, delivered
+        await tx.outbox.give_up("w", claimed["b"], 1 * hour)  # old, given up
+        await tx.outbox.delivered("w", claimed["c"], 9 * hour)  # recent
+        # d stays leased/pending, however old
+        await tx.outbox.log_attempts(
+            [
+                (by_id["a-1"], Attempt("a-1", 1 * hour, 200, None, 5)),
+                (by_id["c-1"], Attempt("c-1", 9 * hour, 200, None, 5)),
+            ]
+        )
+    async with store.transaction() as tx:
+        assert await tx.outbox.purge(before_us=5 * hour, limit=100) == 3  # a, b and a's log entry
+    assert await _statuses(store) == {"c-1": "delivered", "d-1": "pending"}
+    assert await _log_ids(store) == ["c-1"]
+
+
+async def test_purge_works_in_batches(store: Store) -> None:
+    await enqueue(store, [row("a", n) for n in range(25)])
+    async with store.transaction() as tx:  # as if all had been delivered long ago
+        await tx.conn.execute(update(outbox).values(status="delivered", done_us=10))
+    gone = []
+    for _ in range(4):
+        async with store.transaction() as tx:
+            gone.append(await tx.outbox.purge(before_us=100, limit=10))
+    assert gone == [10, 10, 5, 0]
+    assert await _statuses(store) == {}
+
+
+async def test_the_worker_purges_past_the_retention(store: Store) -> None:
+    await enqueue(store, [row("a", 1), row("b", 1)])
+    async with store.transaction() as tx:
+        await tx.outbox.claim("w", 0, LEASE_US, 100)
+        await tx.outbox.delivered("w", await ids_of(store, ["a-1"]), 0)  # the epoch: long past
+    w = worker(store, retention_s=3600.0, purge_interval_s=0.05)
+    await w.start()
+    try:
+        deadline = time.monotonic() + 5
+        while "a-1" in await _statuses(store):
+            assert time.monotonic() < deadline, "not purged"
+            await asyncio.sleep(0.05)
+    finally:
+        await w.stop()
+    assert "b-1" in await _statuses(store)  # pending rows are never purged

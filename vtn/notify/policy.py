@@ -24,6 +24,11 @@ class DeliveryPolicy:
     give_up_after_s: float = 86400.0
     jitter: float = 0.2
     poll_interval_s: float = 0.5
+    # Finished rows (delivered or given up) and the delivery log are deleted once this old, in
+    # batches every purge_interval_s; 0 keeps them forever (the tables then grow without bound).
+    retention_s: float = 7 * 86400.0
+    purge_interval_s: float = 300.0
+    purge_batch: int = 10_000
 
     def __post_init__(self) -> None:
         # A row is attempted only if the attempt (at most timeout_s) ends within the row's lease, so

@@ -62,6 +62,7 @@ class DeliveryWorker:
         self._kick = asyncio.Event()
         # A claim may find rows: woken by a write, rows settled, or polled since the last short claim.
         self._more = True
+        self._next_purge = 0.0  # loop time of the next purge of old finished rows
 
     def wake(self) -> None:
         self._more = True
@@ -69,6 +70,8 @@ class DeliveryWorker:
 
     async def start(self) -> None:
         self._webhooks = WebhookClient(self.policy.concurrency, self.policy.timeout_s)
+        # The first purge waits a little: a restart is not the moment for extra write transactions.
+        self._next_purge = asyncio.get_running_loop().time() + min(60.0, self.policy.purge_interval_s)
         self._task = asyncio.create_task(self._run(), name="outbox-worker")
 
     async def stop(self) -> None:
@@ -107,6 +110,7 @@ class DeliveryWorker:
                 continue
             if self._ready():
                 continue
+            await self._purge_if_due()
             unsettled = bool(self._done or self._unsent)
             try:
                 await asyncio.wait_for(
@@ -115,6 +119,31 @@ class DeliveryWorker:
                 )
             except TimeoutError:
                 self._more = True  # poll: retries fall due, other processes enqueue
+
+    async def _purge_if_due(self) -> None:
+        """Delete finished rows and log entries past the retention, a batch per transaction.
+
+        Every process's worker purges (the deletes are idempotent); one that fails is retried at
+        the next interval, and a failure never stops deliveries.
+        """
+        loop_time = asyncio.get_running_loop().time()
+        if self.policy.retention_s <= 0 or loop_time < self._next_purge:
+            return
+        self._next_purge = loop_time + self.policy.purge_interval_s
+        before_us = to_us(self.clock()) - int(self.policy.retention_s * 1e6)
+        try:
+            while True:
+                async with self.store.transaction() as tx:
+                    gone = await tx.outbox.purge(before_us, self.policy.purge_batch)
+                if gone < self.policy.purge_batch:
+                    break
+                await asyncio.sleep(0)  # let deliveries and requests in between batches
+        except Exception:
+            log.warning(
+                "could not purge old outbox rows; retrying in %.0f s",
+                self.policy.purge_interval_s,
+                exc_info=True,
+            )
 
     @property
     def _low_water(self) -> int:

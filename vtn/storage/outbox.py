@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vtn.storage.tables import delivery_attempts, outbox, subscription_health
@@ -302,6 +302,30 @@ class OutboxRepo:
             row.last_error,
             pending,
         )
+
+    async def purge(self, before_us: int, limit: int) -> int:
+        """Delete up to `limit` finished rows (delivered, dead) and log entries older than `before_us`.
+
+        Oldest first by id (ids grow with time), so each batch reads little more than it deletes.
+        Returns how many rows went, so the caller can go on while a batch comes back full.
+        """
+        finished = (
+            select(outbox.c.id)
+            .where(outbox.c.status.in_(("delivered", "dead")), outbox.c.done_us < before_us)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        gone = (await self.conn.execute(delete(outbox).where(outbox.c.id.in_(finished)))).rowcount or 0
+        logged = (
+            select(delivery_attempts.c.id)
+            .where(delivery_attempts.c.at_us < before_us)
+            .order_by(delivery_attempts.c.id)
+            .limit(limit)
+        )
+        gone += (
+            await self.conn.execute(delete(delivery_attempts).where(delivery_attempts.c.id.in_(logged)))
+        ).rowcount or 0
+        return int(gone)
 
     async def pending_count(self) -> int:
         query = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
