@@ -4,6 +4,8 @@
 
 Certificates come from a throw-away dev CA (vtn.pki), P-256 and RSA-2048. Times are process time
 (time.process_time) per call, so other work on a shared machine does not inflate them much.
+"verify" is XmlVerifier as the VTN runs it (the fast path, shared/oadr20b/fast_verify.py); the
+"signxml only" row is the same with `fast_path=False`, i.e. verification as it was before.
 The last rows run the VTN's own `Oadr20bService.handle` (admission, poll cache, signing) on a seeded
 SQLite store with one signing VEN, without HTTP. `--profile` prints the top functions of a cProfile
 run of that service path.
@@ -115,14 +117,19 @@ def codec_rows(ca: CertificateAuthority, codec: Oadr20bCodec, kind: KeyType, n: 
     poll = codec.build(m.Poll(ven_id="ven-00001"))
     ven, vtn = make_signer(ca, "ven", kind), make_signer(ca, "vtn", kind)
     verifier = XmlVerifier(window=timedelta(hours=1), max_nonces=10**7)
+    slow = XmlVerifier(window=timedelta(hours=1), max_nonces=10**7, fast_path=False)
     # Fresh signed requests (each its own nonce, never verified twice), made before timing.
     requests = [codec.sign_built(poll, ven) for _ in range(6 * n)]
     roots = [codec.read(r).root for r in requests[: 3 * n]]
+    slow_roots = iter([codec.read(r).root for r in requests[: 3 * n]])
     parsed = etree.fromstring(poll)
     used = iter(range(len(requests)))
 
     def verify(_: int) -> None:
         verifier.verify(roots[next(used)], ven.certificate)
+
+    def verify_signxml(_: int) -> None:
+        slow.verify(next(slow_roots), ven.certificate)
 
     def poll_path(_: int) -> None:
         doc = codec.read(requests[next(used)])
@@ -134,7 +141,9 @@ def codec_rows(ca: CertificateAuthority, codec: Oadr20bCodec, kind: KeyType, n: 
         "sign_built (parse + sign + serialise)": per_call(lambda _: codec.sign_built(answer, vtn), n),
         "read signed poll (parse + XSD + decode)": per_call(lambda i: codec.read(requests[i]), n),
         "verify (XmlVerifier.verify)": per_call(verify, n),
+        "verify, signxml only (fast_path=False, as before)": per_call(verify_signxml, n),
     }
+    assert verifier.fast_verified == 3 * n and slow.signxml_verified == 3 * n
     verifier = XmlVerifier(window=timedelta(hours=1), max_nonces=10**7)
     rows["signed-both poll path (read + verify + sign_built)"] = per_call(poll_path, n)
     return rows
