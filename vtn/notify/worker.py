@@ -63,6 +63,7 @@ class DeliveryWorker:
         # A claim may find rows: woken by a write, rows settled, or polled since the last short claim.
         self._more = True
         self._next_purge = 0.0  # loop time of the next purge of old finished rows
+        self._stopping = False
 
     def wake(self) -> None:
         self._more = True
@@ -75,8 +76,13 @@ class DeliveryWorker:
         self._task = asyncio.create_task(self._run(), name="outbox-worker")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
+            # Python 3.11's wait_for can swallow a cancellation that races with its inner future
+            # completing (the kick), leaving the loop running: cancel until the task has ended.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait([self._task], timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         senders = list(self._senders)
@@ -96,7 +102,7 @@ class DeliveryWorker:
             await self._webhooks.close()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._kick.clear()
             try:
                 await self._step()
