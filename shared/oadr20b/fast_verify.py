@@ -28,20 +28,24 @@ from lxml import etree
 from shared.oadr20b.namespaces import DS, OADR
 from shared.oadr20b.xml import El
 
+# The layout's names and algorithms, shared with the signer (signing.py), which writes this layout.
 C14N_URI: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+SHA256_URI: Final = "http://www.w3.org/2001/04/xmlenc#sha256"
+ECDSA_SHA256_URI: Final = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+RSA_SHA256_URI: Final = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SIGNED_OBJECT_ID: Final = "oadrSignedObject"
 PROP_ID: Final = "prop"
 
 # DigestMethod URI -> hashlib name
 _DIGESTS: Final[dict[str, str]] = {
-    "http://www.w3.org/2001/04/xmlenc#sha256": "sha256",
+    SHA256_URI: "sha256",
     "http://www.w3.org/2001/04/xmldsig-more#sha384": "sha384",
 }
 # SignatureMethod URI -> (EC key?, hash)
 _METHODS: Final[dict[str, tuple[bool, hashes.HashAlgorithm]]] = {
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256": (True, hashes.SHA256()),
+    ECDSA_SHA256_URI: (True, hashes.SHA256()),
     "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384": (True, hashes.SHA384()),
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": (False, hashes.SHA256()),
+    RSA_SHA256_URI: (False, hashes.SHA256()),
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": (False, hashes.SHA384()),
 }
 _REFERENCE_URIS: Final = (f"#{SIGNED_OBJECT_ID}", f"#{PROP_ID}")

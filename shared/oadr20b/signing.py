@@ -83,23 +83,27 @@ from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
-from shared.oadr20b.fast_verify import DetachedVerifier, Mismatch
+from shared.oadr20b.fast_verify import (
+    C14N_URI,
+    ECDSA_SHA256_URI,
+    PROP_ID,
+    RSA_SHA256_URI,
+    SHA256_URI,
+    SIGNED_OBJECT_ID,
+    DetachedVerifier,
+    Mismatch,
+)
 from shared.oadr20b.namespaces import DS, OADR
 from shared.oadr20b.xml import El, fmt_datetime, parse_datetime
 
 DSP: Final = "http://openadr.org/oadr-2.0b/2012/07/xmldsig-properties"
-SIGNED_OBJECT_ID: Final = "oadrSignedObject"
-_C14N_URI: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
-_SHA256_URI: Final = "http://www.w3.org/2001/04/xmlenc#sha256"
-_RSA_SHA256: Final = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-_ECDSA_SHA256: Final = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 _SHA256: Final = hashes.SHA256()
 _ECDSA: Final = ec.ECDSA(hashes.SHA256())
 _SIGNATURE = f"{{{DS}}}Signature"
 _X509_PATH = (f"{{{DS}}}KeyInfo", f"{{{DS}}}X509Data", f"{{{DS}}}X509Certificate")
 _REFERENCES = f"{{{DS}}}SignedInfo/{{{DS}}}Reference"
 _REPLAY = f"{{{DSP}}}ReplayProtect"
-_EXPECTED_URIS = frozenset({f"#{SIGNED_OBJECT_ID}", "#prop"})
+_EXPECTED_URIS = frozenset({f"#{SIGNED_OBJECT_ID}", f"#{PROP_ID}"})
 
 
 class SignatureRefused(Oadr20bError):
@@ -168,7 +172,7 @@ class XmlSigner:
         self.certificate = certificate
         self._key = key
         der = certificate.public_bytes(serialization.Encoding.DER)
-        method = _ECDSA_SHA256 if isinstance(key, ec.EllipticCurvePrivateKey) else _RSA_SHA256
+        method = ECDSA_SHA256_URI if isinstance(key, ec.EllipticCurvePrivateKey) else RSA_SHA256_URI
         self._template = _signature_template(method, base64.b64encode(der).decode())
         # XMLDSig wants ECDSA values as raw r || s, each as long as the curve order, not DER.
         self._ec_size = (key.curve.key_size + 7) // 8 if isinstance(key, ec.EllipticCurvePrivateKey) else 0
@@ -229,16 +233,16 @@ def _signature_template(method: str, certificate_b64: str) -> El:
     # ds and oadr declared on ds:Signature itself: its canonical form is the same in and out of the document.
     sig = etree.Element(_SIGNATURE, nsmap={"ds": DS, "oadr": OADR})
     info = ds(sig, "SignedInfo")
-    ds(info, "CanonicalizationMethod", Algorithm=_C14N_URI)
+    ds(info, "CanonicalizationMethod", Algorithm=C14N_URI)
     ds(info, "SignatureMethod", Algorithm=method)
-    for uri in (f"#{SIGNED_OBJECT_ID}", "#prop"):
+    for uri in (f"#{SIGNED_OBJECT_ID}", f"#{PROP_ID}"):
         ref = ds(info, "Reference", URI=uri)
-        ds(ds(ref, "Transforms"), "Transform", Algorithm=_C14N_URI)
-        ds(ref, "DigestMethod", Algorithm=_SHA256_URI)
+        ds(ds(ref, "Transforms"), "Transform", Algorithm=C14N_URI)
+        ds(ref, "DigestMethod", Algorithm=SHA256_URI)
         ds(ref, "DigestValue")
     ds(sig, "SignatureValue")
     ds(ds(ds(sig, "KeyInfo"), "X509Data"), "X509Certificate").text = certificate_b64
-    props = ds(ds(sig, "Object", Id="prop"), "SignatureProperties")
+    props = ds(ds(sig, "Object", Id=PROP_ID), "SignatureProperties")
     prop = ds(props, "SignatureProperty", Id="sigprop0", Target="#sigproptarget0")
     replay = etree.SubElement(prop, f"{{{DSP}}}ReplayProtect", nsmap={"dsp": DSP})
     etree.SubElement(replay, f"{{{DSP}}}timestamp")
