@@ -54,9 +54,8 @@ class TokenService:
         # Verified tokens until they expire: a VEN polls with the same token thousands of times,
         # and checking the signature each time costs more than the rest of a cached poll. Keyed by
         # a 128-bit BLAKE2b digest of the token, not the token (~400 characters): at 100,000 VENs
-        # that is ~40 MB less. Principals with equal content are shared for the same reason.
+        # that is ~40 MB less.
         self._verified: dict[bytes, tuple[int, Principal]] = {}
-        self._principals: dict[Principal, Principal] = {}
         self._max_verified = 200_000
 
     def issue(
@@ -96,8 +95,6 @@ class TokenService:
         principal, exp = self._verify(token, now)
         if len(self._verified) >= self._max_verified:
             self._verified.clear()
-            self._principals.clear()
-        principal = self._principals.setdefault(principal, principal)
         self._verified[digest] = (exp, principal)
         return principal
 
