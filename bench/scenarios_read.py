@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.common import BASE_PATH, Proc, http_json
 from bench.context import Ctx, events_path, vtn
-from bench.load import Request
+from bench.load import LoadResult, Request
 from bench.report import Row
 from bench.seed import Manifest, SeedSpec, ensure, group_of, mint_tokens
 from shared.enums import Role
@@ -132,30 +132,36 @@ def vens_sessions(ctx: Ctx, backend: str, sizes: list[int], do_poll: bool, do_sc
         _scale_checks(ctx, backend, sizes, scale, rss)
 
 
-def _poll_checks(ctx: Ctx, backend: str, poll: dict[int, Row]) -> None:
-    """Throughput at the largest vs the smallest size, measured in alternating rounds.
+def _alternate(ctx: Ctx, servers: dict[int, tuple[Proc, Path, int]]) -> dict[int, list[LoadResult]]:
+    """Warm each server until every one of its VENs polled once, then load them in turn, ROUNDS times.
 
-    This machine's CPU speed drifts by up to ~2x within minutes, so the sizes' own rows (measured
-    minutes apart) cannot give the ratio: both VTNs run at once here and are loaded in turn,
-    ROUNDS times, and the ratio is that of the summed throughputs.
+    This machine's CPU speed drifts by up to ~2x within minutes, so two set-ups measured minutes
+    apart cannot be compared: both run at once (only one loaded at a time) and alternate.
+    Keys: whatever the caller compares; values: (server, request file, VEN count).
     """
+    for proc, reqfile, vens in servers.values():
+        ctx.measure(proc, reqfile, duration=max(1.0, vens / POLL_WARMUP_RATE), warmup=0)
+    done: dict[int, list[LoadResult]] = {key: [] for key in servers}
+    for _ in range(RATIO_ROUNDS):
+        for key, (proc, reqfile, _vens) in servers.items():
+            done[key].append(ctx.measure(proc, reqfile, warmup=0))
+    return done
+
+
+def _poll_checks(ctx: Ctx, backend: str, poll: dict[int, Row]) -> None:
+    """Throughput at the largest vs the smallest size, from alternating rounds (_alternate): the
+    sizes' own rows were measured minutes apart. The ratio is that of the summed throughputs."""
     if len(poll) < 2:
         return
     small, large = min(poll), max(poll)
-    done: dict[int, list[float]] = {small: [], large: []}
     with contextlib.ExitStack() as stack:
-        servers: dict[int, tuple[Proc, Path]] = {}
+        servers: dict[int, tuple[Proc, Path, int]] = {}
         for n in (small, large):
             m = ensure(vens_spec(n), backend, ctx.pg_url, log=ctx.log)
             tokens = mint_tokens(m.url, m.client_ids)
             proc = stack.enter_context(vtn(ctx, m.url, f"vtn-{backend}-{n}-rounds"))
-            reqfile = ctx.requests_file(f"poll-{backend}-{n}", poll_requests(m, tokens))
-            ctx.measure(proc, reqfile, duration=max(1.0, n / POLL_WARMUP_RATE), warmup=0)  # all poll once
-            servers[n] = (proc, reqfile)
-        for _ in range(RATIO_ROUNDS):
-            for n in (small, large):
-                proc, reqfile = servers[n]
-                done[n].append(ctx.measure(proc, reqfile, warmup=0).rps)
+            servers[n] = (proc, ctx.requests_file(f"poll-{backend}-{n}", poll_requests(m, tokens)), n)
+        done = {n: [r.rps for r in results] for n, results in _alternate(ctx, servers).items()}
     lo, hi = sum(done[small]), sum(done[large])
     ratio = hi / lo if lo else 0.0
     rounds = ", ".join(f"{a:,.0f}/{b:,.0f}" for a, b in zip(done[small], done[large], strict=True))
@@ -223,36 +229,34 @@ def scaleout(ctx: Ctx, n: int) -> None:
     m = ensure(vens_spec(n), "postgresql", ctx.pg_url, log=ctx.log)
     tokens = mint_tokens(m.url, m.client_ids)
     reqfile = ctx.requests_file(f"scaleout-{n}", poll_requests(m, tokens))
-    got: dict[int, Row] = {}
-    sums = {1: 0.0, 2: 0.0}
     with contextlib.ExitStack() as stack:
-        procs_of: dict[int, Proc] = {}
+        servers: dict[int, tuple[Proc, Path, int]] = {}
         for procs in (1, 2):
             proc = stack.enter_context(
                 vtn(ctx, m.url, f"vtn-scaleout-{procs}", processes=procs, reuse_port=True)
             )
             preflight_poll(proc, m, tokens[0])
-            ctx.measure(proc, reqfile, duration=max(1.0, n / POLL_WARMUP_RATE), warmup=0)  # all poll once
-            procs_of[procs] = proc
-        for _ in range(RATIO_ROUNDS):
-            for procs, proc in procs_of.items():
-                r = ctx.measure(proc, reqfile, warmup=0)
-                sums[procs] += r.rps
-                got[procs] = Row(
-                    "scaleout",
-                    f"GET /events, {procs} process{'es' if procs > 1 else ''} (SO_REUSEPORT)",
-                    "postgresql",
-                    size_label(n),
-                    r.rps,
-                    "req/s",
-                    r.p50_ms,
-                    r.p99_ms,
-                    proc.peak_rss_mb(),
-                    errors=r.errors,
-                    extra={"load": r.as_dict(), "processes": procs, "vens": n},
-                )
-    for row in got.values():
-        ctx.add(row)
+            servers[procs] = (proc, reqfile, n)
+        done = _alternate(ctx, servers)
+        peak = {procs: proc.peak_rss_mb() for procs, (proc, _, _) in servers.items()}
+    sums = {procs: sum(r.rps for r in results) for procs, results in done.items()}
+    for procs, results in done.items():
+        r = results[-1]
+        ctx.add(
+            Row(
+                "scaleout",
+                f"GET /events, {procs} process{'es' if procs > 1 else ''} (SO_REUSEPORT)",
+                "postgresql",
+                size_label(n),
+                r.rps,
+                "req/s",
+                r.p50_ms,
+                r.p99_ms,
+                peak[procs],
+                errors=r.errors,
+                extra={"load": r.as_dict(), "processes": procs, "vens": n},
+            )
+        )
     one, two = sums[1], sums[2]
     factor = two / one if one else 0.0
     ctx.add(
