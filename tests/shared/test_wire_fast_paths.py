@@ -195,3 +195,69 @@ def test_only_numbers_with_negative_exponents_leave_the_fast_path(text: str, fas
     # Fast: pydantic's text is used as it is; otherwise json.dumps(to_wire()) re-encodes (its
     # spelling of such floats differs). A string that merely looks like an exponent must stay fast.
     assert oadr3_json._same_as_json_dumps(text) is fast
+
+
+def test_every_negative_exponent_in_pydantic_json_is_found() -> None:
+    # Floats in every position pydantic's JSON puts a number, beside ids that hold "e-" themselves.
+    rng = random.Random(5)
+    for value in _floats(rng) + [-v for v in _floats(rng)]:
+        report = _report_with(values=[1.0, value], name="ab0e-1e-")
+        text = report.model_dump_json(by_alias=True, exclude_none=True)
+        spelled = json.dumps(value)
+        has_exponent = "e-" in text.replace("ab0e-1e-", "") and "e-" in spelled
+        assert oadr3_json._has_negative_exponent(text) is has_exponent, (value, text[-80:])
+
+
+def _parsed(parse: Any, body: bytes) -> Any:
+    try:
+        doc = parse(body)
+    except BadRequest as exc:
+        return ("error", exc.detail)
+    return ("doc", json.dumps(doc, sort_keys=True))  # 1 and 1.0, -0.0 and 0.0 stay apart
+
+
+def test_parse_json_answers_as_the_stdlib_parser() -> None:
+    # orjson parses the common body; whatever it could read differently goes to json.loads.
+    tricky = [
+        b"\xef\xbb\xbf[1]",
+        '{"k": 1}'.encode("utf-16"),
+        b'["\\ud800"]',
+        b'["\xed\xa0\x80"]',
+        b"[NaN]",
+        b"[Infinity]",
+        b"[1e400]",
+        b"[-1e400]",
+        b"[12345678901234567890123]",
+        b"[-9223372036854775809]",
+        b"[18446744073709551616]",
+        b"[9223372036854775807]",
+        b"[1234567890.123456789012]",
+        b"[-0.0, 0, 1.0, 1e5, 1E+2, 1.5e-7]",
+        b'{"a": 1, "a": 2}',
+        b'{"a":"x\ty"}',
+        b"[1,]",
+        b"[01]",
+        b"",
+        b"   ",
+        b"[" * 40 + b"]" * 40,
+        b"[" * 2000 + b"]" * 2000,
+        b'["\\u0000"]',
+        b'"\\/"',
+        b"\xff",
+    ]
+    rng = random.Random(3)
+    numbers = [
+        rng.choice([rng.randint(-(2**70), 2**70), rng.uniform(-1e20, 1e20), rng.random()]) for _ in range(200)
+    ]
+    generated = [json.dumps({"v": n, "s": [n, str(n)]}).encode() for n in numbers]
+    fast = [b for b in tricky + generated if oadr3_json._fast_parse(b) is not oadr3_json._NOT_PARSED]
+    assert len(fast) > 100  # the comparison covers orjson's answers, not only the fallback's
+    for body in tricky + _bodies() + generated:
+        assert _parsed(oadr3_json.parse_json, body) == _parsed(_stdlib_only, body), body[:60]
+
+
+def _stdlib_only(body: bytes) -> Any:
+    doc = oadr3_json._stdlib_parse(body)
+    if not oadr3_json._shallow_and_plain(body):
+        oadr3_json._check_document(doc)
+    return doc
