@@ -64,8 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--python-load", action="store_true", help="use bench/pyload.py even if wrk is installed")
     p.add_argument(
         "--ingest-runs",
-        help="ingest runs as PROCESSESxCONNECTIONS, comma-separated (default: SQLite 1x32,1x64; "
-        "PostgreSQL also 2x64,2x128): with 2 processes, two `vtn serve --reuse-port` share the port",
+        help="ingest runs as PROCESSESxCONNECTIONS, comma-separated (default: SQLite 1x32,1x64 "
+        "and, in full runs, 1x128; PostgreSQL 1x32,1x64,2x64,2x128): with 2 processes, "
+        "two `vtn serve --reuse-port` share the port",
     )
     p.add_argument("--profile", action="store_true", help="also record polling and ingest with py-spy")
     p.add_argument("--uvloop", action="store_true", help="run VTN and baseline on uvloop (needs uvloop)")
@@ -165,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     if "ingest" in selected:
         ingest_backends = [db] if db else (["sqlite"] if quick else ["sqlite", "postgresql"])
         for backend in ctx.backends(ingest_backends):
-            runs = args.ingest_runs or ("1x32,1x64" if backend == "sqlite" else "1x32,1x64,2x64,2x128")
+            sqlite_runs = "1x32,1x64" if quick else "1x32,1x64,1x128"
+            runs = args.ingest_runs or (sqlite_runs if backend == "sqlite" else "1x32,1x64,2x64,2x128")
             for run_spec in runs.split(","):
                 processes, connections = (int(n) for n in run_spec.lower().split("x"))
                 attempt("ingest", scenarios_write.ingest, ctx, backend, processes, connections)
