@@ -26,7 +26,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
 from shared.errors import SchemaViolation
-from shared.fast_schema import Check, FastCompiler, Unsupported
+from shared.fast_schema import Check, FastCompiler, Unsupported, always
+from shared.schema_codegen import CodegenCompiler
 
 __all__ = ["SchemaRegistry", "ValuesMapKind", "json_pointer", "strip_nulls"]
 
@@ -96,6 +97,7 @@ class SchemaRegistry:
         self._validator_cls: type[Validator] = validator_for(translated)
         self._validators: dict[str, Validator] = {}
         self._fast = FastCompiler(self._component_for_ref)
+        self._codegen = CodegenCompiler(self._fast, self._component_for_ref)
         self._checks: dict[str, Check] = {}
         self._pattern_labels = {
             self._components[name]["pattern"]: label
@@ -104,6 +106,7 @@ class SchemaRegistry:
         }
         self._enumerations: dict[str, dict[str, Any]] = {}
         self._values_checks: dict[tuple[str, str], tuple[Check, Validator] | None] = {}
+        self._values_by_kind: dict[str, dict[str, Check]] = {}
 
     # ------------------------------------------------------------------ OpenAPI document
 
@@ -199,21 +202,23 @@ class SchemaRegistry:
         compiled = None
         if isinstance(definition, dict):
             translated = _translate(definition)
-            compiled = (self._fast.compile(translated), self._validator_cls(translated))
+            compiled = (self._codegen.compile(translated), self._validator_cls(translated))
         self._values_checks[key] = compiled
         return compiled
 
     def _payloads_valid(self, kind: ValuesMapKind, doc: Mapping[str, Any]) -> bool:
         """validate_payloads' common case, without building a JSON pointer per valuesMap (those
         cost more than the checks); on False, validate_payloads walks again to name the culprit."""
-        known = self._values_checks
+        known = self._values_by_kind.setdefault(kind, {})  # type name -> its check (None: private)
         for values_map in _values_maps_only(kind, doc):
-            if _is_mapping(values_map):
+            if type(values_map) is dict or _is_mapping(values_map):
                 type_name = values_map.get("type")
                 if isinstance(type_name, str):
-                    key = (kind, type_name)
-                    compiled = known[key] if key in known else self._values_check(kind, type_name)
-                    if compiled is not None and not compiled[0](values_map.get("values")):
+                    check = known.get(type_name)
+                    if check is None:
+                        compiled = self._values_check(kind, type_name)
+                        check = known[type_name] = compiled[0] if compiled is not None else always
+                    if not check(values_map.get("values")):
                         return False
         return True
 
@@ -228,7 +233,7 @@ class SchemaRegistry:
             if schema not in self._components:
                 raise KeyError(f"no component schema named {schema!r}")
             try:
-                found = self._fast.compile(self._components[schema])
+                found = self._codegen.compile(self._components[schema])
             except Unsupported:
                 found = self.validator(schema).is_valid
             self._checks[schema] = found
