@@ -113,12 +113,7 @@ class _Generator:
         return [_at(ind, f"if isinstance({var}, dict):"), *body] if body else []
 
     def _array(self, kw: dict[str, Any], var: str, ind: int, depth: int) -> list[str]:
-        lines = [_at(ind, f"if not isinstance({var}, list): return False")]
-        low, high = kw.get("minItems", 0), kw.get("maxItems")
-        if low:
-            lines.append(_at(ind, f"if len({var}) < {int(low)}: return False"))
-        if high is not None:
-            lines.append(_at(ind, f"if len({var}) > {int(high)}: return False"))
+        lines = _sized("list", kw.get("minItems", 0), kw.get("maxItems"), var, ind)
         item = self._name("x")
         checks = self.node(kw.get("items", True), item, ind + 1, depth + 1)
         if checks:
@@ -127,12 +122,7 @@ class _Generator:
         return lines
 
     def _string(self, kw: dict[str, Any], var: str, ind: int) -> list[str]:
-        lines = [_at(ind, f"if not isinstance({var}, str): return False")]
-        low, high = kw.get("minLength", 0), kw.get("maxLength")
-        if low:
-            lines.append(_at(ind, f"if len({var}) < {int(low)}: return False"))
-        if high is not None:
-            lines.append(_at(ind, f"if len({var}) > {int(high)}: return False"))
+        lines = _sized("str", kw.get("minLength", 0), kw.get("maxLength"), var, ind)
         if "pattern" in kw:
             search = self._name("_p", re.compile(kw["pattern"]).search)
             lines.append(_at(ind, f"if {search}({var}) is None: return False"))
@@ -181,6 +171,16 @@ class _Generator:
         if not others:
             return [_at(ind, f"if {fails}: return False")]
         return [_at(ind, f"if ({fails}) and not ({' or '.join(others)}): return False")]
+
+
+def _sized(cls: str, low: int, high: int | None, var: str, ind: int) -> list[str]:
+    """`var` is a `cls` (list or str) of low..high members."""
+    lines = [_at(ind, f"if not isinstance({var}, {cls}): return False")]
+    if low:
+        lines.append(_at(ind, f"if len({var}) < {int(low)}: return False"))
+    if high is not None:
+        lines.append(_at(ind, f"if len({var}) > {int(high)}: return False"))
+    return lines
 
 
 def _at(ind: int, text: str) -> str:

@@ -139,8 +139,10 @@ class Notifier:
             await versions.bump(tx.conn, versions.SUBSCRIPTIONS)
             tx.notes.wrote_subscriptions = True
         program_id = await _program_of(tx, obj)
-        bodies = _Bodies(operation, obj, program_id)
         candidates = await self._candidates_for(tx, kind.value, program_id)
+        if not candidates and not self.extra_sinks:
+            return 0  # nobody subscribed to this kind here: the common case of a report write
+        bodies = _Bodies(operation, obj, program_id)
         # (subscription, its hooks for this change, its verdict) for each subscriber that hears of it.
         hearing = await _audience(tx, kind, operation, obj, candidates)
         ids = notification_ids(sum(len(hooks) for _, hooks, _ in hearing))
