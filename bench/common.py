@@ -59,6 +59,18 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (Linux /proc/<pid>/task/<tid>/children)."""
+    found: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                found += [int(c) for c in fh.read().split()]
+    except OSError:
+        pass
+    return found
+
+
 def machine_jiffies() -> tuple[int, int]:
     """(busy, total) CPU jiffies of the whole machine so far, from /proc/stat."""
     try:
@@ -112,7 +124,9 @@ class Proc:
 
     @property
     def pids(self) -> list[int]:
-        return [self.popen.pid, *(p.popen.pid for p in self.extra)]
+        """This process, its siblings, and their children (`vtn serve --intake-workers`)."""
+        own = [self.popen.pid, *(p.popen.pid for p in self.extra)]
+        return own + [child for pid in own for child in child_pids(pid)]
 
     def peak_rss_mb(self) -> float | None:
         """Largest VmHWM (peak resident set) over this process and its siblings, in MiB."""

@@ -193,7 +193,14 @@ def vtn_env(webhooks: bool = False) -> dict[str, str]:
 
 @contextlib.contextmanager
 def vtn(
-    ctx: Ctx, url: str, name: str, *, processes: int = 1, webhooks: bool = False, reuse_port: bool = False
+    ctx: Ctx,
+    url: str,
+    name: str,
+    *,
+    processes: int = 1,
+    webhooks: bool = False,
+    reuse_port: bool = False,
+    intake_workers: int = 0,
 ) -> Iterator[Proc]:
     """`vtn serve` on a free port; `processes` copies of it sharing the port with `--reuse-port`
     (bench/reuseport_serve.py only for uvloop, which `vtn serve` does not offer)."""
@@ -210,6 +217,7 @@ def vtn(
                     argv.append("--uvloop")
             else:
                 argv = [VTN_BIN, "serve", "--db", url, "--port", str(port), "--no-migrate"]
+                argv += ["--intake-workers", str(intake_workers)]
                 if shared_port:
                     argv.append("--reuse-port")
             procs.append(spawn(f"{name}-{k}" if processes > 1 else name, argv, port, env))

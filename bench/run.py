@@ -64,9 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--python-load", action="store_true", help="use bench/pyload.py even if wrk is installed")
     p.add_argument(
         "--ingest-runs",
-        help="ingest runs as PROCESSESxCONNECTIONS, comma-separated (default: SQLite 1x32,1x64 "
-        "and, in full runs, 1x128; PostgreSQL 1x32,1x64,2x64,2x128): with 2 processes, "
-        "two `vtn serve --reuse-port` share the port",
+        help="ingest runs as PROCESSESxCONNECTIONS[wWORKERS], comma-separated (default: SQLite "
+        "1x32,1x64,1x64w1 and, in full runs, 1x128,1x128w1; PostgreSQL 1x32,1x64,1x64w1,2x64,2x128): "
+        "with 2 processes, two `vtn serve --reuse-port` share the port; wN adds --intake-workers N",
     )
     p.add_argument("--profile", action="store_true", help="also record polling and ingest with py-spy")
     p.add_argument("--uvloop", action="store_true", help="run VTN and baseline on uvloop (needs uvloop)")
@@ -91,6 +91,13 @@ def finalize(rows: list[Row], baseline: float) -> None:
             checks.append(row.ratio >= row.extra["min_ratio"])
         if checks and row.met is None:
             row.met = all(checks) and row.errors == 0
+
+
+def _ingest_run(spec: str) -> tuple[int, int, int]:
+    """ "2x64" -> (2, 64, 0); "1x64w1" -> (1, 64, 1): processes, connections, intake workers."""
+    head, _, workers = spec.lower().partition("w")
+    processes, connections = head.split("x")
+    return int(processes), int(connections), int(workers or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,11 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     if "ingest" in selected:
         ingest_backends = [db] if db else (["sqlite"] if quick else ["sqlite", "postgresql"])
         for backend in ctx.backends(ingest_backends):
-            sqlite_runs = "1x32,1x64" if quick else "1x32,1x64,1x128"
-            runs = args.ingest_runs or (sqlite_runs if backend == "sqlite" else "1x32,1x64,2x64,2x128")
+            sqlite_runs = "1x32,1x64,1x64w1" if quick else "1x32,1x64,1x128,1x64w1,1x128w1"
+            pg_runs = "1x32,1x64,1x64w1,2x64,2x128"
+            runs = args.ingest_runs or (sqlite_runs if backend == "sqlite" else pg_runs)
             for run_spec in runs.split(","):
-                processes, connections = (int(n) for n in run_spec.lower().split("x"))
-                attempt("ingest", scenarios_write.ingest, ctx, backend, processes, connections)
+                processes, connections, workers = _ingest_run(run_spec)
+                attempt("ingest", scenarios_write.ingest, ctx, backend, processes, connections, workers)
     if "fanout" in selected:
         subs = args.fanout or (1000 if quick else 10_000)
         for backend in ctx.backends([db] if db else ["sqlite"]):

@@ -69,12 +69,15 @@ def count_rows(url: str) -> int:
     return asyncio.run(run())
 
 
-def ingest(ctx: Ctx, backend: str, processes: int = 1, connections: int | None = None) -> None:
+def ingest(
+    ctx: Ctx, backend: str, processes: int = 1, connections: int | None = None, intake_workers: int = 0
+) -> None:
     """POST /reports rotating over 1,000 VENs; committed rows are checked against acknowledged ones.
 
     With `processes` > 1, that many `vtn serve --reuse-port` processes share the port and the store.
     `connections` (default: the run's) is the number of VENs posting at once: group commit batches
-    grow with it, so it is part of the row's name.
+    grow with it, so it is part of the row's name. `intake_workers`: `vtn serve --intake-workers`
+    (their CPU counts as the VTN's).
     """
     conns = connections or ctx.connections
     m = ensure(vens_spec(INGEST_VENS), backend, ctx.pg_url, log=ctx.log)
@@ -87,7 +90,7 @@ def ingest(ctx: Ctx, backend: str, processes: int = 1, connections: int | None =
     ]
     reqfile = ctx.requests_file(f"ingest-{backend}", reqs)
     counts: dict[str, int] = {}
-    with vtn(ctx, url, f"vtn-ingest-{backend}", processes=processes) as proc:
+    with vtn(ctx, url, f"vtn-ingest-{backend}", processes=processes, intake_workers=intake_workers) as proc:
         status, body = http_json(
             "POST", f"http://127.0.0.1:{proc.port}{BASE_PATH}/reports", tokens[0], json.loads(reqs[0][3])
         )
@@ -106,7 +109,8 @@ def ingest(ctx: Ctx, backend: str, processes: int = 1, connections: int | None =
     row = Row(
         "ingest",
         f"POST /reports (24 USAGE intervals), {conns} connections"
-        + (f", {processes} processes" if processes > 1 else ""),
+        + (f", {processes} processes" if processes > 1 else "")
+        + (f", {intake_workers} intake worker{'s' if intake_workers > 1 else ''}" if intake_workers else ""),
         backend,
         f"{INGEST_VENS:,} VENs",
         r.rps,
@@ -124,6 +128,7 @@ def ingest(ctx: Ctx, backend: str, processes: int = 1, connections: int | None =
             "committed_covers_acknowledged": durable,
             "min_rps": INGEST_TARGET,
             "processes": processes,
+            "intake_workers": intake_workers,
             "connections": conns,
         },
     )

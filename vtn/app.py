@@ -20,6 +20,7 @@ from vtn.handlers import auth, events, meta, notifiers, programs, reports, resou
 from vtn.handlers._http import STATE, Handler, VtnState
 from vtn.handlers.certificates import get_request as get_cert_request
 from vtn.handlers.certificates import submit_request as submit_cert_request
+from vtn.intake.pool import IntakePool
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
 from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
@@ -97,7 +98,12 @@ ROUTES: list[Route] = [
 
 
 def create_app(
-    config: VtnConfig, store: Store, registry: SchemaRegistry, tokens: TokenService, notifier: Notifier
+    config: VtnConfig,
+    store: Store,
+    registry: SchemaRegistry,
+    tokens: TokenService,
+    notifier: Notifier,
+    intake: IntakePool | None = None,
 ) -> web.Application:
     """Build the application around its collaborators; the caller owns the store's lifetime."""
     app = web.Application(
@@ -119,6 +125,7 @@ def create_app(
             else 0.0,
             grant_ttl_s=config.grant_cache_seconds,
         ),
+        intake=intake,
     )
     scopes: dict[object, frozenset[Scope]] = {}
     base = config.base_path.rstrip("/")
@@ -150,7 +157,22 @@ async def build_app(
     if mqtt:
         # Enqueue MQTT rows even on API-only replicas: whichever process runs a worker publishes them.
         notifier.extra_sinks.append(mqtt[0])
-    app = create_app(config, store, registry or SchemaRegistry(), tokens, notifier)
+    registry = registry or SchemaRegistry()
+    intake = None
+    if config.intake_workers:
+        intake = IntakePool(config.intake_workers, registry, store.new_id, store.clock)
+    app = create_app(config, store, registry, tokens, notifier, intake)
+    if intake is not None:
+        pool = intake
+
+        async def start_intake(_: web.Application) -> None:
+            await pool.start()
+
+        async def stop_intake(_: web.Application) -> None:
+            await pool.close()
+
+        app.on_startup.append(start_intake)
+        app.on_cleanup.append(stop_intake)
     app.on_startup.append(_start_cache_poller)
     app.on_cleanup.append(_stop_cache_poller)
     if config.delivery_worker:

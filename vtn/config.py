@@ -83,6 +83,9 @@ class VtnConfig:
     cache_poll_seconds: float = 0.5
     # SO_REUSEPORT, so that several `vtn serve` processes can share one port.
     reuse_port: bool = False
+    # Worker processes that validate and serialise `POST /reports` bodies on other cores (vtn/intake);
+    # 0: in the serving process. One is worth it wherever a core is free (docs/performance.md).
+    intake_workers: int = 0
     # Webhooks: the spec's checks, each relaxable for plain-HTTP labs and loopback tests.
     webhook_require_https: bool = True
     webhook_allow_private: bool = False
@@ -146,6 +149,8 @@ class VtnConfig:
         kwargs = {k: _coerce(k, types[k], values[k]) for k in own if k in values}
         if tls.client_cert not in ("none", "optional", "required"):
             raise ValueError("tls client_cert must be none, optional or required")
+        if not 0 <= kwargs.get("intake_workers", 0) <= 64:
+            raise ValueError("intake_workers must be between 0 and 64")
         return cls(tls=tls, external_issuer=ext, **kwargs)
 
 

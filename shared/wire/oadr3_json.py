@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -221,12 +221,15 @@ _RECENT: dict[int, tuple[WireModel, str]] = {}
 _RECENT_MAX = 128  # more than one group-commit batch (64) of writes awaiting their answers
 
 
-def model_json(obj: WireModel) -> str:
-    """pydantic's wire JSON of `obj` (aliases, no nulls): what the store keeps as its document.
+def wire_json(obj: WireModel) -> str:
+    """pydantic's wire JSON of `obj` (aliases, no nulls): what the store keeps as its document."""
+    return obj.model_dump_json(by_alias=True, exclude_none=True)
 
-    Kept for a moment, so that encoding the answer to the write that stored it costs nothing more.
-    """
-    text = obj.model_dump_json(by_alias=True, exclude_none=True)
+
+def model_json(obj: WireModel) -> str:
+    """wire_json, kept for a moment, so that encoding the answer to the write that stored it costs
+    nothing more."""
+    text = wire_json(obj)
     if len(_RECENT) >= _RECENT_MAX:
         _RECENT.pop(next(iter(_RECENT), 0), None)  # the oldest
     _RECENT[id(obj)] = (obj, text)
@@ -262,6 +265,12 @@ def _same_as_json_dumps(text: str) -> bool:
 
 def encode(obj: WireModel) -> bytes:
     return _wire_text(obj).encode()
+
+
+def encode_stored(text: str, build: Callable[[], WireModel]) -> bytes:
+    """The answer for an object stored as `text` (its wire_json): what encode(build()) gives,
+    without building the object unless json.dumps would spell the text differently."""
+    return text.encode() if _same_as_json_dumps(text) else encode(build())
 
 
 def encode_list(objs: Sequence[WireModel]) -> bytes:

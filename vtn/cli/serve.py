@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING (default INFO)")
     p.add_argument(
+        "--intake-workers",
+        type=int,
+        help="worker processes validating report bodies on other cores (default 0: in this process)",
+    )
+    p.add_argument(
         "--reuse-port",
         action="store_true",
         default=None,
@@ -63,6 +68,7 @@ def config_from_args(args: argparse.Namespace) -> VtnConfig:
         "ca_dir": getattr(args, "ca_dir", None),
         "log_level": args.log_level,
         "reuse_port": args.reuse_port,
+        "intake_workers": args.intake_workers,
     }
     try:
         return VtnConfig.load(args.config, overrides=overrides)

@@ -17,6 +17,7 @@ from shared.wire import oadr3_json
 from shared.wire.oadr3_json import check_text
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig
+from vtn.intake.pool import IntakePool
 from vtn.notify.callbacks import CallbackPolicy
 from vtn.principal import Principal
 from vtn.services.notifier import AnyObject, Notifier
@@ -50,6 +51,7 @@ class VtnState:
     notifier: Notifier
     callbacks: CallbackPolicy
     cache: ReadCache
+    intake: IntakePool | None = None  # report intake workers (config intake_workers), None: in-process
 
 
 STATE = web.AppKey("vtn_state", VtnState)
@@ -67,15 +69,20 @@ def caller(request: web.Request) -> Principal:
     return who
 
 
-async def body(request: web.Request, schema: str, model: type[M]) -> M:
-    """Read, validate and decode the JSON body against a schema of schemas/."""
+async def raw_body(request: web.Request) -> bytes:
+    """The request body, not empty and within max_body_bytes."""
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise PayloadTooLarge(f"request body over {state(request).config.max_body_bytes} bytes") from exc
     if not raw:
         raise BadRequest("request body is empty; a JSON object is expected")
-    return oadr3_json.decode(state(request).registry, schema, model, raw)
+    return raw
+
+
+async def body(request: web.Request, schema: str, model: type[M]) -> M:
+    """Read, validate and decode the JSON body against a schema of schemas/."""
+    return oadr3_json.decode(state(request).registry, schema, model, await raw_body(request))
 
 
 def respond(obj: WireModel, status: int = 200) -> web.Response:

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from shared.enums import Operation
+from shared.enums import ObjectType, Operation
 from shared.models import ReportRequest
+from shared.wire import oadr3_json
 from vtn.handlers._http import (
+    JSON,
     body,
     caller,
     granted_targets,
     mutate,
     page,
     path_id,
+    raw_body,
     respond,
     respond_list,
     state,
     text_param,
 )
+from vtn.intake.pool import IntakePool
 from vtn.services import reports as svc
+from vtn.storage import Tx
 from vtn.storage.filters import ReportFilter
 
 
@@ -35,10 +40,35 @@ async def list_reports(request: web.Request) -> web.Response:
 
 
 async def create_report(request: web.Request) -> web.Response:
+    st = state(request)
+    if st.intake is not None:
+        return await _create_report_by_intake(request, st.intake)
     req = await body(request, "reportRequest", ReportRequest)
     who = caller(request)
     granted = await granted_targets(request, who)
     return await mutate(request, Operation.CREATE, lambda tx: svc.create_report(tx, who, req, granted), 201)
+
+
+async def _create_report_by_intake(request: web.Request, intake: IntakePool) -> web.Response:
+    """create_report with the body validated and serialised by an intake worker (vtn/intake)."""
+    st = state(request)
+    raw = await raw_body(request)
+    who = caller(request)
+    granted = await granted_targets(request, who)
+    prepared = await intake.prepare(raw, who.client_id)
+
+    async def unit(tx: Tx) -> int:
+        await svc.create_prepared_report(tx, who, prepared, granted)
+        program_id = tx.reports.written_program(prepared.id)
+        return await st.notifier.changed_if_heard(
+            tx, Operation.CREATE, ObjectType.REPORT, program_id, prepared.model
+        )
+
+    # Group commit as for every write: answered only after the commit.
+    if await st.store.write(unit):
+        st.notifier.wake()
+    answer = oadr3_json.encode_stored(prepared.doc, prepared.model)
+    return web.Response(body=answer, status=201, content_type=JSON)
 
 
 async def get_report(request: web.Request) -> web.Response:

@@ -164,6 +164,20 @@ class Notifier:
         await tx.outbox.enqueue(items, to_us(self._clock()))
         return len(items)
 
+    async def changed_if_heard(
+        self,
+        tx: Tx,
+        operation: Operation,
+        kind: ObjectType,
+        program_id: str | None,
+        build: Callable[[], AnyObject],
+    ) -> int:
+        """`changed` for an object not built yet (a report stored as prepared text): built by
+        `build` only if some subscription may hear of it."""
+        if not self.extra_sinks and not await self._candidates_for(tx, kind.value, program_id):
+            return 0
+        return await self.changed(tx, operation, build())
+
     async def _candidates_for(self, tx: Tx, kind: str, program_id: str | None) -> list[Candidate]:
         """The subscriptions that may hear of a change, cached while the subscriptions stamp holds.
 

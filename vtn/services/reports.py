@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from shared.errors import BadRequest, NotFound
 from shared.models import Report, ReportRequest, Subscription, SubscriptionRequest
+from shared.wire.oadr3_json import wire_json
 from vtn.principal import Principal
 from vtn.services.access import owner, target_access
 from vtn.storage import Tx
 from vtn.storage.filters import ReportFilter, SubscriptionFilter
 from vtn.storage.outbox import Attempt, Health
+from vtn.storage.reports import PreparedReport
 
 
 async def _program_of_visible_event(
@@ -42,8 +45,31 @@ async def create_report(
     report = _stamped(req, tx.reports.stamp(req.id), who.client_id)
     # One statement checks the event, resolves its programID and inserts (or raises Conflict).
     if not await tx.reports.insert_for_visible_event(report, access):
-        raise BadRequest(f"eventID {req.event_id!r} names no event you can see", pointer="/eventID")
+        raise _no_such_event(req.event_id)
     return report
+
+
+def prepare_report(req: ReportRequest, report_id: str, now: datetime, client_id: str) -> PreparedReport:
+    """The report create_report would store, serialised: `report_id` unless the request names its
+    own id, created and modified at `now`. Pure: intake workers run it in their own process."""
+    stamp = {"id": req.id or report_id, "created_date_time": now, "modification_date_time": now}
+    report = _stamped(req, stamp, client_id)
+    return PreparedReport(report.id, report.event_id, report.client_name, client_id, now, wire_json(report))
+
+
+async def create_prepared_report(
+    tx: Tx, who: Principal, report: PreparedReport, granted: frozenset[str] | None = None
+) -> None:
+    """create_report for a report prepared (validated, stamped, serialised) beforehand."""
+    if report.client_id != who.client_id:
+        raise ValueError("a report prepared for another client")  # a bug, never the client's doing
+    access = await target_access(tx, who, None, granted)
+    if not await tx.reports.insert_prepared(report, access):
+        raise _no_such_event(report.event_id)
+
+
+def _no_such_event(event_id: str) -> BadRequest:
+    return BadRequest(f"eventID {event_id!r} names no event you can see", pointer="/eventID")
 
 
 async def list_reports(tx: Tx, who: Principal, flt: ReportFilter) -> list[Report]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -72,6 +73,26 @@ def _statement(rule: Rule, dialect: str) -> Insert:
     return found
 
 
+@dataclass(frozen=True)
+class PreparedReport:
+    """A report ready to store: its columns and its document (the Report's wire JSON).
+
+    What `POST /reports` writes when an intake worker (vtn/intake) validated and serialised the
+    request in another process: the serving process stores and answers the text, and builds the
+    typed Report only if a subscriber is to hear of it.
+    """
+
+    id: str
+    event_id: str
+    client_name: str
+    client_id: str
+    created: datetime
+    doc: str
+
+    def model(self) -> Report:
+        return Report.model_validate_json(self.doc)
+
+
 class ReportRepo(DocRepo[Report]):
     table = reports
     model = Report
@@ -108,6 +129,23 @@ class ReportRepo(DocRepo[Report]):
             "client_name": obj.client_name,
             "event_id": obj.event_id,
         }
+        return await self._insert_if_visible(params, access)
+
+    async def insert_prepared(self, report: PreparedReport, access: frozenset[str] | None) -> bool:
+        """insert_for_visible_event for a report whose document is already serialised."""
+        at = _rows.to_us(report.created)
+        params: dict[str, Any] = {
+            "id": report.id,
+            "created_us": at,
+            "modified_us": at,
+            "doc": report.doc,
+            "client_id": report.client_id,
+            "client_name": report.client_name,
+            "event_id": report.event_id,
+        }
+        return await self._insert_if_visible(params, access)
+
+    async def _insert_if_visible(self, params: dict[str, Any], access: frozenset[str] | None) -> bool:
         dialect = self.conn.dialect.name
         rule: Rule = "all" if access is None else "granted" if access else "untargeted"
         if access:
@@ -118,7 +156,7 @@ class ReportRepo(DocRepo[Report]):
             raise Conflict(self.conflict) from exc
         if row is None:
             return False
-        self._programs[obj.id] = str(row[0])
+        self._programs[params["id"]] = str(row[0])
         return True
 
     async def list(self, flt: ReportFilter) -> list[Report]:

@@ -1,0 +1,180 @@
+"""Report intake workers (vtn/intake): real worker processes, same results as the in-process path."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from support.api_data import create, event, ok_json, problem, program, report
+from support.harness import Api, Vtn
+from support.receiver import Receiver
+
+from shared.enums import Role
+from shared.errors import OadrError
+from shared.models import ReportRequest
+from shared.validation import SchemaRegistry
+from shared.wire import oadr3_json
+from vtn.app import build_app
+from vtn.config import VtnConfig
+from vtn.intake import frames, pool
+from vtn.intake.pool import IntakePool
+from vtn.services.reports import prepare_report
+from vtn.storage import open_store
+
+NOW = datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def _bodies() -> list[dict[str, Any]]:
+    base = report("ev-1")
+    unusual = report("ev-1", id="client-chosen-1")
+    unusual["reportName"] = "Zähler ☀ \u2028"  # json.dumps escapes these: the answer must match it
+    unusual["resources"][0]["intervals"][0]["payloads"][0]["values"] = [1e-7]  # pydantic: 1e-7
+    return [base, unusual]
+
+
+@pytest.fixture
+async def intake() -> AsyncIterator[IntakePool]:
+    ids = iter(f"id-{i}" for i in range(1000))
+    p = IntakePool(1, SchemaRegistry(), lambda: next(ids), lambda: NOW)
+    await p.start()
+    yield p
+    await p.close()
+
+
+async def test_a_worker_prepares_what_this_process_would(intake: IntakePool) -> None:
+    registry = SchemaRegistry()
+    for i, doc in enumerate(_bodies()):
+        body = json.dumps(doc).encode()
+        got = await intake.prepare(body, "client-a")
+        req = oadr3_json.decode(registry, "reportRequest", ReportRequest, body)
+        expected = prepare_report(req, f"id-{i}", NOW, "client-a")
+        assert got == expected  # same id, columns and document, byte for byte
+        # The answer equals what encoding the typed report gives (json.dumps spelling included).
+        assert oadr3_json.encode_stored(got.doc, got.model) == oadr3_json.encode(expected.model())
+    assert intake.live_workers == 1
+
+
+async def test_the_time_keeps_its_offset(intake: IntakePool) -> None:
+    local = datetime(2026, 11, 26, 13, 0, tzinfo=timezone(timedelta(hours=1)))
+    intake._clock = lambda: local  # type: ignore[method-assign]
+    got = await intake.prepare(json.dumps(report("ev-1")).encode(), "c")
+    assert got.created == local and got.model().created_date_time == local
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b"[]",
+        json.dumps({**report("ev-1"), "resources": "none"}).encode(),
+        json.dumps(report("ev-1") | {"eventID": ""}).encode(),
+        b'{"eventID": "e", "clientName": "c", "resources": [{"resourceName": "r", "intervals": '
+        b'[{"id": 0, "payloads": [{"type": "USAGE", "values": ["not a number"]}]}]}]}',
+    ],
+)
+async def test_an_invalid_body_fails_exactly_as_in_process(intake: IntakePool, body: bytes) -> None:
+    with pytest.raises(OadrError) as in_process:
+        oadr3_json.decode(SchemaRegistry(), "reportRequest", ReportRequest, body)
+    with pytest.raises(OadrError) as by_intake:
+        await intake.prepare(body, "client-a")
+    assert type(by_intake.value) is type(in_process.value)
+    assert (by_intake.value.detail, by_intake.value.pointer) == (
+        in_process.value.detail,
+        in_process.value.pointer,
+    )
+
+
+async def test_a_killed_worker_loses_no_request_and_comes_back(
+    intake: IntakePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pool, "RESTART_DELAY_S", 0.05)
+    body = json.dumps(report("ev-1")).encode()
+    worker = intake._workers[0]
+    os.kill(worker.proc.pid, signal.SIGKILL)
+    await worker.proc.wait()
+    answers = await asyncio.gather(*(intake.prepare(body, "c") for _ in range(20)))
+    assert len({a.id for a in answers}) == 20  # decoded here meanwhile, each with its own id
+    for _ in range(100):
+        if intake.live_workers == 1 and intake._workers[0] is not worker:
+            break
+        await asyncio.sleep(0.05)
+    assert intake.live_workers == 1 and intake._workers[0] is not worker
+    assert (await intake.prepare(body, "c")).event_id == "ev-1"
+
+
+def test_frames_round_trip() -> None:
+    req = frames.IntakeRequest("r1", NOW.isoformat(), "c1", b'{"a":\n1}')
+    encoded = frames.encode_request(req)
+    assert frames.decode_request(encoded[frames.HEADER.size :]) == req
+    for reply in (
+        frames.IntakeReply(False, "r1", "e1", "n\u00e9", '{"x":"\u2028"}'),
+        frames.IntakeReply(True),
+        frames.IntakeReply(False, failure="KeyError: 'x'"),
+    ):
+        assert frames.decode_reply(frames.encode_reply(reply)[frames.HEADER.size :]) == reply
+
+
+# ---------------------------------------------------------------------- through the API
+
+
+@pytest.fixture
+async def intake_vtn(db_url: str) -> AsyncIterator[Vtn]:
+    store = open_store(db_url)
+    lab = {"webhook_require_https": False, "webhook_allow_private": True, "intake_workers": 1}
+    app = await build_app(VtnConfig.load(env={}, overrides={"db_url": db_url, **lab}), store)
+    async with TestClient(TestServer(app)) as client:
+        yield Vtn(client, store)
+    await store.close()
+
+
+async def test_reports_through_intake_follow_every_rule(intake_vtn: Vtn) -> None:
+    bl = await intake_vtn.login("bl", Role.BL)
+    ven = await intake_vtn.login("ven", Role.VEN)
+    p = await create(bl, "/programs", program("p"))
+    open_event = await create(bl, "/events", event(p["id"]))
+    hidden = await create(bl, "/events", event(p["id"], targets=["g9"]))
+    bodies = [report(open_event["id"], id=f"r-{i}") for i in range(20)]
+    bodies[5] = report(hidden["id"], id="r-hidden")  # not visible: 400, nothing written
+    bodies[9] = report(open_event["id"], id="r-3")  # the id of another report: one of the two gets 409
+    answers = await asyncio.gather(*(ven.post("/reports", json=b) for b in bodies))
+    assert sorted(a.status for a in answers) == [201] * 18 + [400, 409]
+    assert await intake_vtn.count("reports") == 18
+    for answer, body in zip(answers, bodies, strict=True):
+        if answer.status == 201:
+            made = await answer.json()
+            assert made["id"] == body["id"] and made["clientID"] == ven.client_id
+            assert made["objectType"] == "REPORT" and made["createdDateTime"].endswith("Z")
+            assert await ok_json(await ven.get(f"/reports/{made['id']}")) == made
+    listed = await ok_json(await ven.get(f"/reports?programID={p['id']}"))
+    assert len(listed) == 18  # the programID was resolved for the prepared reports too
+    await problem(await ven.post("/reports", json={"eventID": open_event["id"]}), 400)
+    await problem(await ven.post("/reports", data=b"{"), 400)
+
+
+async def test_a_report_subscriber_hears_of_a_prepared_report(intake_vtn: Vtn) -> None:
+    receiver = Receiver()
+    url = await receiver.start()
+    try:
+        bl = await intake_vtn.login("bl", Role.BL)
+        ven: Api = await intake_vtn.login("ven", Role.VEN)
+        p = await create(bl, "/programs", program("p"))
+        e = await create(bl, "/events", event(p["id"]))
+        sub = {
+            "clientName": "bl",
+            "objectOperations": [{"objects": ["REPORT"], "operations": ["CREATE"], "callbackUrl": url}],
+        }
+        assert (await bl.post("/subscriptions", json=sub)).status == 201
+        made = await create(ven, "/reports", report(e["id"]))
+        (got,) = await receiver.wait_for(1)
+        doc = got.json()
+        assert doc["objectType"] == "REPORT" and doc["operation"] == "CREATE"
+        assert doc["object"] == made
+    finally:
+        await receiver.stop()

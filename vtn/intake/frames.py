@@ -1,0 +1,74 @@
+"""The intake workers' wire: length-prefixed frames over a pipe. Pure (no I/O), used by both ends.
+
+A request is a small JSON header line (the report id to use, the time, the caller) then the raw
+body. A reply is `+` and a header line (id, eventID, clientName) then the stored document, or `-`
+(the body is invalid: the serving process decodes it itself, which names the error exactly as
+before), or `!` and a message (the worker failed: the serving process decodes it itself).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import orjson
+
+HEADER = struct.Struct(">I")
+MAX_FRAME = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    report_id: str
+    now: str  # ISO 8601, exactly as the serving process's clock gave it
+    client_id: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class IntakeReply:
+    """`doc` is None when the worker did not prepare the report (`invalid`, or a failure)."""
+
+    invalid: bool
+    report_id: str = ""
+    event_id: str = ""
+    client_name: str = ""
+    doc: str | None = None
+    failure: str | None = None
+
+
+def frame(payload: bytes) -> bytes:
+    return HEADER.pack(len(payload)) + payload
+
+
+def encode_request(req: IntakeRequest) -> bytes:
+    head = orjson.dumps({"id": req.report_id, "now": req.now, "client": req.client_id})
+    return frame(head + b"\n" + req.body)
+
+
+def decode_request(payload: bytes) -> IntakeRequest:
+    head, _, body = payload.partition(b"\n")
+    fields = orjson.loads(head)
+    return IntakeRequest(str(fields["id"]), str(fields["now"]), str(fields["client"]), body)
+
+
+def encode_reply(reply: IntakeReply) -> bytes:
+    if reply.doc is not None:
+        head = orjson.dumps(
+            {"id": reply.report_id, "eventID": reply.event_id, "clientName": reply.client_name}
+        )
+        return frame(b"+" + head + b"\n" + reply.doc.encode())
+    if reply.invalid:
+        return frame(b"-")
+    return frame(b"!" + (reply.failure or "").encode())
+
+
+def decode_reply(payload: bytes) -> IntakeReply:
+    kind, rest = payload[:1], payload[1:]
+    if kind == b"+":
+        head, _, doc = rest.partition(b"\n")
+        fields = orjson.loads(head)
+        return IntakeReply(False, fields["id"], fields["eventID"], fields["clientName"], doc.decode())
+    if kind == b"-":
+        return IntakeReply(True)
+    return IntakeReply(False, failure=rest.decode(errors="replace"))

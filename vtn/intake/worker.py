@@ -1,0 +1,57 @@
+"""An intake worker process: `python -m vtn.intake.worker`, frames on stdin, replies on stdout.
+
+Runs the same decode (schema, payload enumerations, model) and the same stamping and
+serialisation as the serving process would (vtn.services.reports.prepare_report), in order.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import BinaryIO
+
+from shared.errors import OadrError
+from shared.models import ReportRequest
+from shared.validation import SchemaRegistry
+from shared.wire import oadr3_json
+from vtn.intake.frames import HEADER, MAX_FRAME, IntakeReply, decode_request, encode_reply
+from vtn.services.reports import prepare_report
+
+
+def handle(registry: SchemaRegistry, payload: bytes) -> IntakeReply:
+    try:
+        req = decode_request(payload)
+        try:
+            model = oadr3_json.decode(registry, "reportRequest", ReportRequest, req.body)
+        except OadrError:
+            return IntakeReply(True)
+        report = prepare_report(model, req.report_id, datetime.fromisoformat(req.now), req.client_id)
+    except Exception as exc:  # noqa: BLE001 - the serving process decides instead, and logs it
+        return IntakeReply(False, failure=f"{type(exc).__name__}: {exc}")
+    return IntakeReply(False, report.id, report.event_id, report.client_name, report.doc)
+
+
+def _read_exactly(stream: BinaryIO, n: int) -> bytes | None:
+    data = stream.read(n)
+    return data if data is not None and len(data) == n else None
+
+
+def serve(inp: BinaryIO, out: BinaryIO) -> None:
+    registry = SchemaRegistry()
+    while (head := _read_exactly(inp, HEADER.size)) is not None:
+        (size,) = HEADER.unpack(head)
+        if size > MAX_FRAME:
+            return
+        payload = _read_exactly(inp, size)
+        if payload is None:
+            return
+        out.write(encode_reply(handle(registry, payload)))
+        out.flush()
+
+
+def main() -> None:
+    serve(sys.stdin.buffer, sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    main()
