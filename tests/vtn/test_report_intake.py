@@ -8,6 +8,7 @@ import os
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,3 +179,12 @@ async def test_a_report_subscriber_hears_of_a_prepared_report(intake_vtn: Vtn) -
         assert doc["object"] == made
     finally:
         await receiver.stop()
+
+
+def test_the_example_config_loads_and_bounds_the_workers() -> None:
+    root = Path(__file__).resolve().parents[2]
+    config = VtnConfig.load(root / "examples" / "vtn.toml", env={})
+    assert config.intake_workers == 1 and config.port == 8080
+    assert VtnConfig.load(env={"VTN_INTAKE_WORKERS": "2"}).intake_workers == 2
+    with pytest.raises(ValueError, match="intake_workers"):
+        VtnConfig.load(env={}, overrides={"intake_workers": -1})
