@@ -166,3 +166,15 @@ async def problem(resp: ClientResponse, status: int, pointer: str | None = None)
 async def counts(vtn: Vtn) -> dict[str, int]:
     """Row counts of every table that holds OpenADR objects (to prove that nothing was written)."""
     return {t: await vtn.count(t) for t in OBJECT_TABLES}
+
+
+async def twenty_reports_two_bad(bl: Api) -> tuple[str, list[dict[str, Any]]]:
+    """A program and 20 report bodies for its events: one for an event the VEN cannot see (400),
+    one with the id of another (409); the rest are good. Returns the programID and the bodies."""
+    p = await create(bl, "/programs", program("p"))
+    open_event = await create(bl, "/events", event(p["id"]))
+    hidden = await create(bl, "/events", event(p["id"], targets=["g9"]))
+    bodies = [report(open_event["id"], id=f"r-{i}") for i in range(20)]
+    bodies[5] = report(hidden["id"], id="r-hidden")
+    bodies[9] = report(open_event["id"], id="r-3")
+    return str(p["id"]), bodies

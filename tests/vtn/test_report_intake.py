@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from support.api_data import create, event, ok_json, problem, program, report
+from support.api_data import create, event, ok_json, problem, program, report, twenty_reports_two_bad
 from support.harness import Api, Vtn
 from support.receiver import Receiver
 
@@ -138,12 +138,7 @@ async def intake_vtn(db_url: str) -> AsyncIterator[Vtn]:
 async def test_reports_through_intake_follow_every_rule(intake_vtn: Vtn) -> None:
     bl = await intake_vtn.login("bl", Role.BL)
     ven = await intake_vtn.login("ven", Role.VEN)
-    p = await create(bl, "/programs", program("p"))
-    open_event = await create(bl, "/events", event(p["id"]))
-    hidden = await create(bl, "/events", event(p["id"], targets=["g9"]))
-    bodies = [report(open_event["id"], id=f"r-{i}") for i in range(20)]
-    bodies[5] = report(hidden["id"], id="r-hidden")  # not visible: 400, nothing written
-    bodies[9] = report(open_event["id"], id="r-3")  # the id of another report: one of the two gets 409
+    program_id, bodies = await twenty_reports_two_bad(bl)
     answers = await asyncio.gather(*(ven.post("/reports", json=b) for b in bodies))
     assert sorted(a.status for a in answers) == [201] * 18 + [400, 409]
     assert await intake_vtn.count("reports") == 18
@@ -153,9 +148,11 @@ async def test_reports_through_intake_follow_every_rule(intake_vtn: Vtn) -> None
             assert made["id"] == body["id"] and made["clientID"] == ven.client_id
             assert made["objectType"] == "REPORT" and made["createdDateTime"].endswith("Z")
             assert await ok_json(await ven.get(f"/reports/{made['id']}")) == made
-    listed = await ok_json(await ven.get(f"/reports?programID={p['id']}"))
+    listed = await ok_json(await ven.get(f"/reports?programID={program_id}"))
     assert len(listed) == 18  # the programID was resolved for the prepared reports too
-    await problem(await ven.post("/reports", json={"eventID": open_event["id"]}), 400)
+    await problem(
+        await ven.post("/reports", json={"eventID": bodies[0]["eventID"]}), 400, pointer="/clientName"
+    )
     await problem(await ven.post("/reports", data=b"{"), 400)
 
 

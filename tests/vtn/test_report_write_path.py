@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from support.api_data import bl_ven, create, event, ok_json, problem, program, report
+from support.api_data import bl_ven, create, event, ok_json, problem, program, report, twenty_reports_two_bad
 from support.harness import Api, Vtn
 
 
@@ -34,12 +34,7 @@ async def test_the_events_program_is_resolved_for_the_report(bl: Api, ven_a: Api
 
 
 async def test_concurrent_reports_are_answered_one_by_one(vtn: Vtn, bl: Api, ven_a: Api) -> None:
-    p = await create(bl, "/programs", program("p"))
-    open_event = await create(bl, "/events", event(p["id"]))
-    hidden = await create(bl, "/events", event(p["id"], targets=["g9"]))
-    bodies = [report(open_event["id"], id=f"r-{i}") for i in range(20)]
-    bodies[5] = report(hidden["id"], id="r-hidden")  # not visible: 400, nothing written
-    bodies[9] = report(open_event["id"], id="r-3")  # the id of another report: one of the two gets 409
+    _, bodies = await twenty_reports_two_bad(bl)
     answers = await asyncio.gather(*(ven_a.post("/reports", json=b) for b in bodies))
     statuses = sorted(a.status for a in answers)
     assert statuses == [201] * 18 + [400, 409]
