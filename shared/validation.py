@@ -209,9 +209,9 @@ class SchemaRegistry:
     def _payloads_valid(self, kind: ValuesMapKind, doc: Mapping[str, Any]) -> bool:
         """validate_payloads' common case, without building a JSON pointer per valuesMap (those
         cost more than the checks); on False, validate_payloads walks again to name the culprit."""
-        known = self._values_by_kind.setdefault(kind, {})  # type name -> its check (None: private)
+        known = self._values_by_kind.setdefault(kind, {})  # type name -> its check (`always`: private)
         for values_map in _values_maps_only(kind, doc):
-            if type(values_map) is dict or _is_mapping(values_map):
+            if _is_mapping(values_map):
                 type_name = values_map.get("type")
                 if isinstance(type_name, str):
                     check = known.get(type_name)

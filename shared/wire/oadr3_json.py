@@ -257,7 +257,7 @@ def _wire_text(obj: WireModel) -> str:
 
 
 def _same_as_json_dumps(text: str) -> bool:
-    # Substring tests first (memchr speed); the regex only runs where an exponent may hide.
+    # Substring tests first (memchr speed); then a look at each "e-", where an exponent may hide.
     if not text.isascii() or "\x7f" in text or "0.0000" in text:
         return False
     return not _has_negative_exponent(text)

@@ -43,6 +43,7 @@ class _Worker:
         self._waiting: collections.deque[asyncio.Future[IntakeReply]] = collections.deque()
         self._reader = asyncio.create_task(self._read_replies(), name="intake-replies")
         self.alive = True
+        self.replacing = False  # a restart of this worker is under way
 
     async def call(self, frame: bytes) -> IntakeReply:
         stdin = self.proc.stdin
@@ -171,9 +172,10 @@ class IntakePool:
         return _Worker(proc)
 
     def _restart_later(self, dead: _Worker) -> None:
-        if self._closing or any(t.get_name() == f"intake-restart-{id(dead)}" for t in self._restarts):
+        if self._closing or dead.replacing:
             return
-        task = asyncio.create_task(self._restart(dead), name=f"intake-restart-{id(dead)}")
+        dead.replacing = True
+        task = asyncio.create_task(self._restart(dead), name="intake-restart")
         self._restarts.add(task)
         task.add_done_callback(self._restarts.discard)
 
