@@ -1,0 +1,66 @@
+"""Support of the `ven check` tests: our VTN on a real loopback port, with BL and two VEN clients.
+
+The kit's webhook receiver must be reachable by the VTN, so the VTN listens on a TCP port (not a
+test client) and accepts loopback http:// callbacks; the echo challenge stays on (the kit checks it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from shared.enums import Role
+from vtn.app import build_app
+from vtn.config import VtnConfig
+from vtn.storage import Store, open_store
+
+LAB = {
+    "webhook_require_https": False,
+    "webhook_allow_private": True,
+    "webhook_echo_challenge": True,
+    "retry_base_seconds": 0.05,
+    "delivery_timeout_seconds": 2.0,
+}
+
+
+@dataclass
+class Creds:
+    client_id: str
+    secret: str
+
+
+@dataclass
+class LiveVtn:
+    root: str  # http://127.0.0.1:port
+    store: Store
+    bl: Creds
+    ven: Creds
+    ven2: Creds
+
+    def base(self, version: str) -> str:
+        return f"{self.root}/openadr3/{version}"
+
+
+async def start_live_vtn(db_url: str, **overrides: object) -> AsyncIterator[LiveVtn]:
+    store = open_store(db_url)
+    config = VtnConfig.load(env={}, overrides={"db_url": db_url, **LAB, **overrides})
+    runner: web.AppRunner | None = None
+    try:
+        app = await build_app(dataclasses.replace(config), store)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        made = {}
+        async with store.transaction() as tx:
+            for name, role in (("bl", Role.BL), ("ven", Role.VEN), ("ven2", Role.VEN)):
+                new = await tx.clients.add(f"check-{name}", role)
+                made[name] = Creds(new.record.client_id, new.secret)
+        yield LiveVtn(f"http://127.0.0.1:{port}", store, made["bl"], made["ven"], made["ven2"])
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await store.close()
