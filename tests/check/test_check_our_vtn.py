@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from support.check import LiveVtn
+from datetime import UTC, datetime, timedelta
 
-from ven.check import CheckOptions, Protocol, run
+import pytest
+from support.check import LiveVtn, bl_call
+
+from ven.check import CheckOptions, Outcome, Protocol, run
 from ven.check.reporters import text
 
 
@@ -25,3 +27,29 @@ async def test_all_checks_pass_against_our_vtn(live_vtn: LiveVtn, protocol: Prot
     result = await run(options)
     print(text(result))
     assert result.ok, text(result)
+
+
+async def test_all_20b_checks_pass_against_our_vtn(live_vtn: LiveVtn) -> None:
+    # 2.0b has no BL API: admission (a ven object named like the VEN) and an event are made through 3.1.
+    await bl_call(
+        live_vtn,
+        "POST",
+        "/vens",
+        {"objectType": "BL_VEN_REQUEST", "venName": "check-20b", "clientID": "check-20b"},
+    )
+    program = await bl_call(live_vtn, "POST", "/programs", {"programName": "check-20b-program"})
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    event = {
+        "programID": program["id"],
+        "intervalPeriod": {"start": start.isoformat().replace("+00:00", "Z"), "duration": "PT1H"},
+        "intervals": [{"id": 0, "payloads": [{"type": "SIMPLE", "values": [1]}]}],
+    }
+    await bl_call(live_vtn, "POST", "/events", event)
+    options = CheckOptions(
+        vtn=live_vtn.root + "/OpenADR2/Simple/2.0b", protocol=Protocol.V20B, client_id="check-20b"
+    )
+    result = await run(options)
+    print(text(result))
+    assert result.ok, text(result)
+    skipped = {r.check_id for r in result.results if r.outcome is Outcome.SKIP}
+    assert skipped == {"2.0b.signatures"}, text(result)

@@ -64,3 +64,23 @@ async def start_live_vtn(db_url: str, **overrides: object) -> AsyncIterator[Live
         if runner is not None:
             await runner.cleanup()
         await store.close()
+
+
+async def bl_call(vtn: LiveVtn, method: str, path: str, body: dict[str, object]) -> dict[str, object]:
+    """One BL request to the 3.1.0 API (setup the kit cannot do itself, e.g. for 2.0b)."""
+    import aiohttp
+
+    base = vtn.base("3.1.0")
+    async with aiohttp.ClientSession() as http:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": vtn.bl.client_id,
+            "client_secret": vtn.bl.secret,
+        }
+        async with http.post(base + "/auth/token", data=form) as resp:
+            token = (await resp.json())["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.request(method, base + path, json=body, headers=headers) as resp:
+            assert resp.status < 300, await resp.text()
+            doc: dict[str, object] = await resp.json()
+            return doc
