@@ -43,7 +43,11 @@ async def test_the_kit_passes_against_an_openleadr_vtn(tmp_path: Path, openleadr
     args = [str(port), "OpenLEADR-VTN", str(pki.server_cert), str(pki.server_key), str(pki.ca.cert_path)]
     args += [VEN_NAME, short_fingerprint(cert), "60"]
     proc = await asyncio.create_subprocess_exec(
-        str(openleadr_python), str(DRIVER), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        str(openleadr_python),
+        str(DRIVER),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
     seen: list[dict[str, Any]] = []

@@ -7,7 +7,7 @@ test client) and accepts loopback http:// callbacks; the echo challenge stays on
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -84,3 +84,36 @@ async def bl_call(vtn: LiveVtn, method: str, path: str, body: dict[str, object])
             assert resp.status < 300, await resp.text()
             doc: dict[str, object] = await resp.json()
             return doc
+
+
+Mutate = Callable[[web.Request, int, str, bytes], Awaitable[tuple[int, str, bytes]]]
+
+
+async def broken_proxy(target: str, mutate: Mutate) -> AsyncIterator[str]:
+    """A VTN that breaks one rule: our VTN behind a proxy whose `mutate` rewrites answers.
+
+    `mutate(request, status, content_type, body)` returns the (status, content_type, body) to send.
+    Yields the proxy's root URL (same paths as `target`).
+    """
+    import aiohttp
+
+    async with aiohttp.ClientSession(auto_decompress=True) as http:
+
+        async def forward(request: web.Request) -> web.Response:
+            headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+            async with http.request(
+                request.method, target + request.path_qs, data=await request.read(), headers=headers
+            ) as resp:
+                body = await resp.read()
+                status, content_type, body = await mutate(request, resp.status, resp.content_type, body)
+            return web.Response(status=status, body=body, content_type=content_type)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", forward)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+        finally:
+            await runner.cleanup()

@@ -243,7 +243,8 @@ async def signatures(ctx: Ctx20b) -> str:
         raise Skip("XML signatures not configured (give --sign with --cert and --key)")
     if ctx.link.signed_answers == 0:
         raise Fail("no signed answer was received from the VTN")
-    return f"our signed messages accepted; {ctx.link.signed_answers} answers signed by the VTN's certificate, verified"
+    count = ctx.link.signed_answers
+    return f"our signed messages accepted; {count} answers signed by the VTN's certificate, verified"
 
 
 async def cancel(ctx: Ctx20b) -> str:

@@ -1,7 +1,8 @@
 """The state of one 3.x run: the clients, the receiver, fixtures shared by checks, and clean-up.
 
-Fixtures are made on first use and kept (a failed one is kept as the Skip every later user gets,
-so one broken setup step does not fail a dozen checks for the same reason). Everything the kit
+Fixtures are made on first use and kept. A failed one fails the check that first needed it and is
+kept as the Skip every later user gets, so one broken setup step does not fail a dozen checks for
+the same reason. Everything the kit
 creates is named `<prefix>-<run id>-...` and deleted (or restored) at the end, newest first.
 """
 
@@ -81,8 +82,9 @@ class Ctx3:
                 self._fixtures[key] = await make()
             except Skip as exc:
                 self._fixtures[key] = exc
-            except Exception as exc:  # a failed setup step: its own check reports it; users skip
+            except Exception as exc:  # the first user fails with the reason; later users skip
                 self._fixtures[key] = Skip(f"setup step '{key}' failed: {exc}")
+                raise Fail(f"setup step '{key}': {exc}") from exc
         value = self._fixtures[key]
         if isinstance(value, Skip):
             raise value
@@ -102,10 +104,11 @@ class Ctx3:
     async def create(self, who: Http3, path: str, body: dict[str, Any], kind: str) -> dict[str, Any]:
         """POST `body`; expect 201 and a well-formed `kind`; delete it at the end."""
         answer = await who.post(path, body)
+        made = answer.doc.get("id") if isinstance(answer.doc, dict) else None
+        if isinstance(made, str) and answer.status < 300:  # even when the status is wrong
+            self.on_cleanup(lambda: who.delete(f"{path}/{made}"))
         doc = expect_object(answer, 201)
         self.shape(kind, doc, answer.what)
-        where = f"{path}/{doc['id']}"
-        self.on_cleanup(lambda: who.delete(where))
         return doc
 
     async def cleanup(self) -> None:

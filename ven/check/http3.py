@@ -36,7 +36,7 @@ class Answer:
         return f"{self.method} {self.path}"
 
     def excerpt(self) -> str:
-        return self.body[:160].decode("utf-8", "replace").strip() or "(empty body)"
+        return self.body[:120].decode("utf-8", "replace").strip() or "(empty body)"
 
 
 @dataclass(frozen=True, slots=True)
