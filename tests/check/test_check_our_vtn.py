@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support.check import LiveVtn, bl_call
+from support.check import LiveVtn, bl_call, start_live_vtn
+from support.mqtt import SHARED_PORT, port_open, unavailable
 
 from ven.check import CheckOptions, Outcome, Protocol, run
 from ven.check.reporters import text
@@ -53,3 +56,30 @@ async def test_all_20b_checks_pass_against_our_vtn(live_vtn: LiveVtn) -> None:
     assert result.ok, text(result)
     skipped = {r.check_id for r in result.results if r.outcome is Outcome.SKIP}
     assert skipped == {"2.0b.signatures"}, text(result)
+
+
+@pytest.fixture
+async def mqtt_vtn(sqlite_url: str) -> AsyncIterator[LiveVtn]:
+    if not port_open(SHARED_PORT):
+        unavailable(f"no MQTT broker at 127.0.0.1:{SHARED_PORT} (start mosquitto to run this test)")
+    prefix = f"test-{uuid.uuid4().hex[:12]}/openadr3"
+    url = f"mqtt://127.0.0.1:{SHARED_PORT}"
+    async for made in start_live_vtn(sqlite_url, mqtt_broker_url=url, mqtt_topic_prefix=prefix):
+        yield made
+
+
+async def test_the_mqtt_check_passes_when_our_vtn_offers_mqtt(mqtt_vtn: LiveVtn) -> None:
+    result = await run(
+        CheckOptions(
+            vtn=mqtt_vtn.base("3.1.0"),
+            client_id=mqtt_vtn.ven.client_id,
+            client_secret=mqtt_vtn.ven.secret,
+            bl_client_id=mqtt_vtn.bl.client_id,
+            bl_client_secret=mqtt_vtn.bl.secret,
+            wait_seconds=5,
+        )
+    )
+    mqtt = {r.check_id: r for r in result.results}["notifications.mqtt"]
+    assert mqtt.outcome is Outcome.PASS, text(result)
+    assert "published on" in mqtt.reason
+    assert result.ok, text(result)
