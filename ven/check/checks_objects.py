@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ven.check.ctx3 import Ctx3
+from ven.check.ctx3 import Ctx3, visible_event
 from ven.check.http3 import expect_list, expect_object, expect_problem
 from ven.check.model import Fail
 from ven.check.runner import Check
@@ -78,7 +78,7 @@ async def paging(ctx: Ctx3) -> str:
 
 
 async def ven_reads_event(ctx: Ctx3) -> str:
-    event = await ctx.event()
+    event = await visible_event(ctx)
     answer = await ctx.ven.get(f"/events/{event['id']}")
     doc = expect_object(answer, 200)
     ctx.shape("event", doc, answer.what)

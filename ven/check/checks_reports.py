@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ven.check.ctx3 import Ctx3
+from ven.check.ctx3 import Ctx3, visible_event
 from ven.check.http3 import expect_list, expect_object
 from ven.check.model import Fail, Skip
 from ven.check.runner import Check
@@ -17,17 +17,8 @@ def _values(doc: dict[str, Any]) -> list[Any]:
         return []
 
 
-async def _visible_event(ctx: Ctx3) -> dict[str, Any]:
-    if ctx.bl_client is not None:
-        return await ctx.event()
-    found = expect_list(await ctx.ven.get("/events", [("limit", "1")]))
-    if not found:
-        raise Skip("no event visible to the VEN to report on (give BL credentials to let the kit make one)")
-    return found[0]
-
-
 async def roundtrip(ctx: Ctx3) -> str:
-    event = await _visible_event(ctx)
+    event = await visible_event(ctx)
     client_name = ctx.name("reporter")
     report = await ctx.create(ctx.ven, "/reports", ctx.dialect.report(event, client_name, 1.5), "report")
     ctx.remember("report", report)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from ven.check.dialect import Dialect
-from ven.check.http3 import Http3, expect_object
+from ven.check.http3 import Http3, expect_list, expect_object
 from ven.check.model import Fail, Skip
 from ven.check.options import CheckOptions
 from ven.check.receiver import Receiver
@@ -171,3 +171,13 @@ class Ctx3:
             return granted
 
         return await self.fixture("grant", make)
+
+
+async def visible_event(ctx: Ctx3) -> dict[str, Any]:
+    """The run's event when BL is given, else any untargeted event the VEN can already see."""
+    if ctx.bl_client is not None:
+        return await ctx.event()
+    for event in expect_list(await ctx.ven.get("/events", [("limit", "50")])):
+        if not event.get("targets"):
+            return event
+    raise Skip("no untargeted event visible to the VEN (give BL credentials to let the kit make one)")

@@ -19,7 +19,7 @@ def text(run: RunResult) -> str:
     lines.append("")
     passed, failed, skipped = (run.count(o) for o in (Outcome.PASS, Outcome.FAIL, Outcome.SKIP))
     counts = f"{passed} passed, {failed} failed, {skipped} skipped"
-    verdict = "conformant for the checks run" if run.ok else "NOT conformant"
+    verdict = "no check failed" if run.ok else "NOT conformant"
     lines.append(f"{counts} in {run.seconds:.1f} s: {verdict}")
     return "\n".join(lines)
 
