@@ -207,3 +207,14 @@ async def test_20b_registration_without_ids_fails(fake_20b: str) -> None:
     failed(result, "2.0b.registration", "without venID and registrationID")
     later = {r.check_id: r for r in result.results}["2.0b.poll"]
     assert later.outcome is Outcome.SKIP and "not registered" in later.reason
+
+
+def test_cli_user_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["check", "--client-id", "x"]
+    assert main([*base, "--vtn", "http://127.0.0.1:1/openadr3/3.1.0", "--client-secret", "y"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ven check: nothing answers at http://127.0.0.1:1/") and "\n" not in err
+    assert main([*base, "--vtn", "http://127.0.0.1:1/openadr3/3.1.0"]) == 2
+    assert capsys.readouterr().err.strip() == "ven check: --client-secret is required for OpenADR 3.x"
+    assert main([*base, "--vtn", "http://x/OpenADR2/Simple/2.0b", "--protocol", "2.0b", "--sign"]) == 2
+    assert capsys.readouterr().err.strip() == "ven check: --sign needs --cert and --key"

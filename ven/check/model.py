@@ -30,6 +30,10 @@ class Skip(Exception):
     """The check cannot run here (missing credentials, feature not offered); the message says why."""
 
 
+class VtnUnreachable(Exception):
+    """Nothing answers at the VTN URL (refused, DNS, TLS): no check can run; the message says why."""
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     check_id: str

@@ -8,12 +8,15 @@ context's fixtures), and the order of the output is the order of the list.
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from ven.check.model import CheckResult, Fail, Outcome, RunResult, Skip
+import aiohttp
+
+from ven.check.model import CheckResult, Fail, Outcome, RunResult, Skip, VtnUnreachable
 
 C = TypeVar("C")
 log = logging.getLogger("ven.check")
@@ -25,6 +28,15 @@ class Check(Generic[C]):
     title: str
     clause: str  # where the rule is written: section of the Definition / User Guide, or operationId
     run: Callable[[C], Awaitable[str]]
+
+
+async def reachable(session: aiohttp.ClientSession, url: str, ssl_context: ssl.SSLContext | None) -> None:
+    """Raise VtnUnreachable unless something answers HTTP at `url` (any status will do)."""
+    try:
+        async with session.get(url, ssl=ssl_context if ssl_context is not None else True) as resp:
+            await resp.read()
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise VtnUnreachable(f"nothing answers at {url}: {exc or type(exc).__name__}") from exc
 
 
 async def run_checks(checks: Sequence[Check[C]], ctx: C, result: RunResult) -> RunResult:

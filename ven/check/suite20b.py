@@ -11,7 +11,7 @@ from ven.check.ctx20b import Ctx20b
 from ven.check.link20b import Link20b
 from ven.check.model import RunResult
 from ven.check.options import CheckOptions
-from ven.check.runner import run_checks
+from ven.check.runner import reachable, run_checks
 
 
 async def run20b(options: CheckOptions) -> RunResult:
@@ -21,6 +21,7 @@ async def run20b(options: CheckOptions) -> RunResult:
         signer = XmlSigner.from_files(options.cert, options.key)
     timeout = aiohttp.ClientTimeout(total=30.0)
     async with aiohttp.ClientSession(timeout=timeout) as session:
+        await reachable(session, options.vtn.rstrip("/") + "/OadrPoll", options.ssl_context())
         link = Link20b(
             options.vtn,
             Oadr20bCodec(Oadr20bSchema()),

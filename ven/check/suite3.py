@@ -8,7 +8,7 @@ from ven.check import checks_auth, checks_notify, checks_objects, checks_privacy
 from ven.check.ctx3 import Ctx3
 from ven.check.model import RunResult
 from ven.check.options import CheckOptions
-from ven.check.runner import Check, run_checks
+from ven.check.runner import Check, reachable, run_checks
 
 CHECKS: tuple[Check[Ctx3], ...] = (
     *checks_auth.CHECKS,
@@ -26,6 +26,8 @@ async def run3(options: CheckOptions) -> RunResult:
     timeout = aiohttp.ClientTimeout(total=max(30.0, options.wait_seconds * 2))
     async with aiohttp.ClientSession(timeout=timeout) as session:
         ctx = Ctx3(options, session)
+        probe = "/auth/server" if ctx.dialect.is_310 else "/programs"
+        await reachable(session, options.vtn.rstrip("/") + probe, options.ssl_context())
         await ctx.receiver.start()
         try:
             await run_checks(CHECKS, ctx, result)

@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from ven.check import CheckOptions, Protocol, run
+    from ven.check.model import VtnUnreachable
     from ven.check.reporters import as_json, junit, text
 
     protocol = Protocol(args.protocol)
@@ -75,6 +76,9 @@ def _check(args: argparse.Namespace) -> int:
     )
     try:
         result = asyncio.run(run(options))
+    except VtnUnreachable as exc:
+        print(f"ven check: {exc} (check --vtn, and --ca/--cert/--key for TLS)", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as exc:  # e.g. unreadable certificate files, receiver port in use
         if args.debug:
             raise
