@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support.check import LiveVtn, bl_call, start_live_vtn
+from aiohttp import web
+from support.check import LiveVtn, bl_call, broken_proxy, start_live_vtn
 from support.mqtt import SHARED_PORT, port_open, unavailable
 
 from ven.check import CheckOptions, Outcome, Protocol, run
@@ -83,3 +85,46 @@ async def test_the_mqtt_check_passes_when_our_vtn_offers_mqtt(mqtt_vtn: LiveVtn)
     assert mqtt.outcome is Outcome.PASS, text(result)
     assert "published on" in mqtt.reason
     assert result.ok, text(result)
+
+
+async def test_a_ven_that_already_has_its_ven_object_keeps_it_unchanged(sqlite_vtn: LiveVtn) -> None:
+    """A VTN holding one ven per client (here: ours behind a proxy refusing a second one with 409)."""
+    vtn = sqlite_vtn
+    mine = await bl_call(
+        vtn,
+        "POST",
+        "/vens",
+        {
+            "objectType": "BL_VEN_REQUEST",
+            "venName": "site-1",
+            "clientID": vtn.ven.client_id,
+            "targets": ["t1"],
+        },
+    )
+
+    async def one_ven_each(
+        request: web.Request, status: int, ctype: str, body: bytes
+    ) -> tuple[int, str, bytes]:
+        if request.method == "POST" and request.path.endswith("/vens") and status == 201:
+            created = json.loads(body)
+            if created.get("clientID") == vtn.ven.client_id and created["id"] != mine["id"]:
+                await bl_call(vtn, "DELETE", f"/vens/{created['id']}", None)
+                problem = {"title": "Conflict", "status": 409, "detail": "one ven per client"}
+                return 409, "application/problem+json", json.dumps(problem).encode()
+        return status, ctype, body
+
+    async for root in broken_proxy(vtn.root, one_ven_each):
+        options = CheckOptions(
+            vtn=root + "/openadr3/3.1.0",
+            client_id=vtn.ven.client_id,
+            client_secret=vtn.ven.secret,
+            bl_client_id=vtn.bl.client_id,
+            bl_client_secret=vtn.bl.secret,
+            wait_seconds=5,
+        )
+        result = await run(options)
+    assert result.ok, text(result)
+    outcomes = {r.check_id: r.outcome for r in result.results}
+    assert outcomes["targeting.events"] is outcomes["targeting.hiding"] is Outcome.PASS
+    after = await bl_call(vtn, "GET", f"/vens/{mine['id']}", None)
+    assert (after["venName"], after["targets"]) == ("site-1", ["t1"])

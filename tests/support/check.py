@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -66,7 +67,7 @@ async def start_live_vtn(db_url: str, **overrides: object) -> AsyncIterator[Live
         await store.close()
 
 
-async def bl_call(vtn: LiveVtn, method: str, path: str, body: dict[str, object]) -> dict[str, object]:
+async def bl_call(vtn: LiveVtn, method: str, path: str, body: dict[str, object] | None) -> dict[str, Any]:
     """One BL request to the 3.1.0 API (setup the kit cannot do itself, e.g. for 2.0b)."""
     import aiohttp
 
@@ -82,7 +83,7 @@ async def bl_call(vtn: LiveVtn, method: str, path: str, body: dict[str, object])
         headers = {"Authorization": f"Bearer {token}"}
         async with http.request(method, base + path, json=body, headers=headers) as resp:
             assert resp.status < 300, await resp.text()
-            doc: dict[str, object] = await resp.json()
+            doc: dict[str, Any] = await resp.json()
             return doc
 
 
