@@ -142,8 +142,8 @@ async def test_a_token_without_lifetime_fails(sqlite_vtn: LiveVtn) -> None:
 
 
 @pytest.fixture
-async def lax_vtn(db_url: str) -> AsyncIterator[LiveVtn]:
-    async for made in start_live_vtn(db_url, webhook_echo_challenge=False):
+async def lax_vtn(sqlite_url: str) -> AsyncIterator[LiveVtn]:
+    async for made in start_live_vtn(sqlite_url, webhook_echo_challenge=False):
         yield made
 
 
