@@ -16,7 +16,7 @@ from xml.etree import ElementTree as ET
 import aiohttp
 import pytest
 from aiohttp import web
-from support.check import LiveVtn, broken_proxy, start_live_vtn
+from support.check import LiveVtn, Mutate, broken_proxy, start_live_vtn
 
 from shared.oadr20b import Oadr20bCodec, Oadr20bSchema
 from shared.oadr20b import messages as m
@@ -56,15 +56,10 @@ def _objects(doc: object) -> list[dict[str, object]]:
     return [d for d in doc if isinstance(d, dict)] if isinstance(doc, list) else []
 
 
-async def _through(vtn: LiveVtn, mutate: object) -> AsyncIterator[RunResult]:
-    async for root in broken_proxy(vtn.root, mutate):  # type: ignore[arg-type]
-        yield await run(options(vtn, root))
-
-
-async def proxied(vtn: LiveVtn, mutate: object) -> RunResult:
-    async for result in _through(vtn, mutate):
-        return result
-    raise AssertionError("unreachable")
+async def proxied(vtn: LiveVtn, mutate: Mutate) -> RunResult:
+    """Run the kit (all credentials) against `vtn` behind a proxy rewriting answers with `mutate`."""
+    async with broken_proxy(vtn.root, mutate) as root:
+        return await run(options(vtn, root))
 
 
 async def test_201_answered_as_200_fails_object_creation(sqlite_vtn: LiveVtn) -> None:
@@ -158,7 +153,7 @@ async def test_cli_exit_status_json_and_junit(sqlite_vtn: LiveVtn, tmp_path: Pat
         return (500, "text/plain", b"oops") if status == 404 else (status, ctype, body)
 
     junit = tmp_path / "check.xml"
-    async for root in broken_proxy(sqlite_vtn.root, mutate):
+    async with broken_proxy(sqlite_vtn.root, mutate) as root:
         argv = ["check", "--vtn", root + BASE, "--client-id", sqlite_vtn.ven.client_id]
         argv += ["--client-secret", sqlite_vtn.ven.secret, "--json", "--junit", str(junit), "--wait", "3"]
         code = await asyncio.to_thread(main, argv)

@@ -113,7 +113,7 @@ async def test_a_ven_that_already_has_its_ven_object_keeps_it_unchanged(sqlite_v
                 return 409, "application/problem+json", json.dumps(problem).encode()
         return status, ctype, body
 
-    async for root in broken_proxy(vtn.root, one_ven_each):
+    async with broken_proxy(vtn.root, one_ven_each) as root:
         options = CheckOptions(
             vtn=root + "/openadr3/3.1.0",
             client_id=vtn.ven.client_id,

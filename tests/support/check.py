@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,7 @@ async def bl_call(vtn: LiveVtn, method: str, path: str, body: dict[str, object] 
 Mutate = Callable[[web.Request, int, str, bytes], Awaitable[tuple[int, str, bytes]]]
 
 
+@asynccontextmanager
 async def broken_proxy(target: str, mutate: Mutate) -> AsyncIterator[str]:
     """A VTN that breaks one rule: our VTN behind a proxy whose `mutate` rewrites answers.
 
