@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ven.check.ctx3 import Ctx3
-from ven.check.http3 import expect_object
+from ven.check.http3 import expect_object, expect_problem
 from ven.check.model import Fail, Skip
 from ven.check.receiver import WRONG_ECHO, Received
 from ven.check.runner import Check
@@ -38,7 +39,7 @@ async def echo(ctx: Ctx3) -> str:
     before = len(ctx.receiver.challenges)
     doc = await subscription(ctx)
     path = f"/{ctx.run_id}/events"
-    challenged = [c for c in ctx.receiver.challenges[before:] if c[0] == path]
+    challenged = [c for c in ctx.receiver.challenges[before:] if c[0].endswith(path)]
     if ctx.dialect.is_310 and not challenged:
         raise Fail(
             f"subscription {doc['id']} was created without the echo challenge "
@@ -64,12 +65,13 @@ async def echo_refused(ctx: Ctx3) -> str:
         raise Fail(
             f"{answer.what} answered {answer.status} to a failed echo challenge, expected a 4xx problem"
         )
+    title = expect_problem(answer, answer.status)
     if not any(WRONG_ECHO in c[0] for c in ctx.receiver.challenges):
         raise Fail(f"the VTN refused the subscription ({answer.status}) without sending the echo challenge")
-    return f"a callback that fails the challenge: refused with {answer.status}"
+    return f"a callback that fails the challenge: refused with a {answer.status} problem ({title})"
 
 
-def _about(ctx: Ctx3, object_id: str, operation: str) -> Any:
+def _about(ctx: Ctx3, object_id: str, operation: str) -> Callable[[Received], bool]:
     def match(n: Received) -> bool:
         doc = n.doc
         if not isinstance(doc, dict) or not isinstance(doc.get("object"), dict):
