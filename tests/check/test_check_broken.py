@@ -148,7 +148,9 @@ async def test_subscriptions_without_the_echo_challenge_fail(lax_vtn: LiveVtn) -
     failed(result, "subscriptions.echo-refused", "answered the echo challenge wrongly")
 
 
-async def test_cli_exit_status_json_and_junit(sqlite_vtn: LiveVtn, tmp_path: Path) -> None:
+async def test_cli_exit_status_json_and_junit(
+    sqlite_vtn: LiveVtn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     async def mutate(request: web.Request, status: int, ctype: str, body: bytes) -> tuple[int, str, bytes]:
         return (500, "text/plain", b"oops") if status == 404 else (status, ctype, body)
 
@@ -158,15 +160,19 @@ async def test_cli_exit_status_json_and_junit(sqlite_vtn: LiveVtn, tmp_path: Pat
         argv += ["--client-secret", sqlite_vtn.ven.secret, "--json", "--junit", str(junit), "--wait", "3"]
         code = await asyncio.to_thread(main, argv)
         assert code == 1
-    # stdout is asserted through the JUnit file and a second, passing run below
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["ok"] is False and printed["counts"]["FAIL"] >= 1
+    not_found = next(c for c in printed["checks"] if c["id"] == "problem.not-found")
+    assert not_found["outcome"] == "FAIL" and "answered 500, expected 404" in not_found["reason"]
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and int(suite.get("failures", "0")) >= 1
     bad = [c for c in suite.iter("testcase") if c.find("failure") is not None]
     assert "problem.not-found" in {c.get("name") for c in bad}
     skipped = {c.get("name") for c in suite.iter("testcase") if c.find("skipped") is not None}
     assert "objects.metadata" in skipped  # no BL credentials given: skipped, with the reason
-    argv = ["check", "--vtn", sqlite_vtn.base("3.1.0"), "--client-id", sqlite_vtn.ven.client_id]
-    argv += ["--client-secret", sqlite_vtn.ven.secret, "--json"]
+    # The secret from the environment (kept out of the process list); our VTN passes.
+    monkeypatch.setenv("VEN_CHECK_CLIENT_SECRET", sqlite_vtn.ven.secret)
+    argv = ["check", "--vtn", sqlite_vtn.base("3.1.0"), "--client-id", sqlite_vtn.ven.client_id, "--json"]
     assert await asyncio.to_thread(main, argv) == 0
 
 

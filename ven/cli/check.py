@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,16 +15,23 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "check",
         help="conformance run against a VTN: PASS/FAIL/SKIP per spec clause",
-        description="Run the interop kit against a VTN. Exit status 0 only when no check failed.",
+        description="Run the interop kit against a VTN. Exit status 0 only when no check failed. "
+        "Secrets may come from $VEN_CHECK_CLIENT_SECRET, $VEN_CHECK_BL_CLIENT_SECRET and "
+        "$VEN_CHECK_VEN2_CLIENT_SECRET (kept out of the process list); a secret that starts with '-' "
+        "is given as --client-secret=-...",
     )
     p.add_argument("--vtn", required=True, metavar="URL", help="API base, e.g. https://vtn/openadr3/3.1.0")
     p.add_argument("--protocol", choices=["3.1.0", "3.0.1", "2.0b"], default="3.1.0")
     p.add_argument("--client-id", required=True, help="the VEN's client id (2.0b: its venName)")
-    p.add_argument("--client-secret", help="the VEN's client secret (3.x)")
+    p.add_argument(
+        "--client-secret",
+        default=os.environ.get("VEN_CHECK_CLIENT_SECRET"),
+        help="the VEN's client secret (3.x; default $VEN_CHECK_CLIENT_SECRET)",
+    )
     p.add_argument("--bl-client-id", help="BL credentials: let the kit create programs, events, vens")
-    p.add_argument("--bl-client-secret")
+    p.add_argument("--bl-client-secret", default=os.environ.get("VEN_CHECK_BL_CLIENT_SECRET"))
     p.add_argument("--ven2-client-id", help="a second VEN's credentials, for the privacy checks")
-    p.add_argument("--ven2-client-secret")
+    p.add_argument("--ven2-client-secret", default=os.environ.get("VEN_CHECK_VEN2_CLIENT_SECRET"))
     p.add_argument("--cert", metavar="FILE", help="client certificate (mutual TLS; 2.0b signing)")
     p.add_argument("--key", metavar="FILE", help="its private key")
     p.add_argument("--ca", metavar="FILE", help="CA certificate that signed the VTN's certificate")
