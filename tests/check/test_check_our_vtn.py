@@ -6,14 +6,17 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from support.check import LiveVtn, bl_call, broken_proxy, start_live_vtn
 from support.mqtt import SHARED_PORT, port_open, unavailable
+from support.oadr20b import Pki20
 
 from ven.check import CheckOptions, Outcome, Protocol, run
 from ven.check.reporters import text
+from vtn.config import TlsSettings
 
 
 @pytest.mark.parametrize("protocol", [Protocol.V310, Protocol.V301])
@@ -128,3 +131,32 @@ async def test_a_ven_that_already_has_its_ven_object_keeps_it_unchanged(sqlite_v
     assert outcomes["targeting.events"] is outcomes["targeting.hiding"] is Outcome.PASS
     after = await bl_call(vtn, "GET", f"/vens/{mine['id']}", None)
     assert (after["venName"], after["targets"]) == ("site-1", ["t1"])
+
+
+async def test_all_checks_pass_over_mutual_tls(sqlite_url: str, tmp_path: Path) -> None:
+    """--cert/--key/--ca: the VEN presents its certificate (tokens bound to it); BL and VEN 2 do not."""
+    pki = Pki20.create(tmp_path / "pki")
+    tls = TlsSettings(
+        cert_file=str(pki.server_cert),
+        key_file=str(pki.server_key),
+        client_ca_file=str(pki.ca.cert_path),
+        client_cert="optional",
+    )
+    async for vtn in start_live_vtn(sqlite_url, tls=tls):
+        cert, key = pki.client(vtn.ven.client_id)
+        options = CheckOptions(
+            vtn=vtn.base("3.1.0"),
+            client_id=vtn.ven.client_id,
+            client_secret=vtn.ven.secret,
+            bl_client_id=vtn.bl.client_id,
+            bl_client_secret=vtn.bl.secret,
+            ven2_client_id=vtn.ven2.client_id,
+            ven2_client_secret=vtn.ven2.secret,
+            cert=str(cert),
+            key=str(key),
+            ca=str(pki.ca.cert_path),
+            wait_seconds=5,
+        )
+        result = await run(options)
+        assert vtn.root.startswith("https://")
+        assert result.ok, text(result)

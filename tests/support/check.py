@@ -16,8 +16,9 @@ from aiohttp import web
 
 from shared.enums import Role
 from vtn.app import build_app
-from vtn.config import VtnConfig
+from vtn.config import TlsSettings, VtnConfig
 from vtn.storage import Store, open_store
+from vtn.tls_runtime import ServerTls
 
 LAB = {
     "webhook_require_https": False,
@@ -46,22 +47,32 @@ class LiveVtn:
         return f"{self.root}/openadr3/{version}"
 
 
-async def start_live_vtn(db_url: str, **overrides: object) -> AsyncIterator[LiveVtn]:
+async def start_live_vtn(
+    db_url: str, *, tls: TlsSettings | None = None, **overrides: object
+) -> AsyncIterator[LiveVtn]:
+    """Our VTN on a loopback port (HTTPS with `tls`), with clients check-bl, check-ven, check-ven2."""
     store = open_store(db_url)
     config = VtnConfig.load(env={}, overrides={"db_url": db_url, **LAB, **overrides})
+    if tls is not None:
+        config = dataclasses.replace(config, tls=tls)
     runner: web.AppRunner | None = None
     try:
-        app = await build_app(dataclasses.replace(config), store)
+        app = await build_app(config, store)
+        server_tls = ServerTls(tls) if tls is not None else None
+        if server_tls is not None:
+            server_tls.install(app)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        context = server_tls.context if server_tls is not None else None
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
         port = runner.addresses[0][1]
         made = {}
         async with store.transaction() as tx:
             for name, role in (("bl", Role.BL), ("ven", Role.VEN), ("ven2", Role.VEN)):
                 new = await tx.clients.add(f"check-{name}", role)
                 made[name] = Creds(new.record.client_id, new.secret)
-        yield LiveVtn(f"http://127.0.0.1:{port}", store, made["bl"], made["ven"], made["ven2"])
+        scheme = "https" if tls is not None else "http"
+        yield LiveVtn(f"{scheme}://127.0.0.1:{port}", store, made["bl"], made["ven"], made["ven2"])
     finally:
         if runner is not None:
             await runner.cleanup()

@@ -31,10 +31,9 @@ class Ctx3:
         self.options = options
         self.dialect = Dialect(options.protocol)
         self.run_id = secrets.token_hex(3)
-        context = options.ssl_context()
         discover = self.dialect.is_310
 
-        def client(client_id: str | None, secret: str | None) -> Http3 | None:
+        def client(client_id: str | None, secret: str | None, identity: bool) -> Http3 | None:
             if not client_id or not secret:
                 return None
             return Http3(
@@ -43,15 +42,15 @@ class Ctx3:
                 client_id=client_id,
                 client_secret=secret,
                 discover=discover,
-                ssl_context=context,
+                ssl_context=options.ssl_context(identity=identity),
             )
 
-        ven = client(options.client_id, options.client_secret)
+        ven = client(options.client_id, options.client_secret, True)
         if ven is None:
             raise ValueError("3.x checks need --client-id and --client-secret")
         self.ven = ven
-        self.bl_client = client(options.bl_client_id, options.bl_client_secret)
-        self.ven2_client = client(options.ven2_client_id, options.ven2_client_secret)
+        self.bl_client = client(options.bl_client_id, options.bl_client_secret, False)
+        self.ven2_client = client(options.ven2_client_id, options.ven2_client_secret, False)
         self.receiver = Receiver(options.listen_host, options.listen_port, options.callback_url)
         self.registry: SchemaRegistry | None = None
         if self.dialect.is_310:

@@ -40,10 +40,13 @@ class CheckOptions:
     def has_ven2(self) -> bool:
         return bool(self.ven2_client_id and self.ven2_client_secret)
 
-    def ssl_context(self) -> ssl.SSLContext | None:
-        """TLS settings for the VTN (client certificate, private CA), or None for the defaults."""
-        if not (self.ca or self.cert):
+    def ssl_context(self, *, identity: bool = True) -> ssl.SSLContext | None:
+        """TLS settings for the VTN (private CA; the client certificate unless `identity=False`),
+        or None for the defaults. The certificate is the VEN's: BL and the second VEN never present
+        it (a VTN that binds tokens to certificates would take them for the VEN)."""
+        cert = self.cert if identity else None
+        if not (self.ca or cert):
             return None
         from shared.tls import client_ssl_context
 
-        return client_ssl_context(ca_file=self.ca, cert_file=self.cert, key_file=self.key)
+        return client_ssl_context(ca_file=self.ca, cert_file=cert, key_file=self.key if cert else None)
