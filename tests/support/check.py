@@ -61,7 +61,8 @@ async def start_live_vtn(
         server_tls = ServerTls(tls) if tls is not None else None
         if server_tls is not None:
             server_tls.install(app)
-        runner = web.AppRunner(app, access_log=None)
+        # Connections left idle by clients must not hold up the teardown for long.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         context = server_tls.context if server_tls is not None else None
         await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
