@@ -5,7 +5,7 @@ test_openleadr_vtn.py). Mutual TLS with CA, certificate and key; it signs every 
 certificate and, as OpenLEADR does over TLS, checks each VEN message's TLS fingerprint and XML
 signature against `ven_lookup`. It admits one VEN (name and short fingerprint given), gives it one
 SIMPLE event that is active now, requests every telemetry rID it offers at 1 s, and prints one JSON
-line per happening on stdout: {"registered"}, {"offered"}, {"opt"}, {"report"}.
+line per happening on stdout: {"registered"}, {"offered"}, {"opt"}, {"report"}, {"cancelled"}.
 
 usage: python openleadr_vtn.py PORT VTN_ID CERT KEY CA VEN_NAME VEN_FINGERPRINT SECONDS
 """
@@ -85,7 +85,14 @@ async def main(port, vtn_id, cert, key, ca, ven_name, ven_fingerprint, seconds):
 
         return collect, max(min_sampling_interval, timedelta(seconds=1))
 
+    async def on_cancel_party_registration(payload):
+        # OpenLEADR's placeholder answers a plain oadrResponse; 2.0b wants oadrCanceledPartyRegistration.
+        emit(cancelled=payload.get("ven_id"))
+        reply = {"registration_id": payload.get("registration_id"), "ven_id": payload.get("ven_id")}
+        return "oadrCanceledPartyRegistration", reply
+
     server.add_handler("on_create_party_registration", on_create_party_registration)
+    server.add_handler("on_cancel_party_registration", on_cancel_party_registration)
     server.add_handler("on_register_report", on_register_report)
     await server.run()
     emit(listening=port)

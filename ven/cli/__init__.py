@@ -1,4 +1,4 @@
-"""`ven` command line: run, status, certs."""
+"""`ven` command line: run, status, certs, check."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ven.cli import agent, certs
+from ven.cli import agent, certs, check
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     agent.register(sub)
     certs.register(sub)
+    check.register(sub)
     return parser
 
 
