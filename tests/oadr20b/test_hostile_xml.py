@@ -124,7 +124,7 @@ async def test_schema_invalid_message_gets_454(ready: tuple[Lab, str, dict[str, 
     description = answer.response.description or ""
     assert "not valid OpenADR 2.0b" in description
     # Where, and what was expected, with prefixes rather than {namespace-uri} names.
-    assert "at /oadr:oadrPayload/oadr:oadrSignedObject/oadr:oadrPoll/ei:bogus (line 1)" in description
+    assert "at /oadr:oadrPayload/oadr:oadrSignedObject/oadr:oadrPoll/ei:bogus (line 2)" in description
     assert "Expected is ( ei:venID )" in description
 
 
