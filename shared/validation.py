@@ -28,7 +28,16 @@ from shared.errors import SchemaViolation
 from shared.resources import schema_dir
 from shared.schema_errors import best_error, json_pointer, pattern_labels, violation
 
-__all__ = ["SchemaRegistry", "ValuesMapKind", "json_pointer", "schema_validator", "strip_nulls", "translate"]
+__all__ = [
+    "DRAFT7",
+    "SchemaRegistry",
+    "ValuesMapKind",
+    "ascii_digits",
+    "json_pointer",
+    "schema_validator",
+    "strip_nulls",
+    "translate",
+]
 
 OPENAPI_PATH = Path("openadr3/3.1.0/openapi.json")
 ENUMERATIONS_DIR = Path("openadr3/3.1.0/enumerations")
