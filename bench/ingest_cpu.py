@@ -5,7 +5,8 @@
 (`store.write` of the service plus `Notifier.changed`, i.e. group commit, answered after the
 commit), with `-c` writers at once. It prints reports/s and CPU µs per report (process time, all
 threads: aiosqlite's thread and the fsync included), so that a change to the write path can be
-measured in seconds, apart from aiohttp and the load generator.
+measured in seconds, apart from aiohttp and the load generator. `--aiosqlite` runs the same on
+aiosqlite instead of our SQLite driver (vtn/storage/sqlite_driver.py), to measure what that earns.
 """
 
 from __future__ import annotations
@@ -30,13 +31,21 @@ from shared.wire import oadr3_json  # noqa: E402
 from vtn.principal import Principal  # noqa: E402
 from vtn.services import reports as report_svc  # noqa: E402
 from vtn.services.notifier import Notifier  # noqa: E402
-from vtn.storage import Tx, open_store  # noqa: E402
+from vtn.storage import Store, Tx  # noqa: E402
+from vtn.storage.engine import create_engine  # noqa: E402
 
 
 async def run(
-    url: str, events: list[str], clients: list[str], names: list[str], c: int, n: int, notify: bool
+    url: str,
+    events: list[str],
+    clients: list[str],
+    names: list[str],
+    c: int,
+    n: int,
+    notify: bool,
+    own_sqlite_driver: bool = True,
 ) -> None:
-    store = open_store(url)
+    store = Store(create_engine(url, own_sqlite_driver=own_sqlite_driver))
     registry = SchemaRegistry()
     notifier = Notifier(store.clock)
     bodies = [report_body(events[i % len(events)], names[i], i).encode() for i in range(len(clients))]
@@ -83,10 +92,20 @@ def main() -> None:
     p.add_argument("-n", type=int, default=3000, help="reports")
     p.add_argument("--uvloop", action="store_true")
     p.add_argument("--no-notify", action="store_true", help="leave Notifier.changed out (its share)")
+    p.add_argument("--aiosqlite", action="store_true", help="aiosqlite instead of our SQLite driver")
     args = p.parse_args()
     m = ensure(vens_spec(INGEST_VENS), args.db, args.pg_url)
     url = working_copy(m, args.db, args.pg_url, "ingest-cpu")
-    coro = run(url, m.untargeted_event_ids, m.client_ids, m.ven_names, args.c, args.n, not args.no_notify)
+    coro = run(
+        url,
+        m.untargeted_event_ids,
+        m.client_ids,
+        m.ven_names,
+        args.c,
+        args.n,
+        not args.no_notify,
+        own_sqlite_driver=not args.aiosqlite,
+    )
     if args.uvloop:
         import uvloop
 

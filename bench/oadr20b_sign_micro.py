@@ -5,7 +5,8 @@
 Certificates come from a throw-away dev CA (vtn.pki), P-256 and RSA-2048. Times are process time
 (time.process_time) per call, so other work on a shared machine does not inflate them much.
 "verify" is XmlVerifier as the VTN runs it (the fast path, shared/oadr20b/fast_verify.py); the
-"signxml only" row is the same with `fast_path=False`, i.e. verification as it was before.
+"signxml only" row is the same with `fast_path=False`, i.e. verification as it was before; the
+"sign, signxml" row is XmlSigner with `library=True` (signxml signs).
 The last rows run the VTN's own `Oadr20bService.handle` (admission, poll cache, signing) on a seeded
 SQLite store with one signing VEN, without HTTP. `--profile` prints the top functions of a cProfile
 run of that service path.
@@ -116,6 +117,7 @@ def codec_rows(ca: CertificateAuthority, codec: Oadr20bCodec, kind: KeyType, n: 
     answer = codec.build(m.Response(response=EiResponse(), ven_id="ven-00001"))
     poll = codec.build(m.Poll(ven_id="ven-00001"))
     ven, vtn = make_signer(ca, "ven", kind), make_signer(ca, "vtn", kind)
+    vtn_signxml = XmlSigner(vtn.certificate, vtn._key, library=True)
     verifier = XmlVerifier(window=timedelta(hours=1), max_nonces=10**7)
     slow = XmlVerifier(window=timedelta(hours=1), max_nonces=10**7, fast_path=False)
     # Fresh signed requests (each its own nonce, never verified twice), made before timing.
@@ -138,6 +140,7 @@ def codec_rows(ca: CertificateAuthority, codec: Oadr20bCodec, kind: KeyType, n: 
 
     rows = {
         "sign (XmlSigner.sign, parsed root)": per_call(lambda _: vtn.sign(parsed), n),
+        "sign, signxml (library=True)": per_call(lambda _: vtn_signxml.sign(parsed), n),
         "sign_built (parse + sign + serialise)": per_call(lambda _: codec.sign_built(answer, vtn), n),
         "read signed poll (parse + XSD + decode)": per_call(lambda i: codec.read(requests[i]), n),
         "verify (XmlVerifier.verify)": per_call(verify, n),

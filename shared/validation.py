@@ -1,14 +1,17 @@
-"""JSON Schema validation of OpenADR 3.1 documents against our own `schemas/` (no web framework, no ORM).
+r"""JSON Schema validation of OpenADR 3.1 documents against our own schemas (shared/schemas/, package data).
 
-`schemas/openadr3/3.1.0/openapi.json` is an OpenAPI 3.0 document. Its component schemas are translated once
+`openadr3/3.1.0/openapi.json` is an OpenAPI 3.0 document. Its component schemas are translated once
 into JSON Schema draft 7: a discriminated `oneOf`/`anyOf` becomes one `if`/`then` per discriminator value
 (so an error names the real field, not "valid under none of the given schemas"), boolean
-`exclusiveMaximum` becomes numeric, and ECMA-262 regexes get Python equivalents. `nullable` is ignored:
-callers run `strip_nulls` first, since an optional member sent as null counts as absent.
+`exclusiveMaximum` becomes numeric, and `\d` in patterns is spelled `[0-9]` (ECMA-262's meaning, which
+then every regex engine agrees on). `nullable` is ignored: callers run `strip_nulls` first, since an
+optional member sent as null counts as absent.
 
-jsonschema is the authority and produces every error. Because it needs about 3 ms for a 24-interval event,
-each schema is also compiled into plain Python predicates that answer "valid?" an order of magnitude
-faster; jsonschema only runs when that answer is no.
+jsonschema-rs (a Rust validator) checks the documents: "valid?" for a 24-interval report costs about
+5 µs, and only a document it rejects has its errors collected, the best of which becomes the RFC 9457
+problem (shared/schema_errors.py). `format` is not asserted (draft 7's default); the date-time fields
+carry a pattern instead. tests/shared/test_schema_library.py checks its verdicts against the
+`jsonschema` reference implementation on generated and mutated documents.
 """
 
 from __future__ import annotations
@@ -19,23 +22,29 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from jsonschema.exceptions import ValidationError, best_match
-from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
-from referencing import Registry
-from referencing.jsonschema import DRAFT7
+import jsonschema_rs
 
 from shared.errors import SchemaViolation
-from shared.fast_schema import Check, FastCompiler, Unsupported, always
-from shared.schema_codegen import CodegenCompiler
+from shared.resources import schema_dir
+from shared.schema_errors import best_error, json_pointer, pattern_labels, violation
 
-__all__ = ["SchemaRegistry", "ValuesMapKind", "json_pointer", "strip_nulls"]
+__all__ = [
+    "DRAFT7",
+    "SchemaRegistry",
+    "ValuesMapKind",
+    "ascii_digits",
+    "json_pointer",
+    "schema_validator",
+    "strip_nulls",
+    "translate",
+]
 
 OPENAPI_PATH = Path("openadr3/3.1.0/openapi.json")
 ENUMERATIONS_DIR = Path("openadr3/3.1.0/enumerations")
-_DRAFT7 = "http://json-schema.org/draft-07/schema#"
+DRAFT7 = "http://json-schema.org/draft-07/schema#"
 _COMPONENTS = "#/components/schemas/"
-_MAX_DETAIL = 240
+# The translated document's name inside the validators' registry (a name only: nothing is fetched).
+_BASE_URI = "urn:energy-coordination:openadr3:3.1.0:openapi.json"
 
 ValuesMapKind = Literal["event", "report", "program", "ven", "resource"]
 
@@ -48,15 +57,16 @@ _ENUMERATION_FOR_KIND: dict[str, str] = {
     "resource": "ven-resource-attributes",
 }
 
-# Readable names for pattern failures of these components (the raw regexes are unreadable).
-_PATTERN_LABELS: dict[str, str] = {
-    "duration": "an ISO 8601 duration",
-    "objectID": "an objectID (1 to 128 of A-Z a-z 0-9 _ -)",
-}
+
+def schema_validator(
+    schema: dict[str, Any], registry: jsonschema_rs.Registry | None = None
+) -> jsonschema_rs.Validator:
+    """A draft 7 validator as every caller here wants it: `format` not asserted, nothing fetched."""
+    return jsonschema_rs.Draft7Validator(schema, validate_formats=False, registry=registry)
 
 
-def _default_root() -> Path:
-    return Path(__file__).resolve().parent.parent / "schemas"
+def _always(_: object) -> bool:
+    return True
 
 
 def strip_nulls(doc: Any) -> Any:
@@ -71,11 +81,6 @@ def strip_nulls(doc: Any) -> Any:
     return doc
 
 
-def json_pointer(parts: Iterable[str | int]) -> str:
-    """RFC 6901 pointer for a path of member names and array indexes ("" is the whole document)."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 class SchemaRegistry:
     """Loads our OpenAPI document once and validates documents against its component schemas.
 
@@ -84,29 +89,18 @@ class SchemaRegistry:
     """
 
     def __init__(self, root: Path | None = None) -> None:
-        self.root = root if root is not None else _default_root()
+        self.root = root if root is not None else schema_dir()
         openapi_file = self.root / OPENAPI_PATH
         self._openapi: dict[str, Any] = json.loads(openapi_file.read_text(encoding="utf-8"))
-        translated = _translate(self._openapi)  # a new tree: the shipped document stays as it is
-        translated["$schema"] = _DRAFT7
+        translated = translate(self._openapi)  # a new tree: the shipped document stays as it is
+        translated["$schema"] = DRAFT7
         self._components: dict[str, Any] = translated.get("components", {}).get("schemas", {})
-        self._base_uri = openapi_file.resolve().as_uri()
-        self._registry: Registry[Any] = Registry().with_resource(
-            self._base_uri, DRAFT7.create_resource(translated)
-        )
-        self._validator_cls: type[Validator] = validator_for(translated)
-        self._validators: dict[str, Validator] = {}
-        self._fast = FastCompiler(self._component_for_ref)
-        self._codegen = CodegenCompiler(self._fast, self._component_for_ref)
-        self._checks: dict[str, Check] = {}
-        self._pattern_labels = {
-            self._components[name]["pattern"]: label
-            for name, label in _PATTERN_LABELS.items()
-            if "pattern" in self._components.get(name, {})
-        }
+        self._registry = jsonschema_rs.Registry([(_BASE_URI, translated)], draft=jsonschema_rs.Draft7)
+        self._validators: dict[str, jsonschema_rs.Validator] = {}
+        self._labels = pattern_labels(self._components)
         self._enumerations: dict[str, dict[str, Any]] = {}
-        self._values_checks: dict[tuple[str, str], tuple[Check, Validator] | None] = {}
-        self._values_by_kind: dict[str, dict[str, Check]] = {}
+        self._values_validators: dict[tuple[str, str], jsonschema_rs.Validator | None] = {}
+        self._values_by_kind: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ OpenAPI document
 
@@ -118,34 +112,36 @@ class SchemaRegistry:
         """Names of the component schemas that `validate` accepts."""
         return list(self._components)
 
-    def validator(self, schema: str) -> Validator:
-        """The jsonschema validator of component `schema` (KeyError if there is no such component)."""
+    def component(self, schema: str) -> dict[str, Any]:
+        """The translated (draft 7) component `schema` (shared: do not mutate)."""
+        found: dict[str, Any] = self._components[schema]
+        return found
+
+    def validator(self, schema: str) -> jsonschema_rs.Validator:
+        """The validator of component `schema` (KeyError if there is no such component)."""
         found = self._validators.get(schema)
         if found is None:
             if schema not in self._components:
                 raise KeyError(f"no component schema named {schema!r}")
-            ref = {"$ref": f"{self._base_uri}{_COMPONENTS}{schema}"}
-            found = self._validator_cls(ref, registry=self._registry)
-            self._validators[schema] = found
+            ref = {"$schema": DRAFT7, "$ref": f"{_BASE_URI}{_COMPONENTS}{schema}"}
+            found = self._validators[schema] = schema_validator(ref, self._registry)
         return found
 
     def is_valid(self, schema: str, doc: object) -> bool:
         """Whether `doc` matches component `schema`, without building an error."""
-        if self._check(schema)(doc):
-            return True
-        # The predicate mirrors jsonschema (a test fuzzes both); were it ever stricter, jsonschema decides.
-        return bool(self.validator(schema).is_valid(doc))
+        return self.validator(schema).is_valid(doc)
 
     def validate(self, schema: str, doc: object) -> None:
         """Raise `SchemaViolation` naming the most relevant offending member of `doc`.
 
         Pass `strip_nulls(body)` for request bodies: null optional members are otherwise type errors.
         """
-        if self._check(schema)(doc):
+        validator = self.validator(schema)
+        if validator.is_valid(doc):
             return
-        error = best_match(self.validator(schema).iter_errors(doc))
+        error = best_error(validator.iter_errors(doc))
         if error is not None:
-            raise self._violation(error)
+            raise violation(error, self._labels)
 
     # ------------------------------------------------------------------ enumerations
 
@@ -167,15 +163,13 @@ class SchemaRegistry:
         resource (attributes). `pointer` locates `values` in the enclosing document and prefixes the
         pointer of the raised `SchemaViolation`.
         """
-        compiled = self._values_check(kind, type_name)
-        if compiled is None or compiled[0](values):
+        validator = self._values_validator(kind, type_name)
+        if validator is None or validator.is_valid(values):
             return
-        error = best_match(compiled[1].iter_errors(values))
+        error = best_error(validator.iter_errors(values))
         if error is not None:
-            violation = self._violation(error)
-            raise SchemaViolation(
-                f"{type_name} values: {violation.detail}", pointer=pointer + (violation.pointer or "")
-            )
+            found = violation(error, self._labels, prefix=f"{type_name} values: ")
+            raise SchemaViolation(found.detail or "", pointer=pointer + (found.pointer or ""))
 
     def validate_payloads(self, kind: ValuesMapKind, doc: object) -> None:
         """Check every enumerated valuesMap of a schema-valid event, report, program, ven or resource.
@@ -192,109 +186,34 @@ class SchemaRegistry:
 
     # ------------------------------------------------------------------ internals
 
-    def _values_check(self, kind: ValuesMapKind, type_name: str) -> tuple[Check, Validator] | None:
-        """The compiled check of an enumerated valuesMap type (None: not enumerated for `kind`)."""
+    def _values_validator(self, kind: ValuesMapKind, type_name: str) -> jsonschema_rs.Validator | None:
+        """The validator of an enumerated valuesMap type (None: not enumerated for `kind`)."""
         key = (kind, type_name)
-        if key in self._values_checks:
-            return self._values_checks[key]
+        if key in self._values_validators:
+            return self._values_validators[key]
         definitions = self.enumeration_schema(_ENUMERATION_FOR_KIND[kind]).get("definitions", {})
         definition = definitions.get(type_name)
-        compiled = None
+        found = None
         if isinstance(definition, dict):
-            translated = _translate(definition)
-            compiled = (self._codegen.compile(translated), self._validator_cls(translated))
-        self._values_checks[key] = compiled
-        return compiled
+            found = schema_validator({**translate(definition), "$schema": DRAFT7})
+        self._values_validators[key] = found
+        return found
 
     def _payloads_valid(self, kind: ValuesMapKind, doc: Mapping[str, Any]) -> bool:
         """validate_payloads' common case, without building a JSON pointer per valuesMap (those
         cost more than the checks); on False, validate_payloads walks again to name the culprit."""
-        known = self._values_by_kind.setdefault(kind, {})  # type name -> its check (`always`: private)
+        known = self._values_by_kind.setdefault(kind, {})  # type name -> its is_valid (private: always)
         for values_map in _values_maps_only(kind, doc):
             if _is_mapping(values_map):
                 type_name = values_map.get("type")
                 if isinstance(type_name, str):
                     check = known.get(type_name)
                     if check is None:
-                        compiled = self._values_check(kind, type_name)
-                        check = known[type_name] = compiled[0] if compiled is not None else always
+                        found = self._values_validator(kind, type_name)
+                        check = known[type_name] = found.is_valid if found is not None else _always
                     if not check(values_map.get("values")):
                         return False
         return True
-
-    def _component_for_ref(self, ref: str) -> Any:
-        if not ref.startswith(_COMPONENTS):
-            raise Unsupported(ref)
-        return self._components[ref[len(_COMPONENTS) :]]
-
-    def _check(self, schema: str) -> Check:
-        found = self._checks.get(schema)
-        if found is None:
-            if schema not in self._components:
-                raise KeyError(f"no component schema named {schema!r}")
-            try:
-                found = self._codegen.compile(self._components[schema])
-            except Unsupported:
-                found = self.validator(schema).is_valid
-            self._checks[schema] = found
-        return found
-
-    def _violation(self, error: ValidationError) -> SchemaViolation:
-        parts: list[str | int] = list(error.absolute_path)
-        if error.validator == "required" and isinstance(error.instance, Mapping):
-            # Point at the missing member itself, not at the object that lacks it.
-            for name in error.validator_value:
-                if name not in error.instance and error.message.startswith(repr(name)):
-                    parts.append(name)
-                    break
-        detail = self._describe(error)
-        if len(detail) > _MAX_DETAIL:
-            detail = detail[: _MAX_DETAIL - 1] + "…"
-        return SchemaViolation(detail, pointer=json_pointer(parts))
-
-    def _describe(self, error: ValidationError) -> str:
-        """A short message: jsonschema's embed the whole offending value, which may be huge or a secret."""
-        keyword, expected, value = error.validator, error.validator_value, error.instance
-        if keyword == "pattern":
-            if error.schema.get("format") == "date-time":
-                return f"{_show(value)} is not an RFC 3339 date-time with a UTC offset"
-            label = self._pattern_labels.get(expected)
-            return f"{_show(value)} is not {label}" if label else f"{_show(value)} does not match the pattern"
-        if keyword in ("minLength", "maxLength"):
-            side = "short" if keyword == "minLength" else "long"
-            return f"string is too {side}: {len(value)} characters, {_LIMIT[keyword]} {expected}"
-        if keyword in ("minItems", "maxItems"):
-            side = "few" if keyword == "minItems" else "many"
-            return f"array has too {side} items: {len(value)}, {_LIMIT[keyword]} {expected}"
-        if keyword == "type":
-            names = [expected] if isinstance(expected, str) else list(expected)
-            return f"{_show(value)} is not of type {' or '.join(repr(n) for n in names)}"
-        if keyword in _LIMIT:
-            return f"{_show(value)} is {_LIMIT[keyword]} {expected}"
-        if keyword == "enum":
-            return f"{_show(value)} is not one of {expected!r}"
-        return str(error.message)
-
-
-_LIMIT = {
-    "minLength": "at least",
-    "maxLength": "at most",
-    "minItems": "at least",
-    "maxItems": "at most",
-    "minimum": "less than the minimum of",
-    "maximum": "greater than the maximum of",
-    "exclusiveMinimum": "not greater than",
-    "exclusiveMaximum": "not less than",
-}
-
-
-def _show(value: Any) -> str:
-    """The offending value as short JSON (null, not None)."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 # ---------------------------------------------------------------------- valuesMap walking
@@ -345,13 +264,13 @@ def _values_maps_only(kind: str, doc: Mapping[str, Any]) -> list[Any]:
 # ---------------------------------------------------------------------- OpenAPI 3.0 -> draft 7
 
 
-def _translate(node: Any) -> Any:
+def translate(node: Any) -> Any:
     """OpenAPI 3.0 schema dialect -> JSON Schema draft 7, recursively (returns a new tree)."""
     if isinstance(node, list):
-        return [_translate(v) for v in node]
+        return [translate(v) for v in node]
     if not isinstance(node, dict):
         return node
-    out = {k: _translate(v) for k, v in node.items()}
+    out = {k: translate(v) for k, v in node.items()}
     for bound in ("maximum", "minimum"):
         key = "exclusive" + bound.capitalize()
         if isinstance(out.get(key), bool):
@@ -360,7 +279,7 @@ def _translate(node: Any) -> Any:
             if exclusive and bound in out:
                 out[key] = out.pop(bound)
     if isinstance(out.get("pattern"), str):
-        out["pattern"] = _python_pattern(out["pattern"])
+        out["pattern"] = ascii_digits(out["pattern"])
     discriminator = out.get("discriminator")
     if isinstance(discriminator, dict) and "propertyName" in discriminator:
         del out["discriminator"]
@@ -395,11 +314,9 @@ def _dispatch(schema: dict[str, Any], keyword: str, discriminator: dict[str, Any
 _REGEX_TOKEN = re.compile(r"\\.|\[|\]")  # an escape, or a character-class bracket
 
 
-def _python_pattern(pattern: str) -> str:
-    r"""Make an ECMA-262 pattern behave the same under Python's `re.search`.
-
-    Python's `\d` also matches non-ASCII digits and its `$` also matches before a final newline.
-    """
+def ascii_digits(pattern: str) -> str:
+    r"""`\d` spelled as ECMA-262 means it, `[0-9]`: some engines (Python's, fancy-regex inside a
+    lookahead) also match other scripts' digits."""
     out: list[str] = []
     in_class = False
     pos = 0
@@ -415,9 +332,4 @@ def _python_pattern(pattern: str) -> str:
         out.append(token)
         pos = m.end()
     out.append(pattern[pos:])
-    result = "".join(out)
-    if result.endswith("$"):
-        head = result[:-1]
-        if (len(head) - len(head.rstrip("\\"))) % 2 == 0:  # an even run of backslashes: `$` is an anchor
-            result = head + r"\Z"
-    return result
+    return "".join(out)

@@ -1,4 +1,4 @@
-"""OpenADR 2.0b: hardened XML, the XSD set of schemas/oadr20b, typed messages and their codec."""
+"""OpenADR 2.0b: hardened XML, the XSD set of shared/schemas/oadr20b, typed messages and their codec."""
 
 from shared.oadr20b.codec import MESSAGE_TYPES, Oadr20bCodec
 from shared.oadr20b.errors import Oadr20bError, ResponseCode, SchemaInvalid, XmlRejected

@@ -12,7 +12,9 @@ The profile, as OpenADR 2.0b and OpenLEADR apply it:
 - an ECDSA SignatureValue is raw r || s (XMLDSig), not the DER that cryptography returns.
 
 Signing is ours because it only has to produce this one layout, and signxml's signer re-parses
-the document several times (~290 µs per P-256 signature against ~80 µs here).
+the document several times (~290 µs per P-256 signature against ~80 µs here). `XmlSigner(...,
+library=True)` signs with signxml instead (the library path); with an RSA key both write the same
+digests and signature value for the same timestamp and nonce (tests/oadr20b/test_signer_library.py).
 
 Verification has a fast path for exactly this layout (fast_verify.py) and falls back to signxml
 for anything it does not positively recognise, so unusual but valid peers still work. signxml
@@ -78,8 +80,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from lxml import etree
-from signxml.algorithms import DigestAlgorithm, SignatureMethod
+from signxml.algorithms import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConstructionMethod,
+    SignatureMethod,
+)
 from signxml.exceptions import SignXMLException
+from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
@@ -168,9 +176,16 @@ class XmlSigner:
     the elements where they sit, exactly what a verifier canonicalises.
     """
 
-    def __init__(self, certificate: x509.Certificate, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+    def __init__(
+        self,
+        certificate: x509.Certificate,
+        key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+        *,
+        library: bool = False,
+    ):
         self.certificate = certificate
         self._key = key
+        self._library = library  # True: signxml signs (see the module docstring)
         der = certificate.public_bytes(serialization.Encoding.DER)
         method = ECDSA_SHA256_URI if isinstance(key, ec.EllipticCurvePrivateKey) else RSA_SHA256_URI
         self._template = _signature_template(method, base64.b64encode(der).decode())
@@ -187,23 +202,47 @@ class XmlSigner:
             raise ValueError(f"{key_file}: only RSA and EC keys can sign OpenADR 2.0b messages")
         return cls(cert, key)
 
-    def sign(self, root: El, now: datetime | None = None) -> None:
-        """Insert a fresh signature (new nonce, timestamp `now`) as the payload's first child."""
+    def sign(self, root: El, now: datetime | None = None, nonce: str | None = None) -> None:
+        """Insert a fresh signature (timestamp `now`, a new nonce unless given) as the first child."""
         old = signature_of(root)
         if old is not None:
             root.remove(old)
         signed = root.find(f"{{{OADR}}}oadrSignedObject")
         if signed is None:
             raise ValueError("the payload has no oadrSignedObject to sign")
+        stamp_text = fmt_datetime(now or datetime.now(UTC))
+        nonce_text = nonce or uuid.uuid4().hex
+        if self._library:
+            root.insert(0, self._signxml_signature(signed, stamp_text, nonce_text))
+            return
         sig = copy.deepcopy(self._template)
         info, value, _, obj = sig
-        stamp, nonce = obj[0][0][0]
-        stamp.text = fmt_datetime(now or datetime.now(UTC))
-        nonce.text = uuid.uuid4().hex
+        stamp_el, nonce_el = obj[0][0][0]
+        stamp_el.text = stamp_text
+        nonce_el.text = nonce_text
         root.insert(0, sig)  # first: C14N below sees the namespaces in scope in the document
         info[2][2].text = _digest(signed)
         info[3][2].text = _digest(obj)
         value.text = base64.b64encode(self._sign(_c14n(info))).decode()
+
+    def _signxml_signature(self, signed: El, stamp: str, nonce: str) -> El:
+        """The same layout made by signxml's detached method, as OpenLEADR signs."""
+        ec_key = isinstance(self._key, ec.EllipticCurvePrivateKey)
+        signer = XMLSigner(
+            method=SignatureConstructionMethod.detached,
+            signature_algorithm=SignatureMethod.ECDSA_SHA256 if ec_key else SignatureMethod.RSA_SHA256,
+            digest_algorithm=DigestAlgorithm.SHA256,
+            c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_0,
+        )
+        signer.namespaces["oadr"] = OADR
+        replay = etree.Element(_REPLAY, nsmap={"dsp": DSP})
+        etree.SubElement(replay, f"{{{DSP}}}timestamp").text = stamp
+        etree.SubElement(replay, f"{{{DSP}}}nonce").text = nonce
+        pem = self.certificate.public_bytes(serialization.Encoding.PEM).decode()
+        sig: El = signer.sign(
+            signed, key=self._key, cert=pem, reference_uri=f"#{SIGNED_OBJECT_ID}", signature_properties=replay
+        )
+        return sig
 
     def _sign(self, data: bytes) -> bytes:
         key = self._key

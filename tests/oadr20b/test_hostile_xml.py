@@ -121,7 +121,11 @@ async def test_schema_invalid_message_gets_454(ready: tuple[Lab, str, dict[str, 
     lab, _, _ = ready
     invalid = poll_doc("v").replace(b"<ei:venID>v</ei:venID>", b"<ei:bogus>v</ei:bogus>")
     answer = await _refused(lab, invalid)
-    assert "not valid OpenADR 2.0b" in (answer.response.description or "")
+    description = answer.response.description or ""
+    assert "not valid OpenADR 2.0b" in description
+    # Where, and what was expected, with prefixes rather than {namespace-uri} names.
+    assert "at /oadr:oadrPayload/oadr:oadrSignedObject/oadr:oadrPoll/ei:bogus (line 2)" in description
+    assert "Expected is ( ei:venID )" in description
 
 
 async def test_text_xml_is_accepted_and_answered_as_text_xml(ready: tuple[Lab, str, dict[str, int]]) -> None:

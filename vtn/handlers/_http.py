@@ -81,7 +81,7 @@ async def raw_body(request: web.Request) -> bytes:
 
 
 async def body(request: web.Request, schema: str, model: type[M]) -> M:
-    """Read, validate and decode the JSON body against a schema of schemas/."""
+    """Read, validate and decode the JSON body against a schema of shared/schemas/."""
     return oadr3_json.decode(state(request).registry, schema, model, await raw_body(request))
 
 

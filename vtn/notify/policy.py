@@ -10,6 +10,8 @@ from dataclasses import dataclass
 class DeliveryPolicy:
     timeout_s: float = 10.0
     concurrency: int = 256
+    # Webhook POSTs with our own HTTP/1.1 client (vtn/notify/webhooks.py); False: aiohttp's client.
+    raw_http_client: bool = True
     # Rows claimed at a time; the worker claims again when fewer than half that (or `concurrency`)
     # wait to be sent.
     batch: int = 1000

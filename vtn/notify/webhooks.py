@@ -14,6 +14,11 @@ connection once the status line and headers are in. A request that meets a reuse
 already closed by the server (the keep-alive race) is sent once more on a new connection:
 receivers de-duplicate by X-Notification-ID, and delivery is at least once anyway.
 Not supported, as before: redirects (a 3xx is a failed attempt), proxies, compression, HTTP/2.
+
+`WebhookClient(..., library=True)` (DeliveryPolicy.raw_http_client = False) sends the same requests
+with aiohttp's ClientSession instead: the library path, kept as the switch back and as the reference
+that tests/vtn/test_webhook_client.py compares this client with (same requests on the wire, same
+statuses); docs/performance.md has the measured difference (bench/fast_paths.py).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import cast
 from urllib.parse import unquote
 
 import aiohappyeyeballs
+import aiohttp
 from yarl import URL
 
 from vtn.storage.outbox import Claimed
@@ -164,7 +170,11 @@ def _header_value(value: str) -> bytes:
 class WebhookClient:
     """One keep-alive connection pool for all callbacks; `post` returns the HTTP status."""
 
-    def __init__(self, concurrency: int, timeout_s: float, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, concurrency: int, timeout_s: float, tls: ssl.SSLContext | None = None, *, library: bool = False
+    ) -> None:
+        self._library = library
+        self._session: aiohttp.ClientSession | None = None
         self._timeout_s = timeout_s
         self._max_idle = concurrency
         self._tls = tls
@@ -174,6 +184,8 @@ class WebhookClient:
         self._targets: dict[str, tuple[_Key, bytes, str | None]] = {}
 
     async def post(self, item: Claimed) -> int:
+        if self._library:
+            return await self._post_with_aiohttp(item)
         key, head, basic = self._target(item.target)
         lines = [head, b"Content-Type: application/json\r\nX-Notification-ID: "]
         lines.append(_header_value(item.notification_id))
@@ -209,7 +221,38 @@ class WebhookClient:
             self._checkin(key, conn)
         return status
 
+    async def _post_with_aiohttp(self, item: Claimed) -> int:
+        """The same request through aiohttp's ClientSession (the library path)."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._max_idle, ssl=self._tls if self._tls else True)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self._timeout_s),
+                headers={"User-Agent": _USER_AGENT},
+                auto_decompress=False,
+            )
+        headers = {"Content-Type": "application/json", "X-Notification-ID": item.notification_id}
+        if item.bearer_token:
+            headers["Authorization"] = f"Bearer {item.bearer_token}"
+        if item.signature:
+            headers["X-Payload-Signature"] = item.signature
+        if item.subscription_id:
+            headers["X-Subscription-ID"] = item.subscription_id
+        for value in headers.values():
+            _header_value(value)  # the same refusal of line breaks and NULs as the raw client
+        url = URL(item.target)
+        if item.bearer_token and url.raw_user is not None:
+            url = url.with_user(None)  # the token wins over credentials in the URL, as in post()
+        async with self._session.post(
+            url, data=item.body.encode(), headers=headers, allow_redirects=False
+        ) as response:
+            await response.read()
+            return response.status
+
     async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
         for conn in list(self._open):
             conn.close()
         self._idle.clear()

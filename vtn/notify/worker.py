@@ -70,7 +70,9 @@ class DeliveryWorker:
         self._kick.set()
 
     async def start(self) -> None:
-        self._webhooks = WebhookClient(self.policy.concurrency, self.policy.timeout_s)
+        self._webhooks = WebhookClient(
+            self.policy.concurrency, self.policy.timeout_s, library=not self.policy.raw_http_client
+        )
         # The first purge waits a little: a restart is not the moment for extra write transactions.
         self._next_purge = asyncio.get_running_loop().time() + min(60.0, self.policy.purge_interval_s)
         self._task = asyncio.create_task(self._run(), name="outbox-worker")

@@ -7,6 +7,12 @@ once per dialect and run with its positional parameters by the driver, and only 
 safe: our SQLite driver holding the write lock (its statements then run on the loop, see
 sqlite_driver.py) or an asyncpg connection already inside a transaction. Anywhere else (no
 transaction yet, another driver) SQLAlchemy runs it as usual. Same SQL, same transaction.
+
+The compiled form is kept in the DBAPI connection's `info` dict (SQLAlchemy's per-connection
+store), so it lives and dies with each pooled connection. `create_engine(...,
+direct_statements=False)` turns the shortcut off (the library path: SQLAlchemy runs everything);
+tests/vtn/test_direct_statements.py runs the same statements both ways, docs/performance.md has
+the measured difference.
 """
 
 from __future__ import annotations
@@ -34,20 +40,22 @@ class _Compiled:
     fixed: dict[str, Any]  # values the statement itself binds (literals of the expression)
 
 
-# Keyed by the statement object: callers keep their statements for the life of the process.
-_COMPILED: dict[tuple[int, str], tuple[Executable, _Compiled]] = {}
+# Keys of the DBAPI connection's `info` dict (ConnectionPoolEntry.info) used here.
+ENABLED = "vtn.direct_statements"  # set by engine.create_engine; absent counts as on
+_CACHE = "vtn.direct_compiled"
 
 
-def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
-    key = (id(statement), dialect.name)
-    found = _COMPILED.get(key)
+def _compiled(info: dict[Any, Any], statement: Executable, dialect: Dialect) -> _Compiled:
+    # Keyed by the statement object: callers keep their statements for the life of the process.
+    cache: dict[int, tuple[Executable, _Compiled]] = info.setdefault(_CACHE, {})
+    found = cache.get(id(statement))
     if found is not None and found[0] is statement:
         return found[1]
     compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
     order = tuple(compiled.positiontup or ())
     fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
     result = _Compiled(compiled.string, order, fixed)
-    _COMPILED[key] = (statement, result)
+    cache[id(statement)] = (statement, result)
     return result
 
 
@@ -55,13 +63,16 @@ async def first_row(
     conn: AsyncConnection, statement: Executable, params: dict[str, Any]
 ) -> tuple[Any, ...] | None:
     """The first row `statement` returns with `params`, run as cheaply as this connection allows."""
-    driver = conn.sync_connection.connection.driver_connection if conn.sync_connection else None
+    pooled = conn.sync_connection.connection if conn.sync_connection else None
+    driver = pooled.driver_connection if pooled is not None and pooled.info.get(ENABLED, True) else None
     if isinstance(driver, sqlite_driver.Connection) and driver.writing:
-        c = _compiled(statement, conn.dialect)
+        assert pooled is not None
+        c = _compiled(pooled.info, statement, conn.dialect)
         rows = driver.fetch_now(c.sql, [params[k] if k in params else c.fixed[k] for k in c.order])
         return tuple(rows[0]) if rows else None
     if conn.dialect.driver == "asyncpg" and driver is not None and driver.is_in_transaction():
-        c = _compiled(statement, conn.dialect)
+        assert pooled is not None
+        c = _compiled(pooled.info, statement, conn.dialect)
         record = await driver.fetchrow(c.sql, *[params[k] if k in params else c.fixed[k] for k in c.order])
         return None if record is None else tuple(record)
     row = (await conn.execute(statement, params)).first()

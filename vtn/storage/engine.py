@@ -3,7 +3,9 @@
 Operators write `sqlite:///path/vtn.db` or `postgresql://user@host/db`; the code picks aiosqlite or
 asyncpg. SQLite runs in WAL mode with synchronous=FULL so that an acknowledged write survives a crash.
 Under SQLAlchemy's aiosqlite dialect, a file database uses our own driver (sqlite_driver.py): the
-same SQL and durability with far fewer thread hops.
+same SQL and durability with far fewer thread hops. `create_engine(..., own_sqlite_driver=False)`
+runs aiosqlite itself instead (the library path; tests/vtn/test_sqlite_driver_diff.py runs the same
+writes through both, docs/performance.md has the measured difference).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from vtn.storage import sqlite_driver
+from vtn.storage import direct, sqlite_driver
 
 
 def async_url(url: str) -> URL:
@@ -41,13 +43,30 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Create the async engine for `url`, with SQLite tuned for durability and concurrency."""
+def create_engine(
+    url: str, *, pool_size: int = 10, own_sqlite_driver: bool = True, direct_statements: bool = True
+) -> AsyncEngine:
+    """Create the async engine for `url`, with SQLite tuned for durability and concurrency.
+
+    The library paths, for comparison and as a way back: `own_sqlite_driver=False` runs aiosqlite
+    as it comes for a file database too (see the docstring); `direct_statements=False` lets
+    SQLAlchemy run the statements that direct.py otherwise hands straight to the driver.
+    """
+    engine = _create_engine(url, pool_size, own_sqlite_driver)
+
+    def mark(_: Any, record: Any) -> None:
+        record.info[direct.ENABLED] = direct_statements
+
+    event.listen(engine.sync_engine, "connect", mark)
+    return engine
+
+
+def _create_engine(url: str, pool_size: int, own_sqlite_driver: bool) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         options: dict[str, Any] = {"connect_args": {"timeout": 30}}
         database = target.database
-        if database and database != ":memory:" and not target.query:
+        if own_sqlite_driver and database and database != ":memory:" and not target.query:
             # A plain file: our driver (fewer thread hops, see sqlite_driver.py) under the same dialect.
             options = {"async_creator": partial(sqlite_driver.connect, database, timeout=30)}
         engine = create_async_engine(target, pool_size=pool_size, max_overflow=0, **options)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
 
 from vtn.storage.engine import sync_url
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Package data of vtn.storage (env.py, script.py.mako, versions/), wherever the package is installed.
+MIGRATIONS = files("vtn.storage").joinpath("migrations")
 
 
 def alembic_config(url: str) -> Config:
