@@ -20,8 +20,8 @@ def _request(args: argparse.Namespace) -> int:
     name = args.ven_name
     print(f"wrote {key_path} (private key: keep it secret, mode 0600)")
     print(f"wrote {csr_path} (certificate signing request, CN={name})")
-    print("next: give the CSR to the VTN operator, who signs it with")
-    print(f"  vtn ca sign {csr_path} --client-id {name} --days 365 --out {name}.crt")
+    print("next: give the CSR to the VTN operator, who signs it with the CA (`make run` made certs/dev):")
+    print(f"  vtn ca sign {csr_path} --dir {args.ca_dir} --client-id {name} --days 365 --out {name}.crt")
     print("(or submit it through the VTN's onboarding API), then run the VEN with that")
     print(f"certificate, {key_path} and the CA's ca.crt.")
     return 0
@@ -43,4 +43,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--key-type", choices=["ec", "rsa"], default="ec", help="ec (P-256, default) or rsa (2048)"
     )
     p.add_argument("--force", action="store_true", help="replace an existing key")
+    p.add_argument(
+        "--ca-dir",
+        default="certs/dev",
+        metavar="DIR",
+        help="the VTN's CA directory, for the suggested `vtn ca sign` (default: certs/dev, what make uses)",
+    )
     p.set_defaults(func=_request)

@@ -8,6 +8,6 @@ BadRequest, SchemaViolation with `.pointer`, ...); an unreachable VTN raises Vtn
 """
 
 from ven.client.api import MAX_PAGE_SIZE, VtnClient
-from ven.client.errors import VtnUnavailable, error_from_response
+from ven.client.errors import TlsVerificationFailed, VtnUnavailable, error_from_response
 
-__all__ = ["MAX_PAGE_SIZE", "VtnClient", "VtnUnavailable", "error_from_response"]
+__all__ = ["MAX_PAGE_SIZE", "TlsVerificationFailed", "VtnClient", "VtnUnavailable", "error_from_response"]

@@ -30,6 +30,14 @@ class VtnUnavailable(Exception):
         self.status = status
 
 
+class TlsVerificationFailed(VtnUnavailable):
+    """The VTN's TLS certificate did not verify (unknown CA, wrong host name, pin mismatch).
+
+    Still "unavailable" for a running agent (a certificate rotation may mend it), but a start that
+    meets it stops: waiting does not fix a missing `vtn.tls.ca_file`.
+    """
+
+
 def _text(doc: Any, key: str) -> str | None:
     value = doc.get(key) if isinstance(doc, dict) else None
     return value if isinstance(value, str) and value else None
