@@ -19,8 +19,8 @@ from typing import Any
 
 from support.oadr20b import Pki20, short_fingerprint
 
-from ven.config import VenConfig
 from ven.agent import VenRuntime, build_agent
+from ven.config import VenConfig
 from ven.oadr20b.transport import Oadr20bTransport
 
 DRIVER = Path(__file__).with_name("openleadr_vtn.py")

@@ -16,8 +16,8 @@ import pytest
 from support.oadr20b import Pki20, TlsLab, short_fingerprint, start_tls_lab
 
 from shared.oadr20b.signing import SignatureRefused
-from ven.config import VenConfig
 from ven.agent import VenRuntime, build_agent
+from ven.config import VenConfig
 from ven.oadr20b.transport import Oadr20bTransport
 from vtn.oadr20b.settings import PREFIX
 
