@@ -219,7 +219,11 @@ def _known(doc: Mapping[str, Any], where: str, keys: frozenset[str]) -> None:
     prefix = f"{where}." if where else ""
     for key in doc:
         if key not in keys:
-            close = difflib.get_close_matches(str(key), sorted(keys), n=1, cutoff=0.6)
+            close = difflib.get_close_matches(str(key), sorted(keys), n=1, cutoff=0.6) or sorted(
+                k
+                for k in keys
+                if len(str(key)) >= 3 and k.startswith(str(key))  # `every` for `every_seconds`
+            )
             hint = f" (did you mean {prefix}{close[0]}?)" if close else f" (known: {', '.join(sorted(keys))})"
             raise ConfigError(f"{prefix}{key}: unknown key{hint}")
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from ven.cli.errors import UserError
 
 
 def _request(args: argparse.Namespace) -> int:
@@ -14,9 +15,7 @@ def _request(args: argparse.Namespace) -> int:
     try:
         key_path, csr_path = make_key_and_csr(args.ven_name, args.out_dir, args.key_type, force=args.force)
     except (ValueError, OSError) as exc:
-        # `ven`'s main has no user-error type to raise; report here without a traceback.
-        print(f"ven: error: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(str(exc), 2) from exc
     name = args.ven_name
     print(f"wrote {key_path} (private key: keep it secret, mode 0600)")
     print(f"wrote {csr_path} (certificate signing request, CN={name})")
