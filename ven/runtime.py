@@ -30,12 +30,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from ven.adapters.base import DeviceAdapter, Readings
 from ven.adapters.registry import AdapterRegistry
 from ven.client import VtnUnavailable
 from ven.config import ResourceConfig, VenConfig
+from ven.jobs import Jobs
 from ven.outbox import PendingReport, ReportOutbox
 from ven.timeline import ActiveInterval, Timeline
 
@@ -97,7 +96,7 @@ class VenTransport(Protocol):
         """One onboarding attempt (idempotent): register/find our ven, read the current events."""
 
     async def begin(self) -> list[Coroutine[Any, Any, None]]:
-        """After onboarding: start push channels, schedule periodic jobs; return background loops."""
+        """After onboarding: start push channels, add periodic jobs (`runtime.jobs`); return loops."""
 
     async def deliver(self, pending: PendingReport) -> Outcome:
         """Send one queued report; VtnUnavailable when the VTN cannot be reached."""
@@ -125,7 +124,7 @@ class VenRuntime:
         self.timeline = Timeline([], seed=config.seed)
         self.last_contact: datetime | None = None
         self.last_error: str | None = None
-        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.jobs = Jobs()
         self._send_wakeup = asyncio.Event()
         self._vtn_answered = asyncio.Event()  # set on every contact: a backing-off sender retries now
         self._tasks: list[asyncio.Task[None]] = []
@@ -149,14 +148,12 @@ class VenRuntime:
     async def start(self) -> None:
         await self._onboard()
         loops = await self.transport.begin()
-        self.scheduler.start()
         self._tasks.append(asyncio.create_task(self._send_loop(), name="ven-outbox"))
         self._tasks.extend(asyncio.create_task(loop) for loop in loops)
         await self.apply()
 
     async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self.scheduler.shutdown(wait=False)
+        await self.jobs.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -207,7 +204,7 @@ class VenRuntime:
             )
         nxt = self.timeline.next_change_after(now)
         if nxt is not None and nxt - now < timedelta(days=3650):
-            self.scheduler.add_job(self.apply, "date", run_date=nxt, id="apply", replace_existing=True)
+            self.jobs.at("apply", nxt, now, self.apply)
         self.write_status()
 
     def sample(self, now: datetime) -> dict[str, Readings]:

@@ -39,7 +39,6 @@ def _run(args: argparse.Namespace) -> int:
     config = _load(args.config)
     level = (args.log_level or config.log_level).upper()
     logging.basicConfig(level=level, format=f"%(asctime)s {config.ven_name} %(levelname)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     from ven.adapters.registry import AdapterError
     from ven.agent import build_agent
 

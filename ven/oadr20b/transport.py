@@ -20,7 +20,6 @@ Everything received goes through the shared 2.0b codec (XSD-validated, signature
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from collections.abc import Coroutine
@@ -109,10 +108,9 @@ class Oadr20bTransport:
         await self.register()
 
     async def begin(self) -> list[Coroutine[Any, Any, None]]:
-        scheduler = self.rt.scheduler
-        seconds = max(self.poll_period.total_seconds(), 0.1)
-        scheduler.add_job(self.poll, "interval", seconds=seconds, id="poll", max_instances=1, coalesce=True)
-        scheduler.add_job(self.tick, "interval", seconds=1, id="reports", max_instances=1, coalesce=True)
+        jobs = self.rt.jobs
+        jobs.every("poll", max(self.poll_period.total_seconds(), 0.1), self.poll)
+        jobs.every("reports", 1.0, self.tick)
         return []
 
     async def register(self) -> None:
@@ -133,10 +131,7 @@ class Oadr20bTransport:
         rt.outbox.set_state("oadr20b_registration_id", answer.registration_id)
         if answer.poll_freq is not None and answer.poll_freq > timedelta(0):
             self.poll_period = min(answer.poll_freq, timedelta(hours=24))
-            with contextlib.suppress(Exception):
-                rt.scheduler.reschedule_job(
-                    "poll", trigger="interval", seconds=self.poll_period.total_seconds()
-                )
+            rt.jobs.reschedule("poll", max(self.poll_period.total_seconds(), 0.1))
         rt.contact()
         log.info(
             "registered with %s as venID %s (poll every %s)", self.vtn_id, self._ven_id, self.poll_period

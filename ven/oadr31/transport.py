@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import Conflict, OadrError
@@ -106,18 +107,10 @@ class Oadr31Transport:
             await self._start_mqtt()
         await self.sync()
         every = receive.poll_seconds if receive.mode == "poll" else receive.reconcile_seconds
-        scheduler = self.rt.scheduler
-        scheduler.add_job(self.sync, "interval", seconds=every, id="sync", max_instances=1, coalesce=True)
+        jobs = self.rt.jobs
+        jobs.every("sync", every, self.sync)
         for tele in self.rt.config.telemetry:
-            scheduler.add_job(
-                self.telemetry,
-                "interval",
-                seconds=tele.every_seconds,
-                args=[tele],
-                id=f"telemetry-{tele.name}",
-                max_instances=1,
-                coalesce=True,
-            )
+            jobs.every(f"telemetry-{tele.name}", tele.every_seconds, partial(self.telemetry, tele))
         return [self._push_loop()]
 
     async def _granted_targets(self) -> list[str]:
