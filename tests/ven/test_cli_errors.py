@@ -280,3 +280,13 @@ async def test_certs_request_names_the_ca_directory_make_made(tmp_path: Path) ->
     assert f"vtn ca sign {tmp_path / 'out' / 'gw-1.csr'} --dir certs/dev --client-id gw-1" in run.stdout
     again = await ven(tmp_path, "certs", "request", "--ven-name", "gw-1", "--out-dir", str(tmp_path / "out"))
     assert_one_line(again, 2, "already exists: pass --force to replace the key")
+
+
+async def test_status_before_the_first_run(tmp_path: Path) -> None:
+    path = write(tmp_path, toml("http://127.0.0.1:9/openadr3/3.1.0"))
+    run = await ven(tmp_path, "status", "--config", str(path))
+    assert_one_line(run, 1, "no status yet in", f"has `ven run --config {path}` been started?")
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "status.json").write_text("{not json")
+    run = await ven(tmp_path, "status", "--config", str(path))
+    assert_one_line(run, 1, "cannot read", "rewrites it")

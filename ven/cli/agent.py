@@ -8,7 +8,6 @@ import contextlib
 import json
 import logging
 import signal
-import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -62,10 +61,16 @@ def _reason(exc: BaseException) -> str:
 def _status(args: argparse.Namespace) -> int:
     config = _load(args.config)
     path = Path(config.state_dir) / "status.json"
-    if not path.exists():
-        print(f"no status yet in {path}: has `ven run --config {args.config}` been started?", file=sys.stderr)
-        return 1
-    doc = json.loads(path.read_text())
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise UserError(
+            f"no status yet in {path}: has `ven run --config {args.config}` been started?"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise UserError(
+            f"cannot read {path} ({exc}): run `ven run --config {args.config}` to rewrite it"
+        ) from exc
     from ven.outbox import ReportOutbox
 
     outbox = ReportOutbox(config.state_dir)
