@@ -289,4 +289,4 @@ async def test_status_before_the_first_run(tmp_path: Path) -> None:
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "status.json").write_text("{not json")
     run = await ven(tmp_path, "status", "--config", str(path))
-    assert_one_line(run, 1, "cannot read", "rewrites it")
+    assert_one_line(run, 1, "cannot read", "to rewrite it")
