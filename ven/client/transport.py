@@ -10,7 +10,6 @@ request is sent once more with a fresh one. A fixed `token` without credentials 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from ssl import SSLContext
@@ -19,7 +18,8 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from shared.errors import OadrError, ServerError, Unauthorized
+from shared.errors import BadRequest, OadrError, ServerError, Unauthorized
+from shared.wire.oadr3_json import parse_json
 from ven.client.errors import TlsVerificationFailed, VtnUnavailable, error_from_response
 
 Clock = Callable[[], float]
@@ -203,6 +203,9 @@ def _decode(answer: _Answer, method: str, url: str) -> Any:
     if not answer.body:
         return None
     try:
-        return json.loads(answer.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ServerError(f"{method} {url} answered {answer.status} with a body that is not JSON") from exc
+        # The VTN's own parser (shared/wire): the same limits on depth and text as for requests.
+        return parse_json(answer.body)
+    except BadRequest as exc:
+        raise ServerError(
+            f"{method} {url} answered {answer.status} with a body that is not usable JSON: {exc}"
+        ) from exc
