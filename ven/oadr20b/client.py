@@ -49,7 +49,8 @@ class Oadr20bClient:
         self.verifier = verifier or XmlVerifier()
         self.vtn_fingerprint = vtn_fingerprint
         self.require_signatures = require_signatures
-        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else False
+        # No context: aiohttp's default verification (system store), as for the 3.1 agent; never none.
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
         self._server_cert: x509.Certificate | None = None
