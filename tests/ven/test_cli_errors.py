@@ -290,3 +290,28 @@ async def test_status_before_the_first_run(tmp_path: Path) -> None:
     (tmp_path / "state" / "status.json").write_text("{not json")
     run = await ven(tmp_path, "status", "--config", str(path))
     assert_one_line(run, 1, "cannot read", "to rewrite it")
+
+
+async def test_a_vtn_answering_other_objects_is_named(tmp_path: Path) -> None:
+    """A 3.0-style answer at a base path that does not say so: the schema check names it."""
+
+    async def token(_: web.Request) -> web.Response:
+        return web.json_response({"access_token": "t", "token_type": "Bearer", "expires_in": 3600})
+
+    async def vens(_: web.Request) -> web.Response:
+        return web.json_response([{"id": "ven-1", "venName": "gw-1"}])  # no clientID, no stamps
+
+    app = web.Application()
+    app.router.add_post("/api/auth/token", token)
+    app.router.add_get("/api/vens", vens)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/api"
+        run = await ven(tmp_path, "run", "--config", str(write(tmp_path, toml(url))))
+    finally:
+        await runner.cleanup()
+    assert_one_line(
+        run, 1, "answers what a 3.1 agent cannot read", "invalid Ven", "is vtn.url the base of an"
+    )

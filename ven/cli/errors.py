@@ -19,8 +19,8 @@ class UserError(Exception):
 
 def explain_start_failure(exc: Exception, config: VenConfig) -> Exception:
     """The UserError for an agent that could not start (or `exc` itself for a bug: traceback)."""
-    from shared.errors import NotFound, OadrError, ServerError, Unauthorized
-    from ven.client import TlsVerificationFailed
+    from shared.errors import NotFound, OadrError, Unauthorized
+    from ven.client import InvalidAnswer, TlsVerificationFailed
     from ven.oadr31.transport import NoMqttBroker
 
     url = config.vtn_url
@@ -34,7 +34,7 @@ def explain_start_failure(exc: Exception, config: VenConfig) -> Exception:
             f"the VTN at {url} answered 404 Not Found: vtn.url probably lacks the API base path, "
             f"e.g. {_origin(url)}/openadr3/3.1.0"
         )
-    if isinstance(exc, ServerError) and "the VTN sent an invalid" in str(exc):
+    if isinstance(exc, InvalidAnswer):
         return UserError(
             f"the VTN at {url} answers what a 3.1 agent cannot read ({exc}): "
             f"is vtn.url the base of an OpenADR 3.1 API, e.g. {_origin(url)}/openadr3/3.1.0?"

@@ -36,6 +36,7 @@ from shared.models import (
     WireModel,
 )
 from shared.models.ven import VEN_RESOURCE_REQUEST, VEN_VEN_REQUEST
+from ven.client.errors import InvalidAnswer
 from ven.client.transport import Clock, Params, Transport
 
 if TYPE_CHECKING:
@@ -95,9 +96,9 @@ def _model(model: type[M], doc: Any, where: str, schemas: SchemaRegistry | None)
         return decode_doc(schemas, _SCHEMAS[model], model, doc)
     except BadRequest as exc:  # SchemaViolation included: the VTN's fault, not ours
         at = f" at {exc.pointer}" if exc.pointer else ""
-        raise ServerError(f"{where}: the VTN sent an invalid {model.__name__}{at}: {exc}") from exc
+        raise InvalidAnswer(f"{where}: the VTN sent an invalid {model.__name__}{at}: {exc}") from exc
     except ValidationError as exc:
-        raise ServerError(f"{where}: the VTN sent an invalid {model.__name__}: {exc}") from exc
+        raise InvalidAnswer(f"{where}: the VTN sent an invalid {model.__name__}: {exc}") from exc
 
 
 def _same_attributes(a: list[ValuesMap] | None, b: list[ValuesMap] | None) -> bool:
@@ -180,7 +181,7 @@ class VtnClient:
     async def _list(self, path: str, model: type[M], params: Params) -> list[M]:
         doc = await self._t.call("GET", path, params=params)
         if not isinstance(doc, list):
-            raise ServerError(f"GET {path}: the VTN did not answer a JSON array")
+            raise InvalidAnswer(f"GET {path}: the VTN did not answer a JSON array")
         return [_model(model, item, f"GET {path}", self._schemas) for item in doc]
 
     async def _one(
