@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ven", description="OpenADR 3.1 / 2.0b VEN agent and tools.")
     parser.add_argument("--version", action="version", version=f"ven (energy-coordination) {_version()}")
     # Its own dest: `ven check --debug` (a sub-command option) must not reset it.
-    parser.add_argument("--debug", dest="traceback", action="store_true", help="show the traceback of a failure")
+    parser.add_argument(
+        "--debug", dest="traceback", action="store_true", help="show the traceback of a failure"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     agent.register(sub)
     certs.register(sub)
