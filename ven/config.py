@@ -1,11 +1,15 @@
 """VEN agent configuration: a TOML file, overridden by VEN_* environment variables.
 
 `VenConfig.load` is the only reader of os.environ in the VEN. Every problem is reported as a
-ConfigError naming the key (e.g. `resources[1].adapter`) before anything is sent to the VTN.
+ConfigError naming the key (e.g. `resources[1].adapter`) before anything is sent to the VTN; an
+unknown key (a typo such as `poll_secs`) is refused as the VTN's configuration refuses it, with the
+closest known key suggested. `client_secret` may be left out when a client certificate is
+configured: the VTN then authenticates the certificate (RFC 8705 tls_client_auth).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -18,9 +22,34 @@ if TYPE_CHECKING:
     from ven.oadr20b.config import Oadr20bVenSettings
 
 _ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+_OADR30_PATH = re.compile(r"/3\.0\.\d+(?=/|$)")  # e.g. /openadr3/3.0.1: the VTN's 3.0.1 front-end
 RECEIVE_MODES = ("poll", "webhook", "mqtt")
 PROTOCOLS = ("3.1", "2.0b")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PLACEHOLDER = "CHANGE_ME"  # what examples/ven-*.toml ship instead of credentials
+
+# The keys each table knows (the 2.0b ones only with `[vtn] protocol = "2.0b"`).
+_TOP_KEYS = frozenset({"vtn", "ven", "events", "resources", "telemetry"})
+_VTN_KEYS = frozenset({"url", "protocol", "client_id", "client_secret", "tls"})
+_VTN_20B_KEYS = frozenset(
+    {
+        "vtn_id",
+        "sign",
+        "sign_cert_file",
+        "sign_key_file",
+        "require_signatures",
+        "vtn_fingerprint",
+        "report_seconds",
+        "replay_window_seconds",
+    }
+)
+_TLS_KEYS = frozenset({"ca_file", "cert_file", "key_file", "pin_sha256", "insecure"})
+_VEN_KEYS = frozenset({"name", "id", "state_dir", "seed", "log_level"})
+_EVENTS_KEYS = frozenset(
+    {"mode", "poll_seconds", "reconcile_seconds", "webhook_host", "webhook_port", "webhook_public_url"}
+)
+_RESOURCE_KEYS = frozenset({"id", "name", "type", "adapter", "options", "attributes"})
+_TELEMETRY_KEYS = frozenset({"name", "every_seconds", "payload_types"})
 
 
 class ConfigError(ValueError):
@@ -71,7 +100,8 @@ class ReceiveConfig:
 class VenConfig:
     vtn_url: str
     client_id: str
-    client_secret: str
+    # None: no secret, the TLS client certificate authenticates the VEN (3.1 over mutual TLS, or 2.0b).
+    client_secret: str | None
     ven_name: str
     ven_id: str | None = None
     state_dir: str = "var/ven"
@@ -100,25 +130,49 @@ class VenConfig:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], env: Mapping[str, str]) -> VenConfig:
+        _known(doc, "", _TOP_KEYS)
         vtn = _table(doc, "vtn")
         ven = _table(doc, "ven")
         url = env.get("VEN_VTN_URL") or _str(vtn, "vtn.url", "url")
         protocol = str(vtn.get("protocol", "3.1"))
         if protocol not in PROTOCOLS:
             raise ConfigError(f"vtn.protocol: {protocol!r} is not one of {', '.join(PROTOCOLS)}")
+        if protocol == "2.0b":
+            _known(vtn, "vtn", _VTN_KEYS | _VTN_20B_KEYS)
+        else:
+            for key in vtn:
+                if key in _VTN_20B_KEYS:
+                    raise ConfigError(f'vtn.{key}: only for protocol = "2.0b" (this agent speaks 3.1)')
+            _known(vtn, "vtn", _VTN_KEYS)
+        tls_doc = _table(vtn, "vtn.tls", "tls")
+        _known(tls_doc, "vtn.tls", _TLS_KEYS)
         if protocol == "2.0b":  # 2.0b has no OAuth2 clients: certificates or venName identify the VEN
             client_id = env.get("VEN_CLIENT_ID") or str(vtn.get("client_id", ""))
-            secret = env.get("VEN_CLIENT_SECRET") or str(vtn.get("client_secret", ""))
+            secret: str | None = env.get("VEN_CLIENT_SECRET") or str(vtn.get("client_secret", ""))
         else:
             client_id = env.get("VEN_CLIENT_ID") or _str(vtn, "vtn.client_id", "client_id")
-            secret = env.get("VEN_CLIENT_SECRET") or _str(vtn, "vtn.client_secret", "client_secret")
+            secret = (
+                env.get("VEN_CLIENT_SECRET") or _opt_str(vtn, "vtn.client_secret", "client_secret") or None
+            )
+            if secret is None and not tls_doc.get("cert_file"):
+                raise ConfigError(
+                    "vtn.client_secret: required, a non-empty string "
+                    "(or a client certificate, vtn.tls.cert_file, to log in without one)"
+                )
+            _not_placeholder("vtn.client_id", client_id, "VEN_CLIENT_ID")
+            _not_placeholder("vtn.client_secret", secret, "VEN_CLIENT_SECRET")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"vtn.url: {url!r} must start with http:// or https://")
+        if protocol == "3.1" and _OADR30_PATH.search(url):
+            raise ConfigError(
+                f"vtn.url: {url} is an OpenADR 3.0 API; this agent speaks 3.1: "
+                f"use {_OADR30_PATH.sub('/3.1.0', url, count=1)}"
+            )
+        _known(ven, "ven", _VEN_KEYS)
         name = _str(ven, "ven.name", "name")
         ven_id = ven.get("id")
         if ven_id is not None and not (isinstance(ven_id, str) and _ID.match(ven_id)):
             raise ConfigError("ven.id: use 1-128 letters, digits, '_' or '-'")
-        tls_doc = _table(vtn, "vtn.tls", "tls")
         tls = TlsClientConfig(
             ca_file=_opt_str(tls_doc, "vtn.tls.ca_file", "ca_file"),
             cert_file=_opt_str(tls_doc, "vtn.tls.cert_file", "cert_file"),
@@ -160,7 +214,30 @@ class VenConfig:
         )
 
 
+def _known(doc: Mapping[str, Any], where: str, keys: frozenset[str]) -> None:
+    """Refuse a key the table does not know, suggesting the closest known one (typos fail loudly)."""
+    prefix = f"{where}." if where else ""
+    for key in doc:
+        if key not in keys:
+            close = difflib.get_close_matches(str(key), sorted(keys), n=1, cutoff=0.6) or sorted(
+                k
+                for k in keys
+                if len(str(key)) >= 3 and k.startswith(str(key))  # `every` for `every_seconds`
+            )
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else f" (known: {', '.join(sorted(keys))})"
+            raise ConfigError(f"{prefix}{key}: unknown key{hint}")
+
+
+def _not_placeholder(where: str, value: str | None, env_name: str) -> None:
+    if value == PLACEHOLDER:
+        raise ConfigError(
+            f"{where}: still {PLACEHOLDER} from the example: replace it with the VEN's credentials "
+            f"(`vtn clients add --name NAME --role ven --json` prints them) or set {env_name}"
+        )
+
+
 def _receive(doc: Mapping[str, Any]) -> ReceiveConfig:
+    _known(doc, "events", _EVENTS_KEYS)
     mode = str(doc.get("mode", "poll"))
     if mode not in RECEIVE_MODES:
         raise ConfigError(f"events.mode: {mode!r} is not one of {', '.join(RECEIVE_MODES)}")
@@ -178,6 +255,7 @@ def _resource(doc: Any, index: int) -> ResourceConfig:
     where = f"resources[{index}]"
     if not isinstance(doc, Mapping):
         raise ConfigError(f"{where}: must be a table")
+    _known(doc, where, _RESOURCE_KEYS)
     rid = _str(doc, f"{where}.id", "id")
     if not _ID.match(rid):
         raise ConfigError(f"{where}.id: {rid!r} must be 1-128 letters, digits, '_' or '-'")
@@ -195,6 +273,7 @@ def _telemetry(doc: Any, index: int) -> TelemetryConfig:
     where = f"telemetry[{index}]"
     if not isinstance(doc, Mapping):
         raise ConfigError(f"{where}: must be a table")
+    _known(doc, where, _TELEMETRY_KEYS)
     types = doc.get("payload_types", ["USAGE", "DEMAND"])
     if not isinstance(types, list) or not all(isinstance(t, str) for t in types) or not types:
         raise ConfigError(f"{where}.payload_types: a non-empty list of payload type names")

@@ -19,8 +19,9 @@ from typing import Any
 
 from support.oadr20b import Pki20, short_fingerprint
 
+from ven.agent import VenRuntime, build_agent
 from ven.config import VenConfig
-from ven.oadr20b.agent import Oadr20bAgent
+from ven.oadr20b.transport import Oadr20bTransport
 
 DRIVER = Path(__file__).with_name("openleadr_vtn.py")
 VTN_ID = "OpenLEADR-VTN"
@@ -81,7 +82,7 @@ async def test_our_agent_with_an_openleadr_vtn_over_mtls_with_signatures(
         },
         {},
     )
-    agent = Oadr20bAgent(config)
+    agent = build_agent(config)
     try:
         until = time.monotonic() + 20
         while not any("listening" in line for line in seen) and time.monotonic() < until:
@@ -103,7 +104,7 @@ async def test_our_agent_with_an_openleadr_vtn_over_mtls_with_signatures(
     assert [line for line in seen if "registered" in line] == [
         {"registered": VEN_NAME, "fingerprint": short_fingerprint(ven_cert), "accepted": True}
     ], log
-    assert (agent.ven_id, agent.registration_id, agent.vtn_id) == (
+    assert (agent.ven_id, _transport(agent).registration_id, _transport(agent).vtn_id) == (
         "ven-openleadr-1",
         "reg-openleadr-1",
         VTN_ID,
@@ -118,4 +119,9 @@ async def test_our_agent_with_an_openleadr_vtn_over_mtls_with_signatures(
     assert len(reports) >= 3, log
     assert {r["measurement"] for r in reports} == {"RealPower", "RealEnergy"}
     # Every VTN answer was signed and verified against the VTN's TLS certificate.
-    assert len(agent.client.verifier.nonces) >= 5
+    assert len(_transport(agent).client.verifier.nonces) >= 5
+
+
+def _transport(agent: VenRuntime) -> Oadr20bTransport:
+    assert isinstance(agent.transport, Oadr20bTransport)
+    return agent.transport

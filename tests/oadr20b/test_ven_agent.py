@@ -16,8 +16,9 @@ import pytest
 from support.oadr20b import Pki20, TlsLab, short_fingerprint, start_tls_lab
 
 from shared.oadr20b.signing import SignatureRefused
+from ven.agent import VenRuntime, build_agent
 from ven.config import VenConfig
-from ven.oadr20b.agent import Oadr20bAgent
+from ven.oadr20b.transport import Oadr20bTransport
 from vtn.oadr20b.settings import PREFIX
 
 VEN_NAME = "agent-site"
@@ -61,7 +62,7 @@ async def _bl_setup(lab: TlsLab, client_id: str) -> str:
     return str(event["id"])
 
 
-async def _run_until_reported(lab: TlsLab, agent: Oadr20bAgent) -> tuple[list[Any], list[Any]]:
+async def _run_until_reported(lab: TlsLab, agent: VenRuntime) -> tuple[list[Any], list[Any]]:
     await agent.start()
     opts: list[Any] = []
     telemetry: list[Any] = []
@@ -79,8 +80,8 @@ async def _run_until_reported(lab: TlsLab, agent: Oadr20bAgent) -> tuple[list[An
     return opts, telemetry
 
 
-def _check(agent: Oadr20bAgent, event_id: str, opts: list[Any], telemetry: list[Any]) -> None:
-    assert agent.ven_id is not None and agent.registration_id is not None
+def _check(agent: VenRuntime, event_id: str, opts: list[Any], telemetry: list[Any]) -> None:
+    assert agent.ven_id is not None and _transport(agent).registration_id is not None
     # The event reached the timeline: the device got SIMPLE = 2 (the 3.1 value, through 2.0b).
     signals = agent.timeline.signals_at(datetime.now(UTC))
     assert signals["SIMPLE"].values == (2.0,)
@@ -98,10 +99,10 @@ def _check(agent: Oadr20bAgent, event_id: str, opts: list[Any], telemetry: list[
 async def test_agent_over_plain_http(db_url: str, pki: Pki20, tmp_path: Path) -> None:
     async for lab in start_tls_lab(db_url, pki, tls=False, poll_seconds=1.0):
         event_id = await _bl_setup(lab, "client-agent")
-        agent = Oadr20bAgent(_config(lab, tmp_path / "ven"))
+        agent = build_agent(_config(lab, tmp_path / "ven"))
         opts, telemetry = await _run_until_reported(lab, agent)
         _check(agent, event_id, opts, telemetry)
-        assert agent.client.signer is None
+        assert _transport(agent).client.signer is None
 
 
 async def test_agent_over_mtls_with_signatures(db_url: str, pki: Pki20, tmp_path: Path) -> None:
@@ -114,12 +115,12 @@ async def test_agent_over_mtls_with_signatures(db_url: str, pki: Pki20, tmp_path
             "key_file": str(pki.root / "agent-client.key"),
         }
         config = _config(lab, tmp_path / "ven", sign=True, require_signatures=True, tls=tls)
-        agent = Oadr20bAgent(config)
+        agent = build_agent(config)
         opts, telemetry = await _run_until_reported(lab, agent)
         _check(agent, event_id, opts, telemetry)
-        assert agent.client.signer is not None
+        assert _transport(agent).client.signer is not None
         # Every answer was verified against the VTN's TLS certificate: nonces were recorded.
-        assert len(agent.client.verifier.nonces) > 3
+        assert len(_transport(agent).client.verifier.nonces) > 3
 
 
 async def test_agent_pins_the_vtn_signing_certificate_by_fingerprint(
@@ -129,17 +130,22 @@ async def test_agent_pins_the_vtn_signing_certificate_by_fingerprint(
     async for lab in start_tls_lab(db_url, pki, tls=False, sign=True):
         await _bl_setup(lab, "client-agent")
         good = short_fingerprint(pki.server_cert)
-        agent = Oadr20bAgent(_config(lab, tmp_path / "good", require_signatures=True, vtn_fingerprint=good))
+        agent = build_agent(_config(lab, tmp_path / "good", require_signatures=True, vtn_fingerprint=good))
         try:
-            await agent.register()
+            await _transport(agent).register()
             assert agent.ven_id is not None and agent.timeline.events
         finally:
             await agent.stop()
         wrong = short_fingerprint(pki.root / "agent-client.crt")
-        agent = Oadr20bAgent(_config(lab, tmp_path / "wrong", require_signatures=True, vtn_fingerprint=wrong))
+        agent = build_agent(_config(lab, tmp_path / "wrong", require_signatures=True, vtn_fingerprint=wrong))
         try:
             with pytest.raises(SignatureRefused, match="not signed by"):
-                await agent.register()
+                await _transport(agent).register()
             assert agent.ven_id is None
         finally:
             await agent.stop()
+
+
+def _transport(agent: VenRuntime) -> Oadr20bTransport:
+    assert isinstance(agent.transport, Oadr20bTransport)
+    return agent.transport

@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 from shared.tls import client_identity
 from ven.certs import make_key_and_csr
 from ven.cli import certs as certs_cli
+from ven.cli.errors import UserError
 from vtn.pki import CertificateAuthority
 
 
@@ -90,9 +91,10 @@ def test_cli_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "vtn ca sign" in out and "--client-id ven-1" in out
     assert stat.S_IMODE((tmp_path / "ven-1.key").stat().st_mode) == 0o600
 
-    # A second run must not clobber the key; it reports an error instead of a traceback.
-    assert args.func(args) == 2
-    assert "already exists" in capsys.readouterr().err
+    # A second run must not clobber the key; it raises the CLI's one-line error (exit 2).
+    with pytest.raises(UserError, match="already exists") as info:
+        args.func(args)
+    assert info.value.code == 2
 
 
 def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:

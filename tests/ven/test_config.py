@@ -112,6 +112,92 @@ def test_values_that_used_to_slip_through(change: Callable[[dict[str, Any]], obj
     assert message.startswith(key), message
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["events"].update(poll_secs=5),
+            "events.poll_secs: unknown key (did you mean events.poll_seconds?)",
+        ),
+        (
+            lambda d: d["vtn"].update(client_secrets="x"),
+            "vtn.client_secrets: unknown key (did you mean vtn.client_secret?)",
+        ),
+        (
+            lambda d: d["vtn"].update(tls={"ca_fle": "ca.crt"}),
+            "vtn.tls.ca_fle: unknown key (did you mean vtn.tls.ca_file?)",
+        ),
+        (
+            lambda d: d["ven"].update(loglevel="INFO"),
+            "ven.loglevel: unknown key (did you mean ven.log_level?)",
+        ),
+        (
+            lambda d: d["resources"][0].update(adaptor="battery"),
+            "resources[0].adaptor: unknown key (did you mean resources[0].adapter?)",
+        ),
+        (
+            lambda d: d["telemetry"][0].update(every=5),
+            "telemetry[0].every: unknown key (did you mean telemetry[0].every_seconds?)",
+        ),
+        (lambda d: d.update(telemetri=[]), "telemetri: unknown key (did you mean telemetry?)"),
+        (lambda d: d["events"].update(zzz=1), "events.zzz: unknown key (known: mode, poll_seconds,"),
+        (lambda d: d["vtn"].update(sign=True), 'vtn.sign: only for protocol = "2.0b"'),
+    ],
+    ids=lambda v: v.split(":")[0] if isinstance(v, str) else "",
+)
+def test_unknown_keys_are_refused_with_the_closest_known_key(
+    change: Callable[[dict[str, Any]], object], message: str
+) -> None:
+    assert config_error(variant(change)).startswith(message)
+
+
+def test_the_2_0b_keys_are_known_with_protocol_2_0b() -> None:
+    doc = variant(lambda d: d["vtn"].update(protocol="2.0b", sign=False, vtn_id="VTN"))
+    assert VenConfig.from_dict(doc, {}).oadr20b is not None
+    doc["vtn"]["sing"] = True
+    assert config_error(doc).startswith("vtn.sing: unknown key (did you mean vtn.sign?)")
+
+
+def test_leftover_change_me_credentials_say_to_replace_them() -> None:
+    for key, env in (("client_id", "VEN_CLIENT_ID"), ("client_secret", "VEN_CLIENT_SECRET")):
+        message = config_error(variant(lambda d, k=key: d["vtn"].update({k: "CHANGE_ME"})))
+        assert message.startswith(f"vtn.{key}: still CHANGE_ME from the example: replace it"), message
+        assert env in message and "vtn clients add" in message
+    # The environment overrides the placeholder: no error then.
+    doc = variant(lambda d: d["vtn"].update(client_id="CHANGE_ME", client_secret="CHANGE_ME"))
+    config = VenConfig.from_dict(doc, {"VEN_CLIENT_ID": "ven-1", "VEN_CLIENT_SECRET": "s"})
+    assert (config.client_id, config.client_secret) == ("ven-1", "s")
+
+
+def test_an_openadr_3_0_base_url_is_named_with_the_3_1_one() -> None:
+    doc = variant(lambda d: d["vtn"].update(url="http://vtn.example:8080/openadr3/3.0.1"))
+    assert config_error(doc) == (
+        "vtn.url: http://vtn.example:8080/openadr3/3.0.1 is an OpenADR 3.0 API; this agent speaks 3.1: "
+        "use http://vtn.example:8080/openadr3/3.1.0"
+    )
+
+
+def test_the_secret_may_be_left_out_when_a_client_certificate_is_configured() -> None:
+    tls = {"ca_file": "ca.crt", "cert_file": "ven.crt", "key_file": "ven.key"}
+    config = VenConfig.from_dict(
+        variant(lambda d: (d["vtn"].pop("client_secret"), d["vtn"].update(tls=tls))), {}
+    )
+    assert (config.client_id, config.client_secret) == ("ven-1", None)
+    message = config_error(variant(lambda d: d["vtn"].pop("client_secret")))
+    assert message.startswith("vtn.client_secret: required") and "vtn.tls.cert_file" in message
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("ven-*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_the_examples_load_with_credentials_from_the_environment(path: Path) -> None:
+    config = VenConfig.load(path, env={"VEN_CLIENT_ID": "ven-1", "VEN_CLIENT_SECRET": "s"})
+    assert config.resources and config.receive.mode == "poll"
+    with pytest.raises(ConfigError, match="still CHANGE_ME from the example"):
+        VenConfig.load(path, env={})
+
+
 def test_cert_and_key_together_and_insecure_bool_are_fine() -> None:
     doc = variant(
         lambda d: d["vtn"].update(tls={"cert_file": "a.crt", "key_file": "a.key", "insecure": True})

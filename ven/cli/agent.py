@@ -8,11 +8,11 @@ import contextlib
 import json
 import logging
 import signal
-import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from ven.cli.errors import UserError, explain_start_failure
 from ven.config import ConfigError, VenConfig
 
 
@@ -31,46 +31,46 @@ def _load(path: str) -> VenConfig:
     try:
         return VenConfig.load(path)
     except ConfigError as exc:
-        print(f"ven: bad configuration in {path}: {exc}", file=sys.stderr)
-        raise SystemExit(2) from exc
+        raise UserError(f"bad configuration in {path}: {exc}", 2) from exc
 
 
 def _run(args: argparse.Namespace) -> int:
     config = _load(args.config)
     level = (args.log_level or config.log_level).upper()
     logging.basicConfig(level=level, format=f"%(asctime)s {config.ven_name} %(levelname)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     from ven.adapters.registry import AdapterError
-    from ven.agent import VenAgent
+    from ven.agent import build_agent
 
     try:
-        agent: Any
-        if config.protocol == "2.0b":  # OpenADR 2.0b simpleHttp (lxml, signxml: loaded only here)
-            from ven.oadr20b.agent import Oadr20bAgent
-
-            agent = Oadr20bAgent(config)
-        else:
-            agent = VenAgent(config)
-    except (AdapterError, ValueError) as exc:
-        print(f"ven: bad configuration in {args.config}: {exc}", file=sys.stderr)
-        return 2
-    from shared.errors import OadrError
-
+        agent = build_agent(config)
+    except (AdapterError, ValueError, OSError) as exc:  # adapter options; OSError: a TLS file
+        raise UserError(f"bad configuration in {args.config}: {_reason(exc)}", 2) from exc
     try:
         asyncio.run(_until_signalled(agent.run()))
-    except OadrError as exc:  # e.g. 401 for a wrong client secret: no point in retrying
-        print(f"ven: the VTN at {config.vtn_url} refused the agent: {exc}", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        raise explain_start_failure(exc, config) from exc
     return 0
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
 
 
 def _status(args: argparse.Namespace) -> int:
     config = _load(args.config)
     path = Path(config.state_dir) / "status.json"
-    if not path.exists():
-        print(f"no status yet in {path}: has `ven run --config {args.config}` been started?", file=sys.stderr)
-        return 1
-    doc = json.loads(path.read_text())
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise UserError(
+            f"no status yet in {path}: has `ven run --config {args.config}` been started?"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise UserError(
+            f"cannot read {path} ({exc}): run `ven run --config {args.config}` to rewrite it"
+        ) from exc
     from ven.outbox import ReportOutbox
 
     outbox = ReportOutbox(config.state_dir)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from ven.cli.errors import UserError
 
 
 def _request(args: argparse.Namespace) -> int:
@@ -14,14 +15,12 @@ def _request(args: argparse.Namespace) -> int:
     try:
         key_path, csr_path = make_key_and_csr(args.ven_name, args.out_dir, args.key_type, force=args.force)
     except (ValueError, OSError) as exc:
-        # `ven`'s main has no user-error type to raise; report here without a traceback.
-        print(f"ven: error: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(str(exc), 2) from exc
     name = args.ven_name
     print(f"wrote {key_path} (private key: keep it secret, mode 0600)")
     print(f"wrote {csr_path} (certificate signing request, CN={name})")
-    print("next: give the CSR to the VTN operator, who signs it with")
-    print(f"  vtn ca sign {csr_path} --client-id {name} --days 365 --out {name}.crt")
+    print("next: give the CSR to the VTN operator, who signs it with the CA (`make run` made certs/dev):")
+    print(f"  vtn ca sign {csr_path} --dir {args.ca_dir} --client-id {name} --days 365 --out {name}.crt")
     print("(or submit it through the VTN's onboarding API), then run the VEN with that")
     print(f"certificate, {key_path} and the CA's ca.crt.")
     return 0
@@ -43,4 +42,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--key-type", choices=["ec", "rsa"], default="ec", help="ec (P-256, default) or rsa (2048)"
     )
     p.add_argument("--force", action="store_true", help="replace an existing key")
+    p.add_argument(
+        "--ca-dir",
+        default="certs/dev",
+        metavar="DIR",
+        help="the VTN's CA directory, for the suggested `vtn ca sign` (default: certs/dev, what make uses)",
+    )
     p.set_defaults(func=_request)

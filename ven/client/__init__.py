@@ -8,6 +8,13 @@ BadRequest, SchemaViolation with `.pointer`, ...); an unreachable VTN raises Vtn
 """
 
 from ven.client.api import MAX_PAGE_SIZE, VtnClient
-from ven.client.errors import VtnUnavailable, error_from_response
+from ven.client.errors import InvalidAnswer, TlsVerificationFailed, VtnUnavailable, error_from_response
 
-__all__ = ["MAX_PAGE_SIZE", "VtnClient", "VtnUnavailable", "error_from_response"]
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "InvalidAnswer",
+    "TlsVerificationFailed",
+    "VtnClient",
+    "VtnUnavailable",
+    "error_from_response",
+]

@@ -11,14 +11,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from ssl import SSLContext
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from urllib.parse import quote
 
 import aiohttp
 from pydantic import ValidationError
 
 from shared.enums import ObjectType
-from shared.errors import Conflict, ServerError
+from shared.errors import BadRequest, Conflict, ServerError
 from shared.models import (
     Event,
     EventRequest,
@@ -36,7 +36,11 @@ from shared.models import (
     WireModel,
 )
 from shared.models.ven import VEN_RESOURCE_REQUEST, VEN_VEN_REQUEST
+from ven.client.errors import InvalidAnswer
 from ven.client.transport import Clock, Params, Transport
+
+if TYPE_CHECKING:
+    from shared.validation import SchemaRegistry
 
 M = TypeVar("M", bound=WireModel)
 QueryValue = str | int | bool | Iterable[str] | None
@@ -71,11 +75,30 @@ def _body(req: WireModel) -> dict[str, Any]:
     return doc
 
 
-def _model(model: type[M], doc: Any, where: str) -> M:
+# The component schema each answer is validated against (schemas/openadr3/3.1.0/openapi.json).
+_SCHEMAS: dict[type[WireModel], str] = {
+    Program: "program",
+    Event: "event",
+    Report: "report",
+    Subscription: "subscription",
+    Ven: "ven",
+    Resource: "resource",
+}
+
+
+def _model(model: type[M], doc: Any, where: str, schemas: SchemaRegistry | None) -> M:
+    """An answer document as `model`: checked against its 3.1 schema first when given `schemas`."""
     try:
-        return model.from_wire(doc)
+        if schemas is None:
+            return model.from_wire(doc)
+        from shared.wire.oadr3_json import decode_doc
+
+        return decode_doc(schemas, _SCHEMAS[model], model, doc)
+    except BadRequest as exc:  # SchemaViolation included: the VTN's fault, not ours
+        at = f" at {exc.pointer}" if exc.pointer else ""
+        raise InvalidAnswer(f"{where}: the VTN sent an invalid {model.__name__}{at}: {exc}") from exc
     except ValidationError as exc:
-        raise ServerError(f"{where}: the VTN sent an invalid {model.__name__}: {exc}") from exc
+        raise InvalidAnswer(f"{where}: the VTN sent an invalid {model.__name__}: {exc}") from exc
 
 
 def _same_attributes(a: list[ValuesMap] | None, b: list[ValuesMap] | None) -> bool:
@@ -103,6 +126,9 @@ class VtnClient:
     both, the token is used first). `session` is used and left open if given; `ssl` (SSLContext or
     aiohttp.Fingerprint) goes to every request; `token_url` skips discovery via GET /auth/server;
     `timeout` is seconds (or a ClientTimeout) per request; `clock` (seconds) times token refresh.
+    Over mutual TLS (`ssl` with a client certificate) `client_id` alone may do: the VTN then
+    authenticates the certificate (RFC 8705 tls_client_auth). Given `schemas`, every answer is
+    validated against the 3.1 schemas (shared/wire) before it becomes a model.
     """
 
     def __init__(
@@ -118,7 +144,9 @@ class VtnClient:
         token_url: str | None = None,
         timeout: float | aiohttp.ClientTimeout = 30.0,
         clock: Clock = time.monotonic,
+        schemas: SchemaRegistry | None = None,
     ) -> None:
+        self._schemas = schemas
         self._t = Transport(
             base_url,
             client_id=client_id,
@@ -153,14 +181,14 @@ class VtnClient:
     async def _list(self, path: str, model: type[M], params: Params) -> list[M]:
         doc = await self._t.call("GET", path, params=params)
         if not isinstance(doc, list):
-            raise ServerError(f"GET {path}: the VTN did not answer a JSON array")
-        return [_model(model, item, f"GET {path}") for item in doc]
+            raise InvalidAnswer(f"GET {path}: the VTN did not answer a JSON array")
+        return [_model(model, item, f"GET {path}", self._schemas) for item in doc]
 
     async def _one(
         self, method: str, path: str, model: type[M], body: WireModel | None = None, params: Params = ()
     ) -> M:
         doc = await self._t.call(method, path, body=None if body is None else _body(body), params=params)
-        return _model(model, doc, f"{method} {path}")
+        return _model(model, doc, f"{method} {path}", self._schemas)
 
     # -- discovery ------------------------------------------------------------------------------
 

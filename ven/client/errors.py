@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.errors import OadrError, SchemaViolation, Unauthorized, error_for_status
+from shared.errors import OadrError, SchemaViolation, ServerError, Unauthorized, error_for_status
 
 # Gateway answers: the VTN behind the proxy is down or overloaded, nothing was decided.
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
@@ -28,6 +28,18 @@ class VtnUnavailable(Exception):
         super().__init__(message)
         self.url = url
         self.status = status
+
+
+class InvalidAnswer(ServerError):
+    """The VTN answered 2xx with a document that is not the 3.1 object asked for (wrong schema)."""
+
+
+class TlsVerificationFailed(VtnUnavailable):
+    """The VTN's TLS certificate did not verify (unknown CA, wrong host name, pin mismatch).
+
+    Still "unavailable" for a running agent (a certificate rotation may mend it), but a start that
+    meets it stops: waiting does not fix a missing `vtn.tls.ca_file`.
+    """
 
 
 def _text(doc: Any, key: str) -> str | None:

@@ -1,6 +1,8 @@
 """The thin HTTP layer under VtnClient: one session, bearer tokens, JSON in and out, error mapping.
 
-Tokens come from OAuth2 client credentials (form body, RFC 6749 section 4.4). A token is reused
+Tokens come from OAuth2 client credentials (form body, RFC 6749 section 4.4); over mutual TLS a
+client id without a secret asks the VTN to authenticate the client certificate instead (RFC 8705
+tls_client_auth). A token is reused
 until 80% of its `expires_in` has passed on the injectable clock; a 401 answer drops it, and the
 request is sent once more with a fresh one. A fixed `token` without credentials is never refreshed.
 """
@@ -8,7 +10,6 @@ request is sent once more with a fresh one. A fixed `token` without credentials 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from ssl import SSLContext
@@ -17,8 +18,9 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from shared.errors import OadrError, ServerError, Unauthorized
-from ven.client.errors import VtnUnavailable, error_from_response
+from shared.errors import BadRequest, OadrError, ServerError, Unauthorized
+from shared.wire.oadr3_json import parse_json
+from ven.client.errors import TlsVerificationFailed, VtnUnavailable, error_from_response
 
 Clock = Callable[[], float]
 Params = Sequence[tuple[str, str]]
@@ -55,12 +57,14 @@ class Transport:
         timeout: float | aiohttp.ClientTimeout,
         clock: Clock,
     ) -> None:
-        if (client_id is None) != (client_secret is None):
-            raise ValueError("client_id and client_secret go together")
-        if token is None and client_id is None:
-            raise ValueError("give client_id and client_secret, or a token")
+        if client_secret is not None and client_id is None:
+            raise ValueError("client_secret needs a client_id")
+        if token is None and not client_id:
+            raise ValueError("give client_id (with client_secret, or a client certificate), or a token")
+        if token is None and client_secret is None and not isinstance(ssl, SSLContext):
+            raise ValueError("client_id without client_secret needs a TLS client certificate (ssl=...)")
         self.base_url = base_url.rstrip("/")
-        self._credentials = (client_id, client_secret) if client_id and client_secret else None
+        self._credentials = (client_id, client_secret or None) if client_id else None
         self._scope = scope
         self._token = _Token(token, None) if token else None
         self._session = session
@@ -138,9 +142,11 @@ class Transport:
         if self._token is not None and self._token.value == used:
             self._token = None
 
-    async def _fetch_token(self, client_id: str, client_secret: str) -> _Token:
+    async def _fetch_token(self, client_id: str, client_secret: str | None) -> _Token:
         url = await self.token_url()
-        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
+        form = {"grant_type": "client_credentials", "client_id": client_id}
+        if client_secret is not None:  # without one, the TLS client certificate authenticates us
+            form["client_secret"] = client_secret
         if self._scope:
             form["scope"] = self._scope
         started = self._clock()
@@ -184,6 +190,8 @@ class Transport:
                 raise_for_status=False,  # an injected session may set it; errors are mapped below
             ) as resp:
                 return _Answer(resp.status, await resp.read())
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise TlsVerificationFailed(f"{method} {url}: {exc.certificate_error}", url=url) from exc
         except _CONNECTION_ERRORS as exc:
             reason = str(exc) or type(exc).__name__
             raise VtnUnavailable(f"{method} {url}: {reason}", url=url) from exc
@@ -195,6 +203,9 @@ def _decode(answer: _Answer, method: str, url: str) -> Any:
     if not answer.body:
         return None
     try:
-        return json.loads(answer.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ServerError(f"{method} {url} answered {answer.status} with a body that is not JSON") from exc
+        # The VTN's own parser (shared/wire): the same limits on depth and text as for requests.
+        return parse_json(answer.body)
+    except BadRequest as exc:
+        raise ServerError(
+            f"{method} {url} answered {answer.status} with a body that is not usable JSON: {exc}"
+        ) from exc

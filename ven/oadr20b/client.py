@@ -25,7 +25,7 @@ from shared.oadr20b import messages as m
 from shared.oadr20b.signing import SignatureRefused, XmlSigner, XmlVerifier, signature_of, signing_certificate
 from shared.oadr20b.xml import El
 from shared.tls import fingerprint_short_2b
-from ven.client import VtnUnavailable
+from ven.client import TlsVerificationFailed, VtnUnavailable
 
 _ERRORS = (aiohttp.ClientError, TimeoutError, ssl.SSLError, ConnectionError)
 
@@ -49,7 +49,8 @@ class Oadr20bClient:
         self.verifier = verifier or XmlVerifier()
         self.vtn_fingerprint = vtn_fingerprint
         self.require_signatures = require_signatures
-        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else False
+        # No context: aiohttp's default verification (system store), as for the 3.1 agent; never none.
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
         self._server_cert: x509.Certificate | None = None
@@ -81,6 +82,8 @@ class Oadr20bClient:
                     raise VtnUnavailable(
                         f"{service}: HTTP {resp.status} {data[:200]!r}", url=url, status=resp.status
                     )
+        except (aiohttp.ClientConnectorCertificateError, ssl.SSLCertVerificationError) as exc:
+            raise TlsVerificationFailed(f"{service}: {exc}", url=url) from exc
         except _ERRORS as exc:
             raise VtnUnavailable(f"{service}: {type(exc).__name__}: {exc}", url=url) from exc
         if not data.strip():
