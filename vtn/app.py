@@ -14,6 +14,7 @@ from aiohttp import web
 
 from shared.enums import Scope
 from shared.validation import SchemaRegistry
+from vtn import apidocs
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig, callback_policy, delivery_policy
 from vtn.handlers import auth, events, meta, notifiers, programs, reports, resources, subscriptions, vens
@@ -27,6 +28,7 @@ from vtn.notify.worker import DeliveryWorker
 from vtn.oadr20b.routes import SERVICE as OADR20B_SERVICE
 from vtn.oadr20b.routes import add_routes as add_oadr20b_routes
 from vtn.oadr301.routes import add_routes as add_301_routes
+from vtn.oadr301.routes import base_path as oadr301_base
 from vtn.observability import wiring
 from vtn.observability.health import install_ticker
 from vtn.observability.http import observe
@@ -143,6 +145,9 @@ def create_app(
     # The OpenADR 3.0.1 API and the 2.0b XML profile, over the same store.
     add_301_routes(app)
     add_oadr20b_routes(app)
+    # Swagger UI for both API versions (public, like /openapi.json).
+    apidocs.add_routes(app, base, "3.1.0", registry)
+    apidocs.add_routes(app, oadr301_base(app), "3.0.1", registry)
     # /health, /ready, /metrics (public, like the API docs) and the metric hooks.
     wiring.attach(app, wiring.observability(config, store), app.get(OADR20B_SERVICE))
     return app
