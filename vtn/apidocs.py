@@ -31,6 +31,7 @@ _PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
+<link rel="icon" type="image/png" href="{base}/docs/assets/swagger-ui/favicon-32x32.png">
 <link rel="stylesheet" href="{base}/docs/assets/swagger-ui/swagger-ui.css">
 </head>
 <body>

@@ -40,7 +40,7 @@ async def test_docs_page_loads_only_local_assets(client: TestClient[Any, Any], v
     assert "script-src 'self'" in csp and "default-src 'none'" in csp and "http" not in csp
     assert "<script>" not in page  # no inline script: the CSP forbids it
     refs = re.findall(r'(?:src|href|data-spec)="([^"]+)"', page)
-    assert len(refs) == 4
+    assert len(refs) == 5
     for ref in refs:
         assert ref.startswith(base + "/docs/"), ref  # same origin, under this API's base
         asset = await client.get(ref)
