@@ -101,10 +101,10 @@ async def _account(obs: Observability, request: web.Request, status: int, elapse
             m.tokens.labels("refused" if refused else "granted", reason).inc()
     if m is not None:
         method = request.method if request.method in _METHODS else "OTHER"
-        m.requests.labels(info.template, method, str(status)).observe(elapsed)
+        m.request_done(info.template, method, status, elapsed)
         if info.kind is RouteKind.REPORTS and status == 201 and request.method == "POST":
             m.reports.labels(info.api).inc()
-    if obs.access_log:
+    if obs.access_log and access.isEnabledFor(logging.INFO):
         access.info(
             "%s %s %d %.1fms client=%s",
             request.method,

@@ -145,6 +145,8 @@ class VtnMetrics:
         self.vens_first_seen = Counter(
             "vtn_vens_first_seen", "VEN clients seen for the first time by this VTN", registry=r
         )
+        # Children of `requests` by (route, method, status): all three labels take bounded values.
+        self._request_children: dict[tuple[str, str, int], Histogram] = {}
         self.pool = Gauge(
             "vtn_db_pool_connections",
             "Database connections of the VTN processes, by state",
@@ -152,6 +154,14 @@ class VtnMetrics:
             multiprocess_mode="livesum",
             registry=r,
         )
+
+    def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one request; the labelled child is looked up once (`labels()` costs as much as `observe`)."""
+        key = (route, method, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._request_children[key] = self.requests.labels(route, method, str(status))
+        child.observe(seconds)
 
     def pool_sample(self, checked_out: int, idle: int) -> None:
         self.pool.labels("in_use").set(checked_out)
