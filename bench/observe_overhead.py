@@ -83,7 +83,7 @@ async def main() -> None:
     print(f"handler alone:                           {bare:6.2f} µs CPU per request")
     print(f"+ middleware, metrics off, no access log: {off - bare:6.2f} µs")
     print(f"+ middleware, metrics on,  no access log: {on - bare:6.2f} µs  (metrics: {on - off:.2f} µs)")
-    print(f"+ middleware, metrics on,  access log:    {logged - bare:6.2f} µs  (log line: {logged - on:.2f} µs)")
+    print(f"+ middleware, metrics on,  access log:    {logged - bare:6.2f} µs  (line: {logged - on:.2f} µs)")
 
 
 if __name__ == "__main__":

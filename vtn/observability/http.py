@@ -8,6 +8,7 @@ send. Nothing from the body or the Authorization header is logged, except the cl
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -29,6 +30,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # What we accept from a client or proxy as a request id; anything else is replaced by our own.
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 UNMATCHED = "(unmatched)"
+# The client went away before the answer (nginx's convention): logged and counted, never sent.
+CLIENT_GONE = 499
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 # /auth/token refusals by HTTP status (the body carries RFC 6749's code; its status tells it too).
 _TOKEN_REFUSALS = {400: "invalid_request", 401: "invalid_client", 429: "throttled", 501: "not_issued"}
@@ -71,6 +74,9 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         except web.HTTPException as exc:  # redirects and the like, re-raised by `problems`
             status = exc.status
             exc.headers[REQUEST_ID_HEADER] = rid
+            raise
+        except asyncio.CancelledError:
+            status = CLIENT_GONE
             raise
         status = response.status
         if not response.prepared:
