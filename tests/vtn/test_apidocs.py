@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,13 @@ def test_vendored_swagger_ui_carries_its_licence() -> None:
         r"^VERSION=(\S+)$", (folder.parents[2] / "scripts" / "vendor_assets.sh").read_text(), re.M
     )
     assert pinned is not None and (folder / "VERSION").read_text().split() == ["swagger-ui-dist", pinned[1]]
+
+
+def test_every_asset_is_declared_package_data() -> None:
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "vtn"
+    ]
+    shipped = {p for pattern in patterns for p in (root / "vtn").glob(pattern) if p.is_file()}
+    assets = {p for p in (root / "vtn" / "assets").rglob("*") if p.is_file()}
+    assert assets and assets <= shipped, sorted(str(p) for p in assets - shipped)
