@@ -14,6 +14,7 @@ from aiohttp import web
 
 from shared.enums import Scope
 from shared.validation import SchemaRegistry
+from vtn import apidocs
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig, callback_policy, delivery_policy
 from vtn.handlers import auth, events, meta, notifiers, programs, reports, resources, subscriptions, vens
@@ -24,8 +25,14 @@ from vtn.intake.pool import IntakePool
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
 from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
+from vtn.oadr20b.routes import SERVICE as OADR20B_SERVICE
 from vtn.oadr20b.routes import add_routes as add_oadr20b_routes
 from vtn.oadr301.routes import add_routes as add_301_routes
+from vtn.oadr301.routes import base_path as oadr301_base
+from vtn.observability import wiring
+from vtn.observability.health import install_ticker
+from vtn.observability.http import observe
+from vtn.observability.state import OBSERVE
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store, versions
@@ -108,7 +115,8 @@ def create_app(
     """Build the application around its collaborators; the caller owns the store's lifetime."""
     app = web.Application(
         # The certificate guard (a no-op without TLS) runs before token checks, so they see its result.
-        middlewares=[problems, client_certificate_guard, authenticate],
+        # `observe` (request id, access log, metrics) sees every answer, problems included.
+        middlewares=[observe, problems, client_certificate_guard, authenticate],
         client_max_size=config.max_body_bytes,
     )
     app[STATE] = VtnState(
@@ -133,11 +141,15 @@ def create_app(
         added = app.router.add_route(route.method, base + route.path, route.handler)
         if route.scopes is not None:
             scopes[added] = route.scopes
-    app.router.add_get("/health", meta.health)
     app[ROUTE_SCOPES] = scopes
     # The OpenADR 3.0.1 API and the 2.0b XML profile, over the same store.
     add_301_routes(app)
     add_oadr20b_routes(app)
+    # Swagger UI for both API versions (public, like /openapi.json).
+    apidocs.add_routes(app, base, "3.1.0", registry)
+    apidocs.add_routes(app, oadr301_base(app), "3.0.1", registry)
+    # /health, /ready, /metrics (public, like the API docs) and the metric hooks.
+    wiring.attach(app, wiring.observability(config, store), app.get(OADR20B_SERVICE))
     return app
 
 
@@ -175,8 +187,10 @@ async def build_app(
         app.on_cleanup.append(stop_intake)
     app.on_startup.append(_start_cache_poller)
     app.on_cleanup.append(_stop_cache_poller)
+    install_ticker(app, config.contacts_flush_seconds)
     if config.delivery_worker:
         app[WORKER] = worker
+        wiring.attach_worker(app[OBSERVE], worker)
 
         async def start(_: web.Application) -> None:
             await worker.start()

@@ -60,6 +60,18 @@ class VtnConfig:
     # CA directory (`vtn ca init --dir`) for API certificate onboarding; unset turns the API off.
     ca_dir: str | None = None
     log_level: str = "INFO"
+    # Observability (docs/observability.md): `log_format` text | json; one access log line per request;
+    # Prometheus metrics at /metrics (`metrics_dir`: where several processes sharing a port keep them;
+    # `vtn serve --reuse-port` picks one when unset); `health_port` > 0 opens a plain-HTTP listener for
+    # /health, /ready and /metrics (for load balancers and scrapers without a client certificate).
+    log_format: str = "text"
+    access_log: bool = True
+    metrics: bool = True
+    metrics_dir: str | None = None
+    health_port: int = 0
+    health_host: str | None = None
+    # How often each process records which clients called (VENs seen, first-seen log lines).
+    contacts_flush_seconds: float = 10.0
     # OpenADR 2.0b profile: our vtnID (not all lower-case: an OpenLEADR quirk), admission, poll period.
     oadr20b_vtn_id: str = "EnergyCoordinationVTN"
     oadr20b_open_registration: bool = False
@@ -149,6 +161,10 @@ class VtnConfig:
         kwargs = {k: _coerce(k, types[k], values[k]) for k in own if k in values}
         if tls.client_cert not in ("none", "optional", "required"):
             raise ValueError("tls client_cert must be none, optional or required")
+        if kwargs.get("log_format", "text") not in ("text", "json"):
+            raise ValueError("log_format must be text or json")
+        if not 0 <= kwargs.get("health_port", 0) <= 65535:
+            raise ValueError("health_port must be between 0 (off) and 65535")
         if not 0 <= kwargs.get("intake_workers", 0) <= 64:
             raise ValueError("intake_workers must be between 0 and 64")
         return cls(tls=tls, external_issuer=ext, **kwargs)

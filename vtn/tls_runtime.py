@@ -90,6 +90,22 @@ _ALERT_MEANING: dict[int, str] = {
     51: "certificate signature does not verify",
 }
 _NO_CERTIFICATE_ALERTS = frozenset({40, 116})
+# Told the reason label of each refusal (metrics); set through the app's TLS_REFUSALS.
+RefusalSink = Callable[[str], None]
+
+
+def refusal_label(reason: str) -> str:
+    """A short, bounded label for a check_client_certificate reason (a metric label, not a message)."""
+    for words, label in (
+        ("unparseable", "unparseable"),
+        ("not yet valid", "certificate_not_yet_valid"),
+        ("expired", "certificate_expired"),
+        ("revoked", "certificate_revoked"),
+        ("extended key usage", "unsupported_certificate"),
+    ):
+        if words in reason:
+            return label
+    return "bad_certificate"
 
 
 # -- client certificate facts ----------------------------------------------------------------------
@@ -201,6 +217,7 @@ class HandshakeObserver:
 
     def __init__(self, crl: Callable[[], x509.CertificateRevocationList | None]) -> None:
         self._crl = crl
+        self.on_refused: RefusalSink | None = None
         self._certs: weakref.WeakKeyDictionary[object, bytes] = weakref.WeakKeyDictionary()
 
     def __call__(
@@ -226,6 +243,7 @@ class HandshakeObserver:
         name = ALERT_NAMES.get(alert, f"alert {alert}")
         if not der:
             if der == b"" and alert in _NO_CERTIFICATE_ALERTS:
+                self._count("no_certificate")
                 log.warning("refused TLS connection: no client certificate presented (%s)", name)
             else:
                 log.info("TLS handshake failed: %s sent to the client", name)
@@ -233,11 +251,15 @@ class HandshakeObserver:
         try:
             cert = load_certificate(der)
         except ValueError as exc:
+            self._count("unparseable")
             log.warning("refused client certificate (unparseable: %s) (%s)", exc, name)
             return
         reason = check_client_certificate(der, crl=self._crl())
-        if reason is None:
+        if reason is not None:
+            self._count(refusal_label(reason))
+        else:
             meaning = _ALERT_MEANING.get(alert)
+            self._count(name if name in ALERT_NAMES.values() else "handshake_failure")
             if meaning is None:
                 log.warning(
                     "TLS handshake with client certificate %s failed: %s", describe_certificate(cert), name
@@ -249,6 +271,10 @@ class HandshakeObserver:
         log.warning(
             "refused client certificate %s: %s (TLS alert %s)", describe_certificate(cert), reason, name
         )
+
+    def _count(self, label: str) -> None:
+        if self.on_refused is not None:
+            self.on_refused(label)
 
     @staticmethod
     def _client_aborted(alert: int) -> None:
@@ -393,9 +419,18 @@ class ServerTls:
     def install(self, app: web.Application) -> None:
         """Make the current CRL available to `client_certificate_guard` (before the app starts)."""
         app[SERVER_TLS] = self
+        self.observer.on_refused = app.get(TLS_REFUSALS)
 
 
 SERVER_TLS = web.AppKey("vtn_server_tls", ServerTls)
+# Where refusals are counted (vtn.observability), if anywhere.
+TLS_REFUSALS: web.AppKey[RefusalSink] = web.AppKey("vtn_tls_refusals")
+
+
+def _count_refusal(request: web.Request, label: str) -> None:
+    sink = request.app.get(TLS_REFUSALS)
+    if sink is not None:
+        sink(label)
 
 
 # -- per request -----------------------------------------------------------------------------------
@@ -432,6 +467,7 @@ async def client_certificate_guard(request: web.Request, handler: Handler) -> we
             request.path,
             reason,
         )
+        _count_refusal(request, refusal_label(reason))
         return _refusal(request, reason)
     request[CLIENT_CERT_KEY] = peer
     return await handler(request)
@@ -446,6 +482,7 @@ def check_token_binding(request: web.Request, who: Principal) -> None:
     where = f"{request.method} {request.path}"
     if not isinstance(bound, str):
         log.warning("refused token of %s on %s: malformed cnf claim", who.client_id, where)
+        _count_refusal(request, "token_binding")
         raise Unauthorized("the access token's certificate binding (cnf) is malformed")
     if peer is None:
         log.warning(
@@ -454,6 +491,7 @@ def check_token_binding(request: web.Request, who: Principal) -> None:
             where,
             bound,
         )
+        _count_refusal(request, "token_binding")
         raise Unauthorized("the access token is bound to a client certificate: present that certificate")
     if not hmac.compare_digest(peer.thumbprint.encode(), bound.encode()):
         log.warning(
@@ -463,6 +501,7 @@ def check_token_binding(request: web.Request, who: Principal) -> None:
             bound,
             peer.describe(),
         )
+        _count_refusal(request, "token_binding")
         raise Unauthorized("the access token is bound to a different client certificate")
 
 

@@ -7,6 +7,7 @@ aiohttp and `shared.tls.client_ssl_context`, as a VEN would.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -39,7 +40,7 @@ from vtn.config import TlsSettings, VtnConfig
 from vtn.handlers._http import STATE
 from vtn.pki import CertificateAuthority, private_key_pem
 from vtn.storage import Store, open_store
-from vtn.tls_runtime import ServerTls, first_certificate
+from vtn.tls_runtime import ServerTls, first_certificate, refusal_label
 
 TLS12, TLS13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
 PROBLEM = "application/problem+json"
@@ -614,3 +615,67 @@ def test_server_tls_settings_are_checked(pki: Pki) -> None:
                 crl_file=str(other.crl_path),
             )
         )
+
+
+# -- observability: probes without a certificate, refusals counted ---------------------------------
+
+
+async def test_health_listener_answers_without_a_certificate_and_refusals_are_counted(
+    db_url: str, pki: Pki, logs: pytest.LogCaptureFixture
+) -> None:
+    port, health_port = (_free_port() for _ in range(2))
+    config = dataclasses.replace(_config(db_url, pki, "required", port=port), health_port=health_port)
+    server = asyncio.create_task(serve_cli.run(config))
+    plain = f"http://127.0.0.1:{health_port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(plain + "/health") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the health listener did not come up")
+            async with http.get(plain + "/ready") as resp:
+                assert resp.status == 200, await resp.text()
+            # Only the three probe paths: the API is not reachable around the certificate check.
+            async with http.get(plain + BASE + "/programs") as resp:
+                assert resp.status == 404
+        # The API listener refuses a connection without a certificate.
+        connector = aiohttp.TCPConnector(ssl=pki.ctx(None), force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            with pytest.raises((aiohttp.ClientError, ssl.SSLError, ConnectionError)):
+                async with http.get(f"https://127.0.0.1:{port}/health") as resp:
+                    await resp.read()
+        await logged(logs, "refused TLS connection: no client certificate presented")
+        async with aiohttp.ClientSession() as http, http.get(plain + "/metrics") as resp:
+            text = await resp.text()
+        # One count per refused handshake (aiohttp may have tried twice): as many as log lines.
+        refused = sum("no client certificate presented" in r.getMessage() for r in logs.records)
+        assert f'vtn_tls_refusals_total{{reason="no_certificate"}} {float(refused)}' in text
+    finally:
+        server.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await server
+
+
+def test_refusal_reasons_become_bounded_labels() -> None:
+    cases = {
+        "certificate expired on 2020-01-01T00:00:00+00:00": "certificate_expired",
+        "certificate not yet valid (valid from 2040-01-01T00:00:00+00:00)": "certificate_not_yet_valid",
+        "certificate revoked on 2026-01-01T00:00:00+00:00": "certificate_revoked",
+        "certificate has no extended key usage; clientAuth is required": "unsupported_certificate",
+        "certificate is not for client authentication (extended key usage: a)": "unsupported_certificate",
+        "unparseable certificate: bad DER": "unparseable",
+        "something new": "bad_certificate",
+    }
+    assert {reason: refusal_label(reason) for reason in cases} == cases
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -15,6 +15,9 @@ from aiohttp import web
 from vtn.app import build_app
 from vtn.cli.common import CliError, add_db_option
 from vtn.config import VtnConfig
+from vtn.observability import logs
+from vtn.observability.listener import serve_metrics_dir, start_health_listener
+from vtn.observability.metrics import enable_multiprocess
 from vtn.storage import migrate, open_store
 from vtn.tls_runtime import ServerTls
 
@@ -41,6 +44,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--ca-dir", help="CA directory for certificate onboarding over the API (see docs/onboarding.md)"
     )
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING (default INFO)")
+    p.add_argument("--log-format", choices=["text", "json"], help="log lines as text (default) or JSON")
+    p.add_argument(
+        "--health-port",
+        type=int,
+        help="also serve /health, /ready and /metrics over plain HTTP on this port (default: off)",
+    )
     p.add_argument(
         "--intake-workers",
         type=int,
@@ -67,6 +76,8 @@ def config_from_args(args: argparse.Namespace) -> VtnConfig:
         "tls_crl_file": args.crl,
         "ca_dir": getattr(args, "ca_dir", None),
         "log_level": args.log_level,
+        "log_format": getattr(args, "log_format", None),
+        "health_port": getattr(args, "health_port", None),
         "reuse_port": args.reuse_port,
         "intake_workers": args.intake_workers,
     }
@@ -78,9 +89,10 @@ def config_from_args(args: argparse.Namespace) -> VtnConfig:
 
 def _serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(config.log_level, logs.LogFormat(config.log_format))
+    metrics_dir = serve_metrics_dir(config)
+    if metrics_dir is not None:
+        enable_multiprocess(metrics_dir)
     # Bad TLS files or settings stop here with a message, before anything listens.
     server_tls = _server_tls(config)
     if config.ca_dir is not None and not (Path(config.ca_dir) / "ca.crt").is_file():
@@ -113,8 +125,10 @@ async def run(config: VtnConfig, server_tls: ServerTls | None = None) -> None:
     # less CPU per report and half the p99 (bench/findings.md).
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
+    # The access log is written by vtn.observability.http (route templates, request ids), not aiohttp.
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    health_runner = await start_health_listener(app, config)
     ssl_context = server_tls.context if server_tls is not None else None
     # reuse_port lets several VTN processes share one port (scale-out on PostgreSQL).
     site = web.TCPSite(
@@ -147,5 +161,7 @@ async def run(config: VtnConfig, server_tls: ServerTls | None = None) -> None:
             loop.remove_signal_handler(sig)
         if sighup:
             loop.remove_signal_handler(signal.SIGHUP)
+        if health_runner is not None:
+            await health_runner.cleanup()
         await runner.cleanup()
         await store.close()

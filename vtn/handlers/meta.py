@@ -1,4 +1,4 @@
-"""Discovery endpoints: the OpenAPI document we implement, and a health check."""
+"""Discovery endpoint: the OpenAPI document we implement (probes: vtn/observability/health.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,3 @@ from vtn.handlers._http import state
 
 async def openapi(request: web.Request) -> web.Response:
     return web.json_response(state(request).registry.openapi_document())
-
-
-async def health(request: web.Request) -> web.Response:
-    async with state(request).store.read() as tx:
-        await tx.clients.get("__health__")
-    return web.json_response({"status": "ok"})

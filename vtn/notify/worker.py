@@ -27,6 +27,7 @@ from datetime import datetime
 
 from vtn.notify.policy import DeliveryPolicy
 from vtn.notify.webhooks import WebhookClient
+from vtn.observability.logs import redact_url
 from vtn.storage import Store
 from vtn.storage._rows import to_us
 from vtn.storage.outbox import Attempt, Claimed, Failure
@@ -35,6 +36,8 @@ log = logging.getLogger("vtn.notify")
 
 # Publishes one claimed MQTT row; raises on failure. Provided by vtn.notify.mqtt when a broker is set.
 Publisher = Callable[[Claimed], Awaitable[None]]
+# Told (sink kind "webhook"/"mqtt", outcome "delivered"/"retry"/"given_up", count) after each settle.
+OutcomeSink = Callable[[str, str, int], None]
 
 
 class DeliveryWorker:
@@ -64,6 +67,12 @@ class DeliveryWorker:
         self._more = True
         self._next_purge = 0.0  # loop time of the next purge of old finished rows
         self._stopping = False
+        self.on_outcomes: OutcomeSink | None = None
+
+    @property
+    def running(self) -> bool:
+        """Started, and its loop has not ended (a crashed loop makes the VTN not ready)."""
+        return self._task is not None and not self._task.done()
 
     def wake(self) -> None:
         self._more = True
@@ -250,7 +259,12 @@ class DeliveryWorker:
             if gone:
                 dead.append(item.id)
                 log.warning(
-                    "giving up on notification %s to %s: %s", item.notification_id, item.target, attempt.error
+                    "giving up on notification %s to %s (subscription %s) after %d attempts: %s",
+                    item.notification_id,
+                    redact_url(item.target) if item.sink != "mqtt" else item.target,
+                    item.subscription_id,
+                    item.attempts + 1,
+                    attempt.error,
                 )
             else:
                 delay = self.policy.next_delay(item.attempts + 1, self.rng)
@@ -266,3 +280,16 @@ class DeliveryWorker:
             await outbox.log_attempts(done)
             await outbox.mark_healthy([c.subscription_id for c in ok if c.subscription_id], now_us)
             await outbox.record_failures(failures)
+        if self.on_outcomes is not None:
+            self._count(done, dead)
+
+    def _count(self, done: list[tuple[Claimed, Attempt]], dead: list[int]) -> None:
+        assert self.on_outcomes is not None
+        gone = set(dead)
+        counts: dict[tuple[str, str], int] = {}
+        for item, attempt in done:
+            outcome = "delivered" if attempt.error is None else "given_up" if item.id in gone else "retry"
+            key = ("mqtt" if item.sink == "mqtt" else "webhook", outcome)
+            counts[key] = counts.get(key, 0) + 1
+        for (kind, outcome), n in counts.items():
+            self.on_outcomes(kind, outcome, n)

@@ -120,6 +120,8 @@ class Oadr20bService:
         self.signer = _signer(settings)
         self.verifier = XmlVerifier(window=settings.replay_window)
         self.admission = Admission(store, settings, self.verifier, crl)
+        # Told each admitted message's tag and its caller's client id (metrics, VENs seen), if set.
+        self.on_admitted: Callable[[str, str | None], None] | None = None
 
     async def handle(self, service: str, data: bytes, peer: PeerCertificate | None = None) -> bytes:
         """Answer one posted document; `peer` is the TLS client certificate, if any."""
@@ -134,6 +136,8 @@ class Oadr20bService:
                 if cacheable and isinstance(msg, m.Poll):
                     self.payloads.keep(data, msg)
             caller = await self.admission.caller(root, peer)
+            if self.on_admitted is not None:
+                self.on_admitted(msg.TAG, caller.client_id)
             if isinstance(msg, m.Poll) and service == m.POLL:
                 return await self._poll(msg, caller)
             return await self._dispatch(service, msg, caller)

@@ -32,3 +32,11 @@ def upgrade(url: str, revision: str = "head") -> None:
 async def upgrade_async(url: str, revision: str = "head") -> None:
     # env.py runs its own event loop, so it must run in a worker thread here.
     await asyncio.to_thread(upgrade, url, revision)
+
+
+def head_revision() -> str:
+    """The newest migration this code ships (what `upgrade` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    return str(heads[0])

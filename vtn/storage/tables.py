@@ -191,3 +191,15 @@ subscription_health = Table(
     Column("last_failure_us", BigInteger, nullable=True),
     Column("last_error", Text, nullable=True),
 )
+
+# When each client last called the VTN (flushed by every process a few times a minute, so "seen"
+# is accurate to about `contacts_flush_seconds`): VENs online, first-seen log lines, the console.
+client_contacts = Table(
+    "client_contacts",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("role", String(8), nullable=False),
+    Column("first_seen_us", BigInteger, nullable=False),
+    Column("last_seen_us", BigInteger, nullable=False),
+    Index("ix_client_contacts_role_last_seen_us", "role", "last_seen_us"),
+)

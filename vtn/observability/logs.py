@@ -1,0 +1,76 @@
+"""Log output of `vtn serve`: plain text or one JSON object per line, with the request id.
+
+The request id lives in a context variable set by the observing middleware, so every line logged
+while a request is handled (a 500's traceback too) carries it, in both formats. Log messages never
+include secrets or tokens: URLs are logged through `redact_url`, client ids but never credentials.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("vtn_request_id", default=None)
+# Attributes every LogRecord has; anything else on a record came in through `extra=`.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        rid = REQUEST_ID.get()
+        return line if rid is None or "request_id" in record.__dict__ else f"{line} [request {rid}]"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id and any `extra` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        rid = REQUEST_ID.get()
+        if rid is not None:
+            doc["request_id"] = rid
+        doc.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str)
+
+
+def configure(level: str, fmt: LogFormat) -> None:
+    """Set up the root logger of `vtn serve` (one handler on stderr)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if fmt is LogFormat.JSON else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def redact_url(url: str) -> str:
+    """scheme://host[:port]/path of a URL: no user info, query or fragment (they may hold secrets)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else parts.path
