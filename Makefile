@@ -53,8 +53,11 @@ endif
 demo: install
 	$(BIN)/python examples/demo.py
 
+# The whole suite, spread over every core by pytest-xdist (docs/testing.md); tests that share a
+# module-scoped fixture stay on one worker (tests/support/xdist_groups.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check .

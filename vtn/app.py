@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from shared.enums import Scope
+from shared.oadr20b import Oadr20bSchema
 from shared.validation import SchemaRegistry
 from vtn import apidocs
 from vtn.auth.tokens import TokenService
@@ -111,8 +112,14 @@ def create_app(
     tokens: TokenService,
     notifier: Notifier,
     intake: IntakePool | None = None,
+    *,
+    oadr20b_schema: Oadr20bSchema | None = None,
 ) -> web.Application:
-    """Build the application around its collaborators; the caller owns the store's lifetime."""
+    """Build the application around its collaborators; the caller owns the store's lifetime.
+
+    The compiled schemas (`registry`, `oadr20b_schema`) are read-only once built, so a process that
+    builds many apps (the test suite) may share one of each; by default each app compiles its own.
+    """
     app = web.Application(
         # The certificate guard (a no-op without TLS) runs before token checks, so they see its result.
         # `observe` (request id, access log, metrics) sees every answer, problems included.
@@ -144,7 +151,7 @@ def create_app(
     app[ROUTE_SCOPES] = scopes
     # The OpenADR 3.0.1 API and the 2.0b XML profile, over the same store.
     add_301_routes(app)
-    add_oadr20b_routes(app)
+    add_oadr20b_routes(app, schema=oadr20b_schema)
     # Swagger UI for both API versions (public, like /openapi.json).
     apidocs.add_routes(app, base, "3.1.0", registry)
     apidocs.add_routes(app, oadr301_base(app), "3.0.1", registry)
@@ -154,7 +161,11 @@ def create_app(
 
 
 async def build_app(
-    config: VtnConfig, store: Store, registry: SchemaRegistry | None = None
+    config: VtnConfig,
+    store: Store,
+    registry: SchemaRegistry | None = None,
+    *,
+    oadr20b_schema: Oadr20bSchema | None = None,
 ) -> web.Application:
     """create_app with everything made from the config: tokens, notifier and its delivery worker."""
     async with store.transaction() as tx:
@@ -173,7 +184,7 @@ async def build_app(
     intake = None
     if config.intake_workers:
         intake = IntakePool(config.intake_workers, registry, store.new_id, store.clock)
-    app = create_app(config, store, registry, tokens, notifier, intake)
+    app = create_app(config, store, registry, tokens, notifier, intake, oadr20b_schema=oadr20b_schema)
     if intake is not None:
         pool = intake
 

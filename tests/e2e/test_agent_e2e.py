@@ -1,7 +1,8 @@
 """End to end: `vtn serve` and `ven run` as subprocesses talking over loopback sockets.
 
-Each test gets its own VTN (a copy of the migrated SQLite template, a free port, credentials made
-with `vtn clients add --json`) and its own agents (a TOML config and VEN_STATE_DIR under tmp_path,
+Each test gets its own VTN (a copy of the migrated SQLite template, a free port, credentials written
+to its database by the test process while it starts; `vtn clients add` itself runs in test_outbox_crash)
+and its own agents (a TOML config and VEN_STATE_DIR under tmp_path,
 stdout captured to a log file). BL actions go through the typed VtnClient. Every wait polls with a
 deadline; every subprocess is killed when the test ends, whatever happens.
 """
@@ -28,7 +29,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from support.processes import add_clients_here
 
+from shared.enums import Role
 from shared.models import Event, EventRequest, Program, ProgramRequest, Report
 from ven.client import VtnClient
 
@@ -151,22 +154,6 @@ class VtnProcess:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         stop_process(self.proc, sig)
-
-    def add_client(self, name: str, role: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [*command("vtn"), "clients", "add", "--db", self.db, "--name", name, "--role", role, "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=self.env,
-        )
-
-
-def credentials(proc: subprocess.Popen[bytes]) -> dict[str, str]:
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err.decode()
-    creds: dict[str, str] = json.loads(out)
-    assert set(creds) == {"client_id", "client_secret"}
-    return creds
 
 
 # -- a VEN agent -------------------------------------------------------------------------------------
@@ -348,8 +335,8 @@ async def stack(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Stack]:
     try:
         vtn.start()
         # Credentials straight into the database while the server starts.
-        bl_proc, ven_proc = vtn.add_client("e2e-bl", "bl"), vtn.add_client("e2e-ven", "ven")
-        made.bl_creds, made.ven_creds = credentials(bl_proc), credentials(ven_proc)
+        (made.bl_creds,) = await add_clients_here(vtn.db, Role.BL, ["e2e-bl"])
+        (made.ven_creds,) = await add_clients_here(vtn.db, Role.VEN, ["e2e-ven"])
         await vtn.wait_ready()
         yield made
     finally:

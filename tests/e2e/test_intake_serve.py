@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 from support.api_data import report
-from support.processes import VtnProcess, add_client, lab_env
+from support.processes import VtnProcess, add_clients_here, lab_env
 
+from shared.enums import Role
 from shared.models import EventRequest, ProgramRequest, ReportRequest
 from ven.client import VtnClient
 
@@ -52,7 +53,8 @@ async def test_reports_through_a_worker_process_and_no_orphans(tmp_path: Path) -
         assert vtn.proc is not None
         workers = [c for c in _children(vtn.proc.pid) if "vtn.intake.worker" in _cmdline(c)]
         assert len(workers) == 1
-        bl_creds, ven_creds = add_client(db, "bl", "bl"), add_client(db, "ven", "ven")
+        (bl_creds,) = await add_clients_here(db, Role.BL, ["bl"])
+        (ven_creds,) = await add_clients_here(db, Role.VEN, ["ven"])
         async with VtnClient(
             vtn.base, client_id=bl_creds["client_id"], client_secret=bl_creds["client_secret"]
         ) as bl:

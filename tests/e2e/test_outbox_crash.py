@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from support.processes import VtnProcess, add_client, lab_env
+from support.processes import VtnProcess, add_client, add_clients_here, lab_env
 from support.receiver import Receiver
 
+from shared.enums import Role
 from shared.models import EventRequest, ObjectOperation, ProgramRequest, SubscriptionRequest
 from ven.client import VtnClient
 
@@ -69,9 +70,9 @@ async def test_pending_deliveries_survive_sigkill_and_arrive_in_order(
 
 
 async def test_two_processes_share_the_outbox_and_lose_nothing_when_one_dies(
-    tmp_path: Path, receiver: Receiver, pg_ready: str
+    tmp_path: Path, receiver: Receiver, pg_url: str
 ) -> None:
-    db = pg_ready
+    db = pg_url
     env = lab_env(**FAST_RETRY)
     one = VtnProcess(db, tmp_path / "one.log", env)
     two = VtnProcess(db, tmp_path / "two.log", env)
@@ -81,7 +82,7 @@ async def test_two_processes_share_the_outbox_and_lose_nothing_when_one_dies(
         two.start()
         await asyncio.gather(one.ready(), two.ready())
         bl = add_client(db, "bl", "bl")
-        subscribers = [add_client(db, f"ven{i}", "ven") for i in range(20)]
+        subscribers = await add_clients_here(db, Role.VEN, [f"ven{i}" for i in range(20)])
         for i, creds in enumerate(subscribers):
             await _subscribe(one.base if i % 2 else two.base, creds, url, f"ven{i}")
         names = [f"e{i}" for i in range(10)]

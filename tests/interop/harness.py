@@ -9,6 +9,7 @@ that virtualenv's python, performs the steps and prints one JSON line per step: 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import json
@@ -26,6 +27,9 @@ from typing import Any
 
 import pytest
 from interop.receiver import Receiver
+
+from shared.enums import Role
+from vtn.storage import migrate, open_store
 
 HERE = Path(__file__).resolve().parent
 DRIVERS = HERE / "drivers"
@@ -187,22 +191,30 @@ class VtnProcess:
     log: Path
 
 
-def _vtn(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "vtn", *args], capture_output=True, text=True, timeout=60, cwd=ROOT
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"vtn {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
+def _prepare_db(db: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Migrate the database and make the BL and VEN credentials, in this process: the same code as
+    `vtn db upgrade` and `vtn clients add` (whose CLI has tests of its own) without three interpreter
+    start-ups per driver run."""
+    migrate.upgrade(db)
+
+    async def add() -> list[dict[str, str]]:
+        store = open_store(db)
+        try:
+            async with store.transaction() as tx:
+                made = [await tx.clients.add(f"interop-{r.value}", r) for r in (Role.BL, Role.VEN)]
+        finally:
+            await store.close()
+        return [{"client_id": m.record.client_id, "client_secret": m.secret} for m in made]
+
+    bl, ven = asyncio.run(add())
+    return bl, ven
 
 
 @contextlib.contextmanager
 def run_vtn(workdir: Path, env: dict[str, str]) -> Iterator[VtnProcess]:
     """Our VTN on a free loopback port, SQLite in `workdir`, with lab webhook settings."""
     db = f"sqlite:///{workdir / 'vtn.db'}"
-    _vtn("db", "upgrade", "--db", db)
-    bl = json.loads(_vtn("clients", "add", "--db", db, "--name", "interop-bl", "--role", "bl", "--json"))
-    ven = json.loads(_vtn("clients", "add", "--db", db, "--name", "interop-ven", "--role", "ven", "--json"))
+    bl, ven = _prepare_db(db)
     port = free_port()
     lab = {
         "VTN_WEBHOOK_REQUIRE_HTTPS": "false",

@@ -15,15 +15,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support.harness import OADR20B_SCHEMA
 from support.oadr20b import Lab, make_lab
 
-from shared.oadr20b import Oadr20bCodec, Oadr20bSchema
+from shared.oadr20b import Oadr20bCodec
 from vtn.oadr20b.settings import Oadr20bSettings
 
 
 @pytest.fixture(scope="session")
 def codec() -> Oadr20bCodec:
-    return Oadr20bCodec(Oadr20bSchema())
+    return Oadr20bCodec(OADR20B_SCHEMA)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from support.harness import Api, Vtn
+from support.harness import OADR20B_SCHEMA, REGISTRY, Api, Vtn
 from vtn.app import build_app
 from vtn.config import VtnConfig
 from vtn.storage import open_store
@@ -36,7 +36,7 @@ async def lab_vtn(db_url: str) -> AsyncIterator[Vtn]:
     config = VtnConfig(db_url=db_url, **{k: v for k, v in LAB_SETTINGS.items() if k in known})
     store = open_store(db_url)
     try:
-        app = await build_app(config, store)
+        app = await build_app(config, store, REGISTRY, oadr20b_schema=OADR20B_SCHEMA)
         async with TestClient(TestServer(app)) as client:
             yield Vtn(client, store)
     finally:

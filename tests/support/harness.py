@@ -10,9 +10,16 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 
 from shared.enums import Role
+from shared.oadr20b import Oadr20bSchema
+from shared.validation import SchemaRegistry
 from vtn.storage import Store
 
 BASE = "/openadr3/3.1.0"
+
+# Compiled once per test process and handed to every app the fixtures build (read-only once built;
+# compiling the 2.0b XSD alone costs tens of milliseconds).
+REGISTRY = SchemaRegistry()
+OADR20B_SCHEMA = Oadr20bSchema()
 
 
 @dataclass

@@ -20,9 +20,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
 from shared.enums import Role
-from shared.validation import SchemaRegistry
 from support.api_data import bl_resource, bl_ven, create, program
-from support.harness import Api, Vtn
+from support.harness import OADR20B_SCHEMA, REGISTRY, Api, Vtn
 from vtn.app import build_app
 from vtn.config import VtnConfig
 from vtn.storage import open_store
@@ -36,7 +35,6 @@ LAB = {
     "retry_max_seconds": 0.2,
     "delivery_timeout_seconds": 2.0,
 }
-REGISTRY = SchemaRegistry()
 WAIT_S = 15.0
 
 
@@ -58,7 +56,7 @@ def unavailable(reason: str) -> None:
 async def mqtt_vtn(db_url: str, **overrides: Any) -> AsyncIterator[Vtn]:
     store = open_store(db_url)
     config = VtnConfig.load(env={}, overrides={"db_url": db_url, **LAB, **overrides})
-    app = await build_app(config, store)
+    app = await build_app(config, store, REGISTRY, oadr20b_schema=OADR20B_SCHEMA)
     try:
         async with TestClient(TestServer(app)) as client:
             yield Vtn(client, store)

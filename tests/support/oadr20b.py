@@ -26,7 +26,7 @@ from shared.oadr20b import Oadr20bCodec
 from shared.oadr20b import messages as m
 from shared.oadr20b.signing import XmlSigner, XmlVerifier
 from shared.tls import client_ssl_context, fingerprint_short_2b
-from support.harness import BASE, Api, Vtn
+from support.harness import BASE, OADR20B_SCHEMA, REGISTRY, Api, Vtn
 from vtn.app import build_app
 from vtn.auth.tokens import TokenService
 from vtn.config import TlsSettings, VtnConfig
@@ -94,7 +94,7 @@ class Lab:
 async def make_lab(db_url: str, codec: Oadr20bCodec, settings: Oadr20bSettings) -> AsyncIterator[Lab]:
     store = open_store(db_url)
     try:
-        app = await build_app(lab_config(db_url), store)
+        app = await build_app(lab_config(db_url), store, REGISTRY, oadr20b_schema=codec.schema)
         add_routes(app, settings, codec.schema)
         async with TestClient(TestServer(app)) as client:
             vtn = Vtn(client, store)
@@ -292,7 +292,7 @@ async def start_tls_lab(
     store = open_store(db_url)
     runner: web.AppRunner | None = None
     try:
-        app = await build_app(config, store)
+        app = await build_app(config, store, REGISTRY, oadr20b_schema=OADR20B_SCHEMA)
         server_tls = ServerTls(config.tls) if tls else None
         if server_tls is not None:
             server_tls.install(app)

@@ -11,7 +11,7 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from support.api_data import ok_json
-from support.harness import Api, Vtn
+from support.harness import OADR20B_SCHEMA, REGISTRY, Api, Vtn
 from vtn.app import build_app
 from vtn.config import VtnConfig
 from vtn.oadr301.routes import BASE_301, add_routes
@@ -56,7 +56,8 @@ def has_301(app: web.Application) -> bool:
 @pytest.fixture
 async def vtn(db_url: str) -> AsyncIterator[Vtn]:
     store = open_store(db_url)
-    app = await build_app(VtnConfig(db_url=db_url, **LAB), store)  # type: ignore[arg-type]
+    config = VtnConfig(db_url=db_url, **LAB)  # type: ignore[arg-type]
+    app = await build_app(config, store, REGISTRY, oadr20b_schema=OADR20B_SCHEMA)
     if not has_301(app):  # until create_app calls add_routes itself
         add_routes(app)
     async with TestClient(TestServer(app)) as client:
