@@ -84,9 +84,12 @@ async def test_our_agent_with_an_openleadr_vtn_over_mtls_with_signatures(
     )
     agent = build_agent(config)
     try:
-        until = time.monotonic() + 20
+        # The peer's interpreter start is slow on a busy machine: wait for it to listen (or die).
+        until = time.monotonic() + 90
         while not any("listening" in line for line in seen) and time.monotonic() < until:
+            assert proc.returncode is None, (await errors).decode()[-3000:]
             await asyncio.sleep(0.1)
+        assert any("listening" in line for line in seen), "the OpenLEADR VTN did not start listening"
         await asyncio.wait_for(agent.start(), 30)
         until = time.monotonic() + DEADLINE_S
         while time.monotonic() < until:
