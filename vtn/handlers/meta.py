@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from vtn.handlers._http import state
+from vtn.core.state import state
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -12,6 +12,6 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         await tx.clients.get("__health__")
     return web.json_response({"status": "ok"})

@@ -11,11 +11,11 @@ from shared.enums import Operation
 from shared.errors import BadRequest, PayloadTooLarge
 from shared.models.base import WireModel
 from shared.wire.oadr3_json import decode_doc, encode_doc, parse_json
-from vtn.handlers._http import mutate, state
+from vtn.core.queries import Tx
+from vtn.handlers.http_io import mutate, state
 from vtn.oadr301 import schema
 from vtn.oadr301.targets import query_targets
 from vtn.services.notifier import AnyObject
-from vtn.storage import Tx
 
 M = TypeVar("M", bound=WireModel)
 JSON = "application/json"
@@ -62,7 +62,8 @@ async def write(
         return obj
 
     await mutate(request, operation, run, status)
-    return respond(out[0], status)
+    # The last run is the committed one (group commit may run a unit of work twice).
+    return respond(out[-1], status)
 
 
 def targets_query(request: web.Request) -> frozenset[str] | None:

@@ -9,10 +9,11 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.enums import ObjectType
 from shared.errors import NotFound
 from shared.models.base import ObjectMetadata
 from vtn.storage import _rows
-from vtn.storage.filters import Page
+from vtn.storage.filters import Page, Permission
 
 M = TypeVar("M", bound=ObjectMetadata)
 
@@ -22,7 +23,7 @@ class DocRepo(Generic[M]):
 
     table: Table
     model: type[M]
-    kind: str  # ObjectType value, also the key in object_targets
+    kind: ObjectType  # ObjectType value, also the key in object_targets
     conflict: str = "an object with these unique fields already exists"
     has_targets: bool = False
 
@@ -92,6 +93,10 @@ class DocRepo(Generic[M]):
         query = select(self.table.c.doc).where(*where)
         docs = await _rows.page_docs(self.conn, query, self.table, page.skip, page.limit)
         return [_rows.load(self.model, d) for d in docs]
+
+    def permitted(self, permission: Permission) -> list[ColumnElement[bool]]:
+        """The clauses that keep only what `permission` lets its caller see."""
+        return self.target_clauses(permission.targets, permission.access)
 
     def target_clauses(
         self, targets: frozenset[str] | None, access: frozenset[str] | None

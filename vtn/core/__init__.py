@@ -1,0 +1,12 @@
+"""The VTN core, between the front-ends (3.1, 3.0.1, 2.0b, ...) and storage.
+
+- `core.Core`: the one write path (group commit, change stamps, notifications, cascades, cache
+  invalidation, worker wake) and the read entry.
+- `visibility`: the one visibility rule (caller + requested targets -> a `Permission` that the
+  repositories apply in SQL).
+- `state`: the application state every front-end reaches through the request.
+- `queries`: the query types front-ends fill in (filters, pages), so they need not reach storage.
+
+See docs/architecture.md. Modules are imported by name (this package imports nothing on load, so
+that services may use the visibility rule without an import cycle).
+"""
