@@ -3,7 +3,9 @@
 Rules (each found by reading every .py file of the tree):
 - shared/ imports neither vtn nor ven; ven/ never imports vtn.
 - The VTN front-ends (vtn/handlers, vtn/oadr301, vtn/oadr20b) reach storage only through the core:
-  they import neither vtn.storage nor sqlalchemy.
+  they import neither vtn.storage nor sqlalchemy. The core and storage know no front-end (a
+  front-end registers what the core needs of it, e.g. its notification renderer), and storage
+  knows no core.
 - SQL lives in vtn/storage/ (migrations included): no other product module imports sqlalchemy (but
   for its URL parser) or touches a connection (`.conn`, `exec_driver_sql`, `get_raw_connection`).
 - Private modules (`_name`) stay private to their package, in the whole tree (tests and bench too).
@@ -173,6 +175,11 @@ def test_front_ends_reach_storage_only_through_the_core() -> None:
     assert forbidden_imports(FRONT_ENDS, ("vtn.storage", "sqlalchemy")) == []
 
 
+def test_core_and_storage_know_no_front_end() -> None:
+    assert forbidden_imports(("vtn.core", "vtn.services", "vtn.storage"), FRONT_ENDS) == []
+    assert forbidden_imports(("vtn.storage",), ("vtn.core", "vtn.services")) == []
+
+
 def test_sql_and_connections_only_in_storage() -> None:
     assert sql_outside_storage() == []
 
@@ -216,6 +223,8 @@ def test_each_check_finds_what_it_forbids(tmp_path: Path) -> None:
             "vtn/oadr20b/store.py": "from sqlalchemy import select\n\n\ndef f(tx):\n    tx.conn.run()\n",
             "vtn/oadr301/__init__.py": "",
             "vtn/oadr301/io.py": "from vtn.handlers._http import state\nfrom ..handlers import _http\n",
+            "vtn/services/__init__.py": "",
+            "vtn/services/notifier.py": "from vtn.oadr301 import io\n",
             "vtn/cli/__init__.py": "",
             "vtn/cli/common.py": "from sqlalchemy.engine import make_url\nimport re\nre.compile('x')\n",
             "vtn/codegen.py": "exec('x = 1')\nns = eval('1')\n",
@@ -228,6 +237,10 @@ def test_each_check_finds_what_it_forbids(tmp_path: Path) -> None:
         "vtn.handlers.events:1 imports vtn.storage._rows",
         "vtn.handlers.events:2 imports vtn.storage.filters",
         "vtn.oadr20b.store:1 imports sqlalchemy",
+    ]
+    assert forbidden_imports(("vtn.services",), FRONT_ENDS, root) == [
+        "vtn.services.notifier:1 imports vtn.oadr301",
+        "vtn.services.notifier:1 imports vtn.oadr301.io",
     ]
     assert sql_outside_storage(root) == [
         "vtn.oadr20b.store:1 imports sqlalchemy",
