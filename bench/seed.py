@@ -7,7 +7,7 @@ benchmark itself, so the data is written with the VTN's own code instead:
   and their repositories, exactly as POST /programs and POST /events store them;
 - vens, resources, subscriptions and their target rows are bulk-inserted into the tables of
   `vtn/storage/tables.py`, each row built from the shared pydantic model with the repository's own
-  `stamp()`, `columns()` and `_rows.dump()`/`_to_us()`, so that every column is what the API
+  `stamp()`, `columns()` and `oadr3_json.wire_json()`/`to_us()`, so that every column is what the API
   would have written (the bulk path only batches the INSERTs);
 - one `clients` row per VEN (all with the same PBKDF2 hash of one bench secret: hashing 100,000
   distinct secrets would take minutes and the poll path never reads the hash);
@@ -239,7 +239,7 @@ def _row(obj: Any, columns: dict[str, Any]) -> dict[str, Any]:
         "id": obj.id,
         "created_us": to_us(obj.created_date_time),
         "modified_us": to_us(obj.modification_date_time),
-        "doc": oadr3_json.model_json(obj),
+        "doc": oadr3_json.wire_json(obj),
         **columns,
     }
 

@@ -63,6 +63,8 @@ class Core:
         self.visibility = Visibility(store, cache)
         self.clock: Callable[[], datetime] = store.clock
         self.new_id: Callable[[], str] = store.new_id
+        # Where the store keeps the text of what it wrote last: the answer to a write reuses it.
+        self.stored_texts = store.texts
         # Told of every committed object write (who, what, which object): where an audit trail or
         # program automation hooks in without a write path of its own.
         self.observers: list[Callable[[Principal, Operation, AnyObject], None]] = []

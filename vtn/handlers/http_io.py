@@ -59,7 +59,9 @@ async def mutate(
     request: web.Request, operation: Operation, work: Callable[[Tx], Awaitable[Obj]], status: int = 200
 ) -> web.Response:
     """Write through the core (one transaction with its notifications); answer after the commit."""
-    return respond(await state(request).core.write(caller(request), operation, work), status)
+    core = state(request).core
+    obj = await core.write(caller(request), operation, work)
+    return web.Response(body=oadr3_json.encode(obj, core.stored_texts), status=status, content_type=JSON)
 
 
 async def cached_list(

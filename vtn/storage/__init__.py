@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.durations import utcnow
 from shared.models.base import ObjectMetadata
+from shared.wire.oadr3_json import StoredTexts
 from vtn.storage.clients import ClientRecord, ClientRepo, NewClient
 from vtn.storage.engine import SQLITE_BEGIN, create_engine
 from vtn.storage.events import EventRepo
@@ -83,6 +84,8 @@ class Store:
         self._write_lock = asyncio.Lock()
         self._group = GroupCommit(self)
         self._report_statements = ReportStatements()
+        # The JSON of the objects written last: a write's answer is the text it stored.
+        self.texts = StoredTexts()
 
     def bind(self, conn: AsyncConnection, notes: TxNotes | None = None) -> Tx:
         """Fresh repositories on an open connection (one unit of work inside a shared transaction)."""
@@ -93,15 +96,15 @@ class Store:
         return await self._group.run(work)
 
     def _tx(self, conn: AsyncConnection, notes: TxNotes | None = None) -> Tx:
-        c, i = self.clock, self.new_id
+        c, i, t = self.clock, self.new_id, self.texts
         return Tx(
             conn=conn,
-            programs=ProgramRepo(conn, c, i),
-            events=EventRepo(conn, c, i),
-            reports=ReportRepo(conn, c, i, self._report_statements),
-            subscriptions=SubscriptionRepo(conn, c, i),
-            vens=VenRepo(conn, c, i),
-            resources=ResourceRepo(conn, c, i),
+            programs=ProgramRepo(conn, c, i, t),
+            events=EventRepo(conn, c, i, t),
+            reports=ReportRepo(conn, c, i, t, self._report_statements),
+            subscriptions=SubscriptionRepo(conn, c, i, t),
+            vens=VenRepo(conn, c, i, t),
+            resources=ResourceRepo(conn, c, i, t),
             clients=ClientRepo(conn, c),
             outbox=OutboxRepo(conn),
             stamps=StampRepo(conn),

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.enums import ObjectType
 from shared.errors import NotFound
 from shared.models.base import ObjectMetadata
+from shared.wire.oadr3_json import StoredTexts
 from vtn.storage import _rows
 from vtn.storage.filters import Page, Permission
 
@@ -28,11 +29,17 @@ class DocRepo(Generic[M]):
     has_targets: bool = False
 
     def __init__(
-        self, conn: AsyncConnection, clock: Callable[[], datetime], new_id: Callable[[], str]
+        self,
+        conn: AsyncConnection,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        texts: StoredTexts | None = None,
     ) -> None:
         self.conn = conn
         self.clock = clock
         self.new_id = new_id
+        # The store's: the answer to a write is the very text stored, not encoded a second time.
+        self.texts = StoredTexts() if texts is None else texts
 
     def columns(self, obj: M) -> dict[str, Any]:
         """Extra indexed columns derived from the object."""
@@ -50,7 +57,7 @@ class DocRepo(Generic[M]):
             "id": obj.id,
             "created_us": _rows.to_us(obj.created_date_time),
             "modified_us": _rows.to_us(obj.modification_date_time),
-            "doc": _rows.dump(obj),
+            "doc": self.texts.keep(obj),
             **self.columns(obj),
             **(extra or {}),
         }
@@ -75,7 +82,7 @@ class DocRepo(Generic[M]):
     async def replace(self, obj: M, extra: dict[str, Any] | None = None) -> M:
         values = {
             "modified_us": _rows.to_us(obj.modification_date_time),
-            "doc": _rows.dump(obj),
+            "doc": self.texts.keep(obj),
             **self.columns(obj),
             **(extra or {}),
         }

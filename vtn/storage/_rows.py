@@ -14,15 +14,9 @@ from shared.durations import to_us as to_us
 from shared.enums import ObjectType
 from shared.errors import Conflict
 from shared.models.base import WireModel
-from shared.wire import oadr3_json
 from vtn.storage.tables import object_targets
 
 M = TypeVar("M", bound=WireModel)
-
-
-def dump(model: WireModel) -> str:
-    # oadr3_json keeps the text a moment: the answer to this write is the same JSON.
-    return oadr3_json.model_json(model)
 
 
 def load(model: type[M], doc: str) -> M:

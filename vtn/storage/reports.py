@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.enums import ObjectType
 from shared.errors import Conflict
 from shared.models import Report
+from shared.wire.oadr3_json import StoredTexts
 from vtn.storage import _rows, direct
 from vtn.storage._docrepo import DocRepo
 from vtn.storage.filters import Permission, ReportFilter
@@ -117,9 +118,10 @@ class ReportRepo(DocRepo[Report]):
         conn: AsyncConnection,
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
+        texts: StoredTexts,
         statements: ReportStatements,
     ) -> None:
-        super().__init__(conn, clock, new_id)
+        super().__init__(conn, clock, new_id, texts)
         self._statements = statements
         self._programs: dict[str, str] = {}  # report id -> programID, of the reports written here
 
@@ -135,7 +137,7 @@ class ReportRepo(DocRepo[Report]):
             "id": obj.id,
             "created_us": _rows.to_us(obj.created_date_time),
             "modified_us": _rows.to_us(obj.modification_date_time),
-            "doc": _rows.dump(obj),
+            "doc": self.texts.keep(obj),
             "client_id": obj.client_id,
             "client_name": obj.client_name,
             "event_id": obj.event_id,
