@@ -115,11 +115,13 @@ class Core:
         async with self._store.read() as tx:
             return await tx.stamps.read(names)
 
-    async def poll_stamps(self) -> None:
-        """Read the store's change stamps; drop cached answers that other processes' writes made stale."""
+    async def poll_stamps(self) -> dict[str, bytes]:
+        """Read the store's change stamps; drop cached answers that other processes' writes made
+        stale. Returns the stamps, for other per-process caches that follow them."""
         async with self._store.read() as tx:
             stamps = await tx.stamps.read()
         self.cache.stamps_seen(stamps)
+        return stamps
 
     # -- writes --------------------------------------------------------------------------------
 
