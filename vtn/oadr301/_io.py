@@ -34,7 +34,7 @@ async def read_doc(request: web.Request, name: str) -> Doc:
     doc = parse_json(raw)
     if not isinstance(doc, dict):
         raise BadRequest("the request body must be a JSON object")
-    validated: Doc = schema.validate(name, doc)
+    validated: Doc = request.app[schema.SCHEMAS].validate(name, doc)
     return validated
 
 
