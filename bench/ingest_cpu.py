@@ -28,6 +28,7 @@ from shared.enums import ROLE_SCOPES, Operation, Role  # noqa: E402
 from shared.models import ReportRequest  # noqa: E402
 from shared.validation import SchemaRegistry  # noqa: E402
 from shared.wire import oadr3_json  # noqa: E402
+from vtn.core.visibility import targeting  # noqa: E402
 from vtn.principal import Principal  # noqa: E402
 from vtn.services import reports as report_svc  # noqa: E402
 from vtn.services.notifier import Notifier  # noqa: E402
@@ -60,7 +61,7 @@ async def run(
         req = oadr3_json.decode(registry, "reportRequest", ReportRequest, bodies[k])
 
         async def unit(tx: Tx) -> object:
-            obj = await report_svc.create_report(tx, who, req, grants[clients[k]])
+            obj = await report_svc.create_report(tx, who, req, targeting(grants[clients[k]]))
             if notify:
                 await notifier.changed(tx, Operation.CREATE, obj)
             return obj

@@ -33,6 +33,7 @@ from shared.models import Event, ReportRequest  # noqa: E402
 from shared.validation import SchemaRegistry  # noqa: E402
 from shared.wire import oadr3_json  # noqa: E402
 from vtn.auth.tokens import TokenService  # noqa: E402
+from vtn.core.visibility import targeting  # noqa: E402
 from vtn.principal import Principal  # noqa: E402
 from vtn.services import programs as program_svc  # noqa: E402
 from vtn.services import reports as report_svc  # noqa: E402
@@ -59,11 +60,11 @@ async def poll_steps(url: str, client_id: str, token: str, key: bytes, n: int) -
     store = open_store(url)
     out: dict[str, float] = {}
     tokens = TokenService(key, ttl_seconds=3600, clock=utcnow)
-    who = Principal(client_id, Role.VEN, ROLE_SCOPES[Role.VEN])
     group = frozenset({group_of(0)})
     async with store.read() as tx:
-        found = await program_svc.list_events(tx, who, EventFilter(), group)
         access = await tx.vens.granted_targets(client_id) & group
+        flt = EventFilter(permission=targeting(access))
+        found = await program_svc.list_events(tx, flt)
         docs = [str(r[0]) for r in (await tx.conn.execute(select(events.c.doc))).all()]
     wire = [e.to_wire() for e in found]
     print(f"poll path ({len(found)} events in the answer, {len(oadr3_json.encode_list(found))} bytes):")
@@ -81,11 +82,11 @@ async def poll_steps(url: str, client_id: str, token: str, key: bytes, n: int) -
 
     async def events_list() -> Any:
         async with store.read() as tx:
-            return await tx.events.list(EventFilter(access=access))
+            return await tx.events.list(flt)
 
     async def service() -> Any:
         async with store.read() as tx:
-            return oadr3_json.encode_list(await program_svc.list_events(tx, who, EventFilter(), group))
+            return oadr3_json.encode_list(await program_svc.list_events(tx, flt))
 
     async def parse() -> Any:
         return [Event.model_validate_json(d) for d in docs[: len(found)]]
@@ -154,11 +155,14 @@ async def ingest_steps(url: str, manifest_events: list[str], client_id: str, nam
 
     async def create() -> Any:
         async with store.transaction() as tx:
-            return await report_svc.create_report(tx, who, req)
+            granted = await tx.vens.granted_targets(client_id)
+            return await report_svc.create_report(tx, who, req, targeting(granted))
 
     async def visible_event() -> Any:
         async with store.read() as tx:
-            return await tx.events.visible(manifest_events[0], await tx.vens.granted_targets(client_id))
+            return await tx.events.visible(
+                manifest_events[0], targeting(await tx.vens.granted_targets(client_id))
+            )
 
     await timed("json.loads of the body", loads_only, n, out)
     await timed("oadr3_json.parse_json (json.loads + checks)", parse_only, n, out)

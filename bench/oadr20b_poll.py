@@ -148,9 +148,8 @@ def make_pki(root: Path, vens: int, key_type: str) -> dict[str, Any]:
 async def seed(db_url: str, pki: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Two sets of N registered ven objects: lab VENs (their clients registered no certificate, so
     they poll unsigned over plain HTTP) and signing VENs (certificate fingerprint registered)."""
-    from vtn.oadr20b.records import Registration
-    from vtn.oadr20b.store import Oadr20bStore
     from vtn.storage import migrate, open_store
+    from vtn.storage.oadr20b.records import Registration
 
     await migrate.upgrade_async(db_url)
     from shared.enums import Role
@@ -161,7 +160,7 @@ async def seed(db_url: str, pki: dict[str, Any]) -> tuple[list[str], list[str]]:
     signing: list[str] = []
     try:
         async with store.transaction() as tx:
-            st = Oadr20bStore(tx.conn, store.clock)
+            st = tx.oadr20b(store.clock)
             for i, ven in enumerate(pki["vens"]):
                 for kind, ids in (("lab", lab), ("signing", signing)):
                     client_id = f"{ven['client_id']}-{kind}"

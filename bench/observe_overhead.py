@@ -26,7 +26,7 @@ from aiohttp.test_utils import make_mocked_request  # noqa: E402
 from shared.enums import ROLE_SCOPES, Role  # noqa: E402
 from vtn.app import build_app  # noqa: E402
 from vtn.config import VtnConfig  # noqa: E402
-from vtn.handlers._http import PRINCIPAL_KEY  # noqa: E402
+from vtn.core.state import PRINCIPAL_KEY  # noqa: E402
 from vtn.observability.http import observe  # noqa: E402
 from vtn.principal import Principal  # noqa: E402
 from vtn.storage import migrate, open_store  # noqa: E402

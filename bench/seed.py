@@ -7,7 +7,7 @@ benchmark itself, so the data is written with the VTN's own code instead:
   and their repositories, exactly as POST /programs and POST /events store them;
 - vens, resources, subscriptions and their target rows are bulk-inserted into the tables of
   `vtn/storage/tables.py`, each row built from the shared pydantic model with the repository's own
-  `stamp()`, `columns()` and `_rows.dump()`/`_rows.to_us()`, so that every column is what the API
+  `stamp()`, `columns()` and `oadr3_json.wire_json()`/`to_us()`, so that every column is what the API
   would have written (the bulk path only batches the INSERTs);
 - one `clients` row per VEN (all with the same PBKDF2 hash of one bench secret: hashing 100,000
   distinct secrets would take minutes and the poll path never reads the hash);
@@ -36,12 +36,12 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from bench.common import DATA, ROOT
-from shared.durations import utcnow
+from shared.durations import to_us, utcnow
 from shared.enums import Role
 from shared.models import EventRequest, ProgramRequest, Resource, Subscription, Ven
+from shared.wire import oadr3_json
 from vtn.auth.tokens import TokenService
 from vtn.services import programs as program_svc
-from vtn.storage import _rows as rows
 from vtn.storage import migrate, open_store
 from vtn.storage.clients import hash_secret
 from vtn.storage.engine import is_sqlite
@@ -187,7 +187,7 @@ async def _seed(url: str, spec: SeedSpec, key: str) -> Manifest:
                         "role": Role.VEN.value,
                         "secret_hash": secret_hash,
                         "cert_fingerprint": None,
-                        "created_us": rows.to_us(ven.created_date_time),
+                        "created_us": to_us(ven.created_date_time),
                     }
                 )
                 for j in range(spec.resources_per_ven):
@@ -237,9 +237,9 @@ def _row(obj: Any, columns: dict[str, Any]) -> dict[str, Any]:
     """The row DocRepo.insert writes for `obj`."""
     return {
         "id": obj.id,
-        "created_us": rows.to_us(obj.created_date_time),
-        "modified_us": rows.to_us(obj.modification_date_time),
-        "doc": rows.dump(obj),
+        "created_us": to_us(obj.created_date_time),
+        "modified_us": to_us(obj.modification_date_time),
+        "doc": oadr3_json.wire_json(obj),
         **columns,
     }
 

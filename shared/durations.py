@@ -84,3 +84,12 @@ def is_now_sentinel(start: datetime) -> bool:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the epoch: how the VTN stores and compares instants (exact, on every store)."""
+    return int(moment.timestamp() * 1_000_000)
+
+
+def from_us(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1_000_000, tz=UTC)

@@ -18,8 +18,9 @@ from shared.validation import SchemaRegistry
 from vtn import apidocs
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig, callback_policy, delivery_policy
+from vtn.core.core import Core
+from vtn.core.state import STATE, Handler, VtnState
 from vtn.handlers import auth, events, meta, notifiers, programs, reports, resources, subscriptions, vens
-from vtn.handlers._http import STATE, Handler, VtnState
 from vtn.handlers.certificates import get_request as get_cert_request
 from vtn.handlers.certificates import submit_request as submit_cert_request
 from vtn.intake.pool import IntakePool
@@ -36,7 +37,7 @@ from vtn.observability.http import observe
 from vtn.observability.state import OBSERVE
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
-from vtn.storage import Store, versions
+from vtn.storage import Store
 from vtn.tls_runtime import client_certificate_guard
 
 S = Scope
@@ -126,20 +127,19 @@ def create_app(
         middlewares=[observe, problems, client_certificate_guard, authenticate],
         client_max_size=config.max_body_bytes,
     )
+    cache = ReadCache(
+        answer_ttl_s=config.read_cache_seconds,
+        stable_ttl_s=max(config.read_cache_max_seconds, config.read_cache_seconds)
+        if config.read_cache_seconds > 0
+        else 0.0,
+        grant_ttl_s=config.grant_cache_seconds,
+    )
     app[STATE] = VtnState(
         config=config,
-        store=store,
+        core=Core(store, notifier, cache),
         registry=registry,
         tokens=tokens,
-        notifier=notifier,
         callbacks=callback_policy(config),
-        cache=ReadCache(
-            answer_ttl_s=config.read_cache_seconds,
-            stable_ttl_s=max(config.read_cache_max_seconds, config.read_cache_seconds)
-            if config.read_cache_seconds > 0
-            else 0.0,
-            grant_ttl_s=config.grant_cache_seconds,
-        ),
         intake=intake,
     )
     scopes: dict[object, frozenset[Scope]] = {}
@@ -234,8 +234,7 @@ async def _poll_change_stamps(app: web.Application) -> None:
     st = app[STATE]
     while True:
         try:
-            async with st.store.read() as tx:
-                st.cache.stamps_seen(await versions.read(tx.conn))
+            await st.core.poll_stamps()
         except asyncio.CancelledError:
             raise
         except Exception:  # the store may be briefly away; the TTLs still bound staleness

@@ -1,5 +1,8 @@
 """The two middlewares: one exit for every error (problem+json), and bearer-token authentication.
 
+Every error of the JSON API leaves through `problems`, including the TLS layer's refusal of a client
+certificate (tls_runtime.CertificateRefused), so all problems share one shape and one challenge.
+
 Only `problems` has a broad `except`: whatever escapes a handler becomes a 500 problem with a
 reference id that is also logged, so nothing a client sends can produce an unexplained failure.
 """
@@ -14,8 +17,8 @@ from aiohttp import web
 from shared.enums import Scope
 from shared.errors import PROBLEM_CONTENT_TYPE, Forbidden, OadrError, Problem, Unauthorized
 from shared.wire.oadr3_json import encode_doc
-from vtn.handlers._http import PRINCIPAL_KEY, Handler, state
-from vtn.tls_runtime import check_token_binding
+from vtn.core.state import PRINCIPAL_KEY, Handler, state
+from vtn.tls_runtime import CertificateRefused, check_token_binding
 
 log = logging.getLogger("vtn.http")
 ROUTE_SCOPES = web.AppKey("vtn_route_scopes", dict)
@@ -36,7 +39,10 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
     except OadrError as exc:
         headers = {"WWW-Authenticate": _challenge(exc)} if isinstance(exc, Unauthorized) else None
-        return problem_response(exc.problem(instance=request.path), headers)
+        response = problem_response(exc.problem(instance=request.path), headers)
+        if isinstance(exc, CertificateRefused):
+            response.force_close()
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -58,7 +64,7 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
 
 
 def _challenge(exc: Unauthorized) -> str:
-    reason = (exc.detail or "").replace('"', "'")
+    reason = (exc.detail or "").replace('"', "'").replace("\n", " ")
     return f'Bearer realm="openadr3", error="invalid_token", error_description="{reason}"'
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.enums import Role, Scope
+from shared.models.common import ClientId
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    client_id: str
+    client_id: ClientId
     role: Role
     scopes: frozenset[Scope]
     # SHA-256 of the TLS client certificate the token is bound to (RFC 8705), if any.

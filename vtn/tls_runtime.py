@@ -28,7 +28,7 @@ from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
-from shared.errors import PROBLEM_CONTENT_TYPE, Problem, Unauthorized
+from shared.errors import Unauthorized
 from shared.tls import (
     ClientCertMode,
     ReloadableServerTLS,
@@ -38,9 +38,8 @@ from shared.tls import (
     load_certificate,
     thumbprint_s256,
 )
-from shared.wire.oadr3_json import encode_doc
 from vtn.config import TlsSettings
-from vtn.handlers._http import Handler
+from vtn.core.state import Handler
 from vtn.principal import Principal
 
 log = logging.getLogger("vtn.tls")
@@ -436,19 +435,9 @@ def _count_refusal(request: web.Request, label: str) -> None:
 # -- per request -----------------------------------------------------------------------------------
 
 
-def _refusal(request: web.Request, reason: str) -> web.Response:
-    detail = f"client certificate refused: {reason}"
-    problem = Problem(status=401, title="Unauthorized", detail=detail, instance=request.path)
-    challenge = f'Bearer realm="openadr3", error="invalid_token", error_description="{detail}"'
-    response = web.Response(
-        body=encode_doc(problem.to_dict()),
-        status=401,
-        content_type=PROBLEM_CONTENT_TYPE,
-        headers={"WWW-Authenticate": challenge.replace("\n", " ")},
-    )
-    # The connection carries a refused certificate: do not keep it alive for more requests.
-    response.force_close()
-    return response
+class CertificateRefused(Unauthorized):
+    """The connection's client certificate is refused: answered 401 by the one problem exit
+    (vtn/middleware.py), which also closes the connection, as it carries a refused certificate."""
 
 
 @web.middleware
@@ -468,7 +457,7 @@ async def client_certificate_guard(request: web.Request, handler: Handler) -> we
             reason,
         )
         _count_refusal(request, refusal_label(reason))
-        return _refusal(request, reason)
+        raise CertificateRefused(f"client certificate refused: {reason}")
     request[CLIENT_CERT_KEY] = peer
     return await handler(request)
 

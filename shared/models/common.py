@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NewType
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from shared.enums import ReportIntervals
 from shared.models.base import WireModel
 
-# Ids are plain strings on the wire; these names document which id a field holds.
-ProgramId = str
-EventId = str
-ReportId = str
-SubscriptionId = str
-VenId = str
-ResourceId = str
-ClientId = str
+# Ids are plain strings on the wire; as distinct types, one kind of id is never passed for another.
+ProgramId = NewType("ProgramId", str)
+EventId = NewType("EventId", str)
+ReportId = NewType("ReportId", str)
+SubscriptionId = NewType("SubscriptionId", str)
+VenId = NewType("VenId", str)
+ResourceId = NewType("ResourceId", str)
+ClientId = NewType("ClientId", str)
 
 
 class Point(WireModel):

@@ -215,38 +215,44 @@ def _has_negative_exponent(text: str) -> bool:
     return False
 
 
-# pydantic's JSON of the objects written last (the stored document), by id, with the object itself
-# so that an id is never mistaken for a later object's: the answer to the write is the same text.
-_RECENT: dict[int, tuple[WireModel, str]] = {}
-_RECENT_MAX = 128  # more than one group-commit batch (64) of writes awaiting their answers
-
-
 def wire_json(obj: WireModel) -> str:
     """pydantic's wire JSON of `obj` (aliases, no nulls): what the store keeps as its document."""
     return obj.model_dump_json(by_alias=True, exclude_none=True)
 
 
-def model_json(obj: WireModel) -> str:
-    """wire_json, kept for a moment, so that encoding the answer to the write that stored it costs
-    nothing more."""
-    text = wire_json(obj)
-    if len(_RECENT) >= _RECENT_MAX:
-        _RECENT.pop(next(iter(_RECENT), 0), None)  # the oldest
-    _RECENT[id(obj)] = (obj, text)
-    return text
+class StoredTexts:
+    """pydantic's JSON of the objects a store wrote last, by id, with the object itself so that an id
+    is never mistaken for a later object's: the answer to a write is the same text (one per store)."""
+
+    def __init__(self, max_entries: int = 128) -> None:
+        # More than one group-commit batch (64) of writes awaiting their answers.
+        self._max = max_entries
+        self._recent: dict[int, tuple[WireModel, str]] = {}
+
+    def keep(self, obj: WireModel) -> str:
+        """wire_json, kept for a moment, so that encoding the answer to the write that stored it costs
+        nothing more."""
+        text = wire_json(obj)
+        recent = self._recent
+        if len(recent) >= self._max:
+            recent.pop(next(iter(recent), 0), None)  # the oldest
+        recent[id(obj)] = (obj, text)
+        return text
+
+    def take(self, obj: WireModel) -> str | None:
+        """The text kept for `obj`, once: nothing outlives its request here."""
+        found = self._recent.pop(id(obj), None)
+        return found[1] if found is not None and found[0] is obj else None
 
 
-def _wire_text(obj: WireModel) -> str:
+def _wire_text(obj: WireModel, stored: StoredTexts | None = None) -> str:
     """The wire JSON of `obj`, byte for byte what json.dumps(obj.to_wire()) gives.
 
     pydantic writes the same JSON straight from the model in ~1/5 of the time (no intermediate
     dicts); where its spelling could differ from json.dumps', json.dumps writes it as before.
     """
-    recent = _RECENT.pop(id(obj), None)  # used once: nothing outlives its request here
-    text: str | None = None
-    if recent is not None and recent[0] is obj:
-        text = recent[1]
-    else:
+    text = stored.take(obj) if stored is not None else None
+    if text is None:
         try:
             text = obj.model_dump_json(by_alias=True, exclude_none=True)
         except ValueError:  # a value pydantic's serializer refuses: json.dumps decides, as before
@@ -263,8 +269,9 @@ def _same_as_json_dumps(text: str) -> bool:
     return not _has_negative_exponent(text)
 
 
-def encode(obj: WireModel) -> bytes:
-    return _wire_text(obj).encode()
+def encode(obj: WireModel, stored: StoredTexts | None = None) -> bytes:
+    """The answer for `obj`; `stored`: where the store that just wrote it kept its text."""
+    return _wire_text(obj, stored).encode()
 
 
 def encode_stored(text: str, build: Callable[[], WireModel]) -> bytes:

@@ -11,6 +11,7 @@ from support.oadr20b import Lab, bl_event, bl_program, bl_ven, register
 
 from shared.oadr20b import Oadr20bCodec
 from shared.oadr20b import messages as m
+from vtn.core.core import Core
 from vtn.oadr20b import registration
 from vtn.oadr20b.service import Oadr20bService
 from vtn.services.notifier import Notifier
@@ -43,7 +44,7 @@ async def test_another_process_write_shows_within_the_read_cache_ttl(lab: Lab, c
     await register(lab, "ven-a")
     store = lab.vtn.store
     other = Oadr20bService(
-        store, Notifier(store.clock), lab.service.settings, codec, ReadCache(answer_ttl_s=TTL_S)
+        Core(store, Notifier(store.clock), ReadCache(answer_ttl_s=TTL_S)), lab.service.settings, codec
     )
     assert isinstance(await _poll(other, codec, ven["id"]), m.Response)  # cached as quiet in `other`
     # "This process" queues a re-registration request: it bumps the 2.0b change stamp in the store.

@@ -31,7 +31,6 @@ from shared.oadr20b.signing import (
     signing_certificate,
 )
 from shared.oadr20b.xml import fmt_datetime
-from vtn.oadr20b.store import Oadr20bStore
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 _SIGNXML = SignatureConfiguration(location="./", expect_references=2)
@@ -299,7 +298,7 @@ async def test_vtn_signs_queued_messages_when_delivered(
         # Messages are queued unsigned (as request_reregistration does) and signed on delivery.
         async with lab.store.transaction() as tx:
             queued = codec.build(m.RequestReregistration(ven_id=ven_a))
-            await Oadr20bStore(tx.conn, lab.store.clock).enqueue(ven_a, "oadrRequestReregistration", queued)
+            await tx.oadr20b(lab.store.clock).enqueue(ven_a, "oadrRequestReregistration", queued)
         polled = await ven.send(m.Poll(ven_id=ven_a))  # HttpVen20 verifies the VTN's signature
         assert polled == m.RequestReregistration(ven_id=ven_a)
     finally:

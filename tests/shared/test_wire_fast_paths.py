@@ -68,14 +68,15 @@ def test_encode_equals_json_dumps_of_to_wire() -> None:
 
 
 def test_encode_of_a_just_stored_object_is_its_json_dumps() -> None:
+    texts = oadr3_json.StoredTexts()
     for obj in _stored_objects():
-        stored = oadr3_json.model_json(obj)  # what vtn.storage keeps as the document
+        stored = texts.keep(obj)  # what vtn.storage keeps as the document
         assert json.loads(stored) == obj.to_wire()
-        assert oadr3_json.encode(obj) == _slow_encode(obj)
+        assert oadr3_json.encode(obj, texts) == _slow_encode(obj)
     many = [_report_with(values=[float(i)], name=f"r{i}") for i in range(600)]
     for obj in many:  # more than are kept: the oldest are forgotten, never mixed up
-        oadr3_json.model_json(obj)
-    assert [oadr3_json.encode(o) for o in many] == [_slow_encode(o) for o in many]
+        texts.keep(obj)
+    assert [oadr3_json.encode(o, texts) for o in many] == [_slow_encode(o) for o in many]
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select, update
 
-from shared.durations import utcnow
+from shared.durations import to_us, utcnow
 from vtn.notify.policy import DeliveryPolicy
 from vtn.notify.worker import DeliveryWorker
 from vtn.storage import Store, open_store
-from vtn.storage._rows import to_us
 from vtn.storage.outbox import Attempt, Claimed, Failure, OutboxItem
 from vtn.storage.tables import outbox, subscription_health
 

@@ -37,7 +37,7 @@ from ven.certs import make_key_and_csr
 from vtn.app import build_app
 from vtn.cli import serve as serve_cli
 from vtn.config import TlsSettings, VtnConfig
-from vtn.handlers._http import STATE
+from vtn.core.state import STATE
 from vtn.pki import CertificateAuthority, private_key_pem
 from vtn.storage import Store, open_store
 from vtn.tls_runtime import ServerTls, first_certificate, refusal_label

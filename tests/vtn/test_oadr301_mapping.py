@@ -17,6 +17,8 @@ from vtn.oadr301.notifications import render
 from vtn.services.matching import Verdict
 from vtn.services.notifier import notification_body
 
+SCHEMAS = schema.RequestSchemas()
+
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 META = {"id": "x1", "createdDateTime": NOW, "modificationDateTime": NOW}
 
@@ -62,17 +64,17 @@ def test_query_targets() -> None:
 
 
 def test_schema_strips_nulls_and_points_at_the_offending_member() -> None:
-    assert schema.validate("program", {"programName": "p", "country": None}) == {"programName": "p"}
+    assert SCHEMAS.validate("program", {"programName": "p", "country": None}) == {"programName": "p"}
     with pytest.raises(SchemaViolation) as err:
-        schema.validate("event", {"programID": "p", "intervals": [{"id": 0, "payloads": [{"type": ""}]}]})
+        SCHEMAS.validate("event", {"programID": "p", "intervals": [{"id": 0, "payloads": [{"type": ""}]}]})
     assert err.value.pointer == "/intervals/0/payloads/0/values"
     with pytest.raises(SchemaViolation) as err:
-        schema.validate("subscription", {"clientName": "c", "objectOperations": []})
+        SCHEMAS.validate("subscription", {"clientName": "c", "objectOperations": []})
     assert err.value.pointer == "/objectOperations"
     with pytest.raises(SchemaViolation):
-        schema.validate("program", {"programName": "p", "timeZoneOffset": "1 hour"})
+        SCHEMAS.validate("program", {"programName": "p", "timeZoneOffset": "1 hour"})
     with pytest.raises(SchemaViolation):
-        schema.validate(
+        SCHEMAS.validate(
             "report", {"programID": "bad id\n", "eventID": "e", "clientName": "c", "resources": []}
         )
 

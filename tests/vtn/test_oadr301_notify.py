@@ -16,6 +16,7 @@ from support.harness import Api, Vtn
 from support.oadr301 import BASE_301, Api301, bl301, create301, event_301, ven301, vtn  # noqa: F401
 from support.receiver import Received, Receiver
 
+from vtn.core.state import STATE
 from vtn.oadr301 import notifications as oadr301_notifications
 from vtn.storage.tables import subscriptions
 
@@ -276,7 +277,7 @@ async def test_every_kind_of_change_reaches_a_301_subscriber_in_301_shape(
 
 
 async def test_a_rendering_failure_does_not_fail_the_write(
-    bl: Api, ven301: Api301, monkeypatch: pytest.MonkeyPatch
+    vtn: Vtn, bl: Api, ven301: Api301, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(body: str, program_id: str | None = None) -> str:
         raise KeyError("a bug")
@@ -287,7 +288,8 @@ async def test_a_rendering_failure_does_not_fail_the_write(
         prog = await create(bl, "/programs", {"programName": "p"})
         ops = [{"objects": ["EVENT"], "operations": ["POST"], "callbackUrl": url}]
         await create301(ven301, "/subscriptions", {"clientName": "c", "objectOperations": ops})
-        monkeypatch.setattr(oadr301_notifications, "render", broken)
+        renderers = vtn.client.app[STATE].core.notifier.renderers
+        monkeypatch.setitem(renderers, oadr301_notifications.API_VERSION, broken)
         await create(bl, "/events", {"programID": prog["id"]})  # 201 all the same
         (got,) = await receiver.wait_for(1)
         assert got.json()["operation"] == "CREATE"  # the 3.1 body, as before 3.0.1 bodies existed

@@ -26,7 +26,7 @@ from support.processes import free_port
 from shared.enums import Role
 from vtn.app import build_app
 from vtn.config import VtnConfig
-from vtn.handlers._http import STATE as STATE_KEY
+from vtn.core.state import STATE as STATE_KEY
 from vtn.observability.logs import JsonFormatter, TextFormatter
 from vtn.observability.state import OBSERVE
 from vtn.storage import migrate, open_store

@@ -22,6 +22,7 @@ import jwt
 
 from shared.enums import ROLE_SCOPES, Role, Scope
 from shared.errors import Unauthorized
+from shared.models.common import ClientId
 from vtn.config import ExternalIssuer
 from vtn.principal import Principal
 
@@ -189,4 +190,4 @@ class TokenService:
             role = Role.BL if {Scope.WRITE_PROGRAMS, Scope.READ_ALL} & scopes else Role.VEN
         cnf = claims.get("cnf")
         thumb = cnf.get("x5t#S256") if isinstance(cnf, dict) else None
-        return Principal(client_id=client_id, role=role, scopes=scopes, cert_thumbprint=thumb)
+        return Principal(client_id=ClientId(client_id), role=role, scopes=scopes, cert_thumbprint=thumb)

@@ -8,17 +8,14 @@ Credentials are accepted in the form body (client_secret_post) or as HTTP Basic
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import logging
-from urllib.parse import unquote_plus
 
 from aiohttp import web
 
 from shared.errors import NotImplementedByServer
-from vtn.handlers._http import state
-from vtn.storage.clients import verify_secret
+from vtn.auth.credentials import basic_credentials, verify_secret
+from vtn.core.state import state
 from vtn.tls_runtime import certificate_authenticates, client_certificate
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -39,19 +36,6 @@ def _oauth_error(status: int, error: str, description: str, basic: bool = False)
     return web.Response(text=body, status=status, content_type="application/json", headers=headers)
 
 
-def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
-    header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    client_id, sep, secret = decoded.partition(":")
-    # RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
-    return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
-
-
 async def token(request: web.Request) -> web.Response:
     st = state(request)
     if not st.config.issue_tokens:
@@ -69,14 +53,14 @@ async def token(request: web.Request) -> web.Response:
         return _oauth_error(400, "invalid_request", "grant_type is required")
     if grant != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
-    basic = _basic_credentials(request)
+    basic = basic_credentials(request.headers.get("Authorization", ""))
     client_id, secret = basic if basic else (form.get("client_id"), form.get("client_secret"))
     # Over mutual TLS the token is bound to the client certificate (RFC 8705, cnf/x5t#S256), and
     # the certificate alone may authenticate the client (tls_client_auth): no secret needed.
     peer = client_certificate(request)
     if not client_id or (not secret and peer is None):
         return _oauth_error(400, "invalid_request", "client_id and client_secret are required")
-    async with st.store.read() as tx:
+    async with st.core.read() as tx:
         record = await tx.clients.get(client_id)
     if not secret and peer is not None:
         if record is None or not certificate_authenticates(peer, record.client_id, record.cert_fingerprint):

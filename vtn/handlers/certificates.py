@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from shared.errors import BadRequest, Conflict, NotFound, ServerError
 from shared.tls import fingerprint_sha256
-from vtn.handlers._http import caller, path_id, state
+from vtn.handlers.http_io import caller, path_id, state
 from vtn.pki import CertificateRequest, OnboardingStore, PkiError, load_csr
 from vtn.pki.builders import check_public_key
 from vtn.pki.records import validate_request_id

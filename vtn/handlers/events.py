@@ -6,42 +6,40 @@ from aiohttp import web
 
 from shared.enums import Operation
 from shared.models import Event, EventRequest
-from vtn.handlers._http import (
+from shared.models.common import ProgramId
+from vtn.core.queries import EventFilter
+from vtn.handlers.http_io import (
     body,
     bool_param,
     cached_list,
     caller,
-    granted_targets,
+    id_param,
     mutate,
     page,
     path_id,
     respond,
     state,
     targets_param,
-    text_param,
 )
 from vtn.services import programs as svc
-from vtn.storage.filters import EventFilter
 
 
 async def list_events(request: web.Request) -> web.Response:
-    st = state(request)
-    who = caller(request)
-    requested = targets_param(request)
+    core = state(request).core
     active = bool_param(request, "active")
+    permission = await core.permission(caller(request), targets_param(request))
     flt = EventFilter(
-        program_id=text_param(request, "programID"),
-        active_at=st.store.clock() if active else None,
+        program_id=id_param(request, "programID", ProgramId),
+        permission=permission,
+        active_at=core.clock() if active else None,
         page=page(request),
     )
-    granted = await granted_targets(request, who)
-    access = None if granted is None else (granted if requested is None else granted & requested)
-    # Everything the answer depends on; `access` (not the client) so VENs with equal grants share it.
-    key = ("events", who.is_bl, requested if who.is_bl else access, flt.program_id, bool(active), flt.page)
+    # Everything the answer depends on; the permission (not the client) so equal grants share it.
+    key = ("events", permission, flt.program_id, bool(active), flt.page)
 
     async def build() -> list[Event]:
-        async with st.store.read() as tx:
-            return await svc.list_events(tx, who, flt, requested, granted)
+        async with core.read() as tx:
+            return await svc.list_events(tx, flt)
 
     return await cached_list(request, key, build, clocked=bool(active))
 
@@ -52,8 +50,10 @@ async def create_event(request: web.Request) -> web.Response:
 
 
 async def get_event(request: web.Request) -> web.Response:
-    async with state(request).store.read() as tx:
-        found = await svc.get_event(tx, caller(request), path_id(request, "eventID"), targets_param(request))
+    core = state(request).core
+    permission = await core.permission(caller(request), targets_param(request))
+    async with core.read() as tx:
+        found = await svc.get_event(tx, permission, path_id(request, "eventID"))
     return respond(found)
 
 

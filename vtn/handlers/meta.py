@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from vtn.handlers._http import state
+from vtn.core.state import state
 
 
 async def openapi(request: web.Request) -> web.Response:

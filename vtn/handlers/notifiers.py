@@ -11,9 +11,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from shared.errors import BadRequest, Forbidden, NotFound
-from vtn.handlers._http import Handler, caller, path_id, state
+from vtn.core.visibility import owner
+from vtn.handlers.http_io import Handler, caller, path_id, state
 from vtn.notify.mqtt import Topics, TopicScheme, advertised_uris, topic_level, topic_scheme
-from vtn.services.access import owner
 
 
 async def notifiers(request: web.Request) -> web.Response:
@@ -67,7 +67,7 @@ def _all_objects(kind: str) -> Handler:
 
 async def _existing_program(request: web.Request) -> str:
     program_id = _level(request, "programID")
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         await tx.programs.require(program_id)
     return program_id
 
@@ -86,7 +86,7 @@ def _ven_scoped(kind: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         scheme = _scheme(request)
         ven_id = _level(request, "venID")
-        async with state(request).store.read() as tx:
+        async with state(request).core.read() as tx:
             # Another client's venID is answered like a missing one: its existence is private too.
             await tx.vens.require(ven_id, tx.vens.owned(owner(caller(request))))
         return _answer(scheme.ven_scoped(ven_id, kind))

@@ -6,11 +6,11 @@ from aiohttp import web
 
 from shared.enums import Operation
 from shared.models import Program, ProgramRequest
-from vtn.handlers._http import (
+from vtn.core.queries import ProgramFilter
+from vtn.handlers.http_io import (
     body,
     cached_list,
     caller,
-    granted_targets,
     mutate,
     page,
     path_id,
@@ -19,21 +19,17 @@ from vtn.handlers._http import (
     targets_param,
 )
 from vtn.services import programs as svc
-from vtn.storage.filters import ProgramFilter
 
 
 async def list_programs(request: web.Request) -> web.Response:
-    st = state(request)
-    who = caller(request)
-    requested = targets_param(request)
-    flt = ProgramFilter(page=page(request))
-    granted = await granted_targets(request, who)
-    access = None if granted is None else (granted if requested is None else granted & requested)
-    key = ("programs", who.is_bl, requested if who.is_bl else access, flt.page)
+    core = state(request).core
+    permission = await core.permission(caller(request), targets_param(request))
+    flt = ProgramFilter(permission=permission, page=page(request))
+    key = ("programs", permission, flt.page)
 
     async def build() -> list[Program]:
-        async with st.store.read() as tx:
-            return await svc.list_programs(tx, who, flt, requested, granted)
+        async with core.read() as tx:
+            return await svc.list_programs(tx, flt)
 
     return await cached_list(request, key, build)
 
@@ -44,10 +40,10 @@ async def create_program(request: web.Request) -> web.Response:
 
 
 async def get_program(request: web.Request) -> web.Response:
-    async with state(request).store.read() as tx:
-        found = await svc.get_program(
-            tx, caller(request), path_id(request, "programID"), targets_param(request)
-        )
+    core = state(request).core
+    permission = await core.permission(caller(request), targets_param(request))
+    async with core.read() as tx:
+        found = await svc.get_program(tx, permission, path_id(request, "programID"))
     return respond(found)
 
 

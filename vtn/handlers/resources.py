@@ -6,9 +6,12 @@ from aiohttp import web
 
 from shared.enums import Operation
 from shared.models import ResourceRequest
-from vtn.handlers._http import (
+from shared.models.common import VenId
+from vtn.core.queries import ResourceFilter
+from vtn.handlers.http_io import (
     body,
     caller,
+    id_param,
     mutate,
     page,
     path_id,
@@ -19,17 +22,16 @@ from vtn.handlers._http import (
     text_param,
 )
 from vtn.services import vens as svc
-from vtn.storage.filters import ResourceFilter
 
 
 async def list_resources(request: web.Request) -> web.Response:
     flt = ResourceFilter(
         resource_name=text_param(request, "resourceName"),
-        ven_id=text_param(request, "venID"),
+        ven_id=id_param(request, "venID", VenId),
         targets=targets_param(request),
         page=page(request),
     )
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         found = await svc.list_resources(tx, caller(request), flt)
     return respond_list(found)
 
@@ -42,7 +44,7 @@ async def create_resource(request: web.Request) -> web.Response:
 
 
 async def get_resource(request: web.Request) -> web.Response:
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         found = await svc.get_resource(tx, caller(request), path_id(request, "resourceID"))
     return respond(found)
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from shared.durations import from_us
 from shared.enums import Operation
 from shared.models import SubscriptionRequest
+from shared.models.common import ProgramId
 from shared.wire.oadr3_json import encode_doc
-from vtn.handlers._http import (
+from vtn.core.queries import SubscriptionFilter
+from vtn.handlers.http_io import (
     body,
     caller,
+    id_param,
     mutate,
     objects_param,
     page,
@@ -21,18 +25,16 @@ from vtn.handlers._http import (
 )
 from vtn.notify.callbacks import check_callbacks
 from vtn.services import reports as svc
-from vtn.storage._rows import from_us
-from vtn.storage.filters import SubscriptionFilter
 
 
 async def list_subscriptions(request: web.Request) -> web.Response:
     flt = SubscriptionFilter(
-        program_id=text_param(request, "programID"),
+        program_id=id_param(request, "programID", ProgramId),
         client_name=text_param(request, "clientName"),
         objects=objects_param(request),
         page=page(request),
     )
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         found = await svc.list_subscriptions(tx, caller(request), flt)
     return respond_list(found)
 
@@ -40,13 +42,15 @@ async def list_subscriptions(request: web.Request) -> web.Response:
 async def create_subscription(request: web.Request) -> web.Response:
     req = await body(request, "subscriptionRequest", SubscriptionRequest)
     await check_callbacks((op.callback_url for op in req.object_operations), state(request).callbacks)
+    who = caller(request)
+    permission = await state(request).core.permission(who)
     return await mutate(
-        request, Operation.CREATE, lambda tx: svc.create_subscription(tx, caller(request), req), 201
+        request, Operation.CREATE, lambda tx: svc.create_subscription(tx, who, permission, req), 201
     )
 
 
 async def get_subscription(request: web.Request) -> web.Response:
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         found = await svc.get_subscription(tx, caller(request), path_id(request, "subscriptionID"))
     return respond(found)
 
@@ -54,17 +58,19 @@ async def get_subscription(request: web.Request) -> web.Response:
 async def update_subscription(request: web.Request) -> web.Response:
     req = await body(request, "subscriptionRequest", SubscriptionRequest)
     st = state(request)
-    async with st.store.read() as tx:
+    async with st.core.read() as tx:
         old = await svc.get_subscription(tx, caller(request), path_id(request, "subscriptionID"))
     # Only new or changed callback URLs are challenged again.
     known = {op.callback_url for op in old.object_operations}
     await check_callbacks(
         (op.callback_url for op in req.object_operations if op.callback_url not in known), st.callbacks
     )
+    who = caller(request)
+    permission = await st.core.permission(who)
     return await mutate(
         request,
         Operation.UPDATE,
-        lambda tx: svc.replace_subscription(tx, caller(request), path_id(request, "subscriptionID"), req),
+        lambda tx: svc.replace_subscription(tx, who, permission, path_id(request, "subscriptionID"), req),
     )
 
 
@@ -79,7 +85,7 @@ async def delete_subscription(request: web.Request) -> web.Response:
 async def list_deliveries(request: web.Request) -> web.Response:
     """Extension: recent delivery attempts (newest first) and the health of one subscription."""
     limit = page(request).limit
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         health, attempts = await svc.delivery_log(
             tx, caller(request), path_id(request, "subscriptionID"), limit
         )

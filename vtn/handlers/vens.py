@@ -6,7 +6,8 @@ from aiohttp import web
 
 from shared.enums import Operation
 from shared.models import VenRequest
-from vtn.handlers._http import (
+from vtn.core.queries import VenFilter
+from vtn.handlers.http_io import (
     body,
     caller,
     mutate,
@@ -19,14 +20,13 @@ from vtn.handlers._http import (
     text_param,
 )
 from vtn.services import vens as svc
-from vtn.storage.filters import VenFilter
 
 
 async def list_vens(request: web.Request) -> web.Response:
     flt = VenFilter(
         ven_name=text_param(request, "venName"), targets=targets_param(request), page=page(request)
     )
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         found = await svc.list_vens(tx, caller(request), flt)
     return respond_list(found)
 
@@ -37,7 +37,7 @@ async def create_ven(request: web.Request) -> web.Response:
 
 
 async def get_ven(request: web.Request) -> web.Response:
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         found = await svc.get_ven(tx, caller(request), path_id(request, "venID"))
     return respond(found)
 

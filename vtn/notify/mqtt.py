@@ -36,7 +36,6 @@ from vtn.config import VtnConfig
 from vtn.services.matching import PROGRAM_BOUND, Audience, Verdict, judge
 from vtn.services.notifier import AnyObject
 from vtn.storage import Tx
-from vtn.storage.mqtt_queries import MqttAudienceRepo
 from vtn.storage.outbox import Claimed, OutboxItem
 
 log = logging.getLogger("vtn.notify.mqtt")
@@ -163,7 +162,7 @@ class MqttSink:
 
     async def audience(self, tx: Tx, kind: ObjectType, obj: AnyObject) -> list[tuple[str, Verdict]]:
         """Each ven that may see `obj`, with what it may see (judged as for webhooks and reads)."""
-        repo = MqttAudienceRepo(tx.conn)
+        repo = tx.mqtt_audience()
         owner = getattr(obj, "client_id", None)
         targets: list[str] | None = getattr(obj, "targets", None)
         granted: dict[str, set[str]] = {}

@@ -25,11 +25,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from shared.durations import to_us
 from vtn.notify.policy import DeliveryPolicy
 from vtn.notify.webhooks import WebhookClient
 from vtn.observability.logs import redact_url
 from vtn.storage import Store
-from vtn.storage._rows import to_us
 from vtn.storage.outbox import Attempt, Claimed, Failure
 
 log = logging.getLogger("vtn.notify")

@@ -35,8 +35,8 @@ from shared.oadr20b.errors import Oadr20bError, ResponseCode
 from shared.oadr20b.signing import SignatureRefused, XmlVerifier, signature_of, signing_certificate
 from shared.oadr20b.xml import El
 from shared.tls import fingerprint_sha256, fingerprint_short_2b
+from vtn.core.core import Core
 from vtn.oadr20b.settings import Oadr20bSettings
-from vtn.storage import Store
 from vtn.tls_runtime import PeerCertificate
 
 _MAX_CACHED = 100_000
@@ -58,8 +58,8 @@ LAB = Caller()
 class Identities:
     """Certificate -> VEN client id, from the clients table, cached briefly (one per service)."""
 
-    def __init__(self, store: Store, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.store = store
+    def __init__(self, core: Core, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.core = core
         self.ttl_s = ttl_s
         self.clock = clock
         self._cache: dict[tuple[bytes, str | None], tuple[float, str | None]] = {}
@@ -80,7 +80,7 @@ class Identities:
 
     async def _lookup(self, der: bytes, identity: str | None) -> str | None:
         short = fingerprint_short_2b(der)
-        async with self.store.read() as tx:
+        async with self.core.read() as tx:
             record = await tx.clients.by_fingerprint(fingerprint_sha256(der))
             if record is None:
                 record = await tx.clients.by_fingerprint(short)
@@ -119,11 +119,11 @@ class Admission:
     """Decides the Caller of a parsed payload, verifying its signature where one counts."""
 
     def __init__(
-        self, store: Store, settings: Oadr20bSettings, verifier: XmlVerifier, crl: CrlSource | None = None
+        self, core: Core, settings: Oadr20bSettings, verifier: XmlVerifier, crl: CrlSource | None = None
     ) -> None:
         self.settings = settings
         self.verifier = verifier
-        self.identities = Identities(store, settings.identity_cache_seconds)
+        self.identities = Identities(core, settings.identity_cache_seconds)
         self.revocations = Revocations(crl or (lambda: None))
 
     async def caller(self, root: El | None, peer: PeerCertificate | None) -> Caller:

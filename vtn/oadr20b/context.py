@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from shared.enums import Operation
@@ -10,12 +10,11 @@ from shared.models import Report as Report31
 from shared.models import Ven
 from shared.oadr20b import Oadr20bCodec
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
+from vtn.core.core import Changes, Core
+from vtn.core.oadr20b_records import Registration
+from vtn.core.queries import Oadr20bStore, Tx
 from vtn.oadr20b.admission import LAB, Caller
-from vtn.oadr20b.records import Registration
 from vtn.oadr20b.settings import Oadr20bSettings
-from vtn.oadr20b.store import Oadr20bStore
-from vtn.services.notifier import Notifier
-from vtn.storage import Tx
 
 
 @dataclass
@@ -24,16 +23,18 @@ class Ctx:
     st: Oadr20bStore
     settings: Oadr20bSettings
     codec: Oadr20bCodec
-    notifier: Notifier
+    core: Core
+    changes: Changes  # what this unit of work changed, settled by the core's write path
     now: datetime
     caller: Caller = LAB
-    grants_changed: bool = False  # a ven object was created: the 3.1 read cache must drop grants
-    notified: list[tuple[Operation, Report31]] = field(default_factory=list)
 
     async def notify(self, operation: Operation, report: Report31) -> None:
         """Tell 3.1 subscribers (BL) about a report written on behalf of a 2.0b VEN."""
-        await self.notifier.changed(self.tx, operation, report)
-        self.notified.append((operation, report))
+        await self.core.notify(self.tx, self.changes, operation, report)
+
+    def ven_created(self) -> None:
+        """A ven object was created: the core moves the grants stamp and drops cached grants."""
+        self.changes.grants = True
 
 
 async def check_owner(ctx: Ctx, ven: Ven) -> None:

@@ -27,14 +27,15 @@ from shared.enums import Operation
 from shared.models import Event as Event31
 from shared.models import Report as Report31
 from shared.models import Ven
-from shared.models.common import Interval, ReportPayloadDescriptor, ValuesMap
+from shared.models.common import Interval, ReportPayloadDescriptor, ValuesMap, VenId
 from shared.models.report import AGGREGATED_REPORT, ReportResource
 from shared.oadr20b import messages as m
 from shared.oadr20b.errors import ResponseCode
 from shared.oadr20b.parts import EiResponse, Event
+from vtn.core.queries import EventFilter, Page, ResourceFilter
+from vtn.core.visibility import targeting
 from vtn.oadr20b.context import Ctx, registered_ven
 from vtn.oadr20b.mapping import market_context, to_oadr20b
-from vtn.storage.filters import EventFilter, Page, ResourceFilter
 
 OPT_REPORT_NAME = "OADR20B_OPT"
 _BATCH = 500
@@ -44,7 +45,7 @@ async def _grants(ctx: Ctx, ven: Ven) -> frozenset[str]:
     granted = set(ven.targets or ())
     skip = 0
     while batch := await ctx.tx.resources.list(
-        ResourceFilter(ven_id=ven.id, page=Page(skip=skip, limit=_BATCH))
+        ResourceFilter(ven_id=VenId(ven.id), page=Page(skip=skip, limit=_BATCH))
     ):
         for resource in batch:
             granted.update(resource.targets or ())
@@ -57,7 +58,7 @@ async def current_events(ctx: Ctx, ven: Ven) -> tuple[list[Event], bool]:
     grants = await _grants(ctx, ven)
     found: list[Event31] = []
     while batch := await ctx.tx.events.list(
-        EventFilter(access=grants, active_at=ctx.now, page=Page(skip=len(found), limit=_BATCH))
+        EventFilter(permission=targeting(grants), active_at=ctx.now, page=Page(skip=len(found), limit=_BATCH))
     ):
         found.extend(batch)
     deliveries = await ctx.st.deliveries(ven.id)

@@ -6,7 +6,7 @@ it has been written anywhere:
 
 - 3.1 writes of programs/events (OBJECTS) and vens/resources (GRANTS) bump change stamps in the
   store (vtn/storage/versions.py); 2.0b writes that change poll answers (queued messages,
-  registrations) bump `stamp:oadr20b` the same way (Oadr20bStore);
+  registrations) bump OADR20B the same way (Oadr20bStore);
 - before using an entry the cache makes sure its stamps are current: it re-reads them when its
   sentinel entry in the 3.1 read cache is gone, which happens when this process writes (the read
   cache is cleared after the commit) and when the read cache's TTL (`read_cache_seconds`) passes;
@@ -26,16 +26,12 @@ import logging
 from collections.abc import Hashable
 from typing import Final
 
-from sqlalchemy import select
-
 from shared.oadr20b import messages as m
-from vtn.services.read_cache import ReadCache
-from vtn.storage import Store, versions
-from vtn.storage.tables import settings
+from vtn.core.core import Core
+from vtn.core.stamps import GRANTS, OADR20B, OBJECTS
 
 log = logging.getLogger("vtn.oadr20b")
-STAMP: Final = "stamp:oadr20b"
-_KEYS = (versions.OBJECTS, versions.GRANTS, STAMP)
+_KEYS = (OBJECTS, GRANTS, OADR20B)
 _SENTINEL: Final = ("oadr20b-poll-cache-sentinel",)
 _MAX_QUIET = 200_000
 _MAX_PAYLOADS = 50_000
@@ -43,9 +39,8 @@ _MAX_PAYLOAD_BYTES = 4096
 
 
 class PollCache:
-    def __init__(self, store: Store, read_cache: ReadCache | None) -> None:
-        self.store = store
-        self.read_cache = read_cache
+    def __init__(self, core: Core) -> None:
+        self.core = core
         self.generation = 0
         self._stamps: dict[str, bytes] | None = None
         self._quiet: dict[Hashable, bytes] = {}
@@ -57,11 +52,10 @@ class PollCache:
         Concurrent polls share one stamp read. The sentinel is planted before the read, so a write
         committed while it runs clears it again and the next poll reads once more.
         """
-        if self.read_cache is not None and self.read_cache.answer(_SENTINEL) is not None:
+        if self.core.cached_answer(_SENTINEL) is not None:
             return
         if self._reading is None or self._reading.done():
-            if self.read_cache is not None:
-                self.read_cache.keep_answer(_SENTINEL, b"")
+            self.core.keep_marker(_SENTINEL)
             self._reading = asyncio.ensure_future(self._read_stamps())
         try:
             await asyncio.shield(self._reading)
@@ -69,15 +63,12 @@ class PollCache:
             log.warning("could not read the change stamps for the 2.0b poll cache", exc_info=True)
 
     async def _read_stamps(self) -> None:
-        query = select(settings.c.key, settings.c.value).where(settings.c.key.in_(_KEYS))
         try:
-            async with self.store.read() as tx:
-                rows = (await tx.conn.execute(query)).all()
+            stamps = await self.core.read_stamps(_KEYS)
         except Exception:
             self.forget()  # cannot tell what changed: nothing is answered from memory until a read works
             self._stamps = None
             raise
-        stamps = {str(k): bytes(v) for k, v in rows}
         if stamps != self._stamps:
             self.forget()
             self._stamps = stamps

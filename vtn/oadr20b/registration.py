@@ -22,14 +22,14 @@ from __future__ import annotations
 import uuid
 
 from shared.models import Ven
+from shared.models.common import ClientId
 from shared.oadr20b import messages as m
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
 from shared.oadr20b.parts import EiResponse
+from vtn.core.oadr20b_records import Registration
+from vtn.core.queries import Page, VenFilter
 from vtn.oadr20b.context import Ctx, check_owner
-from vtn.oadr20b.records import Registration
 from vtn.oadr20b.settings import OPEN_REGISTRATION_CLIENT_ID
-from vtn.storage import versions
-from vtn.storage.filters import Page, VenFilter
 
 _MAX_OWNED = 100
 
@@ -55,7 +55,7 @@ async def query(ctx: Ctx, msg: m.QueryRegistration) -> m.CreatedPartyRegistratio
     owner = ctx.caller.client_id
     if owner is None:
         return created_registration(ctx, msg.request_id, None)
-    owned = await ctx.tx.vens.list(VenFilter(owner=owner, page=Page(skip=0, limit=2)))
+    owned = await ctx.tx.vens.list(VenFilter(owner=ClientId(owner), page=Page(skip=0, limit=2)))
     reg = await ctx.st.registration(owned[0].id) if len(owned) == 1 else None
     return created_registration(ctx, msg.request_id, reg)
 
@@ -108,8 +108,7 @@ async def _admit(ctx: Ctx, msg: m.CreatePartyRegistration) -> Ven:
             ven_name=msg.ven_name,
         )
         await ctx.tx.vens.insert(ven)
-        await versions.bump(ctx.tx.conn, versions.GRANTS)
-        ctx.grants_changed = True
+        ctx.ven_created()
     if ven is None:
         raise Oadr20bError(
             ResponseCode.NOT_REGISTERED_OR_AUTHORIZED,
@@ -124,7 +123,7 @@ async def _admit(ctx: Ctx, msg: m.CreatePartyRegistration) -> Ven:
 
 
 async def _admit_client(ctx: Ctx, msg: m.CreatePartyRegistration, owner: str) -> Ven:
-    owned = await ctx.tx.vens.list(VenFilter(owner=owner, page=Page(skip=0, limit=_MAX_OWNED)))
+    owned = await ctx.tx.vens.list(VenFilter(owner=ClientId(owner), page=Page(skip=0, limit=_MAX_OWNED)))
     chosen: Ven | None = None
     if msg.ven_id is not None:
         chosen = next((v for v in owned if v.id == msg.ven_id), None)
@@ -149,8 +148,7 @@ async def _admit_client(ctx: Ctx, msg: m.CreatePartyRegistration, owner: str) ->
         ven_name=msg.ven_name or owner,
     )
     await ctx.tx.vens.insert(ven)
-    await versions.bump(ctx.tx.conn, versions.GRANTS)
-    ctx.grants_changed = True
+    ctx.ven_created()
     return ven
 
 

@@ -21,7 +21,7 @@ from shared.models.common import Interval, IntervalPeriod, ReportPayloadDescript
 from shared.models.report import ReportResource
 from shared.oadr20b.parts import Report, ReportDescription
 from shared.oadr20b.xml import fmt_duration
-from vtn.oadr20b.records import DataPoint
+from vtn.core.oadr20b_records import DataPoint
 
 _SCALE = {
     "p": 1e-12,

@@ -27,8 +27,8 @@ from shared.oadr20b import messages as m
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
 from shared.oadr20b.parts import EiResponse, Report, ReportRequest, SpecifierPayload
 from shared.oadr20b.xml import fmt_datetime
+from vtn.core.oadr20b_records import ReportMetadata, StoredRequest
 from vtn.oadr20b.context import Ctx, registered_ven
-from vtn.oadr20b.records import ReportMetadata, StoredRequest
 from vtn.oadr20b.report_mapping import data_point, to_report31
 
 TELEMETRY_EVENT_ID = "oadr20b-telemetry"

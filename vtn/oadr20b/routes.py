@@ -17,7 +17,7 @@ from cryptography import x509
 from shared.oadr20b import Oadr20bCodec, Oadr20bSchema, SafeXmlParser, XmlLimits
 from shared.oadr20b import messages as m
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
-from vtn.handlers._http import STATE
+from vtn.core.state import STATE
 from vtn.oadr20b.service import Oadr20bService, error_reply
 from vtn.oadr20b.settings import PREFIX, Oadr20bSettings
 from vtn.tls_runtime import CLIENT_CERT_KEY, SERVER_TLS
@@ -42,7 +42,7 @@ def add_routes(
         server_tls = app.get(SERVER_TLS)
         return None if server_tls is None else server_tls.crl
 
-    app[SERVICE] = Oadr20bService(state.store, state.notifier, settings, codec, state.cache, current_crl)
+    app[SERVICE] = Oadr20bService(state.core, settings, codec, current_crl)
     for name in m.SERVICES:
         app.router.add_post(f"{PREFIX}/{name}", handle)
 

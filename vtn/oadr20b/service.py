@@ -20,15 +20,13 @@ from shared.oadr20b import messages as m
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
 from shared.oadr20b.parts import EiResponse
 from shared.oadr20b.signing import XmlSigner, XmlVerifier
+from vtn.core.core import Changes, Core
+from vtn.core.queries import NeedsWrite, Tx
 from vtn.oadr20b import events, opt, registration, reports
 from vtn.oadr20b.admission import LAB, Admission, Caller, CrlSource
 from vtn.oadr20b.context import Ctx
 from vtn.oadr20b.pollcache import PollCache, ValidPayloads
 from vtn.oadr20b.settings import Oadr20bSettings
-from vtn.oadr20b.store import NeedsWrite, Oadr20bStore
-from vtn.services.notifier import Notifier
-from vtn.services.read_cache import ReadCache
-from vtn.storage import Store
 from vtn.tls_runtime import PeerCertificate
 
 log = logging.getLogger("vtn.oadr20b")
@@ -101,25 +99,17 @@ class Oadr20bService:
     """The VTN's 2.0b endpoint logic, independent of HTTP; one per application."""
 
     def __init__(
-        self,
-        store: Store,
-        notifier: Notifier,
-        settings: Oadr20bSettings,
-        codec: Oadr20bCodec,
-        read_cache: ReadCache | None = None,
-        crl: CrlSource | None = None,
+        self, core: Core, settings: Oadr20bSettings, codec: Oadr20bCodec, crl: CrlSource | None = None
     ) -> None:
         """`crl`: the VTN's current CRL, if any (signatures by certificates it lists are refused)."""
-        self.store = store
-        self.read_cache = read_cache
-        self.polls = PollCache(store, read_cache)
+        self.core = core
+        self.polls = PollCache(core)
         self.payloads = ValidPayloads()
-        self.notifier = notifier
         self.settings = settings
         self.codec = codec
         self.signer = _signer(settings)
         self.verifier = XmlVerifier(window=settings.replay_window)
-        self.admission = Admission(store, settings, self.verifier, crl)
+        self.admission = Admission(core, settings, self.verifier, crl)
         # Told each admitted message's tag and its caller's client id (metrics, VENs seen), if set.
         self.on_admitted: Callable[[str, str | None], None] | None = None
 
@@ -186,29 +176,37 @@ class Oadr20bService:
     async def run(
         self, work: Callable[[Ctx], Awaitable[T]], caller: Caller = LAB, *, read_only: bool = False
     ) -> T:
-        """Run 2.0b work in one transaction (also the entry point for VTN-side actions and tests).
+        """Run 2.0b work as one unit of the core's write path (also the entry point for VTN-side
+        actions and tests): in one transaction, answered after the commit.
 
-        `read_only`: without the writer lock; the store raises NeedsWrite at the first write.
+        `read_only`: in a read transaction, without the write path; the 2.0b store raises NeedsWrite
+        at the first write, and the caller runs the work again read-write.
         """
-        unit = self.store.read() if read_only else self.store.transaction()
-        async with unit as tx:
-            ctx = Ctx(
-                tx=tx,
-                st=Oadr20bStore(tx.conn, self.store.clock, read_only=read_only),
-                settings=self.settings,
-                codec=self.codec,
-                notifier=self.notifier,
-                now=self.store.clock(),
-                caller=caller,
-            )
+        if read_only:
+            async with self.core.read() as tx:
+                return await work(self._ctx(tx, Changes(), caller, read_only=True))
+
+        async def unit(tx: Tx, changes: Changes) -> T:
+            ctx = self._ctx(tx, changes, caller, read_only=False)
             result = await work(ctx)
-        if ctx.st.polls_changed:
-            self.polls.forget()
-        if ctx.grants_changed and self.read_cache is not None:
-            self.read_cache.grants_changed()
-        if ctx.notified:
-            self.notifier.wake()
-        return result
+            if ctx.st.polls_changed:
+                changes.after_commit.append(self.polls.forget)
+            return result
+
+        return await self.core.run(unit)
+
+    def _ctx(self, tx: Tx, changes: Changes, caller: Caller, *, read_only: bool) -> Ctx:
+        clock = self.core.clock
+        return Ctx(
+            tx=tx,
+            st=tx.oadr20b(clock, read_only=read_only),
+            settings=self.settings,
+            codec=self.codec,
+            core=self.core,
+            changes=changes,
+            now=clock(),
+            caller=caller,
+        )
 
 
 def _signer(settings: Oadr20bSettings) -> XmlSigner | None:

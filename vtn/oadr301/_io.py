@@ -11,11 +11,11 @@ from shared.enums import Operation
 from shared.errors import BadRequest, PayloadTooLarge
 from shared.models.base import WireModel
 from shared.wire.oadr3_json import decode_doc, encode_doc, parse_json
-from vtn.handlers._http import mutate, state
+from vtn.core.queries import Tx
+from vtn.handlers.http_io import caller, state
 from vtn.oadr301 import schema
 from vtn.oadr301.targets import query_targets
 from vtn.services.notifier import AnyObject
-from vtn.storage import Tx
 
 M = TypeVar("M", bound=WireModel)
 JSON = "application/json"
@@ -34,7 +34,7 @@ async def read_doc(request: web.Request, name: str) -> Doc:
     doc = parse_json(raw)
     if not isinstance(doc, dict):
         raise BadRequest("the request body must be a JSON object")
-    validated: Doc = schema.validate(name, doc)
+    validated: Doc = request.app[schema.SCHEMAS].validate(name, doc)
     return validated
 
 
@@ -53,7 +53,8 @@ async def write(
     work: Callable[[Tx], Awaitable[tuple[AnyObject, Doc]]],
     status: int = 200,
 ) -> web.Response:
-    """Run a write through the 3.1 `mutate` (one transaction, notifications, cascades) and answer in 3.0.1."""
+    """Run a write through the core's write path (one transaction, notifications, cascades) and
+    answer in 3.0.1."""
     out: list[Doc] = []
 
     async def run(tx: Tx) -> AnyObject:
@@ -61,8 +62,9 @@ async def write(
         out.append(doc)
         return obj
 
-    await mutate(request, operation, run, status)
-    return respond(out[0], status)
+    await state(request).core.write(caller(request), operation, run)
+    # The last run is the committed one (group commit may run a unit of work twice).
+    return respond(out[-1], status)
 
 
 def targets_query(request: web.Request) -> frozenset[str] | None:

@@ -13,16 +13,13 @@ Differences from the 3.1 endpoint, both for 3.0.1 clients in the wild:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
-from urllib.parse import unquote_plus
 
 from aiohttp import web
 
 from shared.errors import NotImplementedByServer
-from vtn.handlers._http import state
-from vtn.storage.clients import verify_secret
+from vtn.auth.credentials import basic_credentials, verify_secret
+from vtn.core.state import state
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -33,18 +30,6 @@ def _error(status: int, error: str, description: str) -> web.Response:
         headers["WWW-Authenticate"] = 'Basic realm="openadr3"'
     body = json.dumps({"error": error, "error_description": description})
     return web.Response(text=body, status=status, content_type="application/json", headers=headers)
-
-
-def _basic(request: web.Request) -> tuple[str, str] | None:
-    header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    client_id, sep, secret = decoded.partition(":")
-    return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
 
 
 async def _form(request: web.Request) -> dict[str, str] | None:
@@ -76,11 +61,11 @@ async def token(request: web.Request) -> web.Response:
         return _error(400, "invalid_request", "grant_type is required")
     if grant != "client_credentials":
         return _error(400, "unsupported_grant_type", "only client_credentials is supported")
-    basic = _basic(request)
+    basic = basic_credentials(request.headers.get("Authorization", ""))
     client_id, secret = basic if basic else (form.get("client_id"), form.get("client_secret"))
     if not client_id or not secret:
         return _error(400, "invalid_request", "client_id and client_secret are required")
-    async with st.store.read() as tx:
+    async with st.core.read() as tx:
         record = await tx.clients.get(client_id)
     if record is None or not await asyncio.to_thread(verify_secret, secret, record.secret_hash):
         return _error(401, "invalid_client", "unknown client or wrong secret")

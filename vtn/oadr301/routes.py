@@ -10,9 +10,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from shared.enums import Scope
-from vtn.handlers._http import STATE, Handler
+from vtn.core.state import STATE, Handler
 from vtn.middleware import ROUTE_SCOPES
-from vtn.oadr301 import auth, handlers, vens
+from vtn.oadr301 import auth, handlers, notifications, schema, vens
 
 BASE_301 = "/openadr3/3.0.1"
 READ = frozenset({Scope.READ_ALL, Scope.READ_TARGETS, Scope.READ_VEN_OBJECTS})
@@ -51,7 +51,10 @@ def base_path(app: web.Application) -> str:
 
 
 def add_routes(app: web.Application) -> None:
-    """Register the 3.0.1 routes and their scopes on an app built by vtn.app.create_app."""
+    """Register the 3.0.1 routes and their scopes on an app built by vtn.app.create_app, and the
+    3.0.1 notification shape for the subscriptions made through them."""
+    app[STATE].core.register_renderer(notifications.API_VERSION, notifications.render)
+    app[schema.SCHEMAS] = schema.RequestSchemas()
     base = base_path(app)
     scopes = app[ROUTE_SCOPES]
     for method, path, handler, needed in ROUTES_301:

@@ -9,10 +9,10 @@ same choice and wording of errors as the 3.1 registry (shared/schema_errors.py).
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 import jsonschema_rs
+from aiohttp import web
 
 from shared.resources import schema_dir
 from shared.schema_errors import best_error, pattern_labels, violation
@@ -32,29 +32,45 @@ def _ascii_digits(node: Any) -> Any:
     return out
 
 
-@lru_cache(maxsize=1)
-def _document() -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads((schema_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
-    return _ascii_digits(doc)  # type: ignore[no-any-return]
+class RequestSchemas:
+    """The 3.0.1 request schemas, read on first use; one per application (`app[SCHEMAS]`)."""
+
+    def __init__(self) -> None:
+        self._doc: dict[str, Any] | None = None
+        self._validators: dict[str, jsonschema_rs.Validator] = {}
+
+    def _document(self) -> dict[str, Any]:
+        if self._doc is None:
+            doc: dict[str, Any] = json.loads((schema_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
+            self._doc = _ascii_digits(doc)
+        return self._doc
+
+    def _validator(self, name: str) -> jsonschema_rs.Validator:
+        found = self._validators.get(name)
+        if found is None:
+            doc = self._document()
+            if name not in doc["definitions"]:
+                raise KeyError(f"no 3.0.1 request schema named {name!r}")
+            found = self._validators[name] = schema_validator(
+                {
+                    "$schema": doc["$schema"],
+                    "$ref": f"#/definitions/{name}",
+                    "definitions": doc["definitions"],
+                }
+            )
+        return found
+
+    def validate(self, name: str, doc: Any) -> Any:
+        """Strip null members, check `doc` against definition `name`, and return the stripped document."""
+        doc = strip_nulls(doc)
+        validator = self._validator(name)
+        if validator.is_valid(doc):
+            return doc
+        error = best_error(validator.iter_errors(doc))
+        if error is None:
+            return doc
+        labels = pattern_labels(self._document()["definitions"])
+        raise violation(error, labels, prefix=f"OpenADR 3.0.1 {name}: ")
 
 
-@lru_cache(maxsize=16)
-def _validator(name: str) -> jsonschema_rs.Validator:
-    doc = _document()
-    if name not in doc["definitions"]:
-        raise KeyError(f"no 3.0.1 request schema named {name!r}")
-    return schema_validator(
-        {"$schema": doc["$schema"], "$ref": f"#/definitions/{name}", "definitions": doc["definitions"]}
-    )
-
-
-def validate(name: str, doc: Any) -> Any:
-    """Strip null members, check `doc` against definition `name`, and return the stripped document."""
-    doc = strip_nulls(doc)
-    validator = _validator(name)
-    if validator.is_valid(doc):
-        return doc
-    error = best_error(validator.iter_errors(doc))
-    if error is None:
-        return doc
-    raise violation(error, pattern_labels(_document()["definitions"]), prefix=f"OpenADR 3.0.1 {name}: ")
+SCHEMAS = web.AppKey("oadr301_request_schemas", RequestSchemas)

@@ -12,20 +12,20 @@ from aiohttp import web
 from shared.enums import Operation
 from shared.errors import BadRequest, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
-from vtn.handlers._http import caller, page, path_id, state, text_param
+from shared.models.common import VenId
+from vtn.core.queries import Page, ResourceFilter, Tx, VenFilter
+from vtn.handlers.http_io import caller, page, path_id, state, text_param
 from vtn.oadr301 import inbound, outbound
 from vtn.oadr301._io import Doc, as_31, read_doc, respond, targets_query, write
 from vtn.principal import Principal
 from vtn.services import vens as svc
 from vtn.services.notifier import AnyObject
-from vtn.storage import Tx
-from vtn.storage.filters import Page, ResourceFilter, VenFilter
 
 _ALL = Page(skip=0, limit=500)
 
 
 async def _ven_doc(tx: Tx, who: Principal, ven: Ven) -> Doc:
-    resources = await svc.list_resources(tx, who, ResourceFilter(ven_id=ven.id, page=_ALL))
+    resources = await svc.list_resources(tx, who, ResourceFilter(ven_id=VenId(ven.id), page=_ALL))
     return outbound.ven(ven, resources)
 
 
@@ -34,7 +34,7 @@ async def list_vens(request: web.Request) -> web.Response:
     flt = VenFilter(
         ven_name=text_param(request, "venName"), targets=targets_query(request), page=page(request)
     )
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         found = await svc.list_vens(tx, who, flt)
         docs = [await _ven_doc(tx, who, v) for v in found]
     return respond(docs)
@@ -42,7 +42,7 @@ async def list_vens(request: web.Request) -> web.Response:
 
 async def get_ven(request: web.Request) -> web.Response:
     who = caller(request)
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         found = await svc.get_ven(tx, who, path_id(request, "venID"))
         doc = await _ven_doc(tx, who, found)
     return respond(doc)
@@ -61,14 +61,12 @@ async def create_ven(request: web.Request) -> web.Response:
     who = caller(request)
     doc = await read_doc(request, "ven")
     req = as_31(request, "venRequest", VenRequest, inbound.ven(doc, who))
-    st = state(request)
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         ven = await svc.create_ven(tx, who, req)
         for i, embedded in enumerate(doc.get("resources") or []):
             res_req = _resource_request(request, embedded, ven, f"/resources/{i}")
-            created = await svc.create_resource(tx, who, res_req)
-            await st.notifier.changed(tx, Operation.CREATE, created)
+            tx.created_along.append(await svc.create_resource(tx, who, res_req))
         return ven, await _ven_doc(tx, who, ven)
 
     return await write(request, Operation.CREATE, work, 201)
@@ -116,18 +114,18 @@ async def list_resources(request: web.Request) -> web.Response:
     ven_id = path_id(request, "venID")
     flt = ResourceFilter(
         resource_name=text_param(request, "resourceName"),
-        ven_id=ven_id,
+        ven_id=VenId(ven_id),
         targets=targets_query(request),
         page=page(request),
     )
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         await svc.get_ven(tx, who, ven_id)  # 404 for a ven the caller cannot see
         found = await svc.list_resources(tx, who, flt)
     return respond([outbound.resource(r) for r in found])
 
 
 async def get_resource(request: web.Request) -> web.Response:
-    async with state(request).store.read() as tx:
+    async with state(request).core.read() as tx:
         found = await _resource_of_path(tx, caller(request), request)
     return respond(outbound.resource(found))
 

@@ -11,8 +11,7 @@ import logging
 from collections.abc import Callable
 
 from shared.enums import Role
-from vtn.storage import Store, contacts
-from vtn.storage._rows import to_us
+from vtn.storage import Store, gauges
 
 log = logging.getLogger("vtn.contacts")
 
@@ -32,8 +31,7 @@ class ContactTracker:
             return []
         noted, self._noted = self._noted, {}
         try:
-            async with self.store.transaction() as tx:
-                new = await contacts.record(tx.conn, noted, to_us(self.store.clock()))
+            new = await gauges.record_contacts(self.store, noted)
         except BaseException:
             # Keep them for the next flush (a newer note of the same client wins).
             self._noted = {**noted, **self._noted}

@@ -16,13 +16,10 @@ import contextlib
 import logging
 
 from aiohttp import web
-from sqlalchemy import text
 
-from vtn.handlers._http import STATE
 from vtn.observability.metrics import CONTENT_TYPE, DbGauges, DbSnapshot
 from vtn.observability.state import OBSERVE, Observability
-from vtn.storage import Store, contacts, gauges, migrate
-from vtn.storage._rows import to_us
+from vtn.storage import Store, gauges, migrate
 
 log = logging.getLogger("vtn.health")
 PROBE_TIMEOUT_S = 2.0
@@ -41,11 +38,12 @@ async def health(request: web.Request) -> web.Response:
 
 async def ready(request: web.Request) -> web.Response:
     app = _main(request)
-    store, obs = app[STATE].store, app[OBSERVE]
+    obs = app[OBSERVE]
+    store = obs.store
     checks: dict[str, str] = {}
     try:
-        async with asyncio.timeout(PROBE_TIMEOUT_S), store.read() as tx:
-            await tx.conn.execute(text("SELECT 1"))
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            await gauges.ping(store)
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
@@ -63,8 +61,8 @@ async def ready(request: web.Request) -> web.Response:
 async def _migrations(store: Store, obs: Observability) -> str:
     if obs.schema_head is None:
         obs.schema_head = await asyncio.to_thread(migrate.head_revision)
-    async with asyncio.timeout(PROBE_TIMEOUT_S), store.read() as tx:
-        current = await gauges.schema_revision(tx.conn)
+    async with asyncio.timeout(PROBE_TIMEOUT_S):
+        current = await gauges.revision_of(store)
     if current == obs.schema_head:
         return "ok"
     return f"database at {current or 'no migration'}, code at {obs.schema_head} (run `vtn db upgrade`)"
@@ -75,7 +73,7 @@ async def metrics(request: web.Request) -> web.Response:
     obs = app[OBSERVE]
     if obs.metrics is None:
         raise web.HTTPNotFound(text="metrics are turned off (metrics = false)")
-    store = app[STATE].store
+    store = app[OBSERVE].store
     sample_pool(store, obs)
     try:
         snapshot = await db_snapshot(store)
@@ -88,18 +86,15 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def db_snapshot(store: Store) -> DbSnapshot:
-    now_us = to_us(store.clock())
-    async with asyncio.timeout(PROBE_TIMEOUT_S), store.read() as tx:
-        pending, oldest = await gauges.outbox_pending(tx.conn)
-        unhealthy = await gauges.unhealthy_subscriptions(tx.conn)
-        seen_5m = await contacts.seen_since(tx.conn, "ven", now_us - 300_000_000)
-        seen_60m = await contacts.seen_since(tx.conn, "ven", now_us - 3_600_000_000)
+    async with asyncio.timeout(PROBE_TIMEOUT_S):
+        rows = await gauges.read_gauges(store)
+    oldest = rows.outbox_oldest_us
     return DbSnapshot(
-        outbox_pending=pending,
-        outbox_oldest_age_s=0.0 if oldest is None else max(0.0, (now_us - oldest) / 1e6),
-        subscriptions_unhealthy=unhealthy,
-        vens_seen_5m=seen_5m,
-        vens_seen_60m=seen_60m,
+        outbox_pending=rows.outbox_pending,
+        outbox_oldest_age_s=0.0 if oldest is None else max(0.0, (rows.now_us - oldest) / 1e6),
+        subscriptions_unhealthy=rows.subscriptions_unhealthy,
+        vens_seen_5m=rows.vens_seen_5m,
+        vens_seen_60m=rows.vens_seen_60m,
     )
 
 
@@ -147,7 +142,8 @@ def install_ticker(app: web.Application, interval_s: float) -> None:
 
 
 async def _tick(app: web.Application, interval_s: float) -> None:
-    obs, store = app[OBSERVE], app[STATE].store
+    obs = app[OBSERVE]
+    store = obs.store
     while True:
         await asyncio.sleep(interval_s)
         sample_pool(store, obs)

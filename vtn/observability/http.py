@@ -19,7 +19,7 @@ from urllib.parse import unquote_plus
 
 from aiohttp import web
 
-from vtn.handlers._http import PRINCIPAL_KEY, Handler
+from vtn.core.state import PRINCIPAL_KEY, Handler
 from vtn.observability.logs import REQUEST_ID
 from vtn.observability.state import OBSERVE, Observability, RouteInfo, RouteKind
 

@@ -11,6 +11,7 @@ from aiohttp.web_urldispatcher import AbstractResource
 
 from vtn.observability.contacts import ContactTracker
 from vtn.observability.metrics import VtnMetrics
+from vtn.storage import Store
 
 
 class RouteKind(StrEnum):
@@ -28,6 +29,8 @@ class RouteInfo:
 
 @dataclass
 class Observability:
+    # The store the probes and gauges read (through vtn.storage.gauges; no SQL here).
+    store: Store
     metrics: VtnMetrics | None  # None: metrics turned off (`metrics = false`)
     contacts: ContactTracker
     access_log: bool

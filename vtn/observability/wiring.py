@@ -23,7 +23,7 @@ def observability(config: VtnConfig, store: Store) -> Observability:
     metrics = VtnMetrics() if config.metrics else None
     first_seen = metrics.vens_first_seen.inc if metrics is not None else None
     return Observability(
-        metrics=metrics, contacts=ContactTracker(store, first_seen), access_log=config.access_log
+        store=store, metrics=metrics, contacts=ContactTracker(store, first_seen), access_log=config.access_log
     )
 
 

@@ -1,6 +1,6 @@
 """Who may hear of a change: the privacy and targeting rules applied to one subscription (pure).
 
-The same rules as for reads (see access.py), with the subscription standing in for the request:
+The same rules as for reads (vtn/core/visibility.py), with the subscription standing in for the request:
 its clientID finds the VEN's grants and its `targets` play the role of the `targets` query.
 """
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from shared.enums import ObjectType
+from vtn.core.visibility import access_of
 
 PROGRAM_BOUND = (ObjectType.PROGRAM, ObjectType.EVENT)
 
@@ -46,8 +47,7 @@ def judge(kind: ObjectType, owner: str | None, targets: Sequence[str] | None, wh
             return VISIBLE
         if not object_targets:
             return VISIBLE
-        access = who.granted if who.targets is None else who.granted & who.targets
-        match = object_targets & access
+        match = object_targets & access_of(who.granted, who.targets)
         if not match:
             return NOT_VISIBLE
         return Verdict(True, sorted(match), hide=True)

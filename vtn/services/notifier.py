@@ -1,9 +1,13 @@
 """Fan-out of object changes into the outbox, inside the transaction of the change.
 
-A handler calls `await notifier.changed(tx, Operation.CREATE, obj)` before its transaction commits;
-the rows become visible to the delivery worker only if the change itself commits, so a notification
-is never sent for a change that was rolled back and never lost for one that was acknowledged.
-After the commit the handler calls `notifier.wake()` so the in-process worker starts at once.
+The core's write path (vtn/core/core.py) calls `await notifier.changed(tx, Operation.CREATE, obj)`
+before its transaction commits; the rows become visible to the delivery worker only if the change
+itself commits, so a notification is never sent for a change that was rolled back and never lost
+for one that was acknowledged. After the commit it calls `notifier.wake()` so the in-process worker
+starts at once.
+
+Bodies are the 3.1 notification document. A front-end whose subscriptions want another shape
+registers a renderer for its API version (`register_renderer`); the notifier knows no front-end.
 """
 
 from __future__ import annotations
@@ -17,13 +21,12 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from shared.enums import ObjectType, Operation
+from shared.durations import to_us
+from shared.enums import ObjectType, Operation, Role
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
 from shared.models.base import ObjectMetadata
-from vtn.oadr301 import notifications as oadr301_notifications
 from vtn.services.matching import PROGRAM_BOUND, Audience, Verdict, judge
 from vtn.storage import Tx, versions
-from vtn.storage._rows import to_us
 from vtn.storage.outbox import OutboxItem
 from vtn.storage.subscriptions import Candidate
 
@@ -35,6 +38,8 @@ AnyObject = Program | Event | Report | Subscription | Ven | Resource
 ExtraSink = Callable[[Tx, Operation, AnyObject, Callable[[Verdict], str]], Awaitable[list[OutboxItem]]]
 
 _BodyKey = tuple[bool, tuple[str, ...] | None]
+# A front-end's notification shape: (the 3.1 body, the programID of the object) -> its body.
+Renderer = Callable[[str, str | None], str]
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -76,12 +81,15 @@ def notification_ids(count: int) -> list[str]:
 class _Bodies:
     """The bodies of one change, built once per distinct view (target hiding, API version)."""
 
-    def __init__(self, operation: Operation, obj: AnyObject, program_id: str | None) -> None:
+    def __init__(
+        self, operation: Operation, obj: AnyObject, program_id: str | None, renderers: dict[str, Renderer]
+    ) -> None:
         self._operation = operation
         self._obj = obj
         self._program_id = program_id
+        self._renderers = renderers
         self._v31: dict[_BodyKey, str] = {}
-        self._v301: dict[_BodyKey, str] = {}
+        self._other: dict[tuple[str, _BodyKey], str] = {}
 
     def body(self, verdict: Verdict) -> str:
         key = _key(verdict)
@@ -91,19 +99,22 @@ class _Bodies:
         return found
 
     def for_subscriber(self, verdict: Verdict, api_version: str | None) -> str:
-        if api_version != oadr301_notifications.API_VERSION:
+        render = self._renderers.get(api_version) if api_version is not None else None
+        if render is None:
             return self.body(verdict)
-        key = _key(verdict)
-        found = self._v301.get(key)
+        key = (api_version or "", _key(verdict))
+        found = self._other.get(key)
         if found is None:
-            # Same view, 3.0.1 shape (verbs, valuesMap targets, report programID): render the 3.1 body.
+            # Same view, the front-end's shape: rendered from the 3.1 body.
             try:
-                found = oadr301_notifications.render(self.body(verdict), self._program_id)
+                found = render(self.body(verdict), self._program_id)
             except Exception:
                 # This runs inside the write being notified: a rendering bug must not fail that write.
-                log.exception("no 3.0.1 body for %s %s; sending 3.1", self._obj.object_type, self._obj.id)
+                log.exception(
+                    "no %s body for %s %s; sending 3.1", api_version, self._obj.object_type, self._obj.id
+                )
                 found = self.body(verdict)
-            self._v301[key] = found
+            self._other[key] = found
         return found
 
 
@@ -121,11 +132,17 @@ class Notifier:
         self._clock = clock
         self._wake = wake
         self.extra_sinks: list[ExtraSink] = []
+        # Notification shapes of other API versions, by subscriptions.api_version.
+        self.renderers: dict[str, Renderer] = {}
         # Fan-out candidates per (object kind, programID), valid for one subscriptions stamp: every
         # write looks its candidates up, and the query cost a report write about a third of its CPU.
-        self._candidates: dict[tuple[str, str | None], list[Candidate]] = {}
+        self._candidates: dict[tuple[ObjectType, str | None], list[Candidate]] = {}
         self._candidates_stamp: bytes | None = None
         self._max_cached_keys = max_cached_keys
+
+    def register_renderer(self, api_version: str, render: Renderer) -> None:
+        """Send subscriptions marked with `api_version` the bodies `render` makes of the 3.1 ones."""
+        self.renderers[api_version] = render
 
     def wake(self) -> None:
         if self._wake is not None:
@@ -136,13 +153,13 @@ class Notifier:
         kind = ObjectType(obj.object_type)
         if kind is ObjectType.SUBSCRIPTION:
             # Other processes (and later transactions here) see the stamp move and drop their caches.
-            await versions.bump(tx.conn, versions.SUBSCRIPTIONS)
+            await tx.stamps.bump(versions.SUBSCRIPTIONS)
             tx.notes.wrote_subscriptions = True
         program_id = await _program_of(tx, obj)
-        candidates = await self._candidates_for(tx, kind.value, program_id)
+        candidates = await self._candidates_for(tx, kind, program_id)
         if not candidates and not self.extra_sinks:
             return 0  # nobody subscribed to this kind here: the common case of a report write
-        bodies = _Bodies(operation, obj, program_id)
+        bodies = _Bodies(operation, obj, program_id, self.renderers)
         # (subscription, its hooks for this change, its verdict) for each subscriber that hears of it.
         hearing = await _audience(tx, kind, operation, obj, candidates)
         ids = notification_ids(sum(len(hooks) for _, hooks, _ in hearing))
@@ -174,11 +191,11 @@ class Notifier:
     ) -> int:
         """`changed` for an object not built yet (a report stored as prepared text): built by
         `build` only if some subscription may hear of it."""
-        if not self.extra_sinks and not await self._candidates_for(tx, kind.value, program_id):
+        if not self.extra_sinks and not await self._candidates_for(tx, kind, program_id):
             return 0
         return await self.changed(tx, operation, build())
 
-    async def _candidates_for(self, tx: Tx, kind: str, program_id: str | None) -> list[Candidate]:
+    async def _candidates_for(self, tx: Tx, kind: ObjectType, program_id: str | None) -> list[Candidate]:
         """The subscriptions that may hear of a change, cached while the subscriptions stamp holds.
 
         The stamp is read once per transaction, in it, so a subscription any process committed before
@@ -189,7 +206,7 @@ class Notifier:
         if notes.wrote_subscriptions:
             return await tx.subscriptions.candidates(kind, program_id)
         if notes.subscription_stamp is None:
-            notes.subscription_stamp = await versions.read_subscriptions(tx.conn)
+            notes.subscription_stamp = await tx.stamps.read_subscriptions()
         if notes.subscription_stamp != self._candidates_stamp:
             self._candidates.clear()
             self._candidates_stamp = notes.subscription_stamp
@@ -212,7 +229,7 @@ async def _audience(
     grants: dict[str, frozenset[str]] = {}
     if kind in PROGRAM_BOUND and targets:
         # Targeted programs/events need every VEN subscriber's grants: fetch them all at once.
-        grants = await tx.vens.granted_targets_of(s.client_id for s in candidates if s.role != "bl")
+        grants = await tx.vens.granted_targets_of(s.client_id for s in candidates if s.role is not Role.BL)
     no_grants: frozenset[str] = frozenset()
     kind_name, op_name = kind.value, operation.value
     out: list[tuple[Candidate, list[tuple[str, str | None]], Verdict]] = []
@@ -226,7 +243,7 @@ async def _audience(
             continue
         audience = Audience(
             client_id=sub.client_id,
-            is_bl=sub.role == "bl",
+            is_bl=sub.role is Role.BL,
             targets=sub.targets,
             granted=grants.get(sub.client_id, no_grants),
         )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from shared.errors import BadRequest, NotFound
 from shared.models import Event, EventRequest, Program, ProgramRequest
-from vtn.principal import Principal
-from vtn.services.access import hide_targets, target_access
+from shared.models.common import ProgramId
+from vtn.core.visibility import hide_targets
 from vtn.storage import Tx
-from vtn.storage.filters import EventFilter, Page, ProgramFilter
+from vtn.storage.filters import EventFilter, Page, Permission, ProgramFilter
 
 
 async def create_program(tx: Tx, req: ProgramRequest) -> Program:
@@ -17,25 +15,16 @@ async def create_program(tx: Tx, req: ProgramRequest) -> Program:
     return await tx.programs.insert(program)
 
 
-async def list_programs(
-    tx: Tx,
-    who: Principal,
-    flt: ProgramFilter,
-    requested: frozenset[str] | None,
-    granted: frozenset[str] | None = None,
-) -> list[Program]:
-    access = await target_access(tx, who, requested, granted)
-    # For a VEN the `targets` query is consumed by the targeting rule, not applied a second time.
-    flt = replace(flt, access=access, targets=requested if access is None else None)
-    return [hide_targets(p, who, access) for p in await tx.programs.list(flt)]
+async def list_programs(tx: Tx, flt: ProgramFilter) -> list[Program]:
+    """The programs `flt.permission` lets its caller see, their targets hidden as it says."""
+    return [hide_targets(p, flt.permission) for p in await tx.programs.list(flt)]
 
 
-async def get_program(tx: Tx, who: Principal, program_id: str, requested: frozenset[str] | None) -> Program:
-    access = await target_access(tx, who, requested)
-    found = await tx.programs.visible(program_id, access)
+async def get_program(tx: Tx, permission: Permission, program_id: str) -> Program:
+    found = await tx.programs.visible(program_id, permission)
     if found is None:
         raise NotFound(f"no program with id {program_id!r}")
-    return hide_targets(found, who, access)
+    return hide_targets(found, permission)
 
 
 async def replace_program(tx: Tx, program_id: str, req: ProgramRequest) -> Program:
@@ -62,7 +51,7 @@ async def delete_program(tx: Tx, program_id: str) -> Program:
 async def _all_events_of(tx: Tx, program_id: str) -> list[Event]:
     found: list[Event] = []
     while batch := await tx.events.list(
-        EventFilter(program_id=program_id, page=Page(skip=len(found), limit=500))
+        EventFilter(program_id=ProgramId(program_id), page=Page(skip=len(found), limit=500))
     ):
         found.extend(batch)
     return found
@@ -79,24 +68,16 @@ async def create_event(tx: Tx, req: EventRequest) -> Event:
     return await tx.events.insert(event)
 
 
-async def list_events(
-    tx: Tx,
-    who: Principal,
-    flt: EventFilter,
-    requested: frozenset[str] | None,
-    granted: frozenset[str] | None = None,
-) -> list[Event]:
-    access = await target_access(tx, who, requested, granted)
-    flt = replace(flt, access=access, targets=requested if access is None else None)
-    return [hide_targets(e, who, access) for e in await tx.events.list(flt)]
+async def list_events(tx: Tx, flt: EventFilter) -> list[Event]:
+    """The events `flt.permission` lets its caller see, their targets hidden as it says."""
+    return [hide_targets(e, flt.permission) for e in await tx.events.list(flt)]
 
 
-async def get_event(tx: Tx, who: Principal, event_id: str, requested: frozenset[str] | None) -> Event:
-    access = await target_access(tx, who, requested)
-    found = await tx.events.visible(event_id, access)
+async def get_event(tx: Tx, permission: Permission, event_id: str) -> Event:
+    found = await tx.events.visible(event_id, permission)
     if found is None:
         raise NotFound(f"no event with id {event_id!r}")
-    return hide_targets(found, who, access)
+    return hide_targets(found, permission)
 
 
 async def replace_event(tx: Tx, event_id: str, req: EventRequest) -> Event:

@@ -9,19 +9,16 @@ from typing import Any
 from shared.errors import BadRequest, NotFound
 from shared.models import Report, ReportRequest, Subscription, SubscriptionRequest
 from shared.wire.oadr3_json import wire_json
+from vtn.core.visibility import owner
 from vtn.principal import Principal
-from vtn.services.access import owner, target_access
 from vtn.storage import Tx
-from vtn.storage.filters import ReportFilter, SubscriptionFilter
+from vtn.storage.filters import Permission, ReportFilter, SubscriptionFilter
 from vtn.storage.outbox import Attempt, Health
 from vtn.storage.reports import PreparedReport
 
 
-async def _program_of_visible_event(
-    tx: Tx, who: Principal, event_id: str, granted: frozenset[str] | None = None
-) -> str:
-    access = await target_access(tx, who, None, granted)
-    program_id = await tx.events.visible_program(event_id, access)
+async def _program_of_visible_event(tx: Tx, permission: Permission, event_id: str) -> str:
+    program_id = await tx.events.visible_program(event_id, permission)
     if program_id is None:
         raise BadRequest(f"eventID {event_id!r} names no event you can see", pointer="/eventID")
     return program_id
@@ -38,13 +35,11 @@ def _stamped(req: ReportRequest, stamp: dict[str, Any], client_id: str) -> Repor
     return Report.model_construct(**{**fields, **stamp, "client_id": client_id})
 
 
-async def create_report(
-    tx: Tx, who: Principal, req: ReportRequest, granted: frozenset[str] | None = None
-) -> Report:
-    access = await target_access(tx, who, None, granted)
+async def create_report(tx: Tx, who: Principal, req: ReportRequest, permission: Permission) -> Report:
+    """Store a report of `who` on an event its `permission` lets it see."""
     report = _stamped(req, tx.reports.stamp(req.id), who.client_id)
     # One statement checks the event, resolves its programID and inserts (or raises Conflict).
-    if not await tx.reports.insert_for_visible_event(report, access):
+    if not await tx.reports.insert_for_visible_event(report, permission):
         raise _no_such_event(req.event_id)
     return report
 
@@ -58,13 +53,12 @@ def prepare_report(req: ReportRequest, report_id: str, now: datetime, client_id:
 
 
 async def create_prepared_report(
-    tx: Tx, who: Principal, report: PreparedReport, granted: frozenset[str] | None = None
+    tx: Tx, who: Principal, report: PreparedReport, permission: Permission
 ) -> None:
     """create_report for a report prepared (validated, stamped, serialised) beforehand."""
     if report.client_id != who.client_id:
         raise ValueError("a report prepared for another client")  # a bug, never the client's doing
-    access = await target_access(tx, who, None, granted)
-    if not await tx.reports.insert_prepared(report, access):
+    if not await tx.reports.insert_prepared(report, permission):
         raise _no_such_event(report.event_id)
 
 
@@ -80,9 +74,11 @@ async def get_report(tx: Tx, who: Principal, report_id: str) -> Report:
     return await tx.reports.require(report_id, tx.reports.owned(owner(who)))
 
 
-async def replace_report(tx: Tx, who: Principal, report_id: str, req: ReportRequest) -> Report:
+async def replace_report(
+    tx: Tx, who: Principal, permission: Permission, report_id: str, req: ReportRequest
+) -> Report:
     old = await get_report(tx, who, report_id)
-    program_id = await _program_of_visible_event(tx, who, req.event_id)
+    program_id = await _program_of_visible_event(tx, permission, req.event_id)
     new = Report.model_validate(
         {
             **req.model_dump(),
@@ -101,16 +97,17 @@ async def delete_report(tx: Tx, who: Principal, report_id: str) -> Report:
     return old
 
 
-async def _check_program(tx: Tx, who: Principal, program_id: str | None) -> None:
+async def _check_program(tx: Tx, permission: Permission, program_id: str | None) -> None:
     if program_id is None:
         return
-    access = await target_access(tx, who, None)
-    if await tx.programs.visible(program_id, access) is None:
+    if await tx.programs.visible(program_id, permission) is None:
         raise BadRequest(f"programID {program_id!r} names no program you can see", pointer="/programID")
 
 
-async def create_subscription(tx: Tx, who: Principal, req: SubscriptionRequest) -> Subscription:
-    await _check_program(tx, who, req.program_id)
+async def create_subscription(
+    tx: Tx, who: Principal, permission: Permission, req: SubscriptionRequest
+) -> Subscription:
+    await _check_program(tx, permission, req.program_id)
     sub = Subscription.model_validate(
         {**req.model_dump(), **tx.subscriptions.stamp(None), "client_id": who.client_id, "secret": req.secret}
     )
@@ -129,10 +126,10 @@ async def get_subscription(tx: Tx, who: Principal, subscription_id: str) -> Subs
 
 
 async def replace_subscription(
-    tx: Tx, who: Principal, subscription_id: str, req: SubscriptionRequest
+    tx: Tx, who: Principal, permission: Permission, subscription_id: str, req: SubscriptionRequest
 ) -> Subscription:
     old = await get_subscription(tx, who, subscription_id)
-    await _check_program(tx, who, req.program_id)
+    await _check_program(tx, permission, req.program_id)
     new = Subscription.model_validate(
         {
             **req.model_dump(),

@@ -10,9 +10,10 @@ from dataclasses import replace
 
 from shared.errors import BadRequest, Forbidden, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
+from shared.models.common import VenId
 from shared.models.ven import BL_RESOURCE_REQUEST, BL_VEN_REQUEST
+from vtn.core.visibility import owner
 from vtn.principal import Principal
-from vtn.services.access import owner
 from vtn.storage import Tx
 from vtn.storage.filters import Page, ResourceFilter, VenFilter
 
@@ -68,7 +69,9 @@ async def replace_ven(tx: Tx, who: Principal, ven_id: str, req: VenRequest) -> V
 
 async def _move_resources(tx: Tx, ven_id: str, client_id: str) -> None:
     skip = 0
-    while batch := await tx.resources.list(ResourceFilter(ven_id=ven_id, page=replace(_PAGE, skip=skip))):
+    while batch := await tx.resources.list(
+        ResourceFilter(ven_id=VenId(ven_id), page=replace(_PAGE, skip=skip))
+    ):
         for res in batch:
             await tx.resources.replace(res.model_copy(update={"client_id": client_id}))
         skip += len(batch)
@@ -77,7 +80,9 @@ async def _move_resources(tx: Tx, ven_id: str, client_id: str) -> None:
 async def delete_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
     old = await get_ven(tx, who, ven_id)
     skip = 0
-    while batch := await tx.resources.list(ResourceFilter(ven_id=ven_id, page=replace(_PAGE, skip=skip))):
+    while batch := await tx.resources.list(
+        ResourceFilter(ven_id=VenId(ven_id), page=replace(_PAGE, skip=skip))
+    ):
         tx.cascaded.extend(batch)
         skip += len(batch)
     await tx.vens.delete(ven_id)

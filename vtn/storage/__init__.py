@@ -18,16 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.durations import utcnow
 from shared.models.base import ObjectMetadata
+from shared.wire.oadr3_json import StoredTexts
 from vtn.storage.clients import ClientRecord, ClientRepo, NewClient
 from vtn.storage.engine import SQLITE_BEGIN, create_engine
 from vtn.storage.events import EventRepo
 from vtn.storage.group_commit import GroupCommit
+from vtn.storage.mqtt_queries import MqttAudienceRepo
+from vtn.storage.oadr20b.store import Oadr20bStore
 from vtn.storage.outbox import OutboxRepo
 from vtn.storage.programs import ProgramRepo
-from vtn.storage.reports import ReportRepo
+from vtn.storage.reports import ReportRepo, ReportStatements
 from vtn.storage.subscriptions import SubscriptionRepo
 from vtn.storage.tx_notes import TxNotes
 from vtn.storage.vens import ResourceRepo, VenRepo
+from vtn.storage.versions import StampRepo
 
 __all__ = ["ClientRecord", "NewClient", "Store", "Tx", "TxNotes", "open_store"]
 
@@ -47,10 +51,22 @@ class Tx:
     resources: ResourceRepo
     clients: ClientRepo
     outbox: OutboxRepo
+    stamps: StampRepo
     # Objects removed along with the one a request deleted (a program's events, a ven's resources),
     # so that their DELETE notifications go out in the same transaction.
     cascaded: list[ObjectMetadata] = field(default_factory=list)
+    # Objects created along with the one a request wrote (3.0.1: a ven's embedded resources), so
+    # that their CREATE notifications go out in the same transaction, before the request's own.
+    created_along: list[ObjectMetadata] = field(default_factory=list)
     notes: TxNotes = field(default_factory=TxNotes)
+
+    def mqtt_audience(self) -> MqttAudienceRepo:
+        """Who may hear of a change over MQTT (the vens and their topics), in this transaction."""
+        return MqttAudienceRepo(self.conn)
+
+    def oadr20b(self, clock: Callable[[], datetime], *, read_only: bool = False) -> Oadr20bStore:
+        """The 2.0b side tables in this transaction (`read_only`: raises NeedsWrite at a write)."""
+        return Oadr20bStore(self.conn, clock, read_only=read_only)
 
 
 class Store:
@@ -67,6 +83,9 @@ class Store:
         self._sqlite = engine.dialect.name == "sqlite"
         self._write_lock = asyncio.Lock()
         self._group = GroupCommit(self)
+        self._report_statements = ReportStatements()
+        # The JSON of the objects written last: a write's answer is the text it stored.
+        self.texts = StoredTexts()
 
     def bind(self, conn: AsyncConnection, notes: TxNotes | None = None) -> Tx:
         """Fresh repositories on an open connection (one unit of work inside a shared transaction)."""
@@ -77,17 +96,18 @@ class Store:
         return await self._group.run(work)
 
     def _tx(self, conn: AsyncConnection, notes: TxNotes | None = None) -> Tx:
-        c, i = self.clock, self.new_id
+        c, i, t = self.clock, self.new_id, self.texts
         return Tx(
             conn=conn,
-            programs=ProgramRepo(conn, c, i),
-            events=EventRepo(conn, c, i),
-            reports=ReportRepo(conn, c, i),
-            subscriptions=SubscriptionRepo(conn, c, i),
-            vens=VenRepo(conn, c, i),
-            resources=ResourceRepo(conn, c, i),
+            programs=ProgramRepo(conn, c, i, t),
+            events=EventRepo(conn, c, i, t),
+            reports=ReportRepo(conn, c, i, t, self._report_statements),
+            subscriptions=SubscriptionRepo(conn, c, i, t),
+            vens=VenRepo(conn, c, i, t),
+            resources=ResourceRepo(conn, c, i, t),
             clients=ClientRepo(conn, c),
             outbox=OutboxRepo(conn),
+            stamps=StampRepo(conn),
             notes=TxNotes() if notes is None else notes,
         )
 

@@ -9,10 +9,12 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.enums import ObjectType
 from shared.errors import NotFound
 from shared.models.base import ObjectMetadata
+from shared.wire.oadr3_json import StoredTexts
 from vtn.storage import _rows
-from vtn.storage.filters import Page
+from vtn.storage.filters import Page, Permission
 
 M = TypeVar("M", bound=ObjectMetadata)
 
@@ -22,16 +24,22 @@ class DocRepo(Generic[M]):
 
     table: Table
     model: type[M]
-    kind: str  # ObjectType value, also the key in object_targets
+    kind: ObjectType  # ObjectType value, also the key in object_targets
     conflict: str = "an object with these unique fields already exists"
     has_targets: bool = False
 
     def __init__(
-        self, conn: AsyncConnection, clock: Callable[[], datetime], new_id: Callable[[], str]
+        self,
+        conn: AsyncConnection,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        texts: StoredTexts | None = None,
     ) -> None:
         self.conn = conn
         self.clock = clock
         self.new_id = new_id
+        # The store's: the answer to a write is the very text stored, not encoded a second time.
+        self.texts = StoredTexts() if texts is None else texts
 
     def columns(self, obj: M) -> dict[str, Any]:
         """Extra indexed columns derived from the object."""
@@ -49,7 +57,7 @@ class DocRepo(Generic[M]):
             "id": obj.id,
             "created_us": _rows.to_us(obj.created_date_time),
             "modified_us": _rows.to_us(obj.modification_date_time),
-            "doc": _rows.dump(obj),
+            "doc": self.texts.keep(obj),
             **self.columns(obj),
             **(extra or {}),
         }
@@ -74,7 +82,7 @@ class DocRepo(Generic[M]):
     async def replace(self, obj: M, extra: dict[str, Any] | None = None) -> M:
         values = {
             "modified_us": _rows.to_us(obj.modification_date_time),
-            "doc": _rows.dump(obj),
+            "doc": self.texts.keep(obj),
             **self.columns(obj),
             **(extra or {}),
         }
@@ -92,6 +100,10 @@ class DocRepo(Generic[M]):
         query = select(self.table.c.doc).where(*where)
         docs = await _rows.page_docs(self.conn, query, self.table, page.skip, page.limit)
         return [_rows.load(self.model, d) for d in docs]
+
+    def permitted(self, permission: Permission) -> list[ColumnElement[bool]]:
+        """The clauses that keep only what `permission` lets its caller see."""
+        return self.target_clauses(permission.targets, permission.access)
 
     def target_clauses(
         self, targets: frozenset[str] | None, access: frozenset[str] | None

@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.durations import from_us as from_us  # re-exported for the repositories
+from shared.durations import to_us as to_us
+from shared.enums import ObjectType
 from shared.errors import Conflict
 from shared.models.base import WireModel
-from shared.wire import oadr3_json
 from vtn.storage.tables import object_targets
 
 M = TypeVar("M", bound=WireModel)
-
-
-def to_us(moment: datetime) -> int:
-    """Microseconds since the epoch: an integer column orders exactly and identically on every store."""
-    return int(moment.timestamp() * 1_000_000)
-
-
-def from_us(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
-
-
-def dump(model: WireModel) -> str:
-    # oadr3_json keeps the text a moment: the answer to this write is the same JSON.
-    return oadr3_json.model_json(model)
 
 
 def load(model: type[M], doc: str) -> M:
@@ -69,7 +56,7 @@ async def page_docs(
 
 
 async def set_targets(
-    conn: AsyncConnection, kind: str, object_id: str, targets: Iterable[str] | None
+    conn: AsyncConnection, kind: ObjectType, object_id: str, targets: Iterable[str] | None
 ) -> None:
     """Replace the indexed target rows of one object."""
     await conn.execute(
@@ -82,7 +69,7 @@ async def set_targets(
         )
 
 
-async def clear_targets(conn: AsyncConnection, kind: str, object_ids: Sequence[str]) -> None:
+async def clear_targets(conn: AsyncConnection, kind: ObjectType, object_ids: Sequence[str]) -> None:
     if object_ids:
         await conn.execute(
             delete(object_targets).where(
@@ -91,7 +78,7 @@ async def clear_targets(conn: AsyncConnection, kind: str, object_ids: Sequence[s
         )
 
 
-def has_any_target(kind: str, id_column: Any, targets: Iterable[str]) -> ColumnElement[bool]:
+def has_any_target(kind: ObjectType, id_column: Any, targets: Iterable[str]) -> ColumnElement[bool]:
     """SQL: the object has at least one of `targets`."""
     return (
         select(object_targets.c.object_id)
@@ -104,7 +91,7 @@ def has_any_target(kind: str, id_column: Any, targets: Iterable[str]) -> ColumnE
     )
 
 
-def has_target_where(kind: str, id_column: Any, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+def has_target_where(kind: ObjectType, id_column: Any, condition: ColumnElement[bool]) -> ColumnElement[bool]:
     """SQL: the object has a target row meeting `condition` (on object_targets.target), so that a
     prebuilt statement can bind the targets as it likes (see reports.py)."""
     return (
@@ -114,7 +101,7 @@ def has_target_where(kind: str, id_column: Any, condition: ColumnElement[bool]) 
     )
 
 
-def is_untargeted(kind: str, id_column: Any) -> ColumnElement[bool]:
+def is_untargeted(kind: ObjectType, id_column: Any) -> ColumnElement[bool]:
     """SQL: the object has no targets at all."""
     return ~(
         select(object_targets.c.object_id)

@@ -6,18 +6,19 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 
+from shared.enums import ObjectType
 from shared.models import Event
 from shared.timing import event_window
 from vtn.storage import _rows
 from vtn.storage._docrepo import DocRepo
-from vtn.storage.filters import EventFilter
+from vtn.storage.filters import EventFilter, Permission
 from vtn.storage.tables import events
 
 
 class EventRepo(DocRepo[Event]):
     table = events
     model = Event
-    kind = "EVENT"
+    kind = ObjectType.EVENT
     has_targets = True
 
     def columns(self, obj: Event) -> dict[str, Any]:
@@ -25,20 +26,20 @@ class EventRepo(DocRepo[Event]):
         return {"program_id": obj.program_id, "end_us": None if end is None else _rows.to_us(end)}
 
     async def list(self, flt: EventFilter) -> list[Event]:
-        where: list[ColumnElement[bool]] = self.target_clauses(flt.targets, flt.access)
+        where: list[ColumnElement[bool]] = self.permitted(flt.permission)
         if flt.program_id is not None:
             where.append(events.c.program_id == flt.program_id)
         if flt.active_at is not None:
             where.append(events.c.end_us.is_(None) | (events.c.end_us > _rows.to_us(flt.active_at)))
         return await self.select_page(where, flt.page)
 
-    async def visible(self, event_id: str, access: frozenset[str] | None) -> Event | None:
-        clauses = self.target_clauses(None, access)
+    async def visible(self, event_id: str, permission: Permission) -> Event | None:
+        clauses = self.permitted(permission)
         return await self.get(event_id, clauses[0] if clauses else None)
 
-    async def visible_program(self, event_id: str, access: frozenset[str] | None) -> str | None:
+    async def visible_program(self, event_id: str, permission: Permission) -> str | None:
         """The programID of an event the caller may see (None if none), without loading the event."""
-        clauses = self.target_clauses(None, access)
+        clauses = self.permitted(permission)
         query = select(events.c.program_id).where(events.c.id == event_id, *clauses)
         row = (await self.conn.execute(query)).first()
         return None if row is None else str(row[0])

@@ -1,9 +1,9 @@
-"""What a list query asks for, in domain terms (not the API's query-string shape).
+"""What a query asks for, in domain terms (not the API's query-string shape).
 
 `owner` restricts VEN-private objects (ven, resource, report, subscription) to one clientID; None
-means BL, which sees everything. `access` is the targeting rule for programs and events read by a
-VEN: the set of targets the VEN both asked for and was granted; untargeted objects stay visible.
-None means no targeting restriction (BL).
+means BL, which sees everything. A `Permission` is what a caller may see of programs and events;
+the repositories apply it in SQL. It is built in one place only, the core's visibility rule
+(vtn/core/visibility.py), from the caller and the targets it asked for.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.enums import ObjectType
+from shared.models.common import ClientId, EventId, ProgramId, VenId
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 50
@@ -24,17 +25,36 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
-class ProgramFilter:
-    targets: frozenset[str] | None = None
+class Permission:
+    """What one caller may see of programs and events.
+
+    `access`: the targets a VEN may match on (those it asked for AND was granted); untargeted
+    objects stay visible, other targets are hidden from it. None: no targeting restriction (BL).
+    `targets`: a plain target filter (BL's `targets` query): objects with any of them.
+    """
+
     access: frozenset[str] | None = None
+    targets: frozenset[str] | None = None
+
+    @property
+    def hides_targets(self) -> bool:
+        return self.access is not None
+
+
+# BL without a `targets` query: everything, nothing hidden.
+EVERYTHING = Permission()
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramFilter:
+    permission: Permission = EVERYTHING
     page: Page = Page()
 
 
 @dataclass(frozen=True, slots=True)
 class EventFilter:
-    program_id: str | None = None
-    targets: frozenset[str] | None = None
-    access: frozenset[str] | None = None
+    program_id: ProgramId | None = None
+    permission: Permission = EVERYTHING
     # Only events that have not fully transpired at this moment.
     active_at: datetime | None = None
     page: Page = Page()
@@ -42,17 +62,17 @@ class EventFilter:
 
 @dataclass(frozen=True, slots=True)
 class ReportFilter:
-    owner: str | None = None
-    program_id: str | None = None
-    event_id: str | None = None
+    owner: ClientId | None = None
+    program_id: ProgramId | None = None
+    event_id: EventId | None = None
     client_name: str | None = None
     page: Page = Page()
 
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionFilter:
-    owner: str | None = None
-    program_id: str | None = None
+    owner: ClientId | None = None
+    program_id: ProgramId | None = None
     client_name: str | None = None
     objects: frozenset[ObjectType] | None = None
     page: Page = Page()
@@ -60,7 +80,7 @@ class SubscriptionFilter:
 
 @dataclass(frozen=True, slots=True)
 class VenFilter:
-    owner: str | None = None
+    owner: ClientId | None = None
     ven_name: str | None = None
     targets: frozenset[str] | None = None
     page: Page = Page()
@@ -68,8 +88,8 @@ class VenFilter:
 
 @dataclass(frozen=True, slots=True)
 class ResourceFilter:
-    owner: str | None = None
+    owner: ClientId | None = None
     resource_name: str | None = None
-    ven_id: str | None = None
+    ven_id: VenId | None = None
     targets: frozenset[str] | None = None
     page: Page = Page()

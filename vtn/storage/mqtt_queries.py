@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.enums import ObjectType
 from vtn.storage.tables import object_targets, resources, vens
 
 
@@ -44,7 +45,7 @@ class MqttAudienceRepo:
         on_ven = (
             select(vens.c.id, vens.c.client_id, object_targets.c.target)
             .select_from(object_targets.join(vens, vens.c.id == object_targets.c.object_id))
-            .where(object_targets.c.kind == "VEN", object_targets.c.target.in_(wanted))
+            .where(object_targets.c.kind == ObjectType.VEN, object_targets.c.target.in_(wanted))
         )
         # A resource's grant counts for the ven it belongs to (its clientID is always its ven's).
         on_resource = (
@@ -54,7 +55,7 @@ class MqttAudienceRepo:
                     vens, vens.c.id == resources.c.ven_id
                 )
             )
-            .where(object_targets.c.kind == "RESOURCE", object_targets.c.target.in_(wanted))
+            .where(object_targets.c.kind == ObjectType.RESOURCE, object_targets.c.target.in_(wanted))
         )
         rows = (await self.conn.execute(union_all(on_ven, on_resource))).all()
         return sorted({(str(r[0]), str(r[1]), str(r[2])) for r in rows})

@@ -6,17 +6,18 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shared.enums import ObjectType
 from shared.models import Program
 from vtn.storage import _rows
 from vtn.storage._docrepo import DocRepo
-from vtn.storage.filters import ProgramFilter
+from vtn.storage.filters import Permission, ProgramFilter
 from vtn.storage.tables import events, programs
 
 
 class ProgramRepo(DocRepo[Program]):
     table = programs
     model = Program
-    kind = "PROGRAM"
+    kind = ObjectType.PROGRAM
     conflict = "a program with this programName already exists"
     has_targets = True
 
@@ -24,10 +25,10 @@ class ProgramRepo(DocRepo[Program]):
         return {"program_name": obj.program_name}
 
     async def list(self, flt: ProgramFilter) -> list[Program]:
-        return await self.select_page(self.target_clauses(flt.targets, flt.access), flt.page)
+        return await self.select_page(self.permitted(flt.permission), flt.page)
 
-    async def visible(self, program_id: str, access: frozenset[str] | None) -> Program | None:
-        clauses = self.target_clauses(None, access)
+    async def visible(self, program_id: str, permission: Permission) -> Program | None:
+        clauses = self.permitted(permission)
         where = clauses[0] if clauses else None
         return await self.get(program_id, where)
 
@@ -39,5 +40,5 @@ class ProgramRepo(DocRepo[Program]):
                 await self.conn.execute(select(events.c.id).where(events.c.program_id == object_id))
             ).all()
         ]
-        await _rows.clear_targets(self.conn, "EVENT", event_ids)
+        await _rows.clear_targets(self.conn, ObjectType.EVENT, event_ids)
         await super().delete(object_id)

@@ -11,11 +11,13 @@ from typing import Any, Literal
 from sqlalchemy import ARRAY, ColumnElement, Insert, Text, any_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.enums import ObjectType
 from shared.errors import Conflict
 from shared.models import Report
+from shared.wire.oadr3_json import StoredTexts
 from vtn.storage import _rows, direct
 from vtn.storage._docrepo import DocRepo
-from vtn.storage.filters import ReportFilter
+from vtn.storage.filters import Permission, ReportFilter
 from vtn.storage.tables import events, object_targets, reports
 
 # Bound per report by insert_for_visible_event; event_id and program_id come from the event row.
@@ -46,9 +48,9 @@ def _insert_for_visible_event(rule: Rule, dialect: str) -> Insert:
     "all" (BL), "untargeted" (a VEN without grants), "granted" (untargeted, or a granted target)."""
     where: list[ColumnElement[bool]] = [events.c.id == bindparam("event_id", type_=events.c.id.type)]
     if rule != "all":
-        untargeted = _rows.is_untargeted("EVENT", events.c.id)
+        untargeted = _rows.is_untargeted(ObjectType.EVENT, events.c.id)
         if rule == "granted":
-            untargeted = untargeted | _rows.has_target_where("EVENT", events.c.id, _granted(dialect))
+            untargeted = untargeted | _rows.has_target_where(ObjectType.EVENT, events.c.id, _granted(dialect))
         where.append(untargeted)
     picked = select(
         *(bindparam(name, type_=reports.c[name].type) for name in _BOUND), events.c.id, events.c.program_id
@@ -61,16 +63,21 @@ def _insert_for_visible_event(rule: Rule, dialect: str) -> Insert:
     )
 
 
-# Built once per dialect: a statement object reused as it is keeps its cache key, so SQLAlchemy
-# neither rebuilds nor re-hashes it per report (that was a third of the insert's CPU).
-_INSERT_FOR: dict[tuple[Rule, str], Insert] = {}
+class ReportStatements:
+    """The report inserts, built once per store (one per rule and dialect).
 
+    A statement object reused as it is keeps its cache key, so SQLAlchemy neither rebuilds nor
+    re-hashes it per report (that was a third of the insert's CPU).
+    """
 
-def _statement(rule: Rule, dialect: str) -> Insert:
-    found = _INSERT_FOR.get((rule, dialect))
-    if found is None:
-        found = _INSERT_FOR[(rule, dialect)] = _insert_for_visible_event(rule, dialect)
-    return found
+    def __init__(self) -> None:
+        self._insert_for: dict[tuple[Rule, str], Insert] = {}
+
+    def insert_for(self, rule: Rule, dialect: str) -> Insert:
+        found = self._insert_for.get((rule, dialect))
+        if found is None:
+            found = self._insert_for[(rule, dialect)] = _insert_for_visible_event(rule, dialect)
+        return found
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ class PreparedReport:
 class ReportRepo(DocRepo[Report]):
     table = reports
     model = Report
-    kind = "REPORT"
+    kind = ObjectType.REPORT
     conflict = "a report with this id already exists"
 
     def columns(self, obj: Report) -> dict[str, Any]:
@@ -107,9 +114,15 @@ class ReportRepo(DocRepo[Report]):
         return None if owner is None else reports.c.client_id == owner
 
     def __init__(
-        self, conn: AsyncConnection, clock: Callable[[], datetime], new_id: Callable[[], str]
+        self,
+        conn: AsyncConnection,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        texts: StoredTexts,
+        statements: ReportStatements,
     ) -> None:
-        super().__init__(conn, clock, new_id)
+        super().__init__(conn, clock, new_id, texts)
+        self._statements = statements
         self._programs: dict[str, str] = {}  # report id -> programID, of the reports written here
 
     def written_program(self, report_id: str) -> str | None:
@@ -117,21 +130,21 @@ class ReportRepo(DocRepo[Report]):
         so that the notification fan-out of the same write needs no query for it."""
         return self._programs.get(report_id)
 
-    async def insert_for_visible_event(self, obj: Report, access: frozenset[str] | None) -> bool:
-        """Insert `obj` with its event's programID if that event is visible under `access` (None:
-        BL, no restriction); False, with nothing written, if there is no such event."""
+    async def insert_for_visible_event(self, obj: Report, permission: Permission) -> bool:
+        """Insert `obj` with its event's programID if that event is visible under `permission`;
+        False, with nothing written, if there is no such event."""
         params: dict[str, Any] = {
             "id": obj.id,
             "created_us": _rows.to_us(obj.created_date_time),
             "modified_us": _rows.to_us(obj.modification_date_time),
-            "doc": _rows.dump(obj),
+            "doc": self.texts.keep(obj),
             "client_id": obj.client_id,
             "client_name": obj.client_name,
             "event_id": obj.event_id,
         }
-        return await self._insert_if_visible(params, access)
+        return await self._insert_if_visible(params, permission.access)
 
-    async def insert_prepared(self, report: PreparedReport, access: frozenset[str] | None) -> bool:
+    async def insert_prepared(self, report: PreparedReport, permission: Permission) -> bool:
         """insert_for_visible_event for a report whose document is already serialised."""
         at = _rows.to_us(report.created)
         params: dict[str, Any] = {
@@ -143,7 +156,7 @@ class ReportRepo(DocRepo[Report]):
             "client_name": report.client_name,
             "event_id": report.event_id,
         }
-        return await self._insert_if_visible(params, access)
+        return await self._insert_if_visible(params, permission.access)
 
     async def _insert_if_visible(self, params: dict[str, Any], access: frozenset[str] | None) -> bool:
         dialect = self.conn.dialect.name
@@ -151,7 +164,7 @@ class ReportRepo(DocRepo[Report]):
         if access:
             params["access"] = _bind_grants(dialect, access)
         try:
-            row = await direct.first_row(self.conn, _statement(rule, dialect), params)
+            row = await direct.first_row(self.conn, self._statements.insert_for(rule, dialect), params)
         except direct.UNIQUE_VIOLATIONS as exc:
             raise Conflict(self.conflict) from exc
         if row is None:

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, or_, select, update
 
+from shared.enums import ObjectType, Role
 from shared.models import Subscription
 from vtn.storage._docrepo import DocRepo
 from vtn.storage.filters import SubscriptionFilter
@@ -42,12 +43,16 @@ class Candidate(NamedTuple):
 
     id: str
     client_id: str
-    role: str
+    role: Role
     secret: str | None
     targets: frozenset[str] | None
     hooks: tuple[Hook, ...]
     # The API the subscription was last written through ("3.0.1"), None for 3.1.0.
     api_version: str | None
+
+
+# Role by its stored value: a dict lookup is cheaper than Role(value) on the fan-out path.
+_ROLES = {r.value: r for r in Role}
 
 
 def _candidate(doc: str, role: str, secret: str | None, api_version: str | None) -> Candidate:
@@ -58,7 +63,7 @@ def _candidate(doc: str, role: str, secret: str | None, api_version: str | None)
     return Candidate(
         id=raw["id"],
         client_id=raw["clientID"],
-        role=role,
+        role=_ROLES[role],
         secret=secret,
         targets=frozenset(targets) if targets else None,
         hooks=tuple(
@@ -79,7 +84,7 @@ def _candidate(doc: str, role: str, secret: str | None, api_version: str | None)
 class SubscriptionRepo(DocRepo[Subscription]):
     table = subscriptions
     model = Subscription
-    kind = "SUBSCRIPTION"
+    kind = ObjectType.SUBSCRIPTION
     conflict = "a subscription with this id already exists"
     has_targets = True
 
@@ -110,7 +115,7 @@ class SubscriptionRepo(DocRepo[Subscription]):
             where.append(or_(*(subscriptions.c.objects.like(f"%,{o.value},%") for o in flt.objects)))
         return await self.select_page(where, flt.page)
 
-    async def candidates(self, kind: str, program_id: str | None) -> builtins.list[Candidate]:
+    async def candidates(self, kind: ObjectType, program_id: str | None) -> builtins.list[Candidate]:
         """Subscriptions that name `kind` (and, for program-bound objects, this program or none)."""
         where: builtins.list[ColumnElement[bool]] = [subscriptions.c.objects.like(f"%,{kind},%")]
         if program_id is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select, union
 
+from shared.enums import ObjectType
 from shared.models import Resource, Ven
 from vtn.storage import _rows
 from vtn.storage._docrepo import DocRepo
@@ -17,7 +18,7 @@ from vtn.storage.tables import object_targets, resources, vens
 class VenRepo(DocRepo[Ven]):
     table = vens
     model = Ven
-    kind = "VEN"
+    kind = ObjectType.VEN
     conflict = "a ven with this venName (or id) already exists"
     has_targets = True
 
@@ -41,10 +42,10 @@ class VenRepo(DocRepo[Ven]):
         res_ids = select(resources.c.id).where(resources.c.client_id == client_id)
         query = union(
             select(object_targets.c.target).where(
-                object_targets.c.kind == "VEN", object_targets.c.object_id.in_(ven_ids)
+                object_targets.c.kind == ObjectType.VEN, object_targets.c.object_id.in_(ven_ids)
             ),
             select(object_targets.c.target).where(
-                object_targets.c.kind == "RESOURCE", object_targets.c.object_id.in_(res_ids)
+                object_targets.c.kind == ObjectType.RESOURCE, object_targets.c.object_id.in_(res_ids)
             ),
         )
         return frozenset(str(r[0]) for r in (await self.conn.execute(query)).all())
@@ -55,7 +56,7 @@ class VenRepo(DocRepo[Ven]):
         found: dict[str, set[str]] = {c: set() for c in wanted}
         for start in range(0, len(wanted), 5000):  # stay below bind-parameter limits
             chunk = wanted[start : start + 5000]
-            for owner_table, kind in ((vens, "VEN"), (resources, "RESOURCE")):
+            for owner_table, kind in ((vens, ObjectType.VEN), (resources, ObjectType.RESOURCE)):
                 query = (
                     select(owner_table.c.client_id, object_targets.c.target)
                     .join(
@@ -77,7 +78,7 @@ class VenRepo(DocRepo[Ven]):
         """
         found: dict[str, set[str]] = {}
         seen = 0
-        for owner_table, kind in ((vens, "VEN"), (resources, "RESOURCE")):
+        for owner_table, kind in ((vens, ObjectType.VEN), (resources, ObjectType.RESOURCE)):
             query = (
                 select(owner_table.c.client_id, object_targets.c.target)
                 .join(
@@ -111,14 +112,14 @@ class VenRepo(DocRepo[Ven]):
                 await self.conn.execute(select(resources.c.id).where(resources.c.ven_id == object_id))
             ).all()
         ]
-        await _rows.clear_targets(self.conn, "RESOURCE", res_ids)
+        await _rows.clear_targets(self.conn, ObjectType.RESOURCE, res_ids)
         await super().delete(object_id)
 
 
 class ResourceRepo(DocRepo[Resource]):
     table = resources
     model = Resource
-    kind = "RESOURCE"
+    kind = ObjectType.RESOURCE
     conflict = "this ven already has a resource with this resourceName (or the id is taken)"
     has_targets = True
 

@@ -21,6 +21,8 @@ from vtn.storage.tables import settings
 OBJECTS = "stamp:objects"
 GRANTS = "stamp:grants"
 SUBSCRIPTIONS = "stamp:subscriptions"
+# 2.0b writes that change a VEN's poll answer (queued messages, registrations).
+OADR20B = "stamp:oadr20b"
 
 # Built once: read in every write transaction that notifies, so it must be a plain cache hit.
 _READ_SUBSCRIPTIONS = select(settings.c.value).where(settings.c.key == SUBSCRIPTIONS)
@@ -37,11 +39,9 @@ async def bump(conn: AsyncConnection, name: str) -> None:
             await conn.execute(update(settings).where(settings.c.key == name).values(value=stamp))
 
 
-async def read(conn: AsyncConnection) -> dict[str, bytes]:
+async def read(conn: AsyncConnection, names: tuple[str, ...] = (OBJECTS, GRANTS)) -> dict[str, bytes]:
     rows = (
-        await conn.execute(
-            select(settings.c.key, settings.c.value).where(settings.c.key.in_([OBJECTS, GRANTS]))
-        )
+        await conn.execute(select(settings.c.key, settings.c.value).where(settings.c.key.in_(names)))
     ).all()
     return {str(k): bytes(v) for k, v in rows}
 
@@ -50,3 +50,21 @@ async def read_subscriptions(conn: AsyncConnection) -> bytes:
     """The subscriptions stamp as this transaction sees it (b"" before the first subscription write)."""
     row = (await conn.execute(_READ_SUBSCRIPTIONS)).first()
     return b"" if row is None else bytes(row[0])
+
+
+class StampRepo:
+    """The change stamps, bound to one transaction's connection (what callers above storage use)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def bump(self, name: str) -> None:
+        await bump(self._conn, name)
+
+    async def read(self, names: tuple[str, ...] = (OBJECTS, GRANTS)) -> dict[str, bytes]:
+        return await read(self._conn, names)
+
+    async def read_subscriptions(self) -> bytes:
+        return await read_subscriptions(self._conn)

@@ -1,4 +1,4 @@
-"""OpenADR 2.0b side tables (vtn/oadr20b/tables.py)
+"""OpenADR 2.0b side tables (vtn/storage/oadr20b/tables.py)
 
 Revision ID: 0003
 Revises: 0002

@@ -1,4 +1,4 @@
-"""Side tables of the 2.0b profile (private to vtn/oadr20b; created by migration 0003_oadr20b).
+"""Side tables of the 2.0b profile (created by migration 0003_oadr20b).
 
 They join the VTN's one `MetaData` so that migrations, test resets and truncation see them. The 3.1
 objects stay the source of truth: a 2.0b VEN *is* a row of `vens`, its report data *are* rows of

@@ -17,9 +17,9 @@ from sqlalchemy import Table, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vtn.oadr20b import tables as t
-from vtn.oadr20b.pollcache import STAMP as POLL_STAMP
-from vtn.oadr20b.records import (
+from vtn.storage import versions
+from vtn.storage.oadr20b import tables as t
+from vtn.storage.oadr20b.records import (
     DataPoint,
     Delivery,
     EventVersion,
@@ -28,7 +28,6 @@ from vtn.oadr20b.records import (
     ReportMetadata,
     StoredRequest,
 )
-from vtn.storage import versions
 
 
 class NeedsWrite(Exception):
@@ -60,7 +59,7 @@ class Oadr20bStore:
         self._write()
         if not self.polls_changed:
             self.polls_changed = True
-            await versions.bump(self.conn, POLL_STAMP)
+            await versions.bump(self.conn, versions.OADR20B)
 
     def now_us(self) -> int:
         return _us(self.clock())

@@ -1,4 +1,4 @@
-"""Typed records of the 2.0b side tables (what vtn/oadr20b/store.py hands to the services)."""
+"""Typed records of the 2.0b side tables (what vtn/storage/oadr20b/store.py hands to the services)."""
 
 from __future__ import annotations
 

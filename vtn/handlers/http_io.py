@@ -1,72 +1,38 @@
-"""What every handler needs: app state keys, the caller, body decoding, query parsing, responses."""
+"""What the JSON front-ends' handlers share: the caller, body decoding, query parsing, responses.
+
+The 3.1 handlers use all of it; the 3.0.1 layer uses the query parsing and `caller`. Writes and
+reads go to the core (`state(request).core`), never to storage.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from aiohttp import web
 
 from shared.enums import ObjectType, Operation
-from shared.errors import BadRequest, NotFound, OadrError, PayloadTooLarge, Unauthorized
+from shared.errors import BadRequest, NotFound, PayloadTooLarge
 from shared.models.base import WireModel
-from shared.validation import SchemaRegistry
 from shared.wire import oadr3_json
 from shared.wire.oadr3_json import check_text
-from vtn.auth.tokens import TokenService
-from vtn.config import VtnConfig
-from vtn.intake.pool import IntakePool
-from vtn.notify.callbacks import CallbackPolicy
-from vtn.principal import Principal
-from vtn.services.notifier import AnyObject, Notifier
-from vtn.services.read_cache import ReadCache
-from vtn.storage import Store, Tx, versions
-from vtn.storage.filters import MAX_LIMIT, Page
+from vtn.core.queries import MAX_LIMIT, Page, Tx
+from vtn.core.state import Handler, caller, state
+from vtn.services.notifier import AnyObject
 
 M = TypeVar("M", bound=WireModel)
+IdT = TypeVar("IdT", bound=str)
 Obj = TypeVar("Obj", bound=AnyObject)
 
 JSON = "application/json"
 
 # The spec's objectID: ids outside it cannot exist, so they are answered 404 without a query.
 OBJECT_ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}\Z")
-# Up to this many (client, target) grant rows are cached as one snapshot; beyond it, per client.
-MAX_GRANT_SNAPSHOT = 500_000
 # OFFSET must fit the stores' 64-bit integers.
 MAX_SKIP = 2**62
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True)
-class VtnState:
-    """Everything a handler may use, built once by create_app."""
-
-    config: VtnConfig
-    store: Store
-    registry: SchemaRegistry
-    tokens: TokenService
-    notifier: Notifier
-    callbacks: CallbackPolicy
-    cache: ReadCache
-    intake: IntakePool | None = None  # report intake workers (config intake_workers), None: in-process
-
-
-STATE = web.AppKey("vtn_state", VtnState)
-PRINCIPAL_KEY = web.RequestKey("vtn_principal", Principal)
-
-
-def state(request: web.Request) -> VtnState:
-    return request.app[STATE]
-
-
-def caller(request: web.Request) -> Principal:
-    who = request.get(PRINCIPAL_KEY)
-    if not isinstance(who, Principal):
-        raise Unauthorized("no access token")
-    return who
+__all__ = ["Handler", "caller", "state"]
 
 
 async def raw_body(request: web.Request) -> bytes:
@@ -92,50 +58,10 @@ def respond(obj: WireModel, status: int = 200) -> web.Response:
 async def mutate(
     request: web.Request, operation: Operation, work: Callable[[Tx], Awaitable[Obj]], status: int = 200
 ) -> web.Response:
-    """Run a write and its notification fan-out in one transaction; answer only after the commit."""
-    st = state(request)
-
-    async def unit(tx: Tx) -> tuple[Obj, int]:
-        obj = await work(tx)
-        if obj.object_type in ("VEN", "RESOURCE"):
-            await versions.bump(tx.conn, versions.GRANTS)
-        elif obj.object_type in ("PROGRAM", "EVENT"):
-            await versions.bump(tx.conn, versions.OBJECTS)
-        queued = await st.notifier.changed(tx, operation, obj)
-        for gone in tx.cascaded:
-            queued += await st.notifier.changed(tx, Operation.DELETE, gone)  # type: ignore[arg-type]
-        return obj, queued
-
-    # Group commit: concurrent writes share one durable commit; each is answered after it.
-    obj, queued = await st.store.write(unit)
-    # After the commit: forget cached answers this write made stale, start delivering at once.
-    kind = obj.object_type
-    if kind in ("VEN", "RESOURCE"):
-        st.cache.grants_changed()
-    elif kind in ("PROGRAM", "EVENT"):
-        st.cache.objects_changed()
-    if queued:
-        st.notifier.wake()
-    return respond(obj, status)
-
-
-async def granted_targets(request: web.Request, who: Principal) -> frozenset[str] | None:
-    """The targets BL granted a VEN caller (None for BL), from the read cache when fresh."""
-    if who.is_bl:
-        return None
-    st = state(request)
-    granted = st.cache.grants(who.client_id)
-    if granted is None and st.cache.needs_snapshot():
-        async with st.cache.snapshot_lock:  # one loader; the others wait for its snapshot
-            if st.cache.needs_snapshot():
-                async with st.store.read() as tx:
-                    st.cache.keep_snapshot(await tx.vens.all_grants(MAX_GRANT_SNAPSHOT))
-        granted = st.cache.grants(who.client_id)
-    if granted is None:
-        async with st.store.read() as tx:
-            granted = await tx.vens.granted_targets(who.client_id)
-        st.cache.keep_grants(who.client_id, granted)
-    return granted
+    """Write through the core (one transaction with its notifications); answer after the commit."""
+    core = state(request).core
+    obj = await core.write(caller(request), operation, work)
+    return web.Response(body=oadr3_json.encode(obj, core.stored_texts), status=status, content_type=JSON)
 
 
 async def cached_list(
@@ -145,16 +71,18 @@ async def cached_list(
     *,
     clocked: bool = False,
 ) -> web.Response:
-    """Serve a list answer from the read cache, or build, encode and keep it.
+    """Serve a list answer from the core's read cache, or build, encode and keep it.
 
     `clocked`: the answer also depends on the time (e.g. `active=true`), not only on what is stored.
     """
-    st = state(request)
-    body_bytes = st.cache.answer(key)
+    core = state(request).core
+    body_bytes = core.cached_answer(key)  # the hot path of polling VENs: no more than a lookup
     if body_bytes is None:
-        since = st.cache.generation
-        body_bytes = oadr3_json.encode_list(await build())
-        st.cache.keep_answer(key, body_bytes, clocked=clocked, since=since)
+
+        async def encoded() -> bytes:
+            return oadr3_json.encode_list(await build())
+
+        body_bytes = await core.cached(key, encoded, clocked=clocked)
     return web.Response(body=body_bytes, content_type=JSON)
 
 
@@ -198,6 +126,12 @@ def targets_param(request: web.Request) -> frozenset[str] | None:
     return frozenset(values) if values else None
 
 
+def id_param(request: web.Request, name: str, kind: Callable[[str], IdT]) -> IdT | None:
+    """An id query parameter (e.g. `programID`) as the id type `kind` (a NewType of shared.models)."""
+    value = text_param(request, name)
+    return None if value is None else kind(value)
+
+
 def bool_param(request: web.Request, name: str) -> bool | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
@@ -227,6 +161,3 @@ def path_id(request: web.Request, name: str) -> str:
     if not OBJECT_ID.match(value):
         raise NotFound(f"no object with id {value[:130]!r}")
     return value
-
-
-__all__ = ["OadrError"]

@@ -1,0 +1,197 @@
+"""The VTN core: the one write path and the one read entry that every front-end goes through.
+
+A write is a unit of work, a function of the transaction (`work(tx, permission)`), that the core
+runs through group commit and completes with everything a change entails, in the same
+transaction: the change stamps other processes poll (vtn/storage/versions.py), the outbox rows of
+its notifications and of its cascaded deletes (vtn/services/notifier.py). After the commit, and
+only then, it drops the cached answers the write made stale and wakes the delivery worker. The
+caller is answered after the commit, so an acknowledged write is a committed write.
+
+A unit may run twice (group commit reruns a failed batch one write at a time), so it keeps its
+results in what it returns, never in variables outside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar, cast
+
+from shared.enums import ObjectType, Operation
+from vtn.core.visibility import Visibility
+from vtn.principal import Principal
+from vtn.services.notifier import AnyObject, Notifier, Renderer
+from vtn.services.read_cache import ReadCache
+from vtn.services.reports import create_prepared_report
+from vtn.storage import Store, Tx, versions
+from vtn.storage.filters import Permission
+from vtn.storage.reports import PreparedReport
+
+T = TypeVar("T")
+Obj = TypeVar("Obj", bound=AnyObject)
+
+# Writes of these kinds change what VENs are granted, or what they may read.
+_GRANT_KINDS = frozenset({ObjectType.VEN, ObjectType.RESOURCE})
+_OBJECT_KINDS = frozenset({ObjectType.PROGRAM, ObjectType.EVENT})
+
+
+@dataclass
+class Changes:
+    """What one unit of work changed beyond its rows; the core settles it in and after the commit."""
+
+    grants: bool = False  # targets granted to VENs (ven and resource objects)
+    objects: bool = False  # programs or events
+    queued: int = 0  # notification rows put in the outbox
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def touched(self, kind: str) -> None:
+        if kind in _GRANT_KINDS:
+            self.grants = True
+        elif kind in _OBJECT_KINDS:
+            self.objects = True
+
+
+class Core:
+    """The write path and read entry of the VTN, one per application."""
+
+    def __init__(self, store: Store, notifier: Notifier, cache: ReadCache) -> None:
+        self._store = store
+        self.notifier = notifier
+        self.cache = cache
+        self.visibility = Visibility(store, cache)
+        self.clock: Callable[[], datetime] = store.clock
+        self.new_id: Callable[[], str] = store.new_id
+        # Where the store keeps the text of what it wrote last: the answer to a write reuses it.
+        self.stored_texts = store.texts
+        # Told of every committed object write (who, what, which object): where an audit trail or
+        # program automation hooks in without a write path of its own.
+        self.observers: list[Callable[[Principal, Operation, AnyObject], None]] = []
+
+    def register_renderer(self, api_version: str, render: Renderer) -> None:
+        """A front-end's notification shape, for the subscriptions it marks with `api_version`."""
+        self.notifier.register_renderer(api_version, render)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """A read-only unit of work (rolled back at the end)."""
+        async with self._store.read() as tx:
+            yield tx
+
+    async def permission(self, who: Principal, requested: frozenset[str] | None = None) -> Permission:
+        """What `who` may see of programs and events (the one visibility rule, visibility.py)."""
+        return await self.visibility.permission(who, requested)
+
+    def cached_answer(self, key: tuple[object, ...]) -> bytes | None:
+        """The answer `cached` keeps under `key`, if fresh."""
+        return self.cache.answer(key)
+
+    async def cached(
+        self, key: tuple[object, ...], build: Callable[[], Awaitable[bytes]], *, clocked: bool = False
+    ) -> bytes:
+        """An encoded answer from the read cache, or built by `build` and kept.
+
+        `key` must hold everything the answer depends on (a `Permission`, never a client, so that
+        callers with equal rights share it); `clocked`: the answer also depends on the time.
+        """
+        cache = self.cache
+        found = cache.answer(key)
+        if found is None:
+            since = cache.generation
+            found = await build()
+            cache.keep_answer(key, found, clocked=clocked, since=since)
+        return found
+
+    def keep_marker(self, key: tuple[object, ...]) -> None:
+        """An empty cached answer: gone at this process's next write or when answers expire, so a
+        front-end's own cache (the 2.0b poll cache) learns when to look at the change stamps again."""
+        self.cache.keep_answer(key, b"")
+
+    async def read_stamps(self, names: tuple[str, ...]) -> dict[str, bytes]:
+        """The store's change stamps `names` (vtn/storage/versions.py)."""
+        async with self._store.read() as tx:
+            return await tx.stamps.read(names)
+
+    async def poll_stamps(self) -> dict[str, bytes]:
+        """Read the store's change stamps; drop cached answers that other processes' writes made
+        stale. Returns the stamps, for other per-process caches that follow them."""
+        async with self._store.read() as tx:
+            stamps = await tx.stamps.read()
+        self.cache.stamps_seen(stamps)
+        return stamps
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def write(self, who: Principal, operation: Operation, work: Callable[[Tx], Awaitable[Obj]]) -> Obj:
+        """Write one object on behalf of `who`, with its notifications and cascades; returns it after
+        the commit. A work that refers to other objects gets the caller's `permission()` beforehand."""
+        notifier = self.notifier
+
+        async def unit(tx: Tx, changes: Changes) -> Obj:
+            obj = await work(tx)
+            changes.touched(obj.object_type)
+            for made in cast("list[AnyObject]", tx.created_along):
+                changes.touched(made.object_type)
+                changes.queued += await notifier.changed(tx, Operation.CREATE, made)
+            changes.queued += await notifier.changed(tx, operation, obj)
+            for gone in tx.cascaded:
+                changes.queued += await notifier.changed(tx, Operation.DELETE, gone)  # type: ignore[arg-type]
+            return obj
+
+        obj = await self.run(unit)
+        for observe in self.observers:
+            observe(who, operation, obj)
+        return obj
+
+    async def write_prepared_report(self, who: Principal, prepared: PreparedReport) -> None:
+        """Store a report an intake worker validated and serialised (vtn/intake), with its notifications.
+
+        Observers are not told: the typed report is built only if a subscriber is to hear of it.
+        """
+        permission = await self.visibility.permission(who)
+        notifier = self.notifier
+
+        async def unit(tx: Tx, changes: Changes) -> None:
+            await create_prepared_report(tx, who, prepared, permission)
+            program_id = tx.reports.written_program(prepared.id)
+            changes.queued += await notifier.changed_if_heard(
+                tx, Operation.CREATE, ObjectType.REPORT, program_id, prepared.model
+            )
+
+        await self.run(unit)
+
+    async def notify(self, tx: Tx, changes: Changes, operation: Operation, obj: AnyObject) -> None:
+        """Queue the notifications of a change that a unit of work given to `run` made itself."""
+        changes.touched(obj.object_type)
+        changes.queued += await self.notifier.changed(tx, operation, obj)
+
+    async def run(self, work: Callable[[Tx, Changes], Awaitable[T]]) -> T:
+        """Run a unit of work that reports what it changed (`Changes`) through the write path."""
+
+        async def unit(tx: Tx) -> tuple[T, Changes]:
+            changes = Changes()
+            result = await work(tx, changes)
+            if changes.grants:
+                await tx.stamps.bump(versions.GRANTS)
+            elif changes.objects:
+                await tx.stamps.bump(versions.OBJECTS)
+            return result, changes
+
+        # Group commit: concurrent writes share one durable commit; each is answered after it.
+        result, changes = await self._store.write(unit)
+        self._settle(changes)
+        return result
+
+    def _settle(self, changes: Changes) -> None:
+        """After the commit: forget cached answers this write made stale, start delivering at once."""
+        if changes.grants:
+            self.cache.grants_changed()
+        elif changes.objects:
+            self.cache.objects_changed()
+        for then in changes.after_commit:
+            then()
+        if changes.queued:
+            self.notifier.wake()

@@ -1,0 +1,38 @@
+"""The query types front-ends fill in: filters and pages, in domain terms (vtn/storage/filters.py).
+
+Re-exported here so that a front-end builds a query without reaching into storage; a `Permission`
+is never built by a front-end, it comes from `Core.permission` (the visibility rule).
+"""
+
+from __future__ import annotations
+
+from vtn.storage import Tx
+from vtn.storage.filters import (
+    MAX_LIMIT,
+    EventFilter,
+    Page,
+    Permission,
+    ProgramFilter,
+    ReportFilter,
+    ResourceFilter,
+    SubscriptionFilter,
+    VenFilter,
+)
+from vtn.storage.oadr20b.store import NeedsWrite, Oadr20bStore
+from vtn.storage.reports import PreparedReport
+
+__all__ = [
+    "MAX_LIMIT",
+    "EventFilter",
+    "NeedsWrite",
+    "Oadr20bStore",
+    "Page",
+    "Permission",
+    "PreparedReport",
+    "ProgramFilter",
+    "ReportFilter",
+    "ResourceFilter",
+    "SubscriptionFilter",
+    "Tx",
+    "VenFilter",
+]

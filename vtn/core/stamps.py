@@ -1,0 +1,7 @@
+"""The names of the store's change stamps, for front-ends that keep caches of their own."""
+
+from __future__ import annotations
+
+from vtn.storage.versions import GRANTS, OADR20B, OBJECTS
+
+__all__ = ["GRANTS", "OADR20B", "OBJECTS"]

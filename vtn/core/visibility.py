@@ -1,0 +1,94 @@
+"""The one visibility rule, as the OpenADR 3.1 Definition states it ("Object Privacy").
+
+- BL sees and writes everything.
+- A VEN sees only the ven, resource, report and subscription objects stamped with its clientID.
+- Programs and events with targets are visible to a VEN only through targets it both asks for
+  (`targets` query) and was granted by BL on its ven and resource objects; untargeted ones are
+  visible to every VEN (the spec is silent; the reference VTN and openleadr-rs do the same).
+- Target hiding: a VEN is shown only the targets of a program or event that it asked for and holds.
+
+`Visibility.permission` turns a caller and the targets it asked for into a `Permission`, which the
+repositories apply in SQL; nothing else computes "requested AND granted". Grants come from the read
+cache while fresh (one query loads all clients' grants while the grant table is small).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from shared.errors import BadRequest
+from shared.models import Event, Program
+from shared.models.common import ClientId
+from vtn.principal import Principal
+from vtn.services.read_cache import ReadCache
+from vtn.storage import Store
+from vtn.storage.filters import EVERYTHING, Permission
+
+P = TypeVar("P", Program, Event)
+
+# Up to this many (client, target) grant rows are cached as one snapshot; beyond it, per client.
+MAX_GRANT_SNAPSHOT = 500_000
+
+
+def owner(who: Principal) -> ClientId | None:
+    """The clientID a query of VEN-private objects must be restricted to; None for BL."""
+    return None if who.is_bl else who.client_id
+
+
+def access_of(granted: frozenset[str], requested: frozenset[str] | None) -> frozenset[str]:
+    """The targets a VEN may match on: without a `targets` query its whole grant (so that
+    `GET /events` by a VEN whose ven object BL targeted just works), with one the requested subset."""
+    return granted if requested is None else granted & requested
+
+
+def targeting(granted: frozenset[str], requested: frozenset[str] | None = None) -> Permission:
+    """The permission of a VEN holding `granted` and asking for `requested` targets."""
+    return Permission(access=access_of(granted, requested))
+
+
+def hide_targets(obj: P, permission: Permission) -> P:
+    """Strip the targets a VEN was not granted (and did not ask for) from a program or event."""
+    access = permission.access
+    if access is None or not obj.targets:
+        return obj
+    shown = [t for t in obj.targets if t in access]
+    return obj.model_copy(update={"targets": shown or None})
+
+
+def forbid_bl_only(who: Principal, what: str) -> None:
+    if not who.is_bl:
+        raise BadRequest(f"{what} may be written by BL only")
+
+
+class Visibility:
+    """Builds callers' permissions; owns nothing but a view of the store and the read cache."""
+
+    def __init__(self, store: Store, cache: ReadCache) -> None:
+        self._store = store
+        self._cache = cache
+
+    async def permission(self, who: Principal, requested: frozenset[str] | None = None) -> Permission:
+        """What `who` may see of programs and events when asking for `requested` targets."""
+        if who.is_bl:
+            return EVERYTHING if requested is None else Permission(targets=requested)
+        # The hot path of polling VENs: a cache hit costs no further await.
+        granted = self._cache.grants(who.client_id)
+        if granted is None:
+            granted = await self.granted(who.client_id)
+        return Permission(access=access_of(granted, requested))
+
+    async def granted(self, client_id: str) -> frozenset[str]:
+        """The targets BL granted a VEN client on its ven and resource objects."""
+        cache = self._cache
+        granted = cache.grants(client_id)
+        if granted is None and cache.needs_snapshot():
+            async with cache.snapshot_lock:  # one loader; the others wait for its snapshot
+                if cache.needs_snapshot():
+                    async with self._store.read() as tx:
+                        cache.keep_snapshot(await tx.vens.all_grants(MAX_GRANT_SNAPSHOT))
+            granted = cache.grants(client_id)
+        if granted is None:
+            async with self._store.read() as tx:
+                granted = await tx.vens.granted_targets(client_id)
+            cache.keep_grants(client_id, granted)
+        return granted
