@@ -26,7 +26,6 @@ from support.processes import free_port
 from shared.enums import Role
 from vtn.app import build_app
 from vtn.config import VtnConfig
-from vtn.core.state import STATE as STATE_KEY
 from vtn.observability.logs import JsonFormatter, TextFormatter
 from vtn.observability.state import OBSERVE
 from vtn.storage import migrate, open_store
@@ -191,7 +190,7 @@ async def test_access_log_names_the_client_and_can_be_turned_off(
 ) -> None:
     caplog.set_level(logging.INFO, logger="vtn.access")
     async with _serve(VtnConfig(db_url=sqlite_url)) as client:
-        ven = await Vtn(client, client.app[STATE_KEY].store).login("ven-1", Role.VEN)
+        ven = await Vtn(client, client.app[OBSERVE].store).login("ven-1", Role.VEN)
         await ven.get("/programs/p-1")
     line = [r for r in caplog.records if r.name == "vtn.access"][-1]
     assert line.getMessage().startswith(f"GET {BASE}/programs/{{programID}} 404 ")
@@ -216,7 +215,7 @@ async def test_no_secret_or_token_is_ever_logged(sqlite_url: str, caplog: pytest
     )
     secrets: list[str] = []
     async with _serve(config) as client:
-        store = client.app[STATE_KEY].store
+        store = client.app[OBSERVE].store
         async with store.transaction() as tx:
             bl_new = await tx.clients.add("bl-1", Role.BL)
             ven_new = await tx.clients.add("ven-1", Role.VEN)
