@@ -27,6 +27,8 @@ from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
 from vtn.oadr20b.routes import add_routes as add_oadr20b_routes
 from vtn.oadr301.routes import add_routes as add_301_routes
+from vtn.programs.routes import add_routes as add_program_routes
+from vtn.programs.scheduler import ProgramScheduler
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
@@ -138,6 +140,8 @@ def create_app(
     # The OpenADR 3.0.1 API and the 2.0b XML profile, over the same store.
     add_301_routes(app)
     add_oadr20b_routes(app)
+    # Our extension: grid areas and event verification (program automation, docs/programs.md).
+    add_program_routes(app)
     return app
 
 
@@ -173,6 +177,23 @@ async def build_app(
 
         app.on_startup.append(start_intake)
         app.on_cleanup.append(stop_intake)
+    jobs = (*config.programs_prices, *config.programs_capacity)
+    if jobs:
+        programs = ProgramScheduler(
+            app[STATE].core,
+            jobs,
+            lease_s=config.programs_lease_seconds,
+            check_s=config.programs_check_seconds,
+        )
+
+        async def start_programs(_: web.Application) -> None:
+            await programs.start()
+
+        async def stop_programs(_: web.Application) -> None:
+            await programs.stop()
+
+        app.on_startup.append(start_programs)
+        app.on_cleanup.append(stop_programs)
     app.on_startup.append(_start_cache_poller)
     app.on_cleanup.append(_stop_cache_poller)
     if config.delivery_worker:

@@ -14,6 +14,7 @@ from vtn.cli.core_session import standalone_core
 from vtn.core.core import Core
 from vtn.programs import areas as svc
 from vtn.programs.areas import AreaKind, AreaRecord, MemberKind
+from vtn.programs.routes import area_json, members_json
 
 T = TypeVar("T")
 
@@ -92,10 +93,6 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def area_json(a: AreaRecord) -> dict[str, Any]:
-    return {"name": a.name, "kind": a.kind, "importKW": a.import_kw, "exportKW": a.export_kw}
-
-
 def _members(args: argparse.Namespace) -> int:
     changes = [
         *[(MemberKind.VEN, n, True) for n in args.add_ven],
@@ -120,15 +117,6 @@ def _members(args: argparse.Namespace) -> int:
     if not found.vens and not found.resources:
         print(f"area {args.name!r} has no members; add one with `--add-ven VEN_NAME`")
     return 0
-
-
-def members_json(found: svc.Members) -> dict[str, Any]:
-    return {
-        "vens": [{"venID": v.id, "venName": v.ven_name} for v in found.vens],
-        "resources": [
-            {"resourceID": r.id, "resourceName": r.resource_name, "venID": r.ven_id} for r in found.resources
-        ],
-    }
 
 
 def _remove(args: argparse.Namespace) -> int:
