@@ -75,7 +75,9 @@ def test_a_price_file_becomes_one_event_and_a_rerun_updates_it(
     (event,) = _events(db_url)
     assert event.event_name == f"day-ahead prices {DAY}"
     start = datetime(2026, 12, 7, tzinfo=UTC)
-    assert _values(event) == [(start + timedelta(hours=i), timedelta(hours=1), p) for i, p in enumerate(PRICES)]
+    assert _values(event) == [
+        (start + timedelta(hours=i), timedelta(hours=1), p) for i, p in enumerate(PRICES)
+    ]
     (descriptor,) = event.payload_descriptors or []
     assert (descriptor.payload_type, descriptor.currency, descriptor.units) == ("PRICE", "EUR", "KWH")
 

@@ -124,10 +124,14 @@ async def load(source: str, tz: tzinfo, *, timeout_s: float = 30.0) -> Series:
     """A feed from a file path or an HTTP(S) URL of the utility's own system."""
     if source.startswith(("http://", "https://")):
         timeout = aiohttp.ClientTimeout(total=timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout) as session, session.get(source) as resp:
-            if resp.status != 200:
-                raise BadRequest(f"{source} answered HTTP {resp.status}")
-            return parse(await resp.text(), tz, name=source)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session, session.get(source) as resp:
+                if resp.status != 200:
+                    raise BadRequest(f"{source} answered HTTP {resp.status}")
+                text = await resp.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise BadRequest(f"cannot fetch {source}: {str(exc) or type(exc).__name__}") from exc
+        return parse(text, tz, name=source)
     path = Path(source)
     try:
         text = path.read_text(encoding="utf-8")
