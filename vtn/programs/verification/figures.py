@@ -57,10 +57,12 @@ class Figures:
     missing_hours: int
     late_hours: int
     status: Status
+    verified_hours: int  # hours with both a baseline and a reported actual
 
     @property
     def share(self) -> float | None:
-        if self.asked_kwh is None or self.asked_kwh <= 0:
+        """Delivered / asked; None when nothing was asked or nothing could be verified."""
+        if self.asked_kwh is None or self.asked_kwh <= 0 or not self.verified_hours:
             return None
         return self.delivered_kwh / self.asked_kwh
 
@@ -99,9 +101,9 @@ def resource_figures(rows: Sequence[HourFigure], asked_kwh: float | None) -> Fig
     else:
         status = Status.COMPLETE
     return Figures(
-        baseline_kwh=sum(r.baseline for r in rows if r.baseline is not None),
-        actual_kwh=sum(r.actual for r in reported if r.actual is not None),
-        delivered_kwh=sum(r.delivered for r in both if r.delivered is not None),
+        baseline_kwh=sum((r.baseline for r in rows if r.baseline is not None), 0.0),
+        actual_kwh=sum((r.actual for r in reported if r.actual is not None), 0.0),
+        delivered_kwh=sum((r.delivered for r in both if r.delivered is not None), 0.0),
         asked_kwh=asked_kwh,
         incentive=sum(
             r.delivered * r.price for r in priced if r.delivered is not None and r.price is not None
@@ -111,6 +113,7 @@ def resource_figures(rows: Sequence[HourFigure], asked_kwh: float | None) -> Fig
         missing_hours=missing,
         late_hours=late,
         status=status,
+        verified_hours=len(both),
     )
 
 
@@ -119,15 +122,25 @@ def total(parts: Iterable[Figures]) -> Figures:
     asked = [f.asked_kwh for f in found if f.asked_kwh is not None]
     incentives = [f.incentive for f in found if f.incentive is not None]
     return Figures(
-        baseline_kwh=sum(f.baseline_kwh for f in found),
-        actual_kwh=sum(f.actual_kwh for f in found),
-        delivered_kwh=sum(f.delivered_kwh for f in found),
+        baseline_kwh=sum((f.baseline_kwh for f in found), 0.0),
+        actual_kwh=sum((f.actual_kwh for f in found), 0.0),
+        delivered_kwh=sum((f.delivered_kwh for f in found), 0.0),
         asked_kwh=sum(asked) if asked else None,
         incentive=sum(incentives) if incentives else None,
         missing_hours=sum(f.missing_hours for f in found),
         late_hours=sum(f.late_hours for f in found),
-        status=max((f.status for f in found), default=Status.MISSING),
+        status=_worst({f.status for f in found}),
+        verified_hours=sum(f.verified_hours for f in found),
     )
+
+
+def _worst(statuses: set[Status]) -> Status:
+    """A group's status: no reports only if none of its members reported; partly reported if some."""
+    reported = statuses - {Status.MISSING}
+    if not reported:
+        return Status.MISSING
+    worst = max(reported)
+    return max(worst, Status.PARTIAL) if Status.MISSING in statuses else worst
 
 
 def area_ask(baselines: Iterable[Baseline], limits: Mapping[datetime, float]) -> float:
