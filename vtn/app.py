@@ -42,6 +42,7 @@ READ_BL = frozenset({S.READ_ALL, S.READ_BL})
 ANY_CLIENT = frozenset(Scope)
 PUBLIC = None
 WORKER = web.AppKey("vtn_delivery_worker", DeliveryWorker)
+PROGRAMS = web.AppKey("vtn_program_scheduler", ProgramScheduler)
 log = logging.getLogger("vtn")
 
 
@@ -192,6 +193,7 @@ async def build_app(
         async def stop_programs(_: web.Application) -> None:
             await programs.stop()
 
+        app[PROGRAMS] = programs
         app.on_startup.append(start_programs)
         app.on_cleanup.append(stop_programs)
     app.on_startup.append(_start_cache_poller)

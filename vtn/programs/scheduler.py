@@ -28,6 +28,7 @@ class ProgramScheduler:
         self._check_s = check_s
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()  # one pass at a time in this process
+        self.first_check: asyncio.Task[None] | None = None  # the catch-up pass at start
 
     async def check(self) -> None:
         async with self._lock:
@@ -48,7 +49,9 @@ class ProgramScheduler:
         )
         scheduler.start()
         self._scheduler = scheduler
-        asyncio.get_running_loop().create_task(self.check(), name="program-jobs-first-check")
+        self.first_check = asyncio.get_running_loop().create_task(
+            self.check(), name="program-jobs-first-check"
+        )
 
     async def stop(self) -> None:
         if self._scheduler is not None:
