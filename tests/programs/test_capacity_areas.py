@@ -15,6 +15,7 @@ from vtn.core.state import STATE
 from vtn.programs.capacity_job import run_capacity
 from vtn.programs.feeds import Series, Slot
 from vtn.programs.jobs import JobKind, ProgramJob
+from vtn.programs.verification.collect import verify
 
 DAY = date(2026, 12, 7)
 JOB = ProgramJob(
@@ -95,6 +96,10 @@ async def test_an_overload_forecast_reaches_only_that_areas_vens(
         [("IMPORT_CAPACITY_LIMIT", [100.0]), ("PRICE", [0.3])]
     ] * 3
     assert await ok_json(await ven_b.get("/events")) == []
+    # Verification takes what the event asked from the forecast it was published on.
+    found = await verify(core, str(decision.event_id))
+    (area_row,) = [r for r in found.rows if r.level == "area"]
+    assert (area_row.area, area_row.figures.asked_kwh) == ("feeder-12", 45.0)
 
     # A noisy re-forecast hovering around the limit: the same event, the same hours.
     noisy = _with({16: 97, 17: 101, 18: 96, 19: 92, 20: 99, 21: 88})

@@ -28,6 +28,42 @@ FORECAST_DAYS = 10
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionState:
+    """What a capacity run remembers with its day (program_runs.state): the hours at risk, for
+    hysteresis on the next run, and the forecast energy above capacity per clock hour, which is
+    what the event asks of the area (verification's "asked")."""
+
+    hours: list[datetime]
+    excess_kwh: dict[datetime, float]
+
+    def dump(self) -> str:
+        return json.dumps(
+            {
+                "hours": [h.isoformat() for h in self.hours],
+                "excessKWh": {h.isoformat(): round(v, 6) for h, v in self.excess_kwh.items()},
+            }
+        )
+
+
+def decision_state(text: str | None) -> DecisionState:
+    if not text:
+        return DecisionState([], {})
+    doc = json.loads(text)
+    return DecisionState(
+        [datetime.fromisoformat(h) for h in doc.get("hours", [])],
+        {datetime.fromisoformat(h): float(v) for h, v in doc.get("excessKWh", {}).items()},
+    )
+
+
+def excess_by_hour(slots: list[Slot], capacity_kw: float) -> dict[datetime, float]:
+    out: dict[datetime, float] = {}
+    for s in slots:
+        hour = s.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        out[hour] = out.get(hour, 0.0) + excess_kwh([s], capacity_kw)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     at_risk: list[Slot]
     excess_kwh: float
@@ -96,9 +132,9 @@ async def run_capacity(
     program = await ensure_program(core, job.program)
     key = job_key("capacity", program.id, area.name)
     _, state = await day_event(core, key, day)
-    previously = [datetime.fromisoformat(s) for s in json.loads(state)] if state else []
+    previously = decision_state(state).hours
     at_risk = slots_at_risk(forecast.slots, area.import_kw, rule, previously)
-    new_state = json.dumps([s.start.isoformat() for s in at_risk])
+    new_state = DecisionState([s.start for s in at_risk], excess_by_hour(at_risk, area.import_kw)).dump()
     excess = excess_kwh(at_risk, area.import_kw)
     if not at_risk:
         gone = await withdraw(core, key, day, new_state)

@@ -15,7 +15,7 @@ from shared.timing import interval_spans
 from vtn.core.core import Core
 from vtn.core.queries import EventFilter, Page, ResourceFilter, Tx, VenFilter
 from vtn.programs.areas import members_in
-from vtn.programs.capacity_job import LIMIT
+from vtn.programs.capacity_job import LIMIT, decision_state
 from vtn.programs.prices import PRICE
 from vtn.programs.usage import HOUR, ResourceKey, hour_of, usage_of_clients
 from vtn.programs.verification.baseline import Baseline, BaselineMethod, TenOfTen
@@ -138,6 +138,8 @@ async def verify(
         if event is None:
             raise NotFound(f"no event with id {event_id!r}")
         participants = await _participants(tx, event)
+        run = await tx.runs().of_event(event.id)
+        forecast_ask = decision_state(run.state).excess_kwh if run is not None else {}
         same_program: list[Event] = []
         program_id = ProgramId(event.program_id)
         while batch := await tx.events.list(
@@ -167,7 +169,12 @@ async def verify(
     if limits:
         for area in sorted({p.area for p in expanded}):
             keys = [p.key for p in expanded if p.area == area]
-            ask = area_ask([baselines[k] for k in keys], limits)
+            # What the event asked: the forecast energy above the limit when the capacity job
+            # published it; for an event BL wrote by hand, the baseline energy above the limit.
+            if forecast_ask:
+                ask = sum(forecast_ask.values())
+            else:
+                ask = area_ask([baselines[k] for k in keys], limits)
             shared = shares_of_ask(
                 ask, {f"{k.client_id}\0{k.resource_name}": baselines[k] for k in keys}, limits
             )

@@ -3,8 +3,9 @@ per resource and then per VEN and per area.
 
 - delivered = baseline - actual, only for hours with both (a missing hour adds nothing, and is
   counted as missing; it is never filled in);
-- asked: for an IMPORT_CAPACITY_LIMIT event, the area's baseline energy above the limit, shared
-  among members in proportion to their baseline; None for events that ask no amount (prices);
+- asked: for an IMPORT_CAPACITY_LIMIT event, the area's energy above the limit (as forecast when
+  the capacity job published it, else as the baseline has it), shared among members in proportion
+  to their baseline; None for events that ask no amount (prices);
 - share = delivered / asked; incentive = sum over hours of delivered x the event's PRICE there;
 - an hour is late when the report covering it arrived more than `late_after` after the hour ended.
 """
@@ -160,4 +161,6 @@ def shares_of_ask(
     wanted = list(hours)
     energy = {k: sum(v for h in wanted if (v := b.values.get(h)) is not None) for k, b in baselines.items()}
     whole = sum(energy.values())
-    return {k: (ask * e / whole if whole > 0 else 0.0) for k, e in energy.items()}
+    if whole <= 0:  # no baseline anywhere: in equal parts
+        return {k: ask / len(energy) for k in energy}
+    return {k: ask * e / whole for k, e in energy.items()}
