@@ -25,6 +25,7 @@ import socket
 import sys
 import time
 import tomllib
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -199,12 +200,7 @@ async def main(args: argparse.Namespace) -> None:
                 },
             )
         telemetry = await api.call("POST", "/programs", bl, {"programName": "telemetry"})
-        tele_event = await api.call(
-            "POST", "/events", bl,
-            {"programID": telemetry["id"], "eventName": "hourly usage", "intervalPeriod": {"start": clock.now().isoformat(), "duration": "P9999Y"},
-             "reportDescriptors": [{"payloadType": "USAGE", "readingType": "DIRECT_READ", "units": "KWH"}],
-             "intervals": [{"id": 0, "payloads": [{"type": "SIMPLE", "values": [0]}]}]},
-        )  # fmt: skip
+        tele_event = await api.call("POST", "/events", bl, telemetry_event(telemetry["id"], clock.now()))
         say(f"[demo] VTN on {base}, simulated clock from {clock.now():%Y-%m-%d}; five VENs, five devices")
 
         end = datetime(EVENT_DAY.year, EVENT_DAY.month, EVENT_DAY.day, tzinfo=UTC) + timedelta(days=1)
@@ -215,17 +211,13 @@ async def main(args: argparse.Namespace) -> None:
                 await capacity_scheduler.check()
             for d in devices:
                 events = [Event.model_validate(e) for e in await api.call("GET", "/events", d.token)]
-                signals = Timeline(events, seed=hash(d.name) & 0xFFFF).signals_at(now)
+                signals = Timeline(events, seed=zlib.crc32(d.name.encode())).signals_at(now)
                 await d.adapter.apply(signals, now)
                 d.adapter.step(now + H)
                 kwh = d.adapter.readings().energy_kwh - d.meter
                 d.meter += kwh
                 d.hourly[now] = kwh
-                report = {
-                    "eventID": tele_event["id"], "clientName": d.name, "reportName": f"usage {now:%Y-%m-%dT%H}",
-                    "payloadDescriptors": [{"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": "USAGE", "units": "KWH"}],
-                    "resources": [{"resourceName": d.resource, "intervals": [{"id": 0, "intervalPeriod": {"start": now.isoformat(), "duration": "PT1H"}, "payloads": [{"type": "USAGE", "values": [round(kwh, 4)]}]}]}],
-                }  # fmt: skip
+                report = usage_report(tele_event["id"], d, now, kwh)
                 on_event_day = now.date() == EVENT_DAY
                 if on_event_day and d.name == "water-heater" and now.hour == 18:
                     continue  # the gateway lost this hour
@@ -266,9 +258,7 @@ async def main(args: argparse.Namespace) -> None:
                 published, _ = await day_event(
                     core, job_key("prices", await program_id(api, bl, "day-ahead")), now.date()
                 )
-                say(
-                    f"[demo] {now:%a %Y-%m-%d}: prices published by the scheduler: {'yes' if published else 'NO'}"
-                )
+                say(f"[demo] {now:%a %Y-%m-%d}: prices published by the scheduler: {bool(published)}")
             clock.moment = now + H
 
         cap_event, _ = await day_event(
@@ -278,21 +268,51 @@ async def main(args: argparse.Namespace) -> None:
             raise SystemExit("demo: no capacity event was published")
         seen = {d.name: [e["eventName"] for e in await api.call("GET", "/events", d.token)] for d in devices}
         say(
-            f"[demo] capacity event {cap_event.event_name}: {len(cap_event.intervals or [])} h at risk, targets {cap_event.targets}"
+            f"[demo] capacity event {cap_event.event_name}: {len(cap_event.intervals or [])} h at risk, "
+            f"targets {cap_event.targets}"
         )
         for name, names in seen.items():
             say(
-                f"[demo]   {name:<13} ({DEVICES[name]}) sees: {', '.join(n for n in names if 'prices' not in n)}"
+                f"[demo]   {name:<13} ({DEVICES[name]}) sees: "
+                f"{', '.join(n for n in names if 'prices' not in n)}"
             )
         found = await verify(core, cap_event.id)
         (WORK / "verification.csv").write_text(to_csv(found))
         area = await members(core, "feeder-12")
         say(
-            f"[demo] verification ({len(area.vens)} VENs in feeder-12; also in var/demo-day/verification.csv):"
+            f"[demo] verification ({len(area.vens)} VENs in feeder-12; "
+            "also in var/demo-day/verification.csv):"
         )
         print(to_table(found))
     await runner.cleanup()
     say(f"[demo] done in {time.monotonic() - started:.0f} s of wall time")
+
+
+def telemetry_event(program_id: str, start: datetime) -> dict[str, Any]:
+    """An event that only asks for hourly USAGE reports, open-ended (P9999Y)."""
+    return {
+        "programID": program_id,
+        "eventName": "hourly usage",
+        "intervalPeriod": {"start": start.isoformat(), "duration": "P9999Y"},
+        "reportDescriptors": [{"payloadType": "USAGE", "readingType": "DIRECT_READ", "units": "KWH"}],
+        "intervals": [{"id": 0, "payloads": [{"type": "SIMPLE", "values": [0]}]}],
+    }
+
+
+def usage_report(event_id: str, d: Device, hour: datetime, kwh: float) -> dict[str, Any]:
+    interval = {
+        "id": 0,
+        "intervalPeriod": {"start": hour.isoformat(), "duration": "PT1H"},
+        "payloads": [{"type": "USAGE", "values": [round(kwh, 4)]}],
+    }
+    descriptor = {"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": "USAGE", "units": "KWH"}
+    return {
+        "eventID": event_id,
+        "clientName": d.name,
+        "reportName": f"usage {hour:%Y-%m-%dT%H}",
+        "payloadDescriptors": [descriptor],
+        "resources": [{"resourceName": d.resource, "intervals": [interval]}],
+    }
 
 
 def typical_day(devices: list[Device], day: date) -> dict[datetime, float]:

@@ -12,8 +12,8 @@ By hand (10 of 10, same-day adjustment on 13:00-16:00, capped 0.8-1.2):
 - r2: baseline 4.0 per hour; the morning ran 1.5 vs 1.0 -> capped x1.2: 4.8 + 4.8 = 9.6;
   17:00 actual 4.0 (delivered 0.8), 18:00 never reported (missing, not filled in); incentive 0.24.
 - r3: baseline 1.0 per hour, no report on the event day at all (no adjustment either): missing.
-- Ask: area baseline 17:00 = 2.2 + 4.8 + 1.0 = 8.0, 18:00 = 3.3 + 4.8 + 1.0 = 9.1; above 6 kW:
-  2.0 + 3.1 = 5.1 kWh, shared by baseline energy (5.5 : 9.6 : 2.0 of 17.1).
+- Ask: the limit is per site (OpenADR: "the maximum import level for the site"), 2 kW; each
+  house's baseline above it: r1 0.2 + 1.3 = 1.5, r2 2.8 + 2.8 = 5.6, r3 0; the area 7.1 kWh.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ async def test_verification_equals_the_hand_computed_figures(vtn: Vtn, bl: Api) 
         await tx.events.insert(_event("telemetry", "telemetry", now, None))
         await tx.events.insert(_event("capacity", "earlier", at(EXCLUDED, 17), ["feeder-12"], PRICE=0.3))
         event = _event(
-            "capacity", "evening", at(EVENT_DAY, 17), ["feeder-12"], IMPORT_CAPACITY_LIMIT=6.0, PRICE=0.3
+            "capacity", "evening", at(EVENT_DAY, 17), ["feeder-12"], IMPORT_CAPACITY_LIMIT=2.0, PRICE=0.3
         )
         await tx.events.insert(event)
         clients = {"r1": houses["house-a"], "r2": houses["house-b"], "r3": houses["house-c"]}
@@ -200,8 +200,8 @@ async def test_verification_equals_the_hand_computed_figures(vtn: Vtn, bl: Api) 
 
     found = await verify(core, "evening")
     rows = {(r.level, r.ven, r.resource): r.figures for r in found.rows}
-    ask = 5.1
-    share = {"r1": ask * 5.5 / 17.1, "r2": ask * 9.6 / 17.1, "r3": ask * 2.0 / 17.1}
+    ask = 7.1
+    share = {"r1": 1.5, "r2": 5.6, "r3": 0.0}
     r1 = rows[("resource", "house-a", "r1")]
     assert (r1.baseline_kwh, r1.actual_kwh, r1.delivered_kwh) == pytest.approx((5.5, 3.5, 2.0))
     assert r1.asked_kwh == pytest.approx(share["r1"])
@@ -214,12 +214,13 @@ async def test_verification_equals_the_hand_computed_figures(vtn: Vtn, bl: Api) 
     assert (r2.missing_hours, r2.status) == (1, Status.PARTIAL)
     r3 = rows[("resource", "house-c", "r3")]
     assert (r3.baseline_kwh, r3.actual_kwh, r3.delivered_kwh, r3.incentive) == (2.0, 0.0, 0.0, None)
-    assert (r3.missing_hours, r3.status, r3.share) == (2, Status.MISSING, None)
+    assert (r3.missing_hours, r3.status, r3.asked_kwh, r3.share) == (2, Status.MISSING, 0.0, None)
+    assert r2.share == pytest.approx(0.8 / 5.6)
     assert found.baselines[next(k for k in found.baselines if k.resource_name == "r3")].adjustment is None
     area = rows[("area", "", "")]
     assert (area.baseline_kwh, area.actual_kwh, area.delivered_kwh) == pytest.approx((17.1, 7.5, 2.8))
     assert area.asked_kwh == pytest.approx(ask)
-    assert area.share == pytest.approx(2.8 / 5.1)
+    assert area.share == pytest.approx(2.8 / 7.1)
     assert area.incentive == pytest.approx(0.84)
     assert (area.missing_hours, area.late_hours, area.status) == (3, 1, Status.PARTIAL)
     assert rows[("ven", "house-c", "")].status == Status.MISSING
@@ -231,6 +232,5 @@ async def test_verification_equals_the_hand_computed_figures(vtn: Vtn, bl: Api) 
     assert (r1_json["deliveredKWh"], r1_json["incentive"], r1_json["status"]) == (2.0, 0.6, "late reports")
     csv_text = await (await bl.get("/verification/evening", params={"format": "csv"})).text()
     assert csv_text == to_csv(found)
-    r3_share = round(share["r3"], 3)
-    assert f"resource,feeder-12,house-c,r3,2.0,0.0,0.0,{r3_share},,,2,0,no reports\n" in csv_text
+    assert "resource,feeder-12,house-c,r3,2.0,0.0,0.0,0.0,,,2,0,no reports\n" in csv_text
     assert (await bl.get("/verification/nope")).status == 404

@@ -1,8 +1,9 @@
 """Capacity programs: an area's load forecast (a feed, or the usage its VENs report) against its
 import capacity becomes one event per (program, area, day), targeted at the area.
 
-The event has an interval per hour at risk with an IMPORT_CAPACITY_LIMIT (the area's import
-capacity, kW) and a PRICE (the incentive to shift out of those hours). It is updated when the
+The event has an interval per hour at risk with an IMPORT_CAPACITY_LIMIT (kW; OpenADR defines it
+per site, so each member site gets an equal share of the area's import capacity) and a PRICE (the
+incentive to shift out of those hours). It is updated when the
 hours change and withdrawn (deleted) when the forecast recovers. The decision is capacity.py's.
 """
 
@@ -103,6 +104,14 @@ def capacity_event(
     )
 
 
+async def site_limit_kw(core: Core, area: str, import_kw: float) -> float:
+    """The IMPORT_CAPACITY_LIMIT each member site receives: OpenADR defines it as "the maximum
+    import level for the site", so the area's capacity is shared equally among its sites (VENs)."""
+    found = await members(core, area)
+    sites = {v.id for v in found.vens} | {r.ven_id for r in found.resources}
+    return round(import_kw / max(1, len(sites)), 3)
+
+
 async def forecast_from_usage(core: Core, area: str, day: date, tz: tzinfo) -> Series:
     """Without a forecast feed: per hour of `day`, the members' mean reported usage at that hour over
     the last FORECAST_DAYS days (kWh in an hour = mean kW), summed over the members."""
@@ -141,7 +150,13 @@ async def run_capacity(
         note = "event withdrawn" if gone is not None else "no event"
         return Decision([], 0.0, None, f"{area.name} {day}: no hours at risk, {note}")
     req = capacity_event(
-        program.id, area.name, day, at_risk, area.import_kw, job.price_incentive, job.currency or "EUR"
+        program.id,
+        area.name,
+        day,
+        at_risk,
+        await site_limit_kw(core, area.name, area.import_kw),
+        job.price_incentive,
+        job.currency or "EUR",
     )
     done = await publish(core, key, day, req, new_state)
     event_id = done.event.id if done.event is not None else None

@@ -22,10 +22,10 @@ from vtn.programs.verification.baseline import Baseline, BaselineMethod, TenOfTe
 from vtn.programs.verification.figures import (
     Figures,
     HourFigure,
-    area_ask,
     hour_figures,
     resource_figures,
     shares_of_ask,
+    site_ask,
     total,
 )
 
@@ -124,6 +124,37 @@ async def _participants(tx: Tx, event: Event) -> list[Participant]:
     return sorted(out.values(), key=lambda p: (p.area, p.ven_name, p.key.resource_name))
 
 
+def _asks(
+    found: list[Participant],
+    baselines: dict[ResourceKey, Baseline],
+    limits: dict[datetime, float],
+    forecast_ask: dict[datetime, float],
+) -> dict[ResourceKey, float]:
+    """What the event asked of each resource (kWh), for an IMPORT_CAPACITY_LIMIT event.
+
+    Published by a capacity job: the forecast energy above the area's capacity, shared among the
+    area's resources by baseline energy. Written by hand: the limit is per site (OpenADR: "the
+    maximum import level for the site"), so each VEN's ask is its baseline energy above it, shared
+    among its resources by baseline energy.
+    """
+    if not limits:
+        return {}
+
+    def label(k: ResourceKey) -> str:
+        return f"{k.client_id}\0{k.resource_name}"
+
+    groups: dict[tuple[str, str], list[ResourceKey]] = {}
+    for p in found:
+        group = (p.area, "") if forecast_ask else (p.area, p.ven_name)
+        groups.setdefault(group, []).append(p.key)
+    asks: dict[ResourceKey, float] = {}
+    for keys in groups.values():
+        ask = sum(forecast_ask.values()) if forecast_ask else site_ask([baselines[k] for k in keys], limits)
+        shared = shares_of_ask(ask, {label(k): baselines[k] for k in keys}, limits)
+        asks.update({k: shared[label(k)] for k in keys})
+    return asks
+
+
 async def verify(
     core: Core,
     event_id: str,
@@ -165,20 +196,7 @@ async def verify(
         received = found.received if found is not None else {}
         baselines[p.key] = how.baseline(kwh, hours, excluded, tz)
         hourly[p.key] = hour_figures(hours, baselines[p.key], kwh, received, prices, late_after)
-    asks: dict[ResourceKey, float] = {}
-    if limits:
-        for area in sorted({p.area for p in expanded}):
-            keys = [p.key for p in expanded if p.area == area]
-            # What the event asked: the forecast energy above the limit when the capacity job
-            # published it; for an event BL wrote by hand, the baseline energy above the limit.
-            if forecast_ask:
-                ask = sum(forecast_ask.values())
-            else:
-                ask = area_ask([baselines[k] for k in keys], limits)
-            shared = shares_of_ask(
-                ask, {f"{k.client_id}\0{k.resource_name}": baselines[k] for k in keys}, limits
-            )
-            asks.update({k: shared[f"{k.client_id}\0{k.resource_name}"] for k in keys})
+    asks = _asks(expanded, baselines, limits, forecast_ask)
     rows: list[Row] = []
     per_resource = {
         p.key: resource_figures(hourly[p.key], asks.get(p.key) if limits else None) for p in expanded

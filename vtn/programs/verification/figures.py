@@ -3,9 +3,9 @@ per resource and then per VEN and per area.
 
 - delivered = baseline - actual, only for hours with both (a missing hour adds nothing, and is
   counted as missing; it is never filled in);
-- asked: for an IMPORT_CAPACITY_LIMIT event, the area's energy above the limit (as forecast when
-  the capacity job published it, else as the baseline has it), shared among members in proportion
-  to their baseline; None for events that ask no amount (prices);
+- asked: for an IMPORT_CAPACITY_LIMIT event, the energy above the limit: the area's as forecast
+  when the capacity job published the event, else each site's baseline above the (per-site) limit;
+  shared among resources in proportion to their baseline; None for events asking no amount (prices);
 - share = delivered / asked; incentive = sum over hours of delivered x the event's PRICE there;
 - an hour is late when the report covering it arrived more than `late_after` after the hour ended.
 """
@@ -144,8 +144,8 @@ def _worst(statuses: set[Status]) -> Status:
     return max(worst, Status.PARTIAL) if Status.MISSING in statuses else worst
 
 
-def area_ask(baselines: Iterable[Baseline], limits: Mapping[datetime, float]) -> float:
-    """kWh the area's baseline exceeds the limit by, over the limited hours."""
+def site_ask(baselines: Iterable[Baseline], limits: Mapping[datetime, float]) -> float:
+    """kWh a site's baseline (the sum of its resources') exceeds the limit by, over the limited hours."""
     found = list(baselines)
     ask = 0.0
     for hour, limit in limits.items():
