@@ -113,21 +113,24 @@ async def verification(request: web.Request) -> web.Response:
     return web.Response(text=json.dumps(to_json(found)), content_type="application/json")
 
 
+_RESOURCE = "/areas/{name}/resources/{venName}/{resourceName}"
+# (method, path under the 3.1 base, handler, scopes): our extension, not in the OpenADR OpenAPI.
+ROUTES: tuple[tuple[str, str, Handler, frozenset[Scope]], ...] = (
+    ("GET", "/areas", list_areas, READ),
+    ("POST", "/areas", create_area, WRITE),
+    ("GET", "/areas/{name}", get_area, READ),
+    ("DELETE", "/areas/{name}", delete_area, WRITE),
+    ("PUT", "/areas/{name}/vens/{venName}", _member(MemberKind.VEN, True), WRITE),
+    ("DELETE", "/areas/{name}/vens/{venName}", _member(MemberKind.VEN, False), WRITE),
+    ("PUT", _RESOURCE, _member(MemberKind.RESOURCE, True), WRITE),
+    ("DELETE", _RESOURCE, _member(MemberKind.RESOURCE, False), WRITE),
+    ("GET", "/verification/{eventID}", verification, READ),
+)
+
+
 def add_routes(app: web.Application) -> None:
     """Register the extension's routes and scopes on an app built by vtn.app.create_app."""
     base = app[STATE].config.base_path.rstrip("/")
     scopes = app[ROUTE_SCOPES]
-    resource = "/areas/{name}/resources/{venName}/{resourceName}"
-    rows: list[tuple[str, str, Handler, frozenset[Scope]]] = [
-        ("GET", "/areas", list_areas, READ),
-        ("POST", "/areas", create_area, WRITE),
-        ("GET", "/areas/{name}", get_area, READ),
-        ("DELETE", "/areas/{name}", delete_area, WRITE),
-        ("PUT", "/areas/{name}/vens/{venName}", _member(MemberKind.VEN, True), WRITE),
-        ("DELETE", "/areas/{name}/vens/{venName}", _member(MemberKind.VEN, False), WRITE),
-        ("PUT", resource, _member(MemberKind.RESOURCE, True), WRITE),
-        ("DELETE", resource, _member(MemberKind.RESOURCE, False), WRITE),
-        ("GET", "/verification/{eventID}", verification, READ),
-    ]
-    for method, path, handler, needed in rows:
+    for method, path, handler, needed in ROUTES:
         scopes[app.router.add_route(method, base + path, handler)] = needed
