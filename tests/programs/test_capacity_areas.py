@@ -96,6 +96,12 @@ async def test_an_overload_forecast_reaches_only_that_areas_vens(
         [("IMPORT_CAPACITY_LIMIT", [100.0]), ("PRICE", [0.3])]
     ] * 3
     assert await ok_json(await ven_b.get("/events")) == []
+    # The same through OpenADR 3.0.1: targeting is the one visibility rule for every protocol.
+    for api, count in ((ven_a, 1), (ven_b, 0)):
+        resp = await api.client.get(
+            "/openadr3/3.0.1/events", headers={"Authorization": f"Bearer {api.token}"}
+        )
+        assert resp.status == 200 and len(await resp.json()) == count
     # Verification takes what the event asked from the forecast it was published on.
     found = await verify(core, str(decision.event_id))
     (area_row,) = [r for r in found.rows if r.level == "area"]

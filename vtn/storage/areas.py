@@ -181,8 +181,3 @@ class RunRepo:
         query = select(program_runs.c.job, program_runs.c.day).where(program_runs.c.event_id == event_id)
         row = (await self._conn.execute(query)).first()
         return None if row is None else await self.get(str(row[0]), str(row[1]))
-
-    async def of_job(self, job: str) -> list[RunRecord]:
-        rows = (await self._conn.execute(select(program_runs.c.day).where(program_runs.c.job == job))).all()
-        found = [await self.get(job, str(r[0])) for r in rows]
-        return sorted((r for r in found if r is not None), key=lambda r: r.day)
