@@ -67,3 +67,21 @@ async def test_a_serving_vtn_publishes_a_due_price_day_at_start(db_url: str, tmp
         assert len(event.intervals or []) == 24
     finally:
         await store.close()
+
+
+def test_publish_capacity_cli(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ["--db", db_url]
+    assert main(["areas", "add", "feeder-9", "--kind", "substation", "--import-kw", "50", *db]) == 0
+    forecast = tmp_path / "forecast.csv"
+    forecast.write_text(
+        "".join(f"2026-12-07T{h:02d}:00:00Z,{70 if h in (18, 19) else 30}\n" for h in range(24))
+    )
+    args = ["publish", "capacity", "--program", "cap", "--area", "feeder-9", "--day", "2026-12-07", *db]
+    capsys.readouterr()
+    assert main([*args, "--forecast", str(forecast)]) == 0
+    assert "feeder-9 2026-12-07: 2 h at risk (40.0 kWh above 50 kW), CREATE event" in capsys.readouterr().out
+    forecast.write_text("".join(f"2026-12-07T{h:02d}:00:00Z,30\n" for h in range(24)))
+    assert main([*args, "--forecast", str(forecast)]) == 0
+    assert capsys.readouterr().out.strip() == "feeder-9 2026-12-07: no hours at risk, event withdrawn"
+    assert main([*args, "--day", "tomorrow"]) == 2
+    assert capsys.readouterr().err.strip() == "vtn: error: --day 'tomorrow': use YYYY-MM-DD"
