@@ -35,6 +35,8 @@ from vtn.observability import wiring
 from vtn.observability.health import install_ticker
 from vtn.observability.http import observe
 from vtn.observability.state import OBSERVE
+from vtn.programs.routes import add_routes as add_program_routes
+from vtn.programs.scheduler import ProgramScheduler
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
@@ -48,6 +50,7 @@ READ_BL = frozenset({S.READ_ALL, S.READ_BL})
 ANY_CLIENT = frozenset(Scope)
 PUBLIC = None
 WORKER = web.AppKey("vtn_delivery_worker", DeliveryWorker)
+PROGRAMS = web.AppKey("vtn_program_scheduler", ProgramScheduler)
 log = logging.getLogger("vtn")
 
 
@@ -157,6 +160,8 @@ def create_app(
     apidocs.add_routes(app, oadr301_base(app), "3.0.1", registry)
     # /health, /ready, /metrics (public, like the API docs) and the metric hooks.
     wiring.attach(app, wiring.observability(config, store), app.get(OADR20B_SERVICE))
+    # Our extension: grid areas and event verification (program automation, docs/programs.md).
+    add_program_routes(app)
     return app
 
 
@@ -196,6 +201,24 @@ async def build_app(
 
         app.on_startup.append(start_intake)
         app.on_cleanup.append(stop_intake)
+    jobs = (*config.programs_prices, *config.programs_capacity)
+    if jobs:
+        programs = ProgramScheduler(
+            app[STATE].core,
+            jobs,
+            lease_s=config.programs_lease_seconds,
+            check_s=config.programs_check_seconds,
+        )
+
+        async def start_programs(_: web.Application) -> None:
+            await programs.start()
+
+        async def stop_programs(_: web.Application) -> None:
+            await programs.stop()
+
+        app[PROGRAMS] = programs
+        app.on_startup.append(start_programs)
+        app.on_cleanup.append(stop_programs)
     app.on_startup.append(_start_cache_poller)
     app.on_cleanup.append(_stop_cache_poller)
     install_ticker(app, config.contacts_flush_seconds)

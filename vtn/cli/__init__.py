@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from vtn.cli.common import CliError
 
 # Sub-command modules, imported only when used: `vtn clients add` need not load the server.
-COMMANDS = {"serve": "vtn.cli.serve", "db": "vtn.cli.db", "clients": "vtn.cli.clients", "ca": "vtn.cli.ca"}
+COMMANDS = {
+    "serve": "vtn.cli.serve",
+    "db": "vtn.cli.db",
+    "clients": "vtn.cli.clients",
+    "ca": "vtn.cli.ca",
+    "areas": "vtn.cli.areas",
+    "publish": "vtn.cli.publish",
+    "programs": "vtn.cli.programs",
+    "verify": "vtn.cli.verify",
+}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

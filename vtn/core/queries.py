@@ -7,6 +7,7 @@ is never built by a front-end, it comes from `Core.permission` (the visibility r
 from __future__ import annotations
 
 from vtn.storage import Tx
+from vtn.storage.areas import AreaRecord, RunRecord
 from vtn.storage.filters import (
     MAX_LIMIT,
     EventFilter,
@@ -23,6 +24,7 @@ from vtn.storage.reports import PreparedReport
 
 __all__ = [
     "MAX_LIMIT",
+    "AreaRecord",
     "EventFilter",
     "NeedsWrite",
     "Oadr20bStore",
@@ -32,6 +34,7 @@ __all__ = [
     "ProgramFilter",
     "ReportFilter",
     "ResourceFilter",
+    "RunRecord",
     "SubscriptionFilter",
     "Tx",
     "VenFilter",

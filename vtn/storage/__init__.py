@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.durations import utcnow
 from shared.models.base import ObjectMetadata
 from shared.wire.oadr3_json import StoredTexts
+from vtn.storage.areas import AreaRepo, RunRepo
 from vtn.storage.clients import ClientRecord, ClientRepo, NewClient
 from vtn.storage.engine import SQLITE_BEGIN, create_engine
 from vtn.storage.events import EventRepo
@@ -63,6 +64,14 @@ class Tx:
     def mqtt_audience(self) -> MqttAudienceRepo:
         """Who may hear of a change over MQTT (the vens and their topics), in this transaction."""
         return MqttAudienceRepo(self.conn)
+
+    def areas(self) -> AreaRepo:
+        """Grid areas (program automation), in this transaction."""
+        return AreaRepo(self.conn)
+
+    def runs(self) -> RunRepo:
+        """Program runs: per (job, day) the published event and the claim (program automation)."""
+        return RunRepo(self.conn)
 
     def oadr20b(self, clock: Callable[[], datetime], *, read_only: bool = False) -> Oadr20bStore:
         """The 2.0b side tables in this transaction (`read_only`: raises NeedsWrite at a write)."""

@@ -42,3 +42,9 @@ class ProgramRepo(DocRepo[Program]):
         ]
         await _rows.clear_targets(self.conn, ObjectType.EVENT, event_ids)
         await super().delete(object_id)
+
+    async def named(self, name: str) -> Program | None:
+        """The program called `name` (names are unique), if any."""
+        query = select(programs.c.doc).where(programs.c.program_name == name)
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else _rows.load(Program, str(row[0]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -202,4 +203,31 @@ client_contacts = Table(
     Column("first_seen_us", BigInteger, nullable=False),
     Column("last_seen_us", BigInteger, nullable=False),
     Index("ix_client_contacts_role_last_seen_us", "role", "last_seen_us"),
+)
+
+# Program automation (vtn/programs). A grid area: its members are the ven and resource objects
+# granted the target value `name` (object_targets), so no membership table exists.
+areas = Table(
+    "areas",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("kind", String(16), nullable=False),  # neighbourhood | feeder | substation
+    Column("import_kw", Float, nullable=False),
+    Column("export_kw", Float, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+# One row per (job, day): the event a program published for that day, and the claim that makes a
+# scheduled job run once across processes (a lease, so a killed claimant's day is taken over).
+program_runs = Table(
+    "program_runs",
+    metadata,
+    Column("job", String(200), primary_key=True),
+    Column("day", String(10), primary_key=True),  # ISO date in the program's time zone
+    Column("event_id", String(ID), nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_until_us", BigInteger, nullable=True),
+    Column("done_us", BigInteger, nullable=True),
+    # What the job decided last (capacity programs: the hours at risk, JSON), for hysteresis.
+    Column("state", Text, nullable=True),
 )
