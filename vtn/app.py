@@ -27,6 +27,7 @@ from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
 from vtn.oadr20b.routes import add_routes as add_oadr20b_routes
 from vtn.oadr301.routes import add_routes as add_301_routes
+from vtn.sandbox.routes import add_routes as add_sandbox_routes
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
@@ -138,6 +139,7 @@ def create_app(
     # The OpenADR 3.0.1 API and the 2.0b XML profile, over the same store.
     add_301_routes(app)
     add_oadr20b_routes(app)
+    add_sandbox_routes(app)
     return app
 
 

@@ -108,6 +108,11 @@ class VtnConfig:
     # Credentials of the VTN's own publishing connection (the broker ACL lets only it write).
     mqtt_username: str | None = None
     mqtt_password: str | None = None
+    # Partner sandbox (docs/sandbox.md): per sandbox client, events not yet ended, simulated events and
+    # test notifications per minute (kept per VTN process), and the longest simulated event.
+    sandbox_max_events: int = 20
+    sandbox_requests_per_minute: int = 30
+    sandbox_max_duration_seconds: float = 86400.0
 
     @classmethod
     def load(
