@@ -9,6 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from support.harness import BASE, Api, Vtn
 from support.receiver import Receiver
+from support.sandbox import sandbox_login, trigger
 
 from shared.enums import Role
 from shared.validation import SchemaRegistry
@@ -38,26 +39,6 @@ async def _lab(db_url: str, **config: Any) -> AsyncIterator[Vtn]:
 async def lab(db_url: str) -> AsyncIterator[Vtn]:
     async for vtn in _lab(db_url):
         yield vtn
-
-
-async def sandbox_login(vtn: Vtn, name: str) -> Api:
-    async with vtn.store.transaction() as tx:
-        new = await tx.clients.add(name, Role.VEN, sandbox=True)
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": new.record.client_id,
-        "client_secret": new.secret,
-    }
-    resp = await vtn.client.post(BASE + "/auth/token", data=form)
-    assert resp.status == 200, await resp.text()
-    return Api(vtn.client, new.record.client_id, new.secret, (await resp.json())["access_token"])
-
-
-async def trigger(api: Api, status: int = 201, **body: Any) -> dict[str, Any]:
-    resp = await api.post("/sandbox/events", json=body)
-    assert resp.status == status, await resp.text()
-    doc: dict[str, Any] = await resp.json()
-    return doc
 
 
 async def _ids(api: Api, path: str, base: str = BASE) -> set[str]:
