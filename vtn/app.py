@@ -27,7 +27,7 @@ from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
 from vtn.oadr20b.routes import add_routes as add_oadr20b_routes
 from vtn.oadr301.routes import add_routes as add_301_routes
-from vtn.sandbox.routes import add_routes as add_sandbox_routes
+from vtn.sandbox import routes as sandbox
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
@@ -96,6 +96,9 @@ ROUTES: list[Route] = [
     # Our extension: certificate onboarding (docs/onboarding.md); 404 unless ca_dir is configured.
     Route("POST", "/certificates/requests", submit_cert_request, ANY_CLIENT),
     Route("GET", "/certificates/requests/{requestID}", get_cert_request, ANY_CLIENT),
+    # Our extension: the partner sandbox (docs/sandbox.md); the handlers refuse non-sandbox clients.
+    Route("POST", "/sandbox/events", sandbox.create_event, ANY_CLIENT),
+    Route("POST", "/sandbox/subscriptions/{subscriptionID}/test", sandbox.test_notification, ANY_CLIENT),
 ]
 
 
@@ -139,7 +142,7 @@ def create_app(
     # The OpenADR 3.0.1 API and the 2.0b XML profile, over the same store.
     add_301_routes(app)
     add_oadr20b_routes(app)
-    add_sandbox_routes(app)
+    sandbox.install(app)
     return app
 
 

@@ -1,4 +1,4 @@
-"""Routes of the partner sandbox, our API extension beside the 3.1 API (docs/sandbox.md).
+"""Handlers of the partner sandbox, our API extension beside the 3.1 API (docs/sandbox.md).
 
 - `POST {base}/sandbox/events`: a simulated event from a template, targeted at the caller alone.
 - `POST {base}/sandbox/subscriptions/{subscriptionID}/test`: a test notification to each callback
@@ -17,13 +17,12 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from shared.durations import parse_duration
-from shared.enums import Operation, Scope
+from shared.enums import Operation
 from shared.errors import BadRequest, Forbidden
 from shared.models import Event, Program
 from vtn.core.queries import Tx
 from vtn.core.state import STATE, caller, state
 from vtn.handlers.http_io import JSON, mutate, path_id, raw_body
-from vtn.middleware import ROUTE_SCOPES
 from vtn.principal import Principal
 from vtn.sandbox.limits import RateLimit
 from vtn.services import sandbox as svc
@@ -114,18 +113,7 @@ async def test_notification(request: web.Request) -> web.Response:
     return web.Response(text=json.dumps(body), status=202, content_type=JSON)
 
 
-ROUTES = [
-    ("POST", "/sandbox/events", create_event),
-    ("POST", "/sandbox/subscriptions/{subscriptionID}/test", test_notification),
-]
-
-
-def add_routes(app: web.Application) -> None:
-    """Register the sandbox routes under the 3.1 base path; any client token may reach them, the
-    handlers refuse all but sandbox clients."""
-    config = app[STATE].config
-    app[LIMIT] = RateLimit(config.sandbox_requests_per_minute, time.monotonic)
-    base = config.base_path.rstrip("/")
-    scopes = app[ROUTE_SCOPES]
-    for method, path, handler in ROUTES:
-        scopes[app.router.add_route(method, base + path, handler)] = frozenset(Scope)
+def install(app: web.Application) -> None:
+    """Give an app built by vtn.app.create_app the sandbox's request rate limit (its routes are in
+    vtn/app.py's route table, open to any client token: the handlers refuse all but sandbox clients)."""
+    app[LIMIT] = RateLimit(app[STATE].config.sandbox_requests_per_minute, time.monotonic)
