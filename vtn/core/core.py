@@ -67,7 +67,8 @@ class Core:
         # Where the store keeps the text of what it wrote last: the answer to a write reuses it.
         self.stored_texts = store.texts
         # Told of every committed object write (who, what, which object): where an audit trail or
-        # program automation hooks in without a write path of its own.
+        # program automation hooks in without a write path of its own. Sandbox programs and events
+        # come from a sandbox client (`who.sandbox`, vtn/services/sandbox.py): automation skips them.
         self.observers: list[Callable[[Principal, Operation, AnyObject], None]] = []
 
     def register_renderer(self, api_version: str, render: Renderer) -> None:
