@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +16,10 @@ from support.sandbox import sandbox_login, trigger
 from shared.enums import Role
 from shared.validation import SchemaRegistry
 from vtn.app import build_app
+from vtn.cli import main
 from vtn.config import VtnConfig
 from vtn.oadr301.routes import BASE_301
-from vtn.storage import open_store
+from vtn.storage import migrate, open_store
 
 USAGE = {"type": "USAGE", "values": [1]}
 LAB = {
@@ -218,3 +221,21 @@ async def test_test_notification_only_for_own_subscriptions(lab: Vtn, receiver: 
     resp = await partner.post(f"/sandbox/subscriptions/{sub['id']}/test")
     assert resp.status == 404 and resp.content_type == "application/problem+json"
     assert (await partner.post("/sandbox/subscriptions/nope/test")).status == 404
+
+
+def test_cli_marks_sandbox_clients(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'vtn.db'}"
+    migrate.upgrade(url)
+    assert (
+        main(["clients", "add", "--db", url, "--name", "acme", "--role", "ven", "--sandbox", "--json"]) == 0
+    )
+    made = json.loads(capsys.readouterr().out)
+    assert main(["clients", "add", "--db", url, "--name", "plain", "--role", "ven", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["clients", "list", "--db", url, "--json"]) == 0
+    listed = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    assert listed["acme"]["sandbox"] is True and listed["acme"]["client_id"] == made["client_id"]
+    assert listed["plain"]["sandbox"] is False
+    assert main(["clients", "add", "--db", url, "--name", "bl", "--role", "bl", "--sandbox"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "vtn: error: --sandbox is for VEN clients: use --role ven"
