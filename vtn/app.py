@@ -37,6 +37,7 @@ from vtn.observability.http import observe
 from vtn.observability.state import OBSERVE
 from vtn.programs.routes import add_routes as add_program_routes
 from vtn.programs.scheduler import ProgramScheduler
+from vtn.sandbox import routes as sandbox
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
@@ -106,6 +107,9 @@ ROUTES: list[Route] = [
     # Our extension: certificate onboarding (docs/onboarding.md); 404 unless ca_dir is configured.
     Route("POST", "/certificates/requests", submit_cert_request, ANY_CLIENT),
     Route("GET", "/certificates/requests/{requestID}", get_cert_request, ANY_CLIENT),
+    # Our extension: the partner sandbox (docs/sandbox.md); the handlers refuse non-sandbox clients.
+    Route("POST", "/sandbox/events", sandbox.create_event, ANY_CLIENT),
+    Route("POST", "/sandbox/subscriptions/{subscriptionID}/test", sandbox.test_notification, ANY_CLIENT),
 ]
 
 
@@ -162,6 +166,8 @@ def create_app(
     wiring.attach(app, wiring.observability(config, store), app.get(OADR20B_SERVICE))
     # Our extension: grid areas and event verification (program automation, docs/programs.md).
     add_program_routes(app)
+    # Our extension: the partner sandbox (docs/sandbox.md).
+    sandbox.install(app)
     return app
 
 

@@ -127,6 +127,11 @@ class VtnConfig:
     programs_capacity: tuple[ProgramJob, ...] = ()
     programs_lease_seconds: float = 300.0
     programs_check_seconds: float = 60.0
+    # Partner sandbox (docs/sandbox.md): per sandbox client, events not yet ended, simulated events and
+    # test notifications per minute (kept per VTN process), and the longest simulated event.
+    sandbox_max_events: int = 20
+    sandbox_requests_per_minute: int = 30
+    sandbox_max_duration_seconds: float = 86400.0
 
     @classmethod
     def load(

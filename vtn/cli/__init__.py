@@ -1,4 +1,4 @@
-"""`vtn` command line: serve, db, clients, ca. Each group lives in its own module."""
+"""`vtn` command line: serve, db, clients, ca, check-ven. Each group lives in its own module."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ COMMANDS = {
     "publish": "vtn.cli.publish",
     "programs": "vtn.cli.programs",
     "verify": "vtn.cli.verify",
+    "check-ven": "vtn.cli.check_ven",
 }
 
 

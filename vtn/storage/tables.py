@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -49,6 +51,8 @@ programs = Table(
     metadata,
     *_object_columns(),
     Column("program_name", String(128), nullable=False, unique=True),
+    # The sandbox client that owns this program (vtn/sandbox); NULL for every real program.
+    Column("sandbox_client", String(128), nullable=True, index=True),
 )
 
 events = Table(
@@ -60,6 +64,8 @@ events = Table(
     ),
     # NULL = never ends (or no known start): such an event is always "active".
     Column("end_us", BigInteger, nullable=True),
+    # The sandbox client that owns this event (that of its program); NULL for every real event.
+    Column("sandbox_client", String(128), nullable=True, index=True),
 )
 
 vens = Table(
@@ -131,6 +137,8 @@ clients = Table(
     Column("secret_hash", String(256), nullable=False),
     Column("cert_fingerprint", String(64), nullable=True, unique=True),
     Column("created_us", BigInteger, nullable=False),
+    # A partner's sandbox client (docs/sandbox.md): may trigger simulated events at itself.
+    Column("sandbox", Boolean, nullable=False, server_default=false()),
 )
 
 settings = Table(
