@@ -16,6 +16,7 @@ from shared.enums import Scope
 from shared.validation import SchemaRegistry
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig, callback_policy, delivery_policy
+from vtn.console.app import add_routes as add_console_routes
 from vtn.core.core import Core
 from vtn.core.state import STATE, Handler, VtnState
 from vtn.handlers import auth, events, meta, notifiers, programs, reports, resources, subscriptions, vens
@@ -138,6 +139,8 @@ def create_app(
     # The OpenADR 3.0.1 API and the 2.0b XML profile, over the same store.
     add_301_routes(app)
     add_oadr20b_routes(app)
+    # The operator console (people with passwords, not OAuth clients) at /console/.
+    add_console_routes(app)
     return app
 
 

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from vtn.cli.common import CliError
 
 # Sub-command modules, imported only when used: `vtn clients add` need not load the server.
-COMMANDS = {"serve": "vtn.cli.serve", "db": "vtn.cli.db", "clients": "vtn.cli.clients", "ca": "vtn.cli.ca"}
+COMMANDS = {
+    "serve": "vtn.cli.serve",
+    "db": "vtn.cli.db",
+    "clients": "vtn.cli.clients",
+    "ca": "vtn.cli.ca",
+    "operators": "vtn.cli.operators",
+}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
