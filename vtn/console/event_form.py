@@ -44,8 +44,19 @@ class EventForm:
 
     @classmethod
     def of(cls, form: Any) -> EventForm:
-        names = ("program_id", "event_name", "signal", "units", "start", "minutes", "values", "targets")
-        return cls(**{n: str(form.get(n, "")).strip() for n in names})
+        def get(name: str) -> str:
+            return str(form.get(name, "")).strip()
+
+        return cls(
+            program_id=get("program_id"),
+            event_name=get("event_name"),
+            signal=get("signal"),
+            units=get("units"),
+            start=get("start"),
+            minutes=get("minutes"),
+            values=get("values"),
+            targets=get("targets"),
+        )
 
     @classmethod
     def of_event(cls, event: Event) -> EventForm:

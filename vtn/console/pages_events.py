@@ -12,6 +12,7 @@ from shared.durations import parse_duration
 from shared.enums import Operation, OperatorRole
 from shared.errors import NotFound, OadrError
 from shared.models import Event, Report
+from shared.models.common import EventId
 from vtn.console import audit
 from vtn.console.auth import BASE, Session, guarded
 from vtn.console.event_form import SIGNALS, EventForm, curve, span
@@ -181,7 +182,7 @@ async def _reports_of(tx: Tx, session: Session, event_id: str) -> list[Report]:
     found: list[Report] = []
     while True:  # every report of the event, a page at a time
         batch = await report_svc.list_reports(
-            tx, session.principal, ReportFilter(event_id=event_id, page=Page(len(found), 500))
+            tx, session.principal, ReportFilter(event_id=EventId(event_id), page=Page(len(found), 500))
         )
         found.extend(batch)
         if len(batch) < 500 or len(found) >= 20_000:

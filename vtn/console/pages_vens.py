@@ -6,6 +6,7 @@ from aiohttp import web
 
 from shared.enums import OperatorRole
 from shared.errors import NotFound
+from shared.models.common import VenId
 from vtn.console.auth import Session, guarded
 from vtn.console.state import CONSOLE
 from vtn.console.view import render
@@ -35,7 +36,7 @@ async def ven(request: web.Request, session: Session) -> web.StreamResponse:
         async with core.read() as tx:
             found = await ven_svc.get_ven(tx, who, ven_id)
             resources = await ven_svc.list_resources(
-                tx, who, ResourceFilter(ven_id=found.id, page=Page(0, 200))
+                tx, who, ResourceFilter(ven_id=VenId(found.id), page=Page(0, 200))
             )
             subs = await report_svc.list_subscriptions(
                 tx, who, SubscriptionFilter(owner=found.client_id, page=Page(0, 50))

@@ -87,7 +87,7 @@ class ConsoleQueries:
         return int((await self.conn.execute(select(func.count()).select_from(vens))).scalar_one())
 
     async def outbox_health(self) -> OutboxHealth:
-        counts = dict(
+        counts: dict[str, int] = dict(
             (await self.conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))).all()
         )
         oldest = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -137,8 +137,8 @@ class OperatorRepo:
         )
 
 
-def _operator(m: object) -> OperatorRecord:
-    get = m.__getitem__  # type: ignore[attr-defined]
+def _operator(m: RowMapping) -> OperatorRecord:
+    get = m.__getitem__
     locked = get("locked_until_us")
     return OperatorRecord(
         name=str(get("name")),
