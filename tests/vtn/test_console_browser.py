@@ -111,7 +111,7 @@ async def log_in(page: Any, live: Live, name: str, password: str = PASSWORD) -> 
 
 def only_this_vtn(live: Live) -> None:
     assert live.requested and all(u.startswith(live.origin + "/") for u in live.requested), live.requested
-    # Refused logins (401/429) and refused forms (422) answer so on purpose; the browser logs those as failed loads.
+    # Refused logins (401/429) and forms (422) answer so on purpose; the browser logs them as failed loads.
     expected = ("status of 401", "status of 429", "status of 422")
     assert not [p for p in live.problems if not any(e in p for e in expected)], live.problems
 
@@ -165,7 +165,7 @@ async def test_login_lockout_and_every_page(tmp_path: Path, sqlite_template: Pat
             },
         )
         async with browser_page(live) as page:
-            for attempt in range(5):
+            for _ in range(5):
                 await log_in(page, live, "mallory", "not the password")
                 await page.wait_for_selector(".error")
             assert "locked" in await page.inner_text(".error")
