@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from vtn.storage import Tx
+from vtn.core.queries import Tx
 
 log = logging.getLogger("vtn.console.audit")
 

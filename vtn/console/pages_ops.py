@@ -11,7 +11,7 @@ from vtn.console import audit
 from vtn.console.auth import BASE, Session, guarded
 from vtn.console.view import render
 from vtn.core.core import Changes
-from vtn.core.queries import Tx
+from vtn.core.queries import NewClient, Tx
 from vtn.core.state import state
 
 LISTED = 200
@@ -61,16 +61,25 @@ async def retry_now(request: web.Request, session: Session) -> web.StreamRespons
 
 @guarded(OperatorRole.VIEWER)
 async def clients(request: web.Request, session: Session) -> web.StreamResponse:
+    return await _clients_page(request, session, None, None)
+
+
+async def _clients_page(
+    request: web.Request, session: Session, new: NewClient | None, error: str | None
+) -> web.Response:
+    after = request.query.get("after") or None
     async with state(request).core.read() as tx:
-        found = await tx.clients.list()
+        found, next_after = await tx.console().client_page(after, LISTED)
     return render(
         request,
         session,
         "clients.html",
+        status=200 if error is None else 422,
         page="clients",
         clients=found,
-        new=None,
-        error=None,
+        next_after=next_after,
+        new=new,
+        error=error,
         roles=list(Role),
     )
 
@@ -86,7 +95,7 @@ async def add_client(request: web.Request, session: Session) -> web.StreamRespon
         error = "a name and a role (bl or ven) are needed"
     else:
 
-        async def add(tx: Tx, changes: Changes) -> object:
+        async def add(tx: Tx, changes: Changes) -> NewClient:
             made = await tx.clients.add(name, Role(role))
             await audit.record(tx, session.operator, "client.add", made.record.client_id)
             return made
@@ -95,19 +104,7 @@ async def add_client(request: web.Request, session: Session) -> web.StreamRespon
             new = await core.run(add)
         except Conflict as exc:
             error = exc.detail
-    async with core.read() as tx:
-        found = await tx.clients.list()
-    return render(
-        request,
-        session,
-        "clients.html",
-        status=200 if error is None else 422,
-        page="clients",
-        clients=found,
-        new=new,
-        error=error,
-        roles=list(Role),
-    )
+    return await _clients_page(request, session, new, error)
 
 
 @guarded(OperatorRole.ADMIN)

@@ -23,8 +23,7 @@ async def vens(request: web.Request, session: Session) -> web.StreamResponse:
     after = request.query.get("after") or None
     async with core.read() as tx:
         page = await tx.console().ven_page(prefix, after, request.app[CONSOLE].settings.page_size)
-        total = await tx.console().ven_count() if not prefix else None
-    return render(request, session, "vens.html", page="vens", q=prefix, after=after, found=page, total=total)
+    return render(request, session, "vens.html", page="vens", q=prefix, after=after, found=page)
 
 
 @guarded(OperatorRole.VIEWER)

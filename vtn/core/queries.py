@@ -6,7 +6,7 @@ is never built by a front-end, it comes from `Core.permission` (the visibility r
 
 from __future__ import annotations
 
-from vtn.storage import Tx
+from vtn.storage import NewClient, Tx
 from vtn.storage.filters import (
     MAX_LIMIT,
     EventFilter,
@@ -25,6 +25,7 @@ __all__ = [
     "MAX_LIMIT",
     "EventFilter",
     "NeedsWrite",
+    "NewClient",
     "Oadr20bStore",
     "Page",
     "Permission",

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.models import Report, Ven
 from vtn.storage import _rows
-from vtn.storage.tables import outbox, reports, resources, subscription_health, subscriptions, vens
+from vtn.storage.clients import ClientRecord, _record
+from vtn.storage.tables import clients, outbox, reports, resources, subscription_health, subscriptions, vens
 
 MINUTE_US = 60_000_000
 _PREFIX_END = "\U0010ffff"
@@ -82,6 +83,15 @@ class ConsoleQueries:
             .limit(limit)
         )
         return [_rows.load(Report, str(r[0])) for r in (await self.conn.execute(query)).all()]
+
+    async def client_page(self, after: str | None, limit: int) -> tuple[list[ClientRecord], str | None]:
+        """OAuth clients by name after `after` (unique index on name); the name to continue after."""
+        query = select(clients).order_by(clients.c.name).limit(limit + 1)
+        if after is not None:
+            query = query.where(clients.c.name > after)
+        rows = (await self.conn.execute(query)).all()
+        found = [_record(r) for r in rows[:limit]]
+        return found, found[-1].name if len(rows) > limit else None
 
     async def ven_count(self) -> int:
         return int((await self.conn.execute(select(func.count()).select_from(vens))).scalar_one())
