@@ -22,6 +22,7 @@ from aiohttp import web
 from support.console import PASSWORD, add_operator, seed_vens
 
 from shared.enums import OperatorRole, Role
+from ven.client import VtnClient
 from vtn.app import build_app
 from vtn.config import VtnConfig
 from vtn.storage import Store, open_store
@@ -42,16 +43,20 @@ class Live:
     requested: list[str]
     problems: list[str]
 
-    async def token(self, name: str, role: Role) -> str:
+    async def credentials(self, name: str, role: Role) -> tuple[str, str]:
         async with self.store.transaction() as tx:
             new = await tx.clients.add(name, role)
+        return new.record.client_id, new.secret
+
+    async def token(self, name: str, role: Role) -> str:
+        client_id, secret = await self.credentials(name, role)
         async with aiohttp.ClientSession() as http:
             got = await http.post(
                 f"{self.origin}{API}/auth/token",
                 data={
                     "grant_type": "client_credentials",
-                    "client_id": new.record.client_id,
-                    "client_secret": new.secret,
+                    "client_id": client_id,
+                    "client_secret": secret,
                 },
             )
             return str((await got.json())["access_token"])
@@ -215,9 +220,10 @@ async def test_event_from_the_form_reaches_a_polling_ven(tmp_path: Path, sqlite_
     async with live_vtn(tmp_path, sqlite_template) as live:
         await add_operator(live.store, "op", OperatorRole.OPERATOR)
         bl = await live.token("bl", Role.BL)
-        ven = await live.token("ven-1", Role.VEN)
+        ven_id, ven_secret = await live.credentials("ven-1", Role.VEN)
+        ven = VtnClient(f"{live.origin}{API}", client_id=ven_id, client_secret=ven_secret)
         await live.api("POST", "/programs", bl, {"programName": "capacity"})
-        before = await live.api("GET", "/events", ven)
+        before = await ven.list_events()
         async with browser_page(live) as page:
             await log_in(page, live, "op")
             await page.wait_for_selector("#ven-count")
@@ -238,8 +244,12 @@ async def test_event_from_the_form_reaches_a_polling_ven(tmp_path: Path, sqlite_
             await page.click("#event-form button[type=submit]")
             await page.wait_for_selector("#report-count")
             await shot(page, "event")
-            # The console answers after the commit: the VEN's next poll sees the event.
-            seen = await live.api("GET", "/events", ven)
+            # The console answers after the commit: the VEN's next poll (the VEN package's own
+            # client, logging in with its client credentials) sees the event.
+            seen = [
+                e.model_dump(by_alias=True, exclude_none=True, mode="json") for e in await ven.list_events()
+            ]
+            await ven.close()
         only_this_vtn(live)
     assert before == [] and [e["eventName"] for e in seen] == ["feeder-7 limit"]
     assert seen[0]["payloadDescriptors"][0] == {

@@ -64,3 +64,22 @@ def test_hashes_are_salted_and_carry_their_cost() -> None:
     assert one != two and one.startswith("scrypt$4096$")
     assert verify_password("same password", one) and verify_password("same password", two)
     assert not verify_password("same password", "pbkdf2$garbage")
+
+
+def test_every_console_asset_is_declared_package_data() -> None:
+    """Templates, CSS, JS and the vendored uPlot (with its licence) ship in the wheel."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    patterns = globs["vtn.console"]
+    package = root / "vtn" / "console"
+    files = [
+        p.relative_to(package).as_posix()
+        for sub in ("templates", "static")
+        for p in (package / sub).rglob("*")
+        if p.is_file()
+    ]
+    assert "static/vendor/uplot/LICENSE" in files and "static/vendor/uplot/uPlot.iife.min.js" in files
+    assert [f for f in files if not any(fnmatch.fnmatch(f, g) for g in patterns)] == []
