@@ -74,3 +74,46 @@ async def test_roles_viewer_reads_operator_writes_events_admin_manages_clients(v
     assert (await vtn.client.get("/console/events/new")).status == 200
     refused = await vtn.client.post("/console/clients", data={"csrf": csrf, "name": "x", "role": "ven"})
     assert refused.status == 403
+
+
+async def test_admin_manages_operators_and_unlocks_a_locked_one(vtn: Vtn) -> None:
+    await add_operator(vtn.store, "root", OperatorRole.ADMIN)
+    await add_operator(vtn.store, "bob", OperatorRole.OPERATOR)
+    for _ in range(5):
+        await login(vtn.client, "bob", "wrong password!")
+    assert (await login(vtn.client, "bob")).status == 429
+    assert (await login(vtn.client, "root")).status == 302
+    csrf = await session_csrf(vtn.client)
+    page = await (await vtn.client.get("/console/operators")).text()
+    assert "locked until" in page
+    short = await vtn.client.post(
+        "/console/operators", data={"csrf": csrf, "name": "eve", "role": "viewer", "password": "short"}
+    )
+    assert short.status == 422
+    added = await vtn.client.post(
+        "/console/operators",
+        data={"csrf": csrf, "name": "eve", "role": "viewer", "password": "a long passphrase"},
+    )
+    assert added.status == 200 and "operator eve added" in await added.text()
+    unlocked = await vtn.client.post(
+        "/console/operators/bob/unlock", data={"csrf": csrf}, allow_redirects=False
+    )
+    assert unlocked.status == 302
+    self_removal = await vtn.client.post("/console/operators/root/remove", data={"csrf": csrf})
+    assert self_removal.status == 422
+    vtn.client.session.cookie_jar.clear()
+    assert (await login(vtn.client, "bob")).status == 302  # unlocked
+    assert (await vtn.client.get("/console/operators")).status == 403  # an operator is no admin
+    vtn.client.session.cookie_jar.clear()
+    assert (await login(vtn.client, "eve", "a long passphrase")).status == 302
+
+
+def test_the_session_cookie_is_secure_over_tls() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from vtn.console.auth import cookie_options
+
+    plain = make_mocked_request("GET", "/console/login")
+    assert cookie_options(plain)["secure"] is False
+    assert cookie_options(plain.clone(scheme="https"))["secure"] is True
+    assert cookie_options(plain)["httponly"] is True and cookie_options(plain)["samesite"] == "Strict"

@@ -188,6 +188,7 @@ async def test_login_lockout_and_every_page(tmp_path: Path, sqlite_template: Pat
                 ("event-form", "/console/events/new", "#preview"),
                 ("subscriptions", "/console/subscriptions", "#subscriptions"),
                 ("clients", "/console/clients", "#clients"),
+                ("operators", "/console/operators", "#operators"),
             ):
                 await page.goto(live.origin + path)
                 await page.wait_for_selector(ready)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from vtn.console import auth, pages_events, pages_ops, pages_overview, pages_vens
+from vtn.console import auth, pages_events, pages_operators, pages_ops, pages_overview, pages_vens
 from vtn.console.auth import BASE
 from vtn.console.state import CONSOLE, ConsoleSettings, ConsoleState, make_templates
 
@@ -40,4 +40,8 @@ def add_routes(app: web.Application, settings: ConsoleSettings | None = None) ->
     r.add_get(f"{BASE}/clients", pages_ops.clients)
     r.add_post(f"{BASE}/clients", pages_ops.add_client)
     r.add_post(f"{BASE}/clients/{{client_id}}/remove", pages_ops.remove_client)
+    r.add_get(f"{BASE}/operators", pages_operators.operators)
+    r.add_post(f"{BASE}/operators", pages_operators.add_operator)
+    r.add_post(f"{BASE}/operators/{{name}}/unlock", pages_operators.unlock_operator)
+    r.add_post(f"{BASE}/operators/{{name}}/remove", pages_operators.remove_operator)
     r.add_static(f"{BASE}/static", Path(str(files("vtn.console") / "static")), append_version=True)

@@ -56,7 +56,7 @@ ConsoleHandler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _cookie_options(request: web.Request) -> dict[str, object]:
+def cookie_options(request: web.Request) -> dict[str, object]:
     return {"httponly": True, "samesite": "Strict", "secure": request.secure, "path": f"{BASE}/"}
 
 
@@ -102,7 +102,7 @@ def _login_page(request: web.Request, error: str | None, status: int = 200) -> w
         .render(csrf=token, error=error, next=request.query.get("next", f"{BASE}/"), base=BASE)
     )
     response = web.Response(text=html, content_type="text/html", status=status)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, **_cookie_options(request))  # type: ignore[arg-type]
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, **cookie_options(request))  # type: ignore[arg-type]
     return response
 
 
@@ -152,7 +152,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not target.startswith(f"{BASE}/") or "//" in target:
         target = f"{BASE}/"  # no open redirect
     response = web.HTTPFound(target)
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_seconds, **_cookie_options(request))  # type: ignore[arg-type]
+    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_seconds, **cookie_options(request))  # type: ignore[arg-type]
     response.del_cookie(LOGIN_CSRF_COOKIE, path=f"{BASE}/")
     raise response
 

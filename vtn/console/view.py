@@ -18,6 +18,7 @@ NAV = (
     ("subscriptions", "Subscriptions", "subscriptions"),
     ("clients", "Clients", "clients"),
 )
+ADMIN_NAV = (("operators", "Operators", "operators"),)
 
 
 def render(
@@ -30,7 +31,7 @@ def render(
             base=BASE,
             session=session,
             csrf=session.csrf,
-            nav=NAV,
+            nav=NAV + ADMIN_NAV if session.may(OperatorRole.ADMIN) else NAV,
             when=when,
             can_write=session.may(OperatorRole.OPERATOR),
             is_admin=session.may(OperatorRole.ADMIN),
