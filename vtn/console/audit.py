@@ -1,8 +1,11 @@
-"""The one hook every console change passes: who did what to which object.
+"""The one hook every console change passes: who did what to which object, in the change's transaction.
 
-Until the audit log (branch `hardening`, table audit_log) is on this branch, the record goes to the
-`vtn.console.audit` logger; when it lands, `record` becomes a write of an audit row in the same
-unit of work (it is given the transaction for that reason).
+The audit log (branch `hardening`: table audit_log, vtn/storage/audit.py `AuditRepo.add(AuditEntry)`)
+is not on this branch. Until it is merged, `record` writes one line on the `vtn.console.audit`
+logger; at the merge its body becomes `AuditRepo.add(AuditEntry(actor=operator, role="operator",
+action=action, object_id=subject))` on `tx`, so the row commits with the change. Event writes also
+pass the core's write path as BL client `console:<operator>`, which that branch's write-path hook
+records too: keep one of the two for events (this one names the operator role).
 """
 
 from __future__ import annotations

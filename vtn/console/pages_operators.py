@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from shared.durations import to_us
@@ -48,7 +50,7 @@ async def add_operator(request: web.Request, session: Session) -> web.StreamResp
         return await _page(request, session, "a name and a role are needed", None)
     if len(password) < MIN_LENGTH:
         return await _page(request, session, f"the password must have at least {MIN_LENGTH} characters", None)
-    hashed = hash_password(password)
+    hashed = await asyncio.to_thread(hash_password, password)  # ~0.1 s of CPU: off the event loop
     core = state(request).core
     now_us = to_us(core.clock())
 
