@@ -47,6 +47,7 @@ ifeq ($(TLS),1)
 		--client-cert optional --crl $(CERTS)/crl.pem --ca-dir $(CERTS)
 else
 	@echo "Starting the VTN on http://$(HOST):$(PORT)/openadr3/3.1.0 (Ctrl-C stops it)"
+	@echo "Operator console: http://$(HOST):$(PORT)/console/ (first: $(VTN) operators add NAME --role admin --db $(DB))"
 	@$(VTN) serve --db $(DB) --host $(HOST) --port $(PORT)
 endif
 

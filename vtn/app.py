@@ -18,6 +18,7 @@ from shared.validation import SchemaRegistry
 from vtn import apidocs
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig, callback_policy, delivery_policy
+from vtn.console.app import add_routes as add_console_routes
 from vtn.core.core import Core
 from vtn.core.state import STATE, Handler, VtnState
 from vtn.handlers import auth, events, meta, notifiers, programs, reports, resources, subscriptions, vens
@@ -168,6 +169,8 @@ def create_app(
     add_program_routes(app)
     # Our extension: the partner sandbox (docs/sandbox.md).
     sandbox.install(app)
+    # The operator console (people with passwords, not OAuth clients) at /console/.
+    add_console_routes(app)
     return app
 
 

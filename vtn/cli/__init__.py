@@ -20,6 +20,7 @@ COMMANDS = {
     "programs": "vtn.cli.programs",
     "verify": "vtn.cli.verify",
     "check-ven": "vtn.cli.check_ven",
+    "operators": "vtn.cli.operators",
 }
 
 

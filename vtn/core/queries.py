@@ -6,7 +6,7 @@ is never built by a front-end, it comes from `Core.permission` (the visibility r
 
 from __future__ import annotations
 
-from vtn.storage import Tx
+from vtn.storage import NewClient, Tx
 from vtn.storage.areas import AreaRecord, RunRecord
 from vtn.storage.filters import (
     MAX_LIMIT,
@@ -27,6 +27,7 @@ __all__ = [
     "AreaRecord",
     "EventFilter",
     "NeedsWrite",
+    "NewClient",
     "Oadr20bStore",
     "Page",
     "Permission",

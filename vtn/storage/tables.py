@@ -239,3 +239,33 @@ program_runs = Table(
     # What the job decided last (capacity programs: the hours at risk, JSON), for hysteresis.
     Column("state", Text, nullable=True),
 )
+
+# Console operators: people who log in with a password (vtn/console), not OAuth clients.
+operators = Table(
+    "operators",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),  # viewer | operator | admin
+    Column("password_hash", String(256), nullable=False),
+    # Consecutive failed logins; at the limit the account is locked until locked_until_us.
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until_us", BigInteger, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+# Console sessions: the cookie holds a random token, the table its SHA-256 (a leaked table opens nothing).
+operator_sessions = Table(
+    "operator_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "operator_name",
+        String(64),
+        ForeignKey("operators.name", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+)
