@@ -4,8 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-04 19:50:00.000000
 
-Other branches add 0006-0008 (client contacts, audit log, programs); the merge re-chains
-down_revision to the last of them.
+Follows 0008 (the partner sandbox).
 """
 
 from __future__ import annotations
