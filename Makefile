@@ -9,7 +9,7 @@ PORT   ?= 8080
 CERTS  ?= certs/dev
 TLS    ?= 0   # make run TLS=1: HTTPS, client certificates optional, onboarding API on
 
-.PHONY: run test lint install clean demo-credentials dev-certs demo bench bench-quick interop
+.PHONY: run test lint install clean demo-credentials dev-certs demo demo-live bench bench-quick interop
 
 $(BIN)/vtn: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -47,10 +47,17 @@ ifeq ($(TLS),1)
 		--client-cert optional --crl $(CERTS)/crl.pem --ca-dir $(CERTS)
 else
 	@echo "Starting the VTN on http://$(HOST):$(PORT)/openadr3/3.1.0 (Ctrl-C stops it)"
+	@echo "Operator console: http://$(HOST):$(PORT)/console/ (first: $(VTN) operators add NAME --role admin --db $(DB))"
 	@$(VTN) serve --db $(DB) --host $(HOST) --port $(PORT)
 endif
 
+# An automated fortnight and event day at a fast clock: scheduled prices, an area overload, five
+# simulated devices shifting, and the verification table (docs/programs.md). About a minute.
 demo: install
+	$(BIN)/python examples/demo_day.py
+
+# The live demo: a VTN, three VEN agents and a BL script on loopback, in real time.
+demo-live: install
 	$(BIN)/python examples/demo.py
 
 # The whole suite, spread over every core by pytest-xdist (docs/testing.md); tests that share a

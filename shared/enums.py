@@ -34,6 +34,18 @@ class Role(StrEnum):
     VEN = "ven"
 
 
+class OperatorRole(StrEnum):
+    """What a console operator (a person, not an OAuth client) may do; each role includes the one before."""
+
+    VIEWER = "viewer"  # reads every page
+    OPERATOR = "operator"  # also creates, edits and cancels events, retries deliveries
+    ADMIN = "admin"  # also manages OAuth clients
+
+    @property
+    def rank(self) -> int:
+        return list(OperatorRole).index(self)
+
+
 class Scope(StrEnum):
     READ_ALL = "read_all"
     READ_TARGETS = "read_targets"

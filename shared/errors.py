@@ -89,6 +89,11 @@ class PayloadTooLarge(OadrError):
     title = "Payload Too Large"
 
 
+class TooManyRequests(OadrError):
+    status = 429
+    title = "Too Many Requests"
+
+
 class NotImplementedByServer(OadrError):
     status = 501
     title = "Not Implemented"
@@ -108,6 +113,7 @@ _BY_STATUS: dict[int, type[OadrError]] = {
         NotFound,
         Conflict,
         PayloadTooLarge,
+        TooManyRequests,
         NotImplementedByServer,
     )
 }

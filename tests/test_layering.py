@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = ("shared", "vtn", "ven")
 TREE = (*PRODUCT, "tests", "bench", "scripts")
-FRONT_ENDS = ("vtn.handlers", "vtn.oadr301", "vtn.oadr20b")
+FRONT_ENDS = ("vtn.handlers", "vtn.oadr301", "vtn.oadr20b", "vtn.programs", "vtn.console")
 # What may be imported from sqlalchemy outside storage: a database URL parser, no SQL.
 SQLALCHEMY_URL_ONLY = {("sqlalchemy.engine", "make_url"), ("sqlalchemy.engine.url", "make_url")}
 CONNECTION_ATTRIBUTES = {"conn", "exec_driver_sql", "get_raw_connection", "driver_connection"}

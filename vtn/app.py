@@ -18,6 +18,7 @@ from shared.validation import SchemaRegistry
 from vtn import apidocs
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig, callback_policy, delivery_policy
+from vtn.console.app import add_routes as add_console_routes
 from vtn.core.core import Core
 from vtn.core.state import STATE, Handler, VtnState
 from vtn.handlers import auth, events, meta, notifiers, programs, reports, resources, subscriptions, vens
@@ -35,6 +36,9 @@ from vtn.observability import wiring
 from vtn.observability.health import install_ticker
 from vtn.observability.http import observe
 from vtn.observability.state import OBSERVE
+from vtn.programs.routes import add_routes as add_program_routes
+from vtn.programs.scheduler import ProgramScheduler
+from vtn.sandbox import routes as sandbox
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
@@ -48,6 +52,7 @@ READ_BL = frozenset({S.READ_ALL, S.READ_BL})
 ANY_CLIENT = frozenset(Scope)
 PUBLIC = None
 WORKER = web.AppKey("vtn_delivery_worker", DeliveryWorker)
+PROGRAMS = web.AppKey("vtn_program_scheduler", ProgramScheduler)
 log = logging.getLogger("vtn")
 
 
@@ -103,6 +108,9 @@ ROUTES: list[Route] = [
     # Our extension: certificate onboarding (docs/onboarding.md); 404 unless ca_dir is configured.
     Route("POST", "/certificates/requests", submit_cert_request, ANY_CLIENT),
     Route("GET", "/certificates/requests/{requestID}", get_cert_request, ANY_CLIENT),
+    # Our extension: the partner sandbox (docs/sandbox.md); the handlers refuse non-sandbox clients.
+    Route("POST", "/sandbox/events", sandbox.create_event, ANY_CLIENT),
+    Route("POST", "/sandbox/subscriptions/{subscriptionID}/test", sandbox.test_notification, ANY_CLIENT),
 ]
 
 
@@ -157,6 +165,12 @@ def create_app(
     apidocs.add_routes(app, oadr301_base(app), "3.0.1", registry)
     # /health, /ready, /metrics (public, like the API docs) and the metric hooks.
     wiring.attach(app, wiring.observability(config, store), app.get(OADR20B_SERVICE))
+    # Our extension: grid areas and event verification (program automation, docs/programs.md).
+    add_program_routes(app)
+    # Our extension: the partner sandbox (docs/sandbox.md).
+    sandbox.install(app)
+    # The operator console (people with passwords, not OAuth clients) at /console/.
+    add_console_routes(app)
     return app
 
 
@@ -196,6 +210,24 @@ async def build_app(
 
         app.on_startup.append(start_intake)
         app.on_cleanup.append(stop_intake)
+    jobs = (*config.programs_prices, *config.programs_capacity)
+    if jobs:
+        programs = ProgramScheduler(
+            app[STATE].core,
+            jobs,
+            lease_s=config.programs_lease_seconds,
+            check_s=config.programs_check_seconds,
+        )
+
+        async def start_programs(_: web.Application) -> None:
+            await programs.start()
+
+        async def stop_programs(_: web.Application) -> None:
+            await programs.stop()
+
+        app[PROGRAMS] = programs
+        app.on_startup.append(start_programs)
+        app.on_cleanup.append(stop_programs)
     app.on_startup.append(_start_cache_poller)
     app.on_cleanup.append(_stop_cache_poller)
     install_ticker(app, config.contacts_flush_seconds)

@@ -15,6 +15,7 @@ from typing import Any
 
 from vtn.notify.callbacks import CallbackPolicy
 from vtn.notify.policy import DeliveryPolicy
+from vtn.programs.jobs import JobKind, ProgramJob, parse_jobs
 
 DEFAULT_DB_URL = "sqlite:///var/vtn.db"
 BASE_PATH = "/openadr3/3.1.0"
@@ -120,6 +121,17 @@ class VtnConfig:
     # Credentials of the VTN's own publishing connection (the broker ACL lets only it write).
     mqtt_username: str | None = None
     mqtt_password: str | None = None
+    # Program automation (vtn/programs/jobs.py, docs/programs.md): [[programs.prices]] and
+    # [[programs.capacity]] jobs, the lease of a job's claim on a day, how often due jobs are checked.
+    programs_prices: tuple[ProgramJob, ...] = ()
+    programs_capacity: tuple[ProgramJob, ...] = ()
+    programs_lease_seconds: float = 300.0
+    programs_check_seconds: float = 60.0
+    # Partner sandbox (docs/sandbox.md): per sandbox client, events not yet ended, simulated events and
+    # test notifications per minute (kept per VTN process), and the longest simulated event.
+    sandbox_max_events: int = 20
+    sandbox_requests_per_minute: int = 30
+    sandbox_max_duration_seconds: float = 86400.0
 
     @classmethod
     def load(
@@ -157,6 +169,9 @@ class VtnConfig:
         unknown = set(values) - own - {f"tls_{k}" for k in tls_keys} - _EXTERNAL_KEYS
         if unknown:
             raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+        for kind in JobKind:
+            if f"programs_{kind.value}" in values:
+                values[f"programs_{kind.value}"] = parse_jobs(kind, values[f"programs_{kind.value}"])
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         kwargs = {k: _coerce(k, types[k], values[k]) for k in own if k in values}
         if tls.client_cert not in ("none", "optional", "required"):

@@ -15,6 +15,8 @@ class Principal:
     scopes: frozenset[Scope]
     # SHA-256 of the TLS client certificate the token is bound to (RFC 8705), if any.
     cert_thumbprint: str | None = None
+    # A partner's sandbox client (docs/sandbox.md): the visibility rule shows it its sandbox objects.
+    sandbox: bool = False
 
     @property
     def is_bl(self) -> bool:

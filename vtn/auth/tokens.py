@@ -63,7 +63,13 @@ class TokenService:
         self._max_verified = 200_000
 
     def issue(
-        self, client_id: str, role: Role, requested: str | None = None, cert_thumbprint: str | None = None
+        self,
+        client_id: str,
+        role: Role,
+        requested: str | None = None,
+        cert_thumbprint: str | None = None,
+        *,
+        sandbox: bool = False,
     ) -> IssuedToken:
         """Sign a token for a client; `requested` narrows the role's scopes (unknown ones are dropped)."""
         allowed = ROLE_SCOPES[role]
@@ -84,6 +90,8 @@ class TokenService:
         }
         if cert_thumbprint:
             claims["cnf"] = {"x5t#S256": cert_thumbprint}
+        if sandbox:
+            claims["sandbox"] = True
         token = jwt.encode(claims, self._key, algorithm="HS256")
         return IssuedToken(token, self._ttl, claims["scope"])
 
@@ -190,4 +198,8 @@ class TokenService:
             role = Role.BL if {Scope.WRITE_PROGRAMS, Scope.READ_ALL} & scopes else Role.VEN
         cnf = claims.get("cnf")
         thumb = cnf.get("x5t#S256") if isinstance(cnf, dict) else None
-        return Principal(client_id=ClientId(client_id), role=role, scopes=scopes, cert_thumbprint=thumb)
+        # Only our own tokens say so (the claim is ours, set from the clients table at issue).
+        sandbox = claims.get("sandbox") is True and claims.get("iss") == ISSUER
+        return Principal(
+            client_id=ClientId(client_id), role=role, scopes=scopes, cert_thumbprint=thumb, sandbox=sandbox
+        )

@@ -1,4 +1,4 @@
-"""`vtn` command line: serve, db, clients, ca. Each group lives in its own module."""
+"""`vtn` command line: serve, db, clients, ca, check-ven. Each group lives in its own module."""
 
 from __future__ import annotations
 
@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from vtn.cli.common import CliError
 
 # Sub-command modules, imported only when used: `vtn clients add` need not load the server.
-COMMANDS = {"serve": "vtn.cli.serve", "db": "vtn.cli.db", "clients": "vtn.cli.clients", "ca": "vtn.cli.ca"}
+COMMANDS = {
+    "serve": "vtn.cli.serve",
+    "db": "vtn.cli.db",
+    "clients": "vtn.cli.clients",
+    "ca": "vtn.cli.ca",
+    "areas": "vtn.cli.areas",
+    "publish": "vtn.cli.publish",
+    "programs": "vtn.cli.programs",
+    "verify": "vtn.cli.verify",
+    "check-ven": "vtn.cli.check_ven",
+    "operators": "vtn.cli.operators",
+}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -28,6 +28,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--cert-fingerprint", help="SHA-256 fingerprint of the client's TLS certificate (mTLS identity)"
     )
     add.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="a partner's sandbox client (ven only): may trigger simulated events (docs/sandbox.md)",
+    )
+    add.add_argument(
         "--json", action="store_true", help='print exactly {"client_id": ..., "client_secret": ...}'
     )
     add.set_defaults(func=_add)
@@ -64,17 +69,25 @@ def _run(url: str, work: Any) -> Any:
 
 
 def _add(args: argparse.Namespace) -> int:
+    if args.sandbox and Role(args.role) is not Role.VEN:
+        raise CliError("--sandbox is for VEN clients: use --role ven")
+
     async def work(store: Store) -> Any:
         async with store.transaction() as tx:
             return await tx.clients.add(
-                args.name, Role(args.role), client_id=args.client_id, cert_fingerprint=args.cert_fingerprint
+                args.name,
+                Role(args.role),
+                client_id=args.client_id,
+                cert_fingerprint=args.cert_fingerprint,
+                sandbox=args.sandbox,
             )
 
     new = _run(resolve_db_url(args), work)
     if args.json:
         print(json.dumps({"client_id": new.record.client_id, "client_secret": new.secret}))
     else:
-        print(f"client {new.record.name!r} ({new.record.role.value})")
+        sandbox = ", sandbox" if new.record.sandbox else ""
+        print(f"client {new.record.name!r} ({new.record.role.value}{sandbox})")
         print(f"  client_id:     {new.record.client_id}")
         print(f"  client_secret: {new.secret}")
         print("Store the secret now: it is not shown again.")
@@ -94,6 +107,7 @@ def _list(args: argparse.Namespace) -> int:
             "role": r.role.value,
             "cert_fingerprint": r.cert_fingerprint,
             "created": r.created.isoformat(),
+            "sandbox": r.sandbox,
         }
         for r in records
     ]
@@ -101,7 +115,8 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps(rows))
     else:
         for row in rows:
-            print(f"{row['client_id']:<28} {row['role']:<4} {row['name']}")
+            mark = "  (sandbox)" if row["sandbox"] else ""
+            print(f"{row['client_id']:<28} {row['role']:<4} {row['name']}{mark}")
         if not rows:
             print("no clients; add one with `vtn clients add --name NAME --role bl|ven`")
     return 0

@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import TypeVar, cast
 
 from shared.enums import ObjectType, Operation
-from vtn.core.visibility import Visibility
+from shared.errors import NotFound
+from vtn.core.visibility import Visibility, owner
 from vtn.principal import Principal
 from vtn.services.notifier import AnyObject, Notifier, Renderer
 from vtn.services.read_cache import ReadCache
@@ -66,7 +67,8 @@ class Core:
         # Where the store keeps the text of what it wrote last: the answer to a write reuses it.
         self.stored_texts = store.texts
         # Told of every committed object write (who, what, which object): where an audit trail or
-        # program automation hooks in without a write path of its own.
+        # program automation hooks in without a write path of its own. Sandbox programs and events
+        # come from a sandbox client (`who.sandbox`, vtn/services/sandbox.py): automation skips them.
         self.observers: list[Callable[[Principal, Operation, AnyObject], None]] = []
 
     def register_renderer(self, api_version: str, render: Renderer) -> None:
@@ -145,6 +147,29 @@ class Core:
         for observe in self.observers:
             observe(who, operation, obj)
         return obj
+
+    async def send_test(
+        self, who: Principal, subscription_id: str, work: Callable[[Tx], Awaitable[AnyObject]]
+    ) -> int:
+        """Queue a test notification of the object `work` returns (as an UPDATE) to every callback
+        of `who`'s subscription `subscription_id`; the number of notifications queued. What `work`
+        creates along the way (tx.created_along) is announced as any write's."""
+        notifier = self.notifier
+        client = owner(who)
+
+        async def unit(tx: Tx, changes: Changes) -> int:
+            sub = await tx.subscriptions.candidate(subscription_id, client)
+            if sub is None:
+                raise NotFound(f"no subscription with id {subscription_id!r}")
+            obj = await work(tx)
+            for made in cast("list[AnyObject]", tx.created_along):
+                changes.touched(made.object_type)
+                changes.queued += await notifier.changed(tx, Operation.CREATE, made)
+            sent = await notifier.test(tx, sub, Operation.UPDATE, obj)
+            changes.queued += sent
+            return sent
+
+        return await self.run(unit)
 
     async def write_prepared_report(self, who: Principal, prepared: PreparedReport) -> None:
         """Store a report an intake worker validated and serialised (vtn/intake), with its notifications.

@@ -6,7 +6,8 @@ is never built by a front-end, it comes from `Core.permission` (the visibility r
 
 from __future__ import annotations
 
-from vtn.storage import Tx
+from vtn.storage import NewClient, Tx
+from vtn.storage.areas import AreaRecord, RunRecord
 from vtn.storage.filters import (
     MAX_LIMIT,
     EventFilter,
@@ -23,8 +24,10 @@ from vtn.storage.reports import PreparedReport
 
 __all__ = [
     "MAX_LIMIT",
+    "AreaRecord",
     "EventFilter",
     "NeedsWrite",
+    "NewClient",
     "Oadr20bStore",
     "Page",
     "Permission",
@@ -32,6 +35,7 @@ __all__ = [
     "ProgramFilter",
     "ReportFilter",
     "ResourceFilter",
+    "RunRecord",
     "SubscriptionFilter",
     "Tx",
     "VenFilter",

@@ -6,6 +6,9 @@
   (`targets` query) and was granted by BL on its ven and resource objects; untargeted ones are
   visible to every VEN (the spec is silent; the reference VTN and openleadr-rs do the same).
 - Target hiding: a VEN is shown only the targets of a program or event that it asked for and holds.
+- Sandbox objects (a partner's sandbox program and its simulated events, vtn/sandbox) are seen by
+  their sandbox client alone: not by other VENs, not by BL, not by program automation (a default
+  `Permission` excludes them).
 
 `Visibility.permission` turns a caller and the targets it asked for into a `Permission`, which the
 repositories apply in SQL; nothing else computes "requested AND granted". Grants come from the read
@@ -41,9 +44,22 @@ def access_of(granted: frozenset[str], requested: frozenset[str] | None) -> froz
     return granted if requested is None else granted & requested
 
 
-def targeting(granted: frozenset[str], requested: frozenset[str] | None = None) -> Permission:
+def sandbox_of(who: Principal) -> ClientId | None:
+    """The sandbox client whose sandbox objects `who` sees: itself if it is one, else none."""
+    return who.client_id if who.sandbox else None
+
+
+def targeting(
+    granted: frozenset[str], requested: frozenset[str] | None = None, sandbox: ClientId | None = None
+) -> Permission:
     """The permission of a VEN holding `granted` and asking for `requested` targets."""
-    return Permission(access=access_of(granted, requested))
+    return Permission(access=access_of(granted, requested), sandbox=sandbox)
+
+
+def sees_sandbox_object(sandbox_owner: str | None, client_id: str) -> bool:
+    """May `client_id` hear of a program or event whose sandbox owner is `sandbox_owner`? (The rule
+    above, for notifications: vtn/services/matching.py and the MQTT sink.)"""
+    return sandbox_owner is None or sandbox_owner == client_id
 
 
 def hide_targets(obj: P, permission: Permission) -> P:
@@ -75,7 +91,7 @@ class Visibility:
         granted = self._cache.grants(who.client_id)
         if granted is None:
             granted = await self.granted(who.client_id)
-        return Permission(access=access_of(granted, requested))
+        return Permission(access=access_of(granted, requested), sandbox=sandbox_of(who))
 
     async def granted(self, client_id: str) -> frozenset[str]:
         """The targets BL granted a VEN client on its ven and resource objects."""

@@ -72,7 +72,9 @@ async def token(request: web.Request) -> web.Response:
     elif record is None or not await asyncio.to_thread(verify_secret, secret or "", record.secret_hash):
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret", basic=basic is not None)
     thumbprint = peer.thumbprint if peer is not None else None
-    issued = st.tokens.issue(record.client_id, record.role, form.get("scope"), cert_thumbprint=thumbprint)
+    issued = st.tokens.issue(
+        record.client_id, record.role, form.get("scope"), cert_thumbprint=thumbprint, sandbox=record.sandbox
+    )
     body = {
         "access_token": issued.access_token,
         "token_type": "Bearer",

@@ -4,6 +4,9 @@ Topic names come from vtn.notify.mqtt.TopicScheme, the same object the MQTT sink
 All-objects and program-scoped topics are for BL only (they carry every object unhidden); VEN-scoped
 topics are handed out to the ven's owner (and BL). Handing out a name grants nothing by itself: the
 broker ACL (docs/mqtt-acl.md) is what stops a VEN subscribing to another VEN's topics.
+
+Deviation (docs/interop.md): the topics of a program's events are also named to a VEN that may see
+the program, since client libraries ask for them with VEN tokens; the 3.1.0 document lists read_all.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from shared.errors import BadRequest, Forbidden, NotFound
 from vtn.core.visibility import owner
 from vtn.handlers.http_io import Handler, caller, path_id, state
 from vtn.notify.mqtt import Topics, TopicScheme, advertised_uris, topic_level, topic_scheme
+from vtn.services import programs as programs_svc
 
 
 async def notifiers(request: web.Request) -> web.Response:
@@ -66,9 +70,12 @@ def _all_objects(kind: str) -> Handler:
 
 
 async def _existing_program(request: web.Request) -> str:
+    """The path's programID if the caller may see that program (the visibility rule), else 404."""
     program_id = _level(request, "programID")
-    async with state(request).core.read() as tx:
-        await tx.programs.require(program_id)
+    core = state(request).core
+    permission = await core.permission(caller(request))
+    async with core.read() as tx:
+        await programs_svc.get_program(tx, permission, program_id)
     return program_id
 
 
@@ -78,7 +85,8 @@ async def program_topics(request: web.Request) -> web.Response:
 
 
 async def program_event_topics(request: web.Request) -> web.Response:
-    scheme = _bl_only(request)
+    # Any client that may see the program: the broker ACL still decides who may subscribe.
+    scheme = _scheme(request)
     return _answer(scheme.program_events(await _existing_program(request)))
 
 
@@ -101,7 +109,7 @@ BASE = "/notifiers/mqtt/topics"
 TOPIC_ROUTES: list[tuple[str, Handler, bool]] = [
     (f"{BASE}/programs", _all_objects("programs"), True),
     (f"{BASE}/programs/{{programID}}", program_topics, True),
-    (f"{BASE}/programs/{{programID}}/events", program_event_topics, True),
+    (f"{BASE}/programs/{{programID}}/events", program_event_topics, False),
     (f"{BASE}/events", _all_objects("events"), True),
     (f"{BASE}/reports", _all_objects("reports"), True),
     (f"{BASE}/subscriptions", _all_objects("subscriptions"), True),

@@ -130,11 +130,15 @@ class MqttSink:
         self.topics = topics
 
     async def __call__(
-        self, tx: Tx, operation: Operation, obj: AnyObject, body_for: BodyFor
+        self, tx: Tx, operation: Operation, obj: AnyObject, body_for: BodyFor, sandbox: str | None = None
     ) -> list[OutboxItem]:
         if operation not in PUBLISHED:
             return []
         kind = ObjectType(obj.object_type)
+        if sandbox is not None:
+            # A sandbox object goes to its sandbox client's ven topics alone: the BL topics would show
+            # it to everyone else (the visibility rule, vtn/core/visibility.py).
+            return await self._sandboxed(tx, kind, operation, obj, body_for, sandbox)
         names = [self.topics.all_objects(_PLURAL[kind]).for_op(operation)]
         try:
             if isinstance(obj, Program) and operation is not Operation.CREATE:
@@ -159,6 +163,18 @@ class MqttSink:
             for body, topics in by_body.items()
             for i in range(0, len(topics), TOPICS_PER_ROW)
         ]
+
+    async def _sandboxed(
+        self, tx: Tx, kind: ObjectType, operation: Operation, obj: AnyObject, body_for: BodyFor, owner: str
+    ) -> list[OutboxItem]:
+        names: list[str] = []
+        for ven_id, _ in await tx.mqtt_audience().vens_of_clients([owner]):
+            try:
+                names.append(self.topics.ven_scoped(ven_id, _VEN_SCOPED[kind]).for_op(operation))
+            except ValueError:
+                log.warning("ven %r has no usable MQTT topic; not notified", ven_id)
+        body = body_for(Verdict(True))
+        return [_item(names[i : i + TOPICS_PER_ROW], body) for i in range(0, len(names), TOPICS_PER_ROW)]
 
     async def audience(self, tx: Tx, kind: ObjectType, obj: AnyObject) -> list[tuple[str, Verdict]]:
         """Each ven that may see `obj`, with what it may see (judged as for webhooks and reads)."""

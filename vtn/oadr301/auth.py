@@ -69,7 +69,7 @@ async def token(request: web.Request) -> web.Response:
         record = await tx.clients.get(client_id)
     if record is None or not await asyncio.to_thread(verify_secret, secret, record.secret_hash):
         return _error(401, "invalid_client", "unknown client or wrong secret")
-    issued = st.tokens.issue(record.client_id, record.role, None)
+    issued = st.tokens.issue(record.client_id, record.role, None, sandbox=record.sandbox)
     requested = form.get("scope")
     body = {
         "access_token": issued.access_token,

@@ -56,7 +56,7 @@ async def update_program(request: web.Request) -> web.Response:
     program_id = path_id(request, "programID")
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
-        old = await tx.programs.require(program_id)
+        old = await tx.programs.require(program_id, tx.programs.real())
         req = as_31(request, "programRequest", ProgramRequest, inbound.program(doc, old))
         new = await programs_svc.replace_program(tx, program_id, req)
         return new, outbound.program(new)
@@ -110,7 +110,7 @@ async def update_event(request: web.Request) -> web.Response:
     event_id = path_id(request, "eventID")
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
-        old = await tx.events.require(event_id)
+        old = await tx.events.require(event_id, tx.events.real())
         req = as_31(request, "eventRequest", EventRequest, inbound.event(doc, old))
         new = await programs_svc.replace_event(tx, event_id, req)
         return new, outbound.event(new)

@@ -25,6 +25,7 @@ from shared.durations import to_us
 from shared.enums import ObjectType, Operation, Role
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
 from shared.models.base import ObjectMetadata
+from vtn.core.visibility import sees_sandbox_object
 from vtn.services.matching import PROGRAM_BOUND, Audience, Verdict, judge
 from vtn.storage import Tx, versions
 from vtn.storage.outbox import OutboxItem
@@ -35,7 +36,10 @@ log = logging.getLogger("vtn.notify")
 AnyObject = Program | Event | Report | Subscription | Ven | Resource
 
 # Publishing sinks beyond webhooks (MQTT) plug in here: each turns a change into outbox items.
-ExtraSink = Callable[[Tx, Operation, AnyObject, Callable[[Verdict], str]], Awaitable[list[OutboxItem]]]
+# The last argument is the sandbox client owning the object (sandbox_owner), None for real objects.
+ExtraSink = Callable[
+    [Tx, Operation, AnyObject, Callable[[Verdict], str], str | None], Awaitable[list[OutboxItem]]
+]
 
 _BodyKey = tuple[bool, tuple[str, ...] | None]
 # A front-end's notification shape: (the 3.1 body, the programID of the object) -> its body.
@@ -160,8 +164,9 @@ class Notifier:
         if not candidates and not self.extra_sinks:
             return 0  # nobody subscribed to this kind here: the common case of a report write
         bodies = _Bodies(operation, obj, program_id, self.renderers)
+        sandbox = await sandbox_owner(tx, obj)
         # (subscription, its hooks for this change, its verdict) for each subscriber that hears of it.
-        hearing = await _audience(tx, kind, operation, obj, candidates)
+        hearing = await _audience(tx, kind, operation, obj, candidates, sandbox)
         ids = notification_ids(sum(len(hooks) for _, hooks, _ in hearing))
         items: list[OutboxItem] = []
         signed: dict[str, bytes] = {}  # body -> its bytes, encoded once for all the HMACs over it
@@ -177,7 +182,23 @@ class Notifier:
             for url, token in hooks:
                 items.append(OutboxItem(ids[len(items)], sink, sub.id, url, token, signature, body))
         for extra in self.extra_sinks:
-            items.extend(await extra(tx, operation, obj, bodies.body))
+            items.extend(await extra(tx, operation, obj, bodies.body, sandbox))
+        await tx.outbox.enqueue(items, to_us(self._clock()))
+        return len(items)
+
+    async def test(self, tx: Tx, sub: Candidate, operation: Operation, obj: AnyObject) -> int:
+        """Queue a test notification of `obj` to every callback of one subscription, whatever
+        objects and operations it asked for (the sandbox's "test my webhook"); returns the rows."""
+        bodies = _Bodies(operation, obj, await _program_of(tx, obj), self.renderers)
+        body = bodies.for_subscriber(Verdict(True), sub.api_version)
+        signature = sign(sub.secret, body.encode()) if sub.secret else None
+        unique = {(h.callback_url, h.bearer_token) for h in sub.hooks}
+        hooks = sorted(unique, key=lambda h: (h[0], h[1] or ""))
+        ids = notification_ids(len(hooks))
+        items = [
+            OutboxItem(ids[i], f"sub:{sub.id}", sub.id, url, token, signature, body)
+            for i, (url, token) in enumerate(hooks)
+        ]
         await tx.outbox.enqueue(items, to_us(self._clock()))
         return len(items)
 
@@ -220,8 +241,23 @@ class Notifier:
         return found
 
 
+async def sandbox_owner(tx: Tx, obj: AnyObject) -> str | None:
+    """The sandbox client owning a program or event (vtn/sandbox), None for real objects and for
+    every other kind (a sandbox client's reports and subscriptions are its own, as any VEN's)."""
+    if isinstance(obj, Program):
+        return await tx.programs.sandbox_owner(obj.id)
+    if isinstance(obj, Event):
+        return await tx.events.sandbox_owner(obj.id)
+    return None
+
+
 async def _audience(
-    tx: Tx, kind: ObjectType, operation: Operation, obj: AnyObject, candidates: list[Candidate]
+    tx: Tx,
+    kind: ObjectType,
+    operation: Operation,
+    obj: AnyObject,
+    candidates: list[Candidate],
+    sandbox: str | None = None,
 ) -> list[tuple[Candidate, list[tuple[str, str | None]], Verdict]]:
     """The subscribers that asked for this change and may see it (matching.py), with their hooks."""
     owner = getattr(obj, "client_id", None)
@@ -239,7 +275,7 @@ async def _audience(
             for h in sub.hooks
             if kind_name in h.objects and op_name in h.operations
         }
-        if not hooks:
+        if not hooks or not sees_sandbox_object(sandbox, sub.client_id):
             continue
         audience = Audience(
             client_id=sub.client_id,

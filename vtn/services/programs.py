@@ -1,4 +1,8 @@
-"""Programs and events: written by BL, read by VENs through targeting."""
+"""Programs and events: written by BL, read by VENs through targeting.
+
+BL's writes by id touch real objects only: sandbox programs and events (vtn/sandbox) are invisible
+to it, so one of their ids is answered as a missing one.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ async def get_program(tx: Tx, permission: Permission, program_id: str) -> Progra
 
 
 async def replace_program(tx: Tx, program_id: str, req: ProgramRequest) -> Program:
-    old = await tx.programs.require(program_id)
+    old = await tx.programs.require(program_id, tx.programs.real())
     now = tx.programs.clock()
     new = Program.model_validate(
         {
@@ -42,7 +46,7 @@ async def replace_program(tx: Tx, program_id: str, req: ProgramRequest) -> Progr
 
 
 async def delete_program(tx: Tx, program_id: str) -> Program:
-    old = await tx.programs.require(program_id)
+    old = await tx.programs.require(program_id, tx.programs.real())
     tx.cascaded.extend(await _all_events_of(tx, program_id))
     await tx.programs.delete(program_id)
     return old
@@ -58,7 +62,7 @@ async def _all_events_of(tx: Tx, program_id: str) -> list[Event]:
 
 
 async def _check_program(tx: Tx, program_id: str) -> None:
-    if await tx.programs.get(program_id) is None:
+    if await tx.programs.get(program_id, tx.programs.real()) is None:
         raise BadRequest(f"programID {program_id!r} names no program", pointer="/programID")
 
 
@@ -81,7 +85,7 @@ async def get_event(tx: Tx, permission: Permission, event_id: str) -> Event:
 
 
 async def replace_event(tx: Tx, event_id: str, req: EventRequest) -> Event:
-    old = await tx.events.require(event_id)
+    old = await tx.events.require(event_id, tx.events.real())
     await _check_program(tx, req.program_id)
     now = tx.events.clock()
     new = Event.model_validate(
@@ -98,6 +102,6 @@ async def replace_event(tx: Tx, event_id: str, req: EventRequest) -> Event:
 
 
 async def delete_event(tx: Tx, event_id: str) -> Event:
-    old = await tx.events.require(event_id)
+    old = await tx.events.require(event_id, tx.events.real())
     await tx.events.delete(event_id)
     return old

@@ -19,12 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.durations import utcnow
 from shared.models.base import ObjectMetadata
 from shared.wire.oadr3_json import StoredTexts
+from vtn.storage.areas import AreaRepo, RunRepo
 from vtn.storage.clients import ClientRecord, ClientRepo, NewClient
+from vtn.storage.console_queries import ConsoleQueries
 from vtn.storage.engine import SQLITE_BEGIN, create_engine
 from vtn.storage.events import EventRepo
 from vtn.storage.group_commit import GroupCommit
 from vtn.storage.mqtt_queries import MqttAudienceRepo
 from vtn.storage.oadr20b.store import Oadr20bStore
+from vtn.storage.operators import OperatorRepo
 from vtn.storage.outbox import OutboxRepo
 from vtn.storage.programs import ProgramRepo
 from vtn.storage.reports import ReportRepo, ReportStatements
@@ -63,6 +66,22 @@ class Tx:
     def mqtt_audience(self) -> MqttAudienceRepo:
         """Who may hear of a change over MQTT (the vens and their topics), in this transaction."""
         return MqttAudienceRepo(self.conn)
+
+    def areas(self) -> AreaRepo:
+        """Grid areas (program automation), in this transaction."""
+        return AreaRepo(self.conn)
+
+    def runs(self) -> RunRepo:
+        """Program runs: per (job, day) the published event and the claim (program automation)."""
+        return RunRepo(self.conn)
+
+    def operators(self) -> OperatorRepo:
+        """Console operators and their sessions, in this transaction."""
+        return OperatorRepo(self.conn)
+
+    def console(self) -> ConsoleQueries:
+        """The operator console's own queries (VEN pages, outbox health, ...), in this transaction."""
+        return ConsoleQueries(self.conn)
 
     def oadr20b(self, clock: Callable[[], datetime], *, read_only: bool = False) -> Oadr20bStore:
         """The 2.0b side tables in this transaction (`read_only`: raises NeedsWrite at a write)."""

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Table, delete, select
+from sqlalchemy import ColumnElement, Table, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.enums import ObjectType
@@ -27,6 +27,8 @@ class DocRepo(Generic[M]):
     kind: ObjectType  # ObjectType value, also the key in object_targets
     conflict: str = "an object with these unique fields already exists"
     has_targets: bool = False
+    # Programs and events: rows a sandbox client owns (`sandbox_client`) follow Permission.sandbox.
+    has_sandbox: bool = False
 
     def __init__(
         self,
@@ -103,7 +105,19 @@ class DocRepo(Generic[M]):
 
     def permitted(self, permission: Permission) -> list[ColumnElement[bool]]:
         """The clauses that keep only what `permission` lets its caller see."""
-        return self.target_clauses(permission.targets, permission.access)
+        clauses = self.target_clauses(permission.targets, permission.access)
+        if self.has_sandbox:
+            clauses.append(_rows.sandbox_clause(self.table.c.sandbox_client, permission.sandbox))
+        return clauses
+
+    def permitted_one(self, permission: Permission) -> ColumnElement[bool] | None:
+        """`permitted` as one clause (None: no restriction), for a look-up by id."""
+        clauses = self.permitted(permission)
+        return and_(*clauses) if clauses else None
+
+    def real(self) -> ColumnElement[bool] | None:
+        """No sandbox object: what BL's writes by id may touch (sandbox objects are invisible to it)."""
+        return _rows.sandbox_clause(self.table.c.sandbox_client, None) if self.has_sandbox else None
 
     def target_clauses(
         self, targets: frozenset[str] | None, access: frozenset[str] | None

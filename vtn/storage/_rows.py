@@ -108,3 +108,10 @@ def is_untargeted(kind: ObjectType, id_column: Any) -> ColumnElement[bool]:
         .where(object_targets.c.kind == kind, object_targets.c.object_id == id_column)
         .exists()
     )
+
+
+def sandbox_clause(column: Any, sandbox: Any) -> ColumnElement[bool]:
+    """SQL: a real object (no sandbox owner), or one of the sandbox client `sandbox` (a clientID or
+    a bind parameter; None: real objects only)."""
+    real: ColumnElement[bool] = column.is_(None)
+    return real if sandbox is None else real | (column == sandbox)

@@ -51,6 +51,8 @@ class ClientRecord:
     secret_hash: str
     cert_fingerprint: str | None
     created: datetime
+    # A partner's sandbox client: sees its own sandbox program and events besides the real ones.
+    sandbox: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,13 @@ class ClientRepo:
         self.clock = clock
 
     async def add(
-        self, name: str, role: Role, *, client_id: str | None = None, cert_fingerprint: str | None = None
+        self,
+        name: str,
+        role: Role,
+        *,
+        client_id: str | None = None,
+        cert_fingerprint: str | None = None,
+        sandbox: bool = False,
     ) -> NewClient:
         secret = secrets.token_urlsafe(32)
         record = ClientRecord(
@@ -75,6 +83,7 @@ class ClientRepo:
             secret_hash=hash_secret(secret),
             cert_fingerprint=cert_fingerprint.lower().replace(":", "") if cert_fingerprint else None,
             created=self.clock(),
+            sandbox=sandbox,
         )
         try:
             async with self.conn.begin_nested():
@@ -86,6 +95,7 @@ class ClientRepo:
                         secret_hash=record.secret_hash,
                         cert_fingerprint=record.cert_fingerprint,
                         created_us=_rows.to_us(record.created),
+                        sandbox=record.sandbox,
                     )
                 )
         except IntegrityError as exc:
@@ -142,4 +152,5 @@ def _record(row: object) -> ClientRecord:
         secret_hash=m["secret_hash"],
         cert_fingerprint=m["cert_fingerprint"],
         created=_rows.from_us(m["created_us"]),
+        sandbox=bool(m["sandbox"]),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 
 from shared.enums import ObjectType
 from shared.models import Event
@@ -20,6 +20,25 @@ class EventRepo(DocRepo[Event]):
     model = Event
     kind = ObjectType.EVENT
     has_targets = True
+    has_sandbox = True
+
+    async def sandbox_owner(self, event_id: str) -> str | None:
+        """The sandbox client owning event `event_id` (None: a real event, or none)."""
+        query = select(events.c.sandbox_client).where(events.c.id == event_id)
+        row = (await self.conn.execute(query)).first()
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def sandbox_count(self, client_id: str, active_at: int) -> int:
+        """How many events sandbox client `client_id` owns that have not ended at `active_at` (µs)."""
+        query = (
+            select(func.count())
+            .select_from(events)
+            .where(
+                events.c.sandbox_client == client_id,
+                events.c.end_us.is_(None) | (events.c.end_us > active_at),
+            )
+        )
+        return int((await self.conn.execute(query)).scalar_one())
 
     def columns(self, obj: Event) -> dict[str, Any]:
         _, end = event_window(obj, obj.modification_date_time)
@@ -34,8 +53,7 @@ class EventRepo(DocRepo[Event]):
         return await self.select_page(where, flt.page)
 
     async def visible(self, event_id: str, permission: Permission) -> Event | None:
-        clauses = self.permitted(permission)
-        return await self.get(event_id, clauses[0] if clauses else None)
+        return await self.get(event_id, self.permitted_one(permission))
 
     async def visible_program(self, event_id: str, permission: Permission) -> str | None:
         """The programID of an event the caller may see (None if none), without loading the event."""

@@ -31,10 +31,13 @@ class Permission:
     `access`: the targets a VEN may match on (those it asked for AND was granted); untargeted
     objects stay visible, other targets are hidden from it. None: no targeting restriction (BL).
     `targets`: a plain target filter (BL's `targets` query): objects with any of them.
+    `sandbox`: the sandbox client whose sandbox objects (vtn/sandbox) the caller sees besides the
+    real ones; None: no sandbox object at all (everyone else, BL and program automation included).
     """
 
     access: frozenset[str] | None = None
     targets: frozenset[str] | None = None
+    sandbox: ClientId | None = None
 
     @property
     def hides_targets(self) -> bool:

@@ -42,11 +42,16 @@ def _bind_grants(dialect: str, access: frozenset[str]) -> Any:
     return json.dumps(sorted(access)) if dialect == "sqlite" else sorted(access)
 
 
-def _insert_for_visible_event(rule: Rule, dialect: str) -> Insert:
+def _insert_for_visible_event(rule: Rule, dialect: str, sandboxed: bool) -> Insert:
     """INSERT … SELECT from the event row: the visibility check, the programID lookup and the insert
     are one statement (one round trip) instead of three. `rule` mirrors DocRepo.target_clauses:
-    "all" (BL), "untargeted" (a VEN without grants), "granted" (untargeted, or a granted target)."""
-    where: list[ColumnElement[bool]] = [events.c.id == bindparam("event_id", type_=events.c.id.type)]
+    "all" (BL), "untargeted" (a VEN without grants), "granted" (untargeted, or a granted target);
+    `sandboxed`: the caller is a sandbox client (Permission.sandbox), bound as `sandbox`."""
+    sandbox = bindparam("sandbox", type_=events.c.sandbox_client.type) if sandboxed else None
+    where: list[ColumnElement[bool]] = [
+        events.c.id == bindparam("event_id", type_=events.c.id.type),
+        _rows.sandbox_clause(events.c.sandbox_client, sandbox),
+    ]
     if rule != "all":
         untargeted = _rows.is_untargeted(ObjectType.EVENT, events.c.id)
         if rule == "granted":
@@ -71,12 +76,13 @@ class ReportStatements:
     """
 
     def __init__(self) -> None:
-        self._insert_for: dict[tuple[Rule, str], Insert] = {}
+        self._insert_for: dict[tuple[Rule, str, bool], Insert] = {}
 
-    def insert_for(self, rule: Rule, dialect: str) -> Insert:
-        found = self._insert_for.get((rule, dialect))
+    def insert_for(self, rule: Rule, dialect: str, sandboxed: bool) -> Insert:
+        key = (rule, dialect, sandboxed)
+        found = self._insert_for.get(key)
         if found is None:
-            found = self._insert_for[(rule, dialect)] = _insert_for_visible_event(rule, dialect)
+            found = self._insert_for[key] = _insert_for_visible_event(rule, dialect, sandboxed)
         return found
 
 
@@ -142,7 +148,7 @@ class ReportRepo(DocRepo[Report]):
             "client_name": obj.client_name,
             "event_id": obj.event_id,
         }
-        return await self._insert_if_visible(params, permission.access)
+        return await self._insert_if_visible(params, permission)
 
     async def insert_prepared(self, report: PreparedReport, permission: Permission) -> bool:
         """insert_for_visible_event for a report whose document is already serialised."""
@@ -156,15 +162,20 @@ class ReportRepo(DocRepo[Report]):
             "client_name": report.client_name,
             "event_id": report.event_id,
         }
-        return await self._insert_if_visible(params, permission.access)
+        return await self._insert_if_visible(params, permission)
 
-    async def _insert_if_visible(self, params: dict[str, Any], access: frozenset[str] | None) -> bool:
+    async def _insert_if_visible(self, params: dict[str, Any], permission: Permission) -> bool:
         dialect = self.conn.dialect.name
+        access = permission.access
         rule: Rule = "all" if access is None else "granted" if access else "untargeted"
         if access:
             params["access"] = _bind_grants(dialect, access)
+        sandboxed = permission.sandbox is not None
+        if sandboxed:
+            params["sandbox"] = permission.sandbox
+        statement = self._statements.insert_for(rule, dialect, sandboxed)
         try:
-            row = await direct.first_row(self.conn, self._statements.insert_for(rule, dialect), params)
+            row = await direct.first_row(self.conn, statement, params)
         except direct.UNIQUE_VIOLATIONS as exc:
             raise Conflict(self.conflict) from exc
         if row is None:

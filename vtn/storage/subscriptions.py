@@ -125,6 +125,15 @@ class SubscriptionRepo(DocRepo[Subscription]):
         rows = (await self.conn.execute(query.order_by(c.created_us, c.id))).all()
         return [_candidate(r[0], str(r[1]), r[2], r[3]) for r in rows]
 
+    async def candidate(self, subscription_id: str, owner: str | None) -> Candidate | None:
+        """One subscription as fan-out sees it, if `owner` (None: BL) may see it."""
+        c = subscriptions.c
+        query = select(c.doc, c.role, c.secret, c.api_version).where(c.id == subscription_id)
+        if owner is not None:
+            query = query.where(c.client_id == owner)
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else _candidate(row[0], str(row[1]), row[2], row[3])
+
     async def set_api_version(self, subscription_id: str, api_version: str | None) -> None:
         """Record the API a subscription was written through (after insert/replace, same transaction)."""
         await self.conn.execute(

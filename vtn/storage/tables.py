@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -48,6 +51,8 @@ programs = Table(
     metadata,
     *_object_columns(),
     Column("program_name", String(128), nullable=False, unique=True),
+    # The sandbox client that owns this program (vtn/sandbox); NULL for every real program.
+    Column("sandbox_client", String(128), nullable=True, index=True),
 )
 
 events = Table(
@@ -59,6 +64,8 @@ events = Table(
     ),
     # NULL = never ends (or no known start): such an event is always "active".
     Column("end_us", BigInteger, nullable=True),
+    # The sandbox client that owns this event (that of its program); NULL for every real event.
+    Column("sandbox_client", String(128), nullable=True, index=True),
 )
 
 vens = Table(
@@ -130,6 +137,8 @@ clients = Table(
     Column("secret_hash", String(256), nullable=False),
     Column("cert_fingerprint", String(64), nullable=True, unique=True),
     Column("created_us", BigInteger, nullable=False),
+    # A partner's sandbox client (docs/sandbox.md): may trigger simulated events at itself.
+    Column("sandbox", Boolean, nullable=False, server_default=false()),
 )
 
 settings = Table(
@@ -202,4 +211,61 @@ client_contacts = Table(
     Column("first_seen_us", BigInteger, nullable=False),
     Column("last_seen_us", BigInteger, nullable=False),
     Index("ix_client_contacts_role_last_seen_us", "role", "last_seen_us"),
+)
+
+# Program automation (vtn/programs). A grid area: its members are the ven and resource objects
+# granted the target value `name` (object_targets), so no membership table exists.
+areas = Table(
+    "areas",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("kind", String(16), nullable=False),  # neighbourhood | feeder | substation
+    Column("import_kw", Float, nullable=False),
+    Column("export_kw", Float, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+# One row per (job, day): the event a program published for that day, and the claim that makes a
+# scheduled job run once across processes (a lease, so a killed claimant's day is taken over).
+program_runs = Table(
+    "program_runs",
+    metadata,
+    Column("job", String(200), primary_key=True),
+    Column("day", String(10), primary_key=True),  # ISO date in the program's time zone
+    Column("event_id", String(ID), nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_until_us", BigInteger, nullable=True),
+    Column("done_us", BigInteger, nullable=True),
+    # What the job decided last (capacity programs: the hours at risk, JSON), for hysteresis.
+    Column("state", Text, nullable=True),
+)
+
+# Console operators: people who log in with a password (vtn/console), not OAuth clients.
+operators = Table(
+    "operators",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),  # viewer | operator | admin
+    Column("password_hash", String(256), nullable=False),
+    # Consecutive failed logins; at the limit the account is locked until locked_until_us.
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until_us", BigInteger, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+# Console sessions: the cookie holds a random token, the table its SHA-256 (a leaked table opens nothing).
+operator_sessions = Table(
+    "operator_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "operator_name",
+        String(64),
+        ForeignKey("operators.name", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
 )

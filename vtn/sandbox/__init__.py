@@ -1,0 +1,1 @@
+"""The partner sandbox front-end (docs/sandbox.md): simulated events and test notifications."""
