@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from shared.enums import ObjectType
 from shared.models.common import ClientId, EventId, ProgramId, VenId
@@ -24,9 +25,11 @@ class Page:
     limit: int = DEFAULT_LIMIT
 
 
-@dataclass(frozen=True, slots=True)
-class Permission:
+class Permission(NamedTuple):
     """What one caller may see of programs and events.
+
+    A named tuple, not a dataclass: it is part of the read cache's key of every poll, and a tuple
+    hashes and compares in C.
 
     `access`: the targets a VEN may match on (those it asked for AND was granted); untargeted
     objects stay visible, other targets are hidden from it. None: no targeting restriction (BL).
