@@ -16,6 +16,7 @@ NAV = (
     ("vens", "VENs", "vens"),
     ("events", "Programs & events", "events"),
     ("subscriptions", "Subscriptions", "subscriptions"),
+    ("areas", "Areas", "areas"),
     ("clients", "Clients", "clients"),
 )
 ADMIN_NAV = (("operators", "Operators", "operators"),)
