@@ -10,6 +10,7 @@ from aiohttp import web
 from vtn.console import (
     auth,
     pages_areas,
+    pages_certificates,
     pages_events,
     pages_operators,
     pages_ops,
@@ -48,6 +49,7 @@ def add_routes(app: web.Application, settings: ConsoleSettings | None = None) ->
     r.add_get(f"{BASE}/areas", pages_areas.areas)
     r.add_post(f"{BASE}/areas", pages_areas.add_area)
     r.add_post(f"{BASE}/areas/members", pages_areas.set_member)
+    r.add_get(f"{BASE}/certificates", pages_certificates.certificate_requests)
     r.add_get(f"{BASE}/clients", pages_ops.clients)
     r.add_post(f"{BASE}/clients", pages_ops.add_client)
     r.add_post(f"{BASE}/clients/{{client_id}}/remove", pages_ops.remove_client)

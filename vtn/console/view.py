@@ -19,7 +19,10 @@ NAV = (
     ("areas", "Areas", "areas"),
     ("clients", "Clients", "clients"),
 )
-ADMIN_NAV = (("operators", "Operators", "operators"),)
+ADMIN_NAV = (
+    ("operators", "Operators", "operators"),
+    ("certificates", "Certificate requests", "certificates"),
+)
 
 
 def render(
