@@ -30,10 +30,11 @@ LAB_SETTINGS: dict[str, Any] = {
 
 
 @asynccontextmanager
-async def lab_vtn(db_url: str) -> AsyncIterator[Vtn]:
+async def lab_vtn(db_url: str, **overrides: Any) -> AsyncIterator[Vtn]:
     """Like the `vtn` fixture of conftest, with LAB_SETTINGS (those this VtnConfig knows)."""
     known = {f.name for f in dataclasses.fields(VtnConfig)}
-    config = VtnConfig(db_url=db_url, **{k: v for k, v in LAB_SETTINGS.items() if k in known})
+    settings = {k: v for k, v in LAB_SETTINGS.items() if k in known} | overrides
+    config = VtnConfig(db_url=db_url, **settings)
     store = open_store(db_url)
     try:
         app = await build_app(config, store, REGISTRY, oadr20b_schema=OADR20B_SCHEMA)

@@ -187,6 +187,7 @@ async def test_login_lockout_and_every_page(tmp_path: Path, sqlite_template: Pat
                 ("events", "/console/events", "#events"),
                 ("event-form", "/console/events/new", "#preview"),
                 ("subscriptions", "/console/subscriptions", "#subscriptions"),
+                ("areas", "/console/areas", "#areas"),
                 ("clients", "/console/clients", "#clients"),
                 ("operators", "/console/operators", "#operators"),
             ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +13,9 @@ from support.api_data import bl_ven, create, lab_vtn, program, report, subscript
 from support.console import add_operator, login, session_csrf
 from support.harness import Api, Vtn
 
+from shared.durations import to_us
 from shared.enums import OperatorRole, Role
+from vtn.storage import contacts
 
 
 @pytest.fixture
@@ -185,3 +188,26 @@ async def test_overview_and_subscription_pages_and_retry_now(lab: Vtn) -> None:
     retried = await lab.client.post(f"/console/subscriptions/{sub['id']}/retry", data={"csrf": csrf})
     assert retried.status == 200
     assert "1 notification(s) made due now" in await retried.text()
+
+
+async def test_vens_online_offline_by_last_contact(lab: Vtn) -> None:
+    bl = await lab.login("bl", Role.BL)
+    fresh = await create(bl, "/vens", bl_ven("fresh", "client-fresh"))
+    await create(bl, "/vens", bl_ven("stale", "client-stale"))
+    await create(bl, "/vens", bl_ven("silent", "client-silent"))
+    now_us = to_us(datetime.now(UTC))
+    async with lab.store.transaction() as tx:
+        await contacts.record(tx.conn, {"client-fresh": "ven"}, now_us - 60_000_000)
+        await contacts.record(tx.conn, {"client-stale": "ven"}, now_us - 6 * 60_000_000)
+        await contacts.record(tx.conn, {"bl-client": "bl"}, now_us)  # not a VEN: not counted
+    await _as(lab, OperatorRole.VIEWER)
+    overview = await (await lab.client.get("/console/")).text()
+    assert 'id="ven-count">3<' in overview
+    assert 'id="ven-online">1<' in overview and 'id="ven-offline">2<' in overview
+    listing = await (await lab.client.get("/console/vens")).text()
+    found = re.finditer(r">(fresh|stale|silent)</a>(.*?)</tr>", listing, re.S)
+    rows = {m.group(1): m.group(2) for m in found}
+    assert "never" not in rows["fresh"] and "never" not in rows["stale"] and "never" in rows["silent"]
+    page = await (await lab.client.get(f"/console/vens/{fresh['id']}")).text()
+    shown = re.search(r'id="last-contact">([^<]+)<', page)
+    assert shown and shown.group(1) != "never"

@@ -7,7 +7,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from vtn.console import auth, pages_events, pages_operators, pages_ops, pages_overview, pages_vens
+from vtn.console import (
+    auth,
+    pages_areas,
+    pages_certificates,
+    pages_events,
+    pages_operators,
+    pages_ops,
+    pages_overview,
+    pages_vens,
+)
 from vtn.console.auth import BASE
 from vtn.console.state import CONSOLE, ConsoleSettings, ConsoleState, make_templates
 
@@ -37,6 +46,10 @@ def add_routes(app: web.Application, settings: ConsoleSettings | None = None) ->
     r.add_get(f"{BASE}/subscriptions", pages_ops.subscriptions)
     r.add_get(f"{BASE}/subscriptions/{{subscription_id}}", pages_ops.subscription)
     r.add_post(f"{BASE}/subscriptions/{{subscription_id}}/retry", pages_ops.retry_now)
+    r.add_get(f"{BASE}/areas", pages_areas.areas)
+    r.add_post(f"{BASE}/areas", pages_areas.add_area)
+    r.add_post(f"{BASE}/areas/members", pages_areas.set_member)
+    r.add_get(f"{BASE}/certificates", pages_certificates.certificate_requests)
     r.add_get(f"{BASE}/clients", pages_ops.clients)
     r.add_post(f"{BASE}/clients", pages_ops.add_client)
     r.add_post(f"{BASE}/clients/{{client_id}}/remove", pages_ops.remove_client)

@@ -18,6 +18,7 @@ from vtn.core.state import state
 from vtn.services import programs as svc
 
 RECENT_EVENTS = 500  # the overview looks at the newest events only
+ONLINE_WINDOW_US = 5 * 60_000_000  # a VEN that called within this is online
 
 
 def now_and_next(events: list[Event], now: datetime) -> tuple[list[Event], list[Event]]:
@@ -41,6 +42,7 @@ async def overview(request: web.Request, session: Session) -> web.StreamResponse
     async with core.read() as tx:
         queries = tx.console()
         ven_count = await queries.ven_count()
+        online = await queries.vens_online(to_us(now) - ONLINE_WINDOW_US)
         outbox = await queries.outbox_health()
         per_minute = await queries.reports_per_minute(to_us(now), 60)
         events = await svc.list_events(tx, EventFilter(active_at=now, page=Page(0, RECENT_EVENTS)))
@@ -52,6 +54,8 @@ async def overview(request: web.Request, session: Session) -> web.StreamResponse
         "overview.html",
         page="overview",
         ven_count=ven_count,
+        online=online,
+        offline=ven_count - online,
         outbox=outbox,
         oldest_age=oldest_age,
         per_minute=per_minute,

@@ -41,8 +41,17 @@ async def ven(request: web.Request, session: Session) -> web.StreamResponse:
                 tx, who, SubscriptionFilter(owner=found.client_id, page=Page(0, 50))
             )
             reports = await tx.console().last_reports(found.client_id, 10)
+            contact = (await tx.console().last_contacts([found.client_id])).get(found.client_id)
     except NotFound:
         raise web.HTTPNotFound(text=f"no VEN {ven_id}") from None
     return render(
-        request, session, "ven.html", page="vens", ven=found, resources=resources, subs=subs, reports=reports
+        request,
+        session,
+        "ven.html",
+        page="vens",
+        ven=found,
+        resources=resources,
+        subs=subs,
+        reports=reports,
+        last_contact=contact,
     )

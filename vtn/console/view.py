@@ -16,9 +16,13 @@ NAV = (
     ("vens", "VENs", "vens"),
     ("events", "Programs & events", "events"),
     ("subscriptions", "Subscriptions", "subscriptions"),
+    ("areas", "Areas", "areas"),
     ("clients", "Clients", "clients"),
 )
-ADMIN_NAV = (("operators", "Operators", "operators"),)
+ADMIN_NAV = (
+    ("operators", "Operators", "operators"),
+    ("certificates", "Certificate requests", "certificates"),
+)
 
 
 def render(

@@ -8,6 +8,7 @@ over 3.1, 3.0.1 and 2.0b, and the one visibility rule keeps every other VEN from
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +24,9 @@ from vtn.programs.automation import AUTOMATION
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _PAGE = 500
+
+# Run inside the change's own transaction, e.g. the console's audit record.
+Also = Callable[[Tx], Awaitable[None]]
 
 
 class AreaKind(StrEnum):
@@ -48,7 +52,9 @@ def check_name(name: str) -> str:
     return name
 
 
-async def add_area(core: Core, name: str, kind: AreaKind, import_kw: float, export_kw: float) -> AreaRecord:
+async def add_area(
+    core: Core, name: str, kind: AreaKind, import_kw: float, export_kw: float, *, also: Also | None = None
+) -> AreaRecord:
     check_name(name)
     if import_kw < 0 or export_kw < 0:
         raise BadRequest("capacities are in kW and may not be negative")
@@ -56,6 +62,8 @@ async def add_area(core: Core, name: str, kind: AreaKind, import_kw: float, expo
 
     async def work(tx: Tx, _: object) -> AreaRecord:
         await tx.areas().add(record)
+        if also is not None:
+            await also(tx)
         return record
 
     return await core.run(work)
@@ -120,11 +128,15 @@ def _with(targets: list[str] | None, name: str, member: bool) -> list[str] | Non
     return kept or None
 
 
-async def set_member(core: Core, area: str, kind: MemberKind, name: str, *, member: bool) -> Ven | Resource:
+async def set_member(
+    core: Core, area: str, kind: MemberKind, name: str, *, member: bool, also: Also | None = None
+) -> Ven | Resource:
     """Grant (or withdraw) the area's target on a ven (by venName) or resource (VEN_NAME/RESOURCE_NAME)."""
     await get_area(core, area)
 
     async def work(tx: Tx) -> Ven | Resource:
+        if also is not None:
+            await also(tx)
         now = core.clock()
         if kind is MemberKind.VEN:
             ven = await _ven_named(tx, name)

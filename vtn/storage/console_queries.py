@@ -2,7 +2,9 @@
 
 Every query is bounded and indexed so that a page stays fast at 100,000 VENs: the VEN list pages by
 keyset on the unique `ven_name` index (a name prefix is a range on it), counts run on indexes, the
-reports-per-minute series reads the (created_us, id) index of one hour. The one write here,
+reports-per-minute series reads the (created_us, id) index of one hour, and "online" reads the
+(role, last_seen_us) index of client_contacts for the last few minutes, joined to VENs on their
+indexed client_id. The one write here,
 `retry_now`, runs only inside the core's write path (Core.run).
 """
 
@@ -13,10 +15,20 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.enums import Role
 from shared.models import Report, Ven
 from vtn.storage import _rows
 from vtn.storage.clients import ClientRecord, _record
-from vtn.storage.tables import clients, outbox, reports, resources, subscription_health, subscriptions, vens
+from vtn.storage.tables import (
+    client_contacts,
+    clients,
+    outbox,
+    reports,
+    resources,
+    subscription_health,
+    subscriptions,
+    vens,
+)
 
 MINUTE_US = 60_000_000
 _PREFIX_END = "\U0010ffff"
@@ -27,6 +39,7 @@ class VenPage:
     vens: list[Ven]
     next_after: str | None  # the ven_name to continue after, None on the last page
     resource_counts: dict[str, int]
+    last_contact_us: dict[str, int]  # client_id -> when it last called; absent = never
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +81,32 @@ class ConsoleQueries:
             counted = select(resources.c.ven_id, func.count()).where(resources.c.ven_id.in_(ids))
             for ven_id, n in (await self.conn.execute(counted.group_by(resources.c.ven_id))).all():
                 counts[str(ven_id)] = int(n)
+        loaded = [_rows.load(Ven, str(r.doc)) for r in rows]
         return VenPage(
-            vens=[_rows.load(Ven, str(r.doc)) for r in rows],
+            vens=loaded,
             next_after=str(rows[-1].ven_name) if more and rows else None,
             resource_counts=counts,
+            last_contact_us=await self.last_contacts([v.client_id for v in loaded]),
         )
+
+    async def last_contacts(self, client_ids: list[str]) -> dict[str, int]:
+        """When each of `client_ids` last called the VTN (primary key lookups); absent = never."""
+        if not client_ids:
+            return {}
+        query = select(client_contacts.c.client_id, client_contacts.c.last_seen_us).where(
+            client_contacts.c.client_id.in_(sorted(set(client_ids)))
+        )
+        return {str(c): int(t) for c, t in (await self.conn.execute(query)).all()}
+
+    async def vens_online(self, since_us: int) -> int:
+        """VENs whose client called at or after `since_us`."""
+        query = (
+            select(func.count())
+            .select_from(vens)
+            .join(client_contacts, client_contacts.c.client_id == vens.c.client_id)
+            .where(client_contacts.c.role == Role.VEN.value, client_contacts.c.last_seen_us >= since_us)
+        )
+        return int((await self.conn.execute(query)).scalar_one())
 
     async def last_reports(self, client_id: str, limit: int) -> list[Report]:
         """A client's newest reports, newest first (index on client_id)."""
