@@ -43,12 +43,18 @@ def grade_20b(t: Timeline, seen: list[Seen]) -> list[Verdict]:
         registered is not None,
         "registered" if registered else "no successful oadrCreatePartyRegistration",
     )
-    polls = [s for s in seen if _ok(s, "oadrPoll") or _ok(s, "oadrRequestEvent")]
+    polls = [s.at for s in seen if _ok(s, "oadrPoll") or _ok(s, "oadrRequestEvent")]
+    start = registered.at if registered is not None else t.published
+    times = [start] + [a for a in polls if not t.outage_from <= a <= t.outage_to + 3 * u]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b <= t.ended]
+    worst_poll = max(gaps, default=None)
     check(
         "poll",
-        "polls the VTN (oadrPoll) at least once a unit",
-        len(polls) >= 3,
-        f"{len(polls)} polls answered",
+        "polls the VTN (oadrPoll) at least every 3 units (outside the outage)",
+        worst_poll is not None and worst_poll <= 3 * u and polls[-1] >= t.ended - 3 * u,
+        "no oadrPoll answered"
+        if not polls
+        else f"{len(polls)} polls answered, longest gap {worst_poll or 0:.1f} s",
     )
 
     def ack_check(name: str, title: str, event_id: str, mod: int, since: float) -> None:
