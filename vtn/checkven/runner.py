@@ -10,6 +10,10 @@ The script (scenario "basic", times in units of `unit` seconds, 10 by default):
   14   grade
 
 Everything is written through the core (`Core.write`) as a BL principal of the run's own.
+
+With protocol 2.0b the same script reaches the VEN through the 2.0b front-end (vtn/oadr20b): BL
+makes a ven object named VEN_NAME (labs admission by venName, docs/oadr20b.md), the script starts
+once the VEN registered, and grade20b.py grades the messages it sent (watch20b.py).
 """
 
 from __future__ import annotations
