@@ -1,7 +1,8 @@
 """What the VEN did, seen from the VTN: every request, with its client, status and report event.
 
 A middleware put in front of the VTN application: it records each request under the 3.1 base (or
-the 2.0b prefix, with the message read by watch20b.py) after the VTN answered it, and while an outage is on, answers 503 without passing it on.
+the 2.0b prefix, with the message read by watch20b.py) after the VTN answered it, and while an
+outage is on, answers 503 without passing it on.
 """
 
 from __future__ import annotations
