@@ -10,6 +10,10 @@ The script (scenario "basic", times in units of `unit` seconds, 10 by default):
   14   grade
 
 Everything is written through the core (`Core.write`) as a BL principal of the run's own.
+
+With protocol 2.0b the same script reaches the VEN through the 2.0b front-end (vtn/oadr20b): BL
+makes a ven object named VEN_NAME (labs admission by venName, docs/oadr20b.md), the script starts
+once the VEN registered, and grade20b.py grades the messages it sent (watch20b.py).
 """
 
 from __future__ import annotations
@@ -36,19 +40,24 @@ from shared.models.common import (
     ReportDescriptor,
     ValuesMap,
 )
+from shared.models.ven import VenRequest
 from vtn.app import build_app
 from vtn.checkven.grade import StoredReport, Timeline, Verdict, grade
+from vtn.checkven.grade20b import grade_20b
 from vtn.checkven.watch import Watch
 from vtn.config import VtnConfig
 from vtn.core.core import Core
 from vtn.core.queries import Page, ReportFilter, VenFilter
 from vtn.core.state import STATE
+from vtn.oadr20b.settings import PREFIX, Oadr20bSettings
 from vtn.principal import Principal
 from vtn.services import programs as programs_svc
 from vtn.services import reports as reports_svc
+from vtn.services import vens as vens_svc
 from vtn.storage import migrate, open_store
 
 SCENARIOS = ("basic",)
+VEN_NAME = "ven-under-test"
 BL = Principal(client_id=ClientId("check-ven"), role=Role.BL, scopes=frozenset(Scope))
 
 
@@ -65,8 +74,9 @@ class Options:
 @dataclass(frozen=True)
 class Credentials:
     url: str  # the 3.1 API base the VEN points at
-    client_id: str
-    client_secret: str
+    client_id: str  # 2.0b: the venName the VEN must register as
+    client_secret: str  # 2.0b: empty (admitted by venName, labs)
+    vtn_id: str = ""  # 2.0b: the VTN's vtnID
 
 
 @dataclass(frozen=True)
@@ -95,10 +105,13 @@ async def run(options: Options, on_ready: Callable[[Credentials], Awaitable[None
                 "webhook_require_https": False,
                 "webhook_allow_private": True,
                 "read_cache_seconds": 0.0,
+                # 2.0b VENs poll as often as oadrRequestedOadrPollFreq says: twice a unit.
+                "oadr20b_poll_seconds": options.unit / 2,
             },
         )
         app = await build_app(config, store)
-        watch = Watch(config.base_path.rstrip("/"))
+        oadr20b = options.protocol == "2.0b"
+        watch = Watch(PREFIX, oadr20b=True) if oadr20b else Watch(config.base_path.rstrip("/"))
         app.middlewares.insert(0, watch.middleware)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -107,13 +120,22 @@ async def run(options: Options, on_ready: Callable[[Credentials], Awaitable[None
             core = app[STATE].core
             async with store.transaction() as tx:
                 new = await tx.clients.add("ven-under-test", Role.VEN)
-            creds = Credentials(
-                f"http://{options.host}:{options.port}{config.base_path.rstrip('/')}",
-                new.record.client_id,
-                new.secret,
-            )
+            if oadr20b:
+                # Labs admission (docs/oadr20b.md): a ven object BL created admits its venName.
+                req = VenRequest.model_validate(
+                    {"objectType": "BL_VEN_REQUEST", "venName": VEN_NAME, "clientID": new.record.client_id}
+                )
+                await core.write(BL, Operation.CREATE, lambda tx: vens_svc.create_ven(tx, BL, req))
+                vtn_id = Oadr20bSettings.from_config(config).vtn_id
+                creds = Credentials(f"http://{options.host}:{options.port}{PREFIX}", VEN_NAME, "", vtn_id)
+            else:
+                creds = Credentials(
+                    f"http://{options.host}:{options.port}{config.base_path.rstrip('/')}",
+                    new.record.client_id,
+                    new.secret,
+                )
             await on_ready(creds)
-            return Outcome(creds, await _scenario(core, watch, creds.client_id, options))
+            return Outcome(creds, await _scenario(core, watch, new.record.client_id, options))
         finally:
             await runner.cleanup()
             await store.close()
@@ -121,8 +143,11 @@ async def run(options: Options, on_ready: Callable[[Credentials], Awaitable[None
 
 async def _scenario(core: Core, watch: Watch, client_id: str, options: Options) -> list[Verdict]:
     u = options.unit
+    oadr20b = options.protocol == "2.0b"
     deadline = time.monotonic() + options.onboard_timeout
-    while not await _has_ven(core, client_id) and time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (
+        _registered(watch) if oadr20b else await _has_ven(core, client_id)
+    ):
         await asyncio.sleep(min(u, 0.2))
     program = await core.write(
         BL,
@@ -156,6 +181,8 @@ async def _scenario(core: Core, watch: Watch, client_id: str, options: Options) 
         price_event=price.id,
         capacity_event=capacity.id,
     )
+    if oadr20b:
+        return grade_20b(timeline, watch.seen)
     reports = await _reports(core, client_id)
     return grade(timeline, watch.by(client_id), reports, await _has_ven(core, client_id))
 
@@ -185,6 +212,13 @@ def _capacity_event(program_id: str, start: datetime, u: float) -> EventRequest:
         report_descriptors=[ReportDescriptor(payload_type="USAGE", frequency=max(1, round(u)))],
         interval_period=IntervalPeriod(start=start, duration=format_duration(timedelta(seconds=12 * u))),
         intervals=[Interval(id=0, payloads=[ValuesMap(type="IMPORT_CAPACITY_LIMIT", values=[3.0])])],
+    )
+
+
+def _registered(watch: Watch) -> bool:
+    return any(
+        s.status == 200 and s.message is not None and s.message.kind == "oadrCreatePartyRegistration"
+        for s in watch.seen
     )
 
 

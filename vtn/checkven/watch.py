@@ -1,7 +1,8 @@
 """What the VEN did, seen from the VTN: every request, with its client, status and report event.
 
-A middleware put in front of the VTN application: it records each request under the 3.1 base
-(after the VTN answered it) and, while an outage is on, answers 503 without passing it on.
+A middleware put in front of the VTN application: it records each request under the 3.1 base (or
+the 2.0b prefix, with the message read by watch20b.py) after the VTN answered it, and while an
+outage is on, answers 503 without passing it on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from shared.errors import Unauthorized
+from vtn.checkven.watch20b import Message, read_message
 from vtn.core.state import STATE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -27,11 +29,13 @@ class Seen:
     status: int
     client_id: str | None
     event_id: str | None = None  # POST /reports: the event reported on
+    message: Message | None = None  # 2.0b: the message kind and its acknowledgements
 
 
 @dataclass
 class Watch:
     base: str
+    oadr20b: bool = False  # base is the 2.0b prefix: record each message (watch20b)
     seen: list[Seen] = field(default_factory=list)
     outage_until: float = 0.0
 
@@ -47,10 +51,11 @@ class Watch:
         if not path.startswith(self.base):
             return await handler(request)
         client = _client_of(request)
-        event_id = await _reported_event(request) if request.method == "POST" else None
+        event_id = await _reported_event(request) if request.method == "POST" and not self.oadr20b else None
+        message = read_message(await request.read()) if self.oadr20b and request.method == "POST" else None
         relative = path[len(self.base) :] or "/"
         if time.monotonic() < self.outage_until:
-            self.seen.append(Seen(time.monotonic(), request.method, relative, 503, client, event_id))
+            self.seen.append(Seen(time.monotonic(), request.method, relative, 503, client, event_id, message))
             return web.json_response(
                 {
                     "type": "about:blank",
@@ -65,9 +70,13 @@ class Watch:
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            self.seen.append(Seen(time.monotonic(), request.method, relative, exc.status, client, event_id))
+            self.seen.append(
+                Seen(time.monotonic(), request.method, relative, exc.status, client, event_id, message)
+            )
             raise
-        self.seen.append(Seen(time.monotonic(), request.method, relative, response.status, client, event_id))
+        self.seen.append(
+            Seen(time.monotonic(), request.method, relative, response.status, client, event_id, message)
+        )
         return response
 
 

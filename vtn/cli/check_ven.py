@@ -41,8 +41,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 def _check_ven(args: argparse.Namespace) -> int:
     from vtn.checkven.runner import SCENARIOS, Credentials, Options, run
 
-    if args.protocol != "3.1.0":
-        raise CliError("check-ven speaks 3.1.0 only so far: use --protocol 3.1.0 (2.0b is not built yet)")
     if args.scenario not in SCENARIOS:
         raise CliError(f"unknown scenario {args.scenario!r}: use one of {', '.join(SCENARIOS)}")
     unit = 1.0 if args.fast else args.unit
@@ -59,6 +57,8 @@ def _check_ven(args: argparse.Namespace) -> int:
 
     async def ready(creds: Credentials) -> None:
         doc = {"url": creds.url, "client_id": creds.client_id, "client_secret": creds.client_secret}
+        if creds.vtn_id:
+            doc = {"url": creds.url, "ven_name": creds.client_id, "vtn_id": creds.vtn_id}
         if args.credentials_file:
             with open(args.credentials_file, "w") as fh:
                 json.dump(doc, fh)
@@ -67,10 +67,17 @@ def _check_ven(args: argparse.Namespace) -> int:
             f"check-ven: test VTN at {creds.url} (OpenADR {args.protocol}, scenario {args.scenario})",
             file=out,
         )
-        print(f"  client_id:     {creds.client_id}", file=out)
-        print(f"  client_secret: {creds.client_secret}", file=out)
+        if creds.vtn_id:  # 2.0b, plain HTTP: admitted by venName (a ven object made for it)
+            print(f"  venName:       {creds.client_id}", file=out)
+            print(f"  vtnID:         {creds.vtn_id}", file=out)
+        else:
+            print(f"  client_id:     {creds.client_id}", file=out)
+            print(f"  client_secret: {creds.client_secret}", file=out)
         print(
-            f"Point the VEN at it now; waiting up to {args.onboard_timeout:.0f} s for it to log in.", file=out
+            f"Point the VEN at it now; waiting up to {args.onboard_timeout:.0f} s for it to register."
+            if creds.vtn_id
+            else f"Point the VEN at it now; waiting up to {args.onboard_timeout:.0f} s for it to log in.",
+            file=out,
         )
         out.flush()
 
