@@ -47,7 +47,10 @@ async def token(request: web.Request) -> web.Response:
             return _oauth_error(400, "invalid_request", "malformed JSON body")
         form = {k: str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     else:
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        try:
+            form = {k: str(v) for k, v in (await request.post()).items()}
+        except ValueError:  # a malformed multipart or urlencoded body
+            return _oauth_error(400, "invalid_request", "malformed form body")
     grant = form.get("grant_type")
     if grant is None:
         return _oauth_error(400, "invalid_request", "grant_type is required")

@@ -46,7 +46,10 @@ async def _form(request: web.Request) -> dict[str, str] | None:
         form.setdefault("client_secret", form.get("clientSecret", ""))
         form.setdefault("grant_type", "client_credentials")
         return form
-    return {k: str(v) for k, v in (await request.post()).items()}
+    try:
+        return {k: str(v) for k, v in (await request.post()).items()}
+    except ValueError:  # a malformed multipart or urlencoded body
+        return None
 
 
 async def token(request: web.Request) -> web.Response:
@@ -55,7 +58,7 @@ async def token(request: web.Request) -> web.Response:
         raise NotImplementedByServer("this VTN does not issue tokens; use the utility's identity server")
     form = await _form(request)
     if form is None:
-        return _error(400, "invalid_request", "malformed JSON body")
+        return _error(400, "invalid_request", "malformed request body")
     grant = form.get("grant_type")
     if grant is None:
         return _error(400, "invalid_request", "grant_type is required")
