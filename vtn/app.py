@@ -25,6 +25,7 @@ from vtn.handlers import auth, events, meta, notifiers, programs, reports, resou
 from vtn.handlers.certificates import get_request as get_cert_request
 from vtn.handlers.certificates import submit_request as submit_cert_request
 from vtn.intake.pool import IntakePool
+from vtn.limits.quotas import QUOTAS, ReportQuotas
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
 from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
@@ -150,6 +151,7 @@ def create_app(
         callbacks=callback_policy(config),
         intake=intake,
     )
+    app[QUOTAS] = ReportQuotas(config.ven_max_reports, config.ven_max_report_bytes)
     scopes: dict[object, frozenset[Scope]] = {}
     base = config.base_path.rstrip("/")
     for route in ROUTES:

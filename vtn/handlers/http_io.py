@@ -29,8 +29,8 @@ JSON = "application/json"
 
 # The spec's objectID: ids outside it cannot exist, so they are answered 404 without a query.
 OBJECT_ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}\Z")
-# OFFSET must fit the stores' 64-bit integers.
-MAX_SKIP = 2**62
+# The OpenAPI document bounds skip to int32.
+MAX_SKIP = 2**31 - 1
 
 __all__ = ["Handler", "caller", "state"]
 
@@ -108,6 +108,7 @@ def page(request: web.Request) -> Page:
     return Page(
         skip=_int_param(request, "skip", 0, 0, MAX_SKIP),
         limit=_int_param(request, "limit", MAX_LIMIT, 0, MAX_LIMIT),
+        max_bytes=state(request).config.list_max_bytes or None,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Table, delete, insert, select
+from sqlalchemy import ColumnElement, Select, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -48,11 +48,32 @@ async def fetch_doc(conn: AsyncConnection, table: Table, where: ColumnElement[bo
 
 
 async def page_docs(
-    conn: AsyncConnection, query: Select[Any], table: Table, skip: int, limit: int
+    conn: AsyncConnection,
+    query: Select[Any],
+    table: Table,
+    skip: int,
+    limit: int,
+    max_bytes: int | None = None,
 ) -> list[str]:
-    """Run a doc query in the stable list order (creation time, then id) with skip/limit."""
+    """Run a doc query in the stable list order (creation time, then id) with skip/limit.
+
+    With `max_bytes`, the database keeps only the leading documents of the page whose lengths sum
+    to less than the budget before each is added (the first always), so oversized pages never reach
+    this process: the running sum is a window over the page, not over everything before `skip`.
+    """
     query = query.order_by(table.c.created_us, table.c.id).offset(skip).limit(limit)
-    return [str(row[0]) for row in (await conn.execute(query)).all()]
+    if max_bytes is None:
+        return [str(row[0]) for row in (await conn.execute(query)).all()]
+    size = func.length(table.c.doc)
+    inner = query.add_columns(table.c.created_us, table.c.id, size.label("n")).subquery()
+    running = func.sum(inner.c.n).over(order_by=(inner.c.created_us, inner.c.id))
+    sized = select(inner.c.doc, inner.c.n, running.label("run"), inner.c.created_us, inner.c.id).subquery()
+    kept = (
+        select(sized.c.doc)
+        .where(sized.c.run - sized.c.n < max_bytes)
+        .order_by(sized.c.created_us, sized.c.id)
+    )
+    return [str(row[0]) for row in (await conn.execute(kept)).all()]
 
 
 async def set_targets(
