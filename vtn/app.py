@@ -16,6 +16,8 @@ from shared.enums import Scope
 from shared.oadr20b import Oadr20bSchema
 from shared.validation import SchemaRegistry
 from vtn import apidocs
+from vtn.auth.login import LOGINS, LoginGuard
+from vtn.auth.revocation import CLIENTS, ClientDirectory
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig, callback_policy, delivery_policy
 from vtn.console.app import add_routes as add_console_routes
@@ -26,6 +28,7 @@ from vtn.handlers.certificates import get_request as get_cert_request
 from vtn.handlers.certificates import submit_request as submit_cert_request
 from vtn.intake.pool import IntakePool
 from vtn.limits.quotas import QUOTAS, ReportQuotas
+from vtn.limits.rate import RateLimiter
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
 from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
@@ -42,7 +45,8 @@ from vtn.programs.scheduler import ProgramScheduler
 from vtn.sandbox import routes as sandbox
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
-from vtn.storage import Store
+from vtn.storage import Store, versions
+from vtn.storage.logins import LockoutPolicy
 from vtn.tls_runtime import client_certificate_guard
 
 S = Scope
@@ -152,6 +156,12 @@ def create_app(
         intake=intake,
     )
     app[QUOTAS] = ReportQuotas(config.ven_max_reports, config.ven_max_report_bytes)
+    app[LOGINS] = LoginGuard(
+        store,
+        LockoutPolicy(config.lockout_after_failures, config.lockout_base_seconds, config.lockout_max_seconds),
+        RateLimiter(config.token_rate_per_address, config.token_burst_per_address),
+        store.clock,
+    )
     scopes: dict[object, frozenset[Scope]] = {}
     base = config.base_path.rstrip("/")
     for route in ROUTES:
@@ -184,11 +194,14 @@ async def build_app(
     oadr20b_schema: Oadr20bSchema | None = None,
 ) -> web.Application:
     """create_app with everything made from the config: tokens, notifier and its delivery worker."""
+    directory = ClientDirectory()
     async with store.transaction() as tx:
         key = await tx.clients.signing_key()
+        await directory.stamps_seen(tx, await versions.read(tx.conn, (versions.CLIENTS,)))
     tokens = TokenService(
         key, ttl_seconds=config.token_ttl_seconds, clock=store.clock, external=config.external_issuer
     )
+    tokens.client_exists = directory.exists
     mqtt = mqtt_binding(config)
     publisher = mqtt[1] if mqtt else None
     worker = DeliveryWorker(store, delivery_policy(config), clock=store.clock, publisher=publisher)
@@ -201,6 +214,7 @@ async def build_app(
     if config.intake_workers:
         intake = IntakePool(config.intake_workers, registry, store.new_id, store.clock)
     app = create_app(config, store, registry, tokens, notifier, intake, oadr20b_schema=oadr20b_schema)
+    app[CLIENTS] = directory
     if intake is not None:
         pool = intake
 
@@ -269,6 +283,10 @@ async def _poll_change_stamps(app: web.Application) -> None:
     while True:
         try:
             await st.core.poll_stamps()
+            if CLIENTS in app:
+                async with st.core.read() as tx:
+                    stamps = await versions.read(tx.conn, (versions.CLIENTS,))
+                    await app[CLIENTS].stamps_seen(tx, stamps)
         except asyncio.CancelledError:
             raise
         except Exception:  # the store may be briefly away; the TTLs still bound staleness

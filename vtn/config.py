@@ -135,8 +135,8 @@ class VtnConfig:
     # Limits against abuse (docs/security.md). A list answer holds objects while their documents
     # stay under list_max_bytes (the client pages on with skip); stored reports per VEN client.
     list_max_bytes: int = 4 * 1024 * 1024
-    ven_max_reports: int = 10_000
-    ven_max_report_bytes: int = 256 * 1024 * 1024
+    ven_max_reports: int = 100_000
+    ven_max_report_bytes: int = 1024 * 1024 * 1024
     # Requests per second (and burst) per authenticated client and per remote address; 0: off.
     rate_per_client: float = 50.0
     burst_per_client: int = 200

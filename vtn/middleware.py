@@ -17,6 +17,7 @@ from aiohttp import web
 from shared.enums import Scope
 from shared.errors import PROBLEM_CONTENT_TYPE, Forbidden, OadrError, Problem, Unauthorized
 from shared.wire.oadr3_json import encode_doc
+from vtn.auth.revocation import CLIENTS, verify_token
 from vtn.core.state import PRINCIPAL_KEY, Handler, state
 from vtn.tls_runtime import CertificateRefused, check_token_binding
 
@@ -78,7 +79,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer access token is required")
-    who = state(request).tokens.verify(token.strip())
+    st = state(request)
+    who = await verify_token(st.tokens, request.app.get(CLIENTS), st.core.read, token.strip())
     # RFC 8705: a certificate-bound token (cnf/x5t#S256) only works over that client certificate.
     check_token_binding(request, who)
     if not required & who.scopes:

@@ -37,7 +37,7 @@ class ReportQuotas:
         max_reports: int,
         max_bytes: int,
         *,
-        refresh_s: float = 10.0,
+        refresh_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         max_clients: int = 100_000,
     ) -> None:
