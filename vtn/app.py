@@ -27,6 +27,7 @@ from vtn.handlers import auth, events, meta, notifiers, programs, reports, resou
 from vtn.handlers.certificates import get_request as get_cert_request
 from vtn.handlers.certificates import submit_request as submit_cert_request
 from vtn.intake.pool import IntakePool
+from vtn.limits.middleware import LIMITS, RequestLimits, limit_addresses, limit_clients
 from vtn.limits.quotas import QUOTAS, ReportQuotas
 from vtn.limits.rate import RateLimiter
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
@@ -137,7 +138,14 @@ def create_app(
     app = web.Application(
         # The certificate guard (a no-op without TLS) runs before token checks, so they see its result.
         # `observe` (request id, access log, metrics) sees every answer, problems included.
-        middlewares=[observe, problems, client_certificate_guard, authenticate],
+        middlewares=[
+            observe,
+            problems,
+            limit_addresses,
+            client_certificate_guard,
+            authenticate,
+            limit_clients,
+        ],
         client_max_size=config.max_body_bytes,
     )
     cache = ReadCache(
@@ -183,7 +191,16 @@ def create_app(
     sandbox.install(app)
     # The operator console (people with passwords, not OAuth clients) at /console/.
     add_console_routes(app)
+    # Every authenticated route of the JSON APIs (3.1.0 and 3.0.1) takes JSON bodies only.
+    json_routes: frozenset[object] = frozenset(app[ROUTE_SCOPES].keys())
+    app[LIMITS] = RequestLimits.from_config(config, json_routes)
+    app.on_response_prepare.append(_no_version_banner)
     return app
+
+
+async def _no_version_banner(_: web.Request, response: web.StreamResponse) -> None:
+    """aiohttp would announce `Server: Python/3.x aiohttp/3.y`; versions help only attackers."""
+    response.headers["Server"] = "OpenADR VTN"
 
 
 async def build_app(
