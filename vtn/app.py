@@ -28,6 +28,7 @@ from vtn.handlers.certificates import get_request as get_cert_request
 from vtn.handlers.certificates import submit_request as submit_cert_request
 from vtn.intake.pool import IntakePool
 from vtn.limits.middleware import LIMITS, RequestLimits, limit_addresses, limit_clients
+from vtn.limits.query import QUERY_RULES, check_query, query_rules
 from vtn.limits.quotas import QUOTAS, ReportQuotas
 from vtn.limits.rate import RateLimiter
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
@@ -142,6 +143,7 @@ def create_app(
             observe,
             problems,
             limit_addresses,
+            check_query,
             client_certificate_guard,
             authenticate,
             limit_clients,
@@ -194,6 +196,7 @@ def create_app(
     # Every authenticated route of the JSON APIs (3.1.0 and 3.0.1) takes JSON bodies only.
     json_routes: frozenset[object] = frozenset(app[ROUTE_SCOPES].keys())
     app[LIMITS] = RequestLimits.from_config(config, json_routes)
+    app[QUERY_RULES] = query_rules(app, registry, base)
     app.on_response_prepare.append(_no_version_banner)
     return app
 

@@ -61,3 +61,14 @@ async def test_per_address_rate_limit_is_429(db_url: str) -> None:
     ) as vtn:
         statuses = [(await vtn.client.get(BASE + "/programs")).status for _ in range(4)]
         assert statuses == [401, 401, 401, 429]
+
+
+async def test_query_parameters_keep_their_documented_pattern_and_length(vtn: Vtn, bl: Api) -> None:
+    doc = await problem(await bl.get("/events", params={"programID": "has space"}), 400)
+    assert "programID" in doc["detail"]
+    await problem(await bl.get("/reports", params={"clientName": "c" * 129}), 400)
+    await problem(await bl.get("/programs", params=[("targets", "t" * 129)]), 400)
+    await problem(await bl.get("/subscriptions", params={"objects": "NOPE"}), 400)
+    await problem(await bl.get("/vens", params={"limit": "51"}), 400)
+    assert (await bl.get("/events", params={"programID": "ok_id-1"})).status == 200
+    assert (await bl.get("/reports", params={"clientName": "c" * 128})).status == 200
