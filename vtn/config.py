@@ -266,6 +266,7 @@ def delivery_policy(config: VtnConfig) -> DeliveryPolicy:
         base_delay_s=config.retry_base_seconds,
         max_delay_s=config.retry_max_seconds,
         give_up_after_s=config.retry_give_up_seconds,
+        allow_private=config.webhook_allow_private,
     )
 
 
