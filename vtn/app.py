@@ -16,6 +16,7 @@ from shared.enums import Scope
 from shared.oadr20b import Oadr20bSchema
 from shared.validation import SchemaRegistry
 from vtn import apidocs
+from vtn.audit import retention as audit_retention
 from vtn.auth.login import LOGINS, LoginGuard
 from vtn.auth.revocation import CLIENTS, ClientDirectory
 from vtn.auth.tokens import TokenService
@@ -23,6 +24,7 @@ from vtn.config import VtnConfig, callback_policy, delivery_policy
 from vtn.console.app import add_routes as add_console_routes
 from vtn.core.core import Core
 from vtn.core.state import STATE, Handler, VtnState
+from vtn.handlers import audit as audit_api
 from vtn.handlers import auth, events, meta, notifiers, programs, reports, resources, subscriptions, vens
 from vtn.handlers.certificates import get_request as get_cert_request
 from vtn.handlers.certificates import submit_request as submit_cert_request
@@ -112,6 +114,8 @@ ROUTES: list[Route] = [
         for path, handler, bl_only in notifiers.TOPIC_ROUTES
     ],
     Route("GET", "/openapi.json", meta.openapi, PUBLIC),
+    # Our extension: the audit log, for BL (docs/security.md).
+    Route("GET", "/audit", audit_api.list_audit, READ_BL),
     # Our extension: certificate onboarding (docs/onboarding.md); 404 unless ca_dir is configured.
     Route("POST", "/certificates/requests", submit_cert_request, ANY_CLIENT),
     Route("GET", "/certificates/requests/{requestID}", get_cert_request, ANY_CLIENT),
@@ -267,6 +271,8 @@ async def build_app(
     app.on_startup.append(_start_cache_poller)
     app.on_cleanup.append(_stop_cache_poller)
     install_ticker(app, config.contacts_flush_seconds)
+    app.on_startup.append(audit_retention.start)
+    app.on_cleanup.append(audit_retention.stop)
     if config.delivery_worker:
         app[WORKER] = worker
         wiring.attach_worker(app[OBSERVE], worker)

@@ -1,0 +1,44 @@
+"""GET {base}/audit (our extension, BL only): the audit log, newest first, paged with skip/limit.
+
+Filters: `actor` (a client id, or "operator") and `action` (create, update, delete, login_refused,
+client_add, client_remove, client_rotate). Each entry: id, at, actor, role, action, objectType,
+objectID, address, detail.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from vtn.core.state import state
+from vtn.handlers.http_io import _int_param
+from vtn.storage.audit import AuditRecord, AuditRepo
+
+MAX_LIMIT = 500
+
+
+def _doc(record: AuditRecord) -> dict[str, object]:
+    e = record.entry
+    return {
+        "id": record.id,
+        "at": record.at.isoformat().replace("+00:00", "Z"),
+        "actor": e.actor,
+        "role": e.role,
+        "action": e.action,
+        "objectType": e.object_type,
+        "objectID": e.object_id,
+        "address": e.address,
+        "detail": e.detail,
+    }
+
+
+async def list_audit(request: web.Request) -> web.Response:
+    skip = _int_param(request, "skip", 0, 0, 2**31 - 1)
+    limit = _int_param(request, "limit", 50, 0, MAX_LIMIT)
+    async with state(request).core.read() as tx:
+        records = await AuditRepo(tx.conn, tx.clients.clock).page(
+            skip=skip,
+            limit=limit,
+            actor=request.query.get("actor") or None,
+            action=request.query.get("action") or None,
+        )
+    return web.json_response([_doc(r) for r in records])
