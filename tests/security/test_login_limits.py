@@ -28,7 +28,7 @@ async def test_token_endpoint_rate_limit_per_address(db_url: str) -> None:
         resp = await _login(vtn, "nobody-9", "wrong", "/openadr3/3.0.1")
         assert resp.status == 429
         assert int(resp.headers["Retry-After"]) >= 1
-        assert (await resp.json())["error"] == "temporarily_unavailable"
+        assert (await resp.json())["error"] == "invalid_request"
 
 
 @pytest.mark.parametrize("known", [True, False])

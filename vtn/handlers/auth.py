@@ -39,6 +39,7 @@ def _oauth_error(status: int, error: str, description: str, basic: bool = False)
 
 def throttled(seconds: float) -> web.Response:
     """429 in the RFC 6749 error shape, with Retry-After (RFC 6585)."""
+    # RFC 6749 has no error code for throttling; the status and Retry-After say it.
     response = _oauth_error(429, "invalid_request", "too many login attempts; retry later")
     response.headers["Retry-After"] = retry_after(seconds)
     return response
