@@ -61,18 +61,17 @@ async def page_docs(
     to less than the budget before each is added (the first always), so oversized pages never reach
     this process: the running sum is a window over the page, not over everything before `skip`.
     """
-    query = query.order_by(table.c.created_us, table.c.id).offset(skip).limit(limit)
+    ordered = query.order_by(table.c.created_us, table.c.id).offset(skip).limit(limit)
     if max_bytes is None:
-        return [str(row[0]) for row in (await conn.execute(query)).all()]
-    size = func.length(table.c.doc)
-    inner = query.add_columns(table.c.created_us, table.c.id, size.label("n")).subquery()
-    running = func.sum(inner.c.n).over(order_by=(inner.c.created_us, inner.c.id))
-    sized = select(inner.c.doc, inner.c.n, running.label("run"), inner.c.created_us, inner.c.id).subquery()
-    kept = (
-        select(sized.c.doc)
-        .where(sized.c.run - sized.c.n < max_bytes)
-        .order_by(sized.c.created_us, sized.c.id)
-    )
+        return [str(row[0]) for row in (await conn.execute(ordered)).all()]
+    # The page's ids and sizes first, without the documents (sorting megabytes of documents cost the
+    # database hundreds of MB), then only the documents that fit.
+    size = func.length(table.c.doc).label("n")
+    page = ordered.with_only_columns(table.c.id, table.c.created_us, size).subquery()
+    running = func.sum(page.c.n).over(order_by=(page.c.created_us, page.c.id))
+    sized = select(page.c.id, page.c.n, running.label("run")).subquery()
+    fitting = select(sized.c.id).where(sized.c.run - sized.c.n < max_bytes)
+    kept = select(table.c.doc).where(table.c.id.in_(fitting)).order_by(table.c.created_us, table.c.id)
     return [str(row[0]) for row in (await conn.execute(kept)).all()]
 
 
