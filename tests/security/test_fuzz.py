@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,6 +29,8 @@ CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_schema_conformance,response_headers_conformance"
 )
+# Installed by `make install` on its own path (Makefile: its jsonschema-rs pin differs from ours).
+FUZZ_TOOLS = Path(__file__).resolve().parents[2] / ".venv" / "fuzz"
 ST = [sys.executable, "-m", "schemathesis.cli"]
 
 
@@ -61,10 +64,12 @@ def _fuzz(base: str, token: str) -> subprocess.Popen[str]:
     argv = [*ST, "run", base + "/openapi.json", "--url", base, "-H", f"Authorization: Bearer {token}"]
     argv += ["--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--checks", CHECKS, "--no-color"]
     argv += ["--phases", "examples,coverage,fuzzing"]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {**os.environ, "PYTHONPATH": str(FUZZ_TOOLS)}
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
 def test_fuzz_finds_no_5xx_and_no_answer_outside_the_document(served: VtnProcess) -> None:
+    assert (FUZZ_TOOLS / "schemathesis").is_dir(), "schemathesis is missing: run `make install`"
     # Both roles at once: the two runs are independent, and wall time matters in CI.
     runs = {
         role: _fuzz(served.base, _token(served.base, add_client(served.db, f"fuzz-{role}", role)))
