@@ -60,19 +60,24 @@ def _token(base: str, creds: dict[str, str]) -> str:
         return str(json.load(resp)["access_token"])
 
 
-def _fuzz(base: str, token: str) -> subprocess.Popen[str]:
+def _fuzz(base: str, token: str, cwd: Path) -> subprocess.Popen[str]:
     argv = [*ST, "run", base + "/openapi.json", "--url", base, "-H", f"Authorization: Bearer {token}"]
     argv += ["--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--checks", CHECKS, "--no-color"]
     argv += ["--phases", "examples,coverage,fuzzing"]
     env = {**os.environ, "PYTHONPATH": str(FUZZ_TOOLS)}
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    # cwd: its cache directory goes beside the VTN's database, not into the checkout.
+    return subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd
+    )
 
 
 def test_fuzz_finds_no_5xx_and_no_answer_outside_the_document(served: VtnProcess) -> None:
     assert (FUZZ_TOOLS / "schemathesis").is_dir(), "schemathesis is missing: run `make install`"
     # Both roles at once: the two runs are independent, and wall time matters in CI.
     runs = {
-        role: _fuzz(served.base, _token(served.base, add_client(served.db, f"fuzz-{role}", role)))
+        role: _fuzz(
+            served.base, _token(served.base, add_client(served.db, f"fuzz-{role}", role)), served.log.parent
+        )
         for role in ("bl", "ven")
     }
     for role, run in runs.items():

@@ -19,8 +19,9 @@ from aiohttp import web
 
 from vtn.limits.rate import RateLimiter
 from vtn.storage import ClientRecord, Store
+from vtn.storage import clients as client_store
 from vtn.storage.audit import AuditEntry, AuditRepo
-from vtn.storage.clients import hash_secret, verify_secret
+from vtn.storage.clients import verify_secret
 from vtn.storage.logins import LockoutPolicy, LoginRepo
 
 
@@ -42,8 +43,9 @@ class LoginGuard:
         self._policy = policy
         self._per_address = per_address
         self._clock = clock
-        # Checked instead of a real hash when the client id is unknown: same iterations, same cost.
-        self._dummy_hash = hash_secret(secrets.token_urlsafe(32))
+        # Checked instead of a real hash when the client id is unknown: made by the function that
+        # hashes real secrets (looked up now, not at import), so the same iterations, the same cost.
+        self._dummy_hash = client_store.hash_secret(secrets.token_urlsafe(32))
 
     async def login(self, request: web.Request, client_id: str, secret: str) -> LoginResult:
         address = request.remote or "unknown"
