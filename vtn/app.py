@@ -221,7 +221,7 @@ async def build_app(
     directory = ClientDirectory()
     async with store.transaction() as tx:
         key = await tx.clients.signing_key()
-        await directory.stamps_seen(tx, await versions.read(tx.conn, (versions.CLIENTS,)))
+        await directory.stamps_seen(tx, await tx.stamps.read((versions.CLIENTS,)))
     tokens = TokenService(
         key, ttl_seconds=config.token_ttl_seconds, clock=store.clock, external=config.external_issuer
     )
@@ -311,7 +311,7 @@ async def _poll_change_stamps(app: web.Application) -> None:
             await st.core.poll_stamps()
             if CLIENTS in app:
                 async with st.core.read() as tx:
-                    stamps = await versions.read(tx.conn, (versions.CLIENTS,))
+                    stamps = await tx.stamps.read((versions.CLIENTS,))
                     await app[CLIENTS].stamps_seen(tx, stamps)
         except asyncio.CancelledError:
             raise

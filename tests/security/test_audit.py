@@ -57,3 +57,16 @@ async def test_old_audit_rows_are_purged(vtn: Vtn, bl: Api) -> None:
     assert app is not None
     assert await purge_once(app) == 1
     assert not any(e["actor"] == "x" for e in await _audit(bl))
+
+
+async def test_bl_writes_through_301_are_audited(vtn: Vtn, bl: Api) -> None:
+    resp = await vtn.client.post(
+        "/openadr3/3.0.1/programs",
+        json={"programName": "old-api"},
+        headers={"Authorization": f"Bearer {bl.token}"},
+    )
+    assert resp.status == 201, await resp.text()
+    made = await resp.json()
+    changes = await _audit(bl, actor=bl.client_id, action="create")
+    assert [(e["objectType"], e["objectID"]) for e in changes] == [("PROGRAM", made["id"])]
+    assert "/openadr3/3.0.1/programs" in changes[0]["detail"]

@@ -7,7 +7,7 @@ from aiohttp import web
 from shared.enums import Operation
 from vtn.principal import Principal
 from vtn.storage import Tx
-from vtn.storage.audit import AuditEntry, AuditRepo
+from vtn.storage.audit import AuditEntry
 
 
 async def record_change(
@@ -31,4 +31,4 @@ async def record_change(
         address=request.remote,
         detail=f"{request.method} {request.path}" + (f"; {cascaded} dependents deleted" if cascaded else ""),
     )
-    await AuditRepo(tx.conn, tx.clients.clock).add(entry)
+    await tx.audit().add(entry)

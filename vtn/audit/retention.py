@@ -12,8 +12,6 @@ from aiohttp import web
 from vtn.core.core import Changes
 from vtn.core.queries import Tx
 from vtn.core.state import STATE
-from vtn.storage.audit import AuditRepo
-from vtn.storage.logins import LoginRepo
 
 log = logging.getLogger("vtn.audit")
 INTERVAL_S = 3600.0
@@ -28,9 +26,9 @@ async def purge_once(app: web.Application) -> int:
     async def work(tx: Tx, _: Changes) -> int:
         clock = tx.clients.clock
         now = clock()
-        gone = await AuditRepo(tx.conn, clock).purge(now - timedelta(days=days)) if days > 0 else 0
+        gone = await tx.audit().purge(now - timedelta(days=days)) if days > 0 else 0
         # A refusal row older than twice the longest lockout locks nothing any more.
-        await LoginRepo(tx.conn, clock).purge(now - timedelta(seconds=2 * st.config.lockout_max_seconds))
+        await tx.logins().purge(now - timedelta(seconds=2 * st.config.lockout_max_seconds))
         return gone
 
     gone = await st.core.run(work)

@@ -20,9 +20,9 @@ from aiohttp import web
 from vtn.limits.rate import RateLimiter
 from vtn.storage import ClientRecord, Store
 from vtn.storage import clients as client_store
-from vtn.storage.audit import AuditEntry, AuditRepo
+from vtn.storage.audit import AuditEntry
 from vtn.storage.clients import verify_secret
-from vtn.storage.logins import LockoutPolicy, LoginRepo
+from vtn.storage.logins import LockoutPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class LoginGuard:
             return LoginResult(None, wait)
         async with self._store.read() as tx:
             record = await tx.clients.get(client_id)
-            failures, locked = await LoginRepo(tx.conn, self._clock).state(client_id)
+            failures, locked = await tx.logins().state(client_id)
         if locked > 0:
             await self._refused(client_id, record, address, "locked out after repeated refusals", count=False)
             return LoginResult(None, locked)
@@ -69,7 +69,7 @@ class LoginGuard:
             return LoginResult(None)
         if failures:
             async with self._store.transaction() as tx:
-                await LoginRepo(tx.conn, self._clock).succeeded(client_id)
+                await tx.logins().succeeded(client_id)
         return LoginResult(record)
 
     def _in_grace(self, record: ClientRecord) -> bool:
@@ -84,7 +84,7 @@ class LoginGuard:
     ) -> None:
         async with self._store.transaction() as tx:
             if count:
-                await LoginRepo(tx.conn, self._clock).refused(client_id, self._policy)
+                await tx.logins().refused(client_id, self._policy)
             entry = AuditEntry(
                 actor=client_id,
                 role=record.role.value if record is not None else "unknown",
@@ -92,7 +92,7 @@ class LoginGuard:
                 address=address,
                 detail=why,
             )
-            await AuditRepo(tx.conn, self._clock).add(entry)
+            await tx.audit().add(entry)
 
 
 LOGINS = web.AppKey("vtn_login_guard", LoginGuard)

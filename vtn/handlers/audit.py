@@ -11,34 +11,18 @@ from aiohttp import web
 
 from vtn.core.state import state
 from vtn.handlers.http_io import _int_param
-from vtn.storage.audit import AuditRecord, AuditRepo
 
 MAX_LIMIT = 500
-
-
-def _doc(record: AuditRecord) -> dict[str, object]:
-    e = record.entry
-    return {
-        "id": record.id,
-        "at": record.at.isoformat().replace("+00:00", "Z"),
-        "actor": e.actor,
-        "role": e.role,
-        "action": e.action,
-        "objectType": e.object_type,
-        "objectID": e.object_id,
-        "address": e.address,
-        "detail": e.detail,
-    }
 
 
 async def list_audit(request: web.Request) -> web.Response:
     skip = _int_param(request, "skip", 0, 0, 2**31 - 1)
     limit = _int_param(request, "limit", 50, 0, MAX_LIMIT)
     async with state(request).core.read() as tx:
-        records = await AuditRepo(tx.conn, tx.clients.clock).page(
+        records = await tx.audit().page(
             skip=skip,
             limit=limit,
             actor=request.query.get("actor") or None,
             action=request.query.get("action") or None,
         )
-    return web.json_response([_doc(r) for r in records])
+    return web.json_response([r.to_doc() for r in records])

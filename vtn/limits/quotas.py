@@ -18,7 +18,7 @@ from aiohttp import web
 from shared.errors import Forbidden
 from vtn.core.state import state
 from vtn.principal import Principal
-from vtn.storage.usage import Usage, report_usage
+from vtn.storage.usage import Usage
 
 
 class QuotaExceeded(Forbidden):
@@ -93,7 +93,7 @@ async def admit_report(request: web.Request, who: Principal) -> None:
 
     async def load() -> Usage:
         async with core.read() as tx:
-            return await report_usage(tx.conn, who.client_id)
+            return await tx.report_usage(who.client_id)
 
     await quotas.admit(who, len(await request.read()), load)
 

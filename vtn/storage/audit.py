@@ -36,6 +36,21 @@ class AuditRecord:
     at: datetime
     entry: AuditEntry
 
+    def to_doc(self) -> dict[str, object]:
+        """The entry as GET /audit answers it (our OpenAPI document's `auditEntry`)."""
+        e = self.entry
+        return {
+            "id": self.id,
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "actor": e.actor,
+            "role": e.role,
+            "action": e.action,
+            "objectType": e.object_type,
+            "objectID": e.object_id,
+            "address": e.address,
+            "detail": e.detail,
+        }
+
 
 class AuditRepo:
     def __init__(self, conn: AsyncConnection, clock: Callable[[], datetime]) -> None:
