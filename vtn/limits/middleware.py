@@ -51,8 +51,8 @@ async def limit_addresses(request: web.Request, handler: Handler) -> web.StreamR
 
 def _require_json(request: web.Request) -> None:
     """A body declared as anything but JSON is refused (415); no Content-Type at all is let through."""
-    if "Content-Type" not in request.headers:
-        return
+    if "Content-Type" not in request.headers or not request.body_exists:
+        return  # no body (e.g. PUT of a membership), or none declared: nothing to refuse
     kind = request.content_type
     if kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json")):
         return
