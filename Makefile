@@ -20,7 +20,16 @@ $(BIN)/vtn: pyproject.toml
 	@$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(BIN)/vtn
 
-install: $(BIN)/vtn
+# Schemathesis fuzzes the served OpenAPI document (tests/security/test_fuzz.py). It lives apart, on its
+# own PYTHONPATH: every release pins jsonschema-rs to a range other than the one the VTN needs.
+FUZZ_TOOLS := $(VENV)/fuzz
+SCHEMATHESIS := schemathesis==4.32.5
+
+$(FUZZ_TOOLS)/.installed: Makefile | $(BIN)/vtn
+	@$(BIN)/pip install --quiet --target $(FUZZ_TOOLS) --upgrade '$(SCHEMATHESIS)' 2>/dev/null
+	@touch $@
+
+install: $(BIN)/vtn $(FUZZ_TOOLS)/.installed
 
 var/demo-bl.json: | $(BIN)/vtn
 	@mkdir -p var

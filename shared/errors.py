@@ -89,9 +89,20 @@ class PayloadTooLarge(OadrError):
     title = "Payload Too Large"
 
 
+class UnsupportedMediaType(OadrError):
+    status = 415
+    title = "Unsupported Media Type"
+
+
 class TooManyRequests(OadrError):
+    """RFC 6585; `retry_after` (seconds) becomes the Retry-After header."""
+
     status = 429
     title = "Too Many Requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: float = 1.0) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class NotImplementedByServer(OadrError):
@@ -113,6 +124,7 @@ _BY_STATUS: dict[int, type[OadrError]] = {
         NotFound,
         Conflict,
         PayloadTooLarge,
+        UnsupportedMediaType,
         TooManyRequests,
         NotImplementedByServer,
     )

@@ -16,15 +16,23 @@ from shared.enums import Scope
 from shared.oadr20b import Oadr20bSchema
 from shared.validation import SchemaRegistry
 from vtn import apidocs
+from vtn.audit import retention as audit_retention
+from vtn.auth.login import LOGINS, LoginGuard
+from vtn.auth.revocation import CLIENTS, ClientDirectory
 from vtn.auth.tokens import TokenService
 from vtn.config import VtnConfig, callback_policy, delivery_policy
 from vtn.console.app import add_routes as add_console_routes
 from vtn.core.core import Core
 from vtn.core.state import STATE, Handler, VtnState
+from vtn.handlers import audit as audit_api
 from vtn.handlers import auth, events, meta, notifiers, programs, reports, resources, subscriptions, vens
 from vtn.handlers.certificates import get_request as get_cert_request
 from vtn.handlers.certificates import submit_request as submit_cert_request
 from vtn.intake.pool import IntakePool
+from vtn.limits.middleware import LIMITS, RequestLimits, limit_addresses, limit_clients
+from vtn.limits.query import QUERY_RULES, check_query, query_rules
+from vtn.limits.quotas import QUOTAS, ReportQuotas
+from vtn.limits.rate import RateLimiter
 from vtn.middleware import ROUTE_SCOPES, authenticate, problems
 from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
@@ -41,7 +49,8 @@ from vtn.programs.scheduler import ProgramScheduler
 from vtn.sandbox import routes as sandbox
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
-from vtn.storage import Store
+from vtn.storage import Store, versions
+from vtn.storage.logins import LockoutPolicy
 from vtn.tls_runtime import client_certificate_guard
 
 S = Scope
@@ -105,6 +114,8 @@ ROUTES: list[Route] = [
         for path, handler, bl_only in notifiers.TOPIC_ROUTES
     ],
     Route("GET", "/openapi.json", meta.openapi, PUBLIC),
+    # Our extension: the audit log, for BL (docs/security.md).
+    Route("GET", "/audit", audit_api.list_audit, READ_BL),
     # Our extension: certificate onboarding (docs/onboarding.md); 404 unless ca_dir is configured.
     Route("POST", "/certificates/requests", submit_cert_request, ANY_CLIENT),
     Route("GET", "/certificates/requests/{requestID}", get_cert_request, ANY_CLIENT),
@@ -132,7 +143,15 @@ def create_app(
     app = web.Application(
         # The certificate guard (a no-op without TLS) runs before token checks, so they see its result.
         # `observe` (request id, access log, metrics) sees every answer, problems included.
-        middlewares=[observe, problems, client_certificate_guard, authenticate],
+        middlewares=[
+            observe,
+            problems,
+            limit_addresses,
+            check_query,
+            client_certificate_guard,
+            authenticate,
+            limit_clients,
+        ],
         client_max_size=config.max_body_bytes,
     )
     cache = ReadCache(
@@ -149,6 +168,13 @@ def create_app(
         tokens=tokens,
         callbacks=callback_policy(config),
         intake=intake,
+    )
+    app[QUOTAS] = ReportQuotas(config.ven_max_reports, config.ven_max_report_bytes)
+    app[LOGINS] = LoginGuard(
+        store,
+        LockoutPolicy(config.lockout_after_failures, config.lockout_base_seconds, config.lockout_max_seconds),
+        RateLimiter(config.token_rate_per_address, config.token_burst_per_address),
+        store.clock,
     )
     scopes: dict[object, frozenset[Scope]] = {}
     base = config.base_path.rstrip("/")
@@ -171,7 +197,17 @@ def create_app(
     sandbox.install(app)
     # The operator console (people with passwords, not OAuth clients) at /console/.
     add_console_routes(app)
+    # Every authenticated route of the JSON APIs (3.1.0 and 3.0.1) takes JSON bodies only.
+    json_routes: frozenset[object] = frozenset(app[ROUTE_SCOPES].keys())
+    app[LIMITS] = RequestLimits.from_config(config, json_routes)
+    app[QUERY_RULES] = query_rules(app, registry, base)
+    app.on_response_prepare.append(_no_version_banner)
     return app
+
+
+async def _no_version_banner(_: web.Request, response: web.StreamResponse) -> None:
+    """aiohttp would announce `Server: Python/3.x aiohttp/3.y`; versions help only attackers."""
+    response.headers["Server"] = "OpenADR VTN"
 
 
 async def build_app(
@@ -182,11 +218,14 @@ async def build_app(
     oadr20b_schema: Oadr20bSchema | None = None,
 ) -> web.Application:
     """create_app with everything made from the config: tokens, notifier and its delivery worker."""
+    directory = ClientDirectory()
     async with store.transaction() as tx:
         key = await tx.clients.signing_key()
+        await directory.stamps_seen(tx, await tx.stamps.read((versions.CLIENTS,)))
     tokens = TokenService(
         key, ttl_seconds=config.token_ttl_seconds, clock=store.clock, external=config.external_issuer
     )
+    tokens.client_exists = directory.exists
     mqtt = mqtt_binding(config)
     publisher = mqtt[1] if mqtt else None
     worker = DeliveryWorker(store, delivery_policy(config), clock=store.clock, publisher=publisher)
@@ -199,6 +238,7 @@ async def build_app(
     if config.intake_workers:
         intake = IntakePool(config.intake_workers, registry, store.new_id, store.clock)
     app = create_app(config, store, registry, tokens, notifier, intake, oadr20b_schema=oadr20b_schema)
+    app[CLIENTS] = directory
     if intake is not None:
         pool = intake
 
@@ -231,6 +271,8 @@ async def build_app(
     app.on_startup.append(_start_cache_poller)
     app.on_cleanup.append(_stop_cache_poller)
     install_ticker(app, config.contacts_flush_seconds)
+    app.on_startup.append(audit_retention.start)
+    app.on_cleanup.append(audit_retention.stop)
     if config.delivery_worker:
         app[WORKER] = worker
         wiring.attach_worker(app[OBSERVE], worker)
@@ -267,6 +309,10 @@ async def _poll_change_stamps(app: web.Application) -> None:
     while True:
         try:
             await st.core.poll_stamps()
+            if CLIENTS in app:
+                async with st.core.read() as tx:
+                    stamps = await tx.stamps.read((versions.CLIENTS,))
+                    await app[CLIENTS].stamps_seen(tx, stamps)
         except asyncio.CancelledError:
             raise
         except Exception:  # the store may be briefly away; the TTLs still bound staleness

@@ -132,6 +132,33 @@ class VtnConfig:
     sandbox_max_events: int = 20
     sandbox_requests_per_minute: int = 30
     sandbox_max_duration_seconds: float = 86400.0
+    # Limits against abuse (docs/security.md). A list answer holds objects while their documents
+    # stay under list_max_bytes (the client pages on with skip); stored reports per VEN client.
+    list_max_bytes: int = 4 * 1024 * 1024
+    ven_max_reports: int = 100_000
+    ven_max_report_bytes: int = 1024 * 1024 * 1024
+    # Requests per second (and burst) per authenticated client and per remote address; 0: off.
+    rate_per_client: float = 50.0
+    burst_per_client: int = 200
+    rate_per_address: float = 200.0
+    burst_per_address: int = 800
+    # The token endpoint, per remote address: stricter.
+    token_rate_per_address: float = 2.0
+    token_burst_per_address: int = 20
+    # After this many refused logins in a row, a client id is locked out for lockout_base_seconds,
+    # doubling with each further refusal up to lockout_max_seconds (shared by every VTN process).
+    lockout_after_failures: int = 5
+    lockout_base_seconds: float = 1.0
+    lockout_max_seconds: float = 900.0
+    # Slow clients: a request head must arrive within header_timeout_seconds, its body within
+    # body_timeout_seconds; idle keep-alive connections close after idle_timeout_seconds.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 60.0
+    idle_timeout_seconds: float = 75.0
+    # Open connections per process (also kept under the process's file limit).
+    max_connections: int = 4096
+    # Audit log rows (BL and operator changes, refused logins) are deleted once this old (0: never).
+    audit_retention_days: float = 365.0
 
     @classmethod
     def load(
@@ -239,6 +266,7 @@ def delivery_policy(config: VtnConfig) -> DeliveryPolicy:
         base_delay_s=config.retry_base_seconds,
         max_delay_s=config.retry_max_seconds,
         give_up_after_s=config.retry_give_up_seconds,
+        allow_private=config.webhook_allow_private,
     )
 
 

@@ -10,14 +10,23 @@ reference id that is also logged, so nothing a client sends can produce an unexp
 from __future__ import annotations
 
 import logging
-import secrets
+import uuid
 
 from aiohttp import web
 
 from shared.enums import Scope
-from shared.errors import PROBLEM_CONTENT_TYPE, Forbidden, OadrError, Problem, Unauthorized
+from shared.errors import (
+    PROBLEM_CONTENT_TYPE,
+    Forbidden,
+    OadrError,
+    Problem,
+    TooManyRequests,
+    Unauthorized,
+)
 from shared.wire.oadr3_json import encode_doc
+from vtn.auth.revocation import CLIENTS, verify_token
 from vtn.core.state import PRINCIPAL_KEY, Handler, state
+from vtn.limits.rate import retry_after
 from vtn.tls_runtime import CertificateRefused, check_token_binding
 
 log = logging.getLogger("vtn.http")
@@ -39,7 +48,9 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
     except OadrError as exc:
         headers = {"WWW-Authenticate": _challenge(exc)} if isinstance(exc, Unauthorized) else None
-        response = problem_response(exc.problem(instance=request.path), headers)
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": retry_after(exc.retry_after)}
+        response = problem_response(exc.problem(instance=occurrence()), headers)
         if isinstance(exc, CertificateRefused):
             response.force_close()
         return response
@@ -52,15 +63,26 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             detail = f"request body over {state(request).config.max_body_bytes} bytes"
         kept = {k: v for k, v in exc.headers.items() if k.lower() in ("allow",)}
         return problem_response(
-            Problem(status=exc.status, title=title, detail=detail, instance=request.path), kept
+            Problem(status=exc.status, title=title, detail=detail, instance=occurrence()), kept
         )
-    except Exception:
-        ref = secrets.token_hex(6)
-        log.exception("unhandled error (ref %s) on %s %s", ref, request.method, request.path)
+    except ConnectionError:
+        # The client went away (an aborted upload): the answer goes nowhere; no traceback is worth it.
+        log.info("client disconnected during %s %s", request.method, request.path)
         problem = Problem(
-            status=500, title="Internal Server Error", detail=f"reference {ref}", instance=request.path
+            status=400, title="Bad Request", detail="the connection was lost", instance=occurrence()
         )
         return problem_response(problem)
+    except Exception:
+        ref = occurrence()
+        log.exception("unhandled error (%s) on %s %s", ref, request.method, request.path)
+        problem = Problem(status=500, title="Internal Server Error", detail=f"reference {ref}", instance=ref)
+        return problem_response(problem)
+
+
+def occurrence() -> str:
+    """The problem's `instance`: an absolute URI naming this occurrence, as the OpenADR document asks
+    (`format: uri`, "an absolute URI that identifies the specific occurrence of the problem")."""
+    return f"urn:uuid:{uuid.uuid4()}"
 
 
 def _challenge(exc: Unauthorized) -> str:
@@ -78,7 +100,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer access token is required")
-    who = state(request).tokens.verify(token.strip())
+    st = state(request)
+    who = await verify_token(st.tokens, request.app.get(CLIENTS), st.core.read, token.strip())
     # RFC 8705: a certificate-bound token (cnf/x5t#S256) only works over that client certificate.
     check_token_binding(request, who)
     if not required & who.scopes:

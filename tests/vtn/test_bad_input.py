@@ -29,7 +29,7 @@ async def test_malformed_json_is_a_problem(vtn: Vtn, bl: Api) -> None:
     assert resp.content_type == PROBLEM
     doc = await problem(resp, 400)
     assert set(doc) >= {"type", "title", "status", "detail", "instance"}
-    assert doc["instance"] == BASE + "/programs"
+    assert doc["instance"].startswith("urn:uuid:")
     assert "malformed JSON" in doc["detail"]
     assert await vtn.count("programs") == 0
 
@@ -90,7 +90,7 @@ async def test_body_over_one_mebibyte_is_413(vtn: Vtn, bl: Api) -> None:
     raw = json.dumps({"programName": "big", "attributes": [{"type": "X", "values": ["a" * (1 << 20)]}]})
     resp = await _post_raw(bl, "/programs", raw.encode())
     doc = await problem(resp, 413)
-    assert doc["instance"] == BASE + "/programs"
+    assert doc["instance"].startswith("urn:uuid:")
     assert await vtn.count("programs") == 0
     # Just under the limit is fine.
     fits = json.dumps({"programName": "fits", "attributes": [{"type": "X", "values": ["a" * 1_000_000]}]})
@@ -110,7 +110,7 @@ async def test_body_that_is_not_utf8_is_400(vtn: Vtn, bl: Api) -> None:
 
 async def test_unknown_route_is_a_404_problem(vtn: Vtn, bl: Api) -> None:
     doc = await problem(await bl.get("/nothing-here"), 404)
-    assert doc["instance"] == BASE + "/nothing-here"
+    assert doc["instance"].startswith("urn:uuid:")
     await problem(await vtn.client.get("/openadr3/9.9.9/programs"), 404)
     await problem(await bl.get("/programs/a/b"), 404)
 

@@ -197,7 +197,11 @@ async def test_topic_endpoint_access(db_url: str, prefix: str) -> None:
             f"{prefix}/programs/{program_id}/events/create"
         )
         await topics_of(bl, "/programs/no-such-program", 404)
-        for path in [*bl_only, f"/programs/{program_id}"]:
+        # The program routes document no 403 (issue 15): a VEN is answered as if there were no topics.
+        program_routes = ["/programs", f"/programs/{program_id}"]
+        for path in program_routes:
+            await topics_of(ven_a, path, 404)
+        for path in [p for p in bl_only if p not in program_routes]:
             await topics_of(ven_a, path, 403)
         # A program's event topics are named to a VEN that may see the program (docs/interop.md).
         assert await topics_of(ven_a, f"/programs/{program_id}/events") == await topics_of(

@@ -153,7 +153,7 @@ async def test_reports_through_intake_follow_every_rule(intake_vtn: Vtn) -> None
     await problem(
         await ven.post("/reports", json={"eventID": bodies[0]["eventID"]}), 400, pointer="/clientName"
     )
-    await problem(await ven.post("/reports", data=b"{"), 400)
+    await problem(await ven.post("/reports", data=b"{", headers={"Content-Type": "application/json"}), 400)
 
 
 async def test_a_report_subscriber_hears_of_a_prepared_report(intake_vtn: Vtn) -> None:

@@ -31,6 +31,14 @@ ISSUER = "energy-coordination-vtn"
 _OWN_HEADER = jwt.encode({}, b"k" * 32, algorithm="HS256").partition(".")[0]
 
 
+class UnknownClient(Unauthorized):
+    """A validly signed token of ours names no client we know of (removed, or never existed)."""
+
+    def __init__(self, client_id: str) -> None:
+        super().__init__("access token of a client that does not exist (removed?)")
+        self.client_id = client_id
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     access_token: str
@@ -59,8 +67,11 @@ class TokenService:
         # and checking the signature each time costs more than the rest of a cached poll. Keyed by
         # a 128-bit BLAKE2b digest of the token, not the token (~400 characters): at 100,000 VENs
         # that is ~40 MB less.
-        self._verified: dict[bytes, tuple[int, Principal]] = {}
+        self._verified: dict[bytes, tuple[int, Principal, bool]] = {}
         self._max_verified = 200_000
+        # Whether a client id names a client (vtn/auth/revocation.py), checked on every request for
+        # our own tokens, cached or not: a removed client's tokens stop working at once. None: no check.
+        self.client_exists: Callable[[str], bool] | None = None
 
     def issue(
         self,
@@ -100,32 +111,36 @@ class TokenService:
         now = int(self._clock().timestamp())
         digest = hashlib.blake2b(token.encode(), digest_size=16).digest()
         known = self._verified.get(digest)
-        if known is not None:
-            if known[0] > now:
-                return known[1]
+        if known is not None and known[0] <= now:
             del self._verified[digest]
-        principal, exp = self._verify(token, now)
-        if len(self._verified) >= self._max_verified:
-            self._verified.clear()
-        self._verified[digest] = (exp, principal)
+            known = None
+        if known is None:
+            principal, exp, own = self._verify(token, now)
+            if len(self._verified) >= self._max_verified:
+                self._verified.clear()
+            known = self._verified[digest] = (exp, principal, own)
+        principal, own = known[1], known[2]
+        if own and self.client_exists is not None and not self.client_exists(principal.client_id):
+            raise UnknownClient(principal.client_id)
         return principal
 
-    def _verify(self, token: str, now: int) -> tuple[Principal, int]:
+    def _verify(self, token: str, now: int) -> tuple[Principal, int, bool]:
+        """The principal, the expiry, and whether we issued the token."""
         own = self._verify_own(token, now) if self._fast_hs256 else None
         if own is not None:
-            return own
+            return own[0], own[1], True
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise Unauthorized("malformed access token") from exc
         if header.get("alg") == "HS256":
             claims = self._decode(token, self._key, ["HS256"], ISSUER, None, now)
-            return self._principal(claims, "sub", "scope"), int(claims["exp"])
+            return self._principal(claims, "sub", "scope"), int(claims["exp"]), True
         if self._external is None or self._external_key is None:
             raise Unauthorized("access token not signed by this VTN")
         ext = self._external
         claims = self._decode(token, self._external_key, list(ext.algorithms), ext.issuer, ext.audience, now)
-        return self._principal(claims, ext.client_id_claim, ext.scope_claim), int(claims["exp"])
+        return self._principal(claims, ext.client_id_claim, ext.scope_claim), int(claims["exp"]), False
 
     def _verify_own(self, token: str, now: int) -> tuple[Principal, int] | None:
         """Fast path for the tokens we sign (HS256, exactly our header): HMAC, expiry, issuer.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 from shared.enums import Role
@@ -42,10 +43,26 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     lst.add_argument("--json", action="store_true", help="print a JSON array")
     lst.set_defaults(func=_list)
 
-    rm = csub.add_parser("remove", help="remove a client by id or name; its tokens stop working at expiry")
+    rm = csub.add_parser("remove", help="remove a client by id or name; its tokens stop working at once")
     add_db_option(rm)
     rm.add_argument("client", help="client id or name")
     rm.set_defaults(func=_remove)
+
+    rot = csub.add_parser(
+        "rotate", help="give a client a new secret (shown once); the old one works for a grace period"
+    )
+    add_db_option(rot)
+    rot.add_argument("client", help="client id or name")
+    rot.add_argument(
+        "--grace-hours",
+        type=float,
+        default=24.0,
+        help="hours the old secret keeps working, so the partner can switch (default 24; 0: none)",
+    )
+    rot.add_argument(
+        "--json", action="store_true", help='print exactly {"client_id": ..., "client_secret": ...}'
+    )
+    rot.set_defaults(func=_rotate)
 
 
 def _run(url: str, work: Any) -> Any:
@@ -130,4 +147,28 @@ def _remove(args: argparse.Namespace) -> int:
     if not _run(resolve_db_url(args), work):
         raise CliError(f"no client with id or name {args.client!r}")
     print(f"removed {args.client}")
+    return 0
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    if args.grace_hours < 0:
+        raise CliError("--grace-hours must be 0 or more")
+
+    async def work(store: Store) -> Any:
+        until = store.clock() + timedelta(hours=args.grace_hours)
+        async with store.transaction() as tx:
+            return await tx.clients.rotate(args.client, until)
+
+    new = _run(resolve_db_url(args), work)
+    if new is None:
+        raise CliError(f"no client with id or name {args.client!r}")
+    if args.json:
+        print(json.dumps({"client_id": new.record.client_id, "client_secret": new.secret}))
+    else:
+        print(f"client {new.record.name!r}: new secret")
+        print(f"  client_id:     {new.record.client_id}")
+        print(f"  client_secret: {new.secret}")
+        if new.record.previous_until is not None:
+            print(f"The old secret works until {new.record.previous_until:%Y-%m-%d %H:%M} UTC.")
+        print("Store the secret now: it is not shown again.")
     return 0

@@ -15,6 +15,7 @@ from aiohttp import web
 from vtn.app import build_app
 from vtn.cli.common import CliError, add_db_option
 from vtn.config import VtnConfig
+from vtn.limits.server import make_runner
 from vtn.observability import logs
 from vtn.observability.listener import serve_metrics_dir, start_health_listener
 from vtn.observability.metrics import enable_multiprocess
@@ -125,8 +126,9 @@ async def run(config: VtnConfig, server_tls: ServerTls | None = None) -> None:
     # less CPU per report and half the p99 (bench/findings.md).
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-    # The access log is written by vtn.observability.http (route templates, request ids), not aiohttp.
-    runner = web.AppRunner(app, access_log=None)
+    # The access log is written by vtn.observability.http (route templates, request ids), not aiohttp;
+    # header/body/idle timeouts and the connection cap: vtn/limits/server.py.
+    runner = make_runner(app, config, access_log=None)
     await runner.setup()
     health_runner = await start_health_listener(app, config)
     ssl_context = server_tls.context if server_tls is not None else None

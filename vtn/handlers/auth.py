@@ -7,15 +7,16 @@ Credentials are accepted in the form body (client_secret_post) or as HTTP Basic
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
 from aiohttp import web
 
 from shared.errors import NotImplementedByServer
-from vtn.auth.credentials import basic_credentials, verify_secret
+from vtn.auth.credentials import basic_credentials
+from vtn.auth.login import LOGINS
 from vtn.core.state import state
+from vtn.limits.rate import retry_after
 from vtn.tls_runtime import certificate_authenticates, client_certificate
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -36,6 +37,14 @@ def _oauth_error(status: int, error: str, description: str, basic: bool = False)
     return web.Response(text=body, status=status, content_type="application/json", headers=headers)
 
 
+def throttled(seconds: float) -> web.Response:
+    """429 in the RFC 6749 error shape, with Retry-After (RFC 6585)."""
+    # RFC 6749 has no error code for throttling; the status and Retry-After say it.
+    response = _oauth_error(429, "invalid_request", "too many login attempts; retry later")
+    response.headers["Retry-After"] = retry_after(seconds)
+    return response
+
+
 async def token(request: web.Request) -> web.Response:
     st = state(request)
     if not st.config.issue_tokens:
@@ -47,7 +56,10 @@ async def token(request: web.Request) -> web.Response:
             return _oauth_error(400, "invalid_request", "malformed JSON body")
         form = {k: str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     else:
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        try:
+            form = {k: str(v) for k, v in (await request.post()).items()}
+        except ValueError:  # a malformed multipart or urlencoded body
+            return _oauth_error(400, "invalid_request", "malformed form body")
     grant = form.get("grant_type")
     if grant is None:
         return _oauth_error(400, "invalid_request", "grant_type is required")
@@ -60,17 +72,23 @@ async def token(request: web.Request) -> web.Response:
     peer = client_certificate(request)
     if not client_id or (not secret and peer is None):
         return _oauth_error(400, "invalid_request", "client_id and client_secret are required")
-    async with st.core.read() as tx:
-        record = await tx.clients.get(client_id)
     if not secret and peer is not None:
+        async with st.core.read() as tx:
+            record = await tx.clients.get(client_id)
         if record is None or not certificate_authenticates(peer, record.client_id, record.cert_fingerprint):
             log.warning("refused tls_client_auth for %r: certificate %s", client_id, peer.describe())
             return _oauth_error(
                 401, "invalid_client", "the client certificate does not authenticate this client"
             )
-    # PBKDF2 is CPU work: keep it off the event loop.
-    elif record is None or not await asyncio.to_thread(verify_secret, secret or "", record.secret_hash):
-        return _oauth_error(401, "invalid_client", "unknown client or wrong secret", basic=basic is not None)
+    else:
+        result = await request.app[LOGINS].login(request, client_id, secret or "")
+        if result.throttled:
+            return throttled(result.retry_after)
+        if result.record is None:
+            return _oauth_error(
+                401, "invalid_client", "unknown client or wrong secret", basic=basic is not None
+            )
+        record = result.record
     thumbprint = peer.thumbprint if peer is not None else None
     issued = st.tokens.issue(
         record.client_id, record.role, form.get("scope"), cert_thumbprint=thumbprint, sandbox=record.sandbox

@@ -17,6 +17,7 @@ from shared.errors import BadRequest, NotFound, PayloadTooLarge
 from shared.models.base import WireModel
 from shared.wire import oadr3_json
 from shared.wire.oadr3_json import check_text
+from vtn.audit.record import record_change
 from vtn.core.queries import MAX_LIMIT, Page, Tx
 from vtn.core.state import Handler, caller, state
 from vtn.services.notifier import AnyObject
@@ -29,8 +30,8 @@ JSON = "application/json"
 
 # The spec's objectID: ids outside it cannot exist, so they are answered 404 without a query.
 OBJECT_ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}\Z")
-# OFFSET must fit the stores' 64-bit integers.
-MAX_SKIP = 2**62
+# The OpenAPI document bounds skip to int32.
+MAX_SKIP = 2**31 - 1
 
 __all__ = ["Handler", "caller", "state"]
 
@@ -60,7 +61,15 @@ async def mutate(
 ) -> web.Response:
     """Write through the core (one transaction with its notifications); answer after the commit."""
     core = state(request).core
-    obj = await core.write(caller(request), operation, work)
+    who = caller(request)
+
+    async def audited(tx: Tx) -> Obj:
+        obj = await work(tx)
+        # BL writes leave an audit row in the same transaction (vtn/audit).
+        await record_change(tx, request, who, operation, obj.object_type, obj.id)
+        return obj
+
+    obj = await core.write(who, operation, audited)
     return web.Response(body=oadr3_json.encode(obj, core.stored_texts), status=status, content_type=JSON)
 
 
@@ -108,6 +117,7 @@ def page(request: web.Request) -> Page:
     return Page(
         skip=_int_param(request, "skip", 0, 0, MAX_SKIP),
         limit=_int_param(request, "limit", MAX_LIMIT, 0, MAX_LIMIT),
+        max_bytes=state(request).config.list_max_bytes or None,
     )
 
 

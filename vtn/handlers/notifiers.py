@@ -45,10 +45,14 @@ def _answer(topics: Topics) -> web.Response:
     return web.json_response({"topics": topics.response()})
 
 
-def _bl_only(request: web.Request) -> TopicScheme:
+def _bl_only(request: web.Request, *, hidden: bool = False) -> TopicScheme:
     scheme = _scheme(request)
     # The route's scopes already exclude VEN tokens; this also holds for external issuers' tokens.
     if not caller(request).is_bl:
+        if hidden:
+            # The program topic routes document no 403 (their scope, read_all, is BL's in 3.1): a
+            # VEN is answered as if there were no such topics.
+            raise NotFound("no MQTT topics of programs for this client")
         raise Forbidden("all-objects and program-scoped topics are for BL clients only")
     return scheme
 
@@ -63,7 +67,7 @@ def _level(request: web.Request, name: str) -> str:
 
 def _all_objects(kind: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
-        return _answer(_bl_only(request).all_objects(kind))
+        return _answer(_bl_only(request, hidden=kind == "programs").all_objects(kind))
 
     handler.__name__ = f"topics_{kind}"
     return handler
@@ -80,7 +84,7 @@ async def _existing_program(request: web.Request) -> str:
 
 
 async def program_topics(request: web.Request) -> web.Response:
-    scheme = _bl_only(request)
+    scheme = _bl_only(request, hidden=True)
     return _answer(scheme.program(await _existing_program(request)))
 
 
@@ -106,9 +110,11 @@ def _ven_scoped(kind: str) -> Handler:
 BASE = "/notifiers/mqtt/topics"
 
 # (path, handler, BL only?) — app.py gives BL-only routes read_bl scopes and the rest read_ven_objects.
+# The two program routes admit VEN tokens so that their handlers answer VENs 404, not an
+# undocumented 403.
 TOPIC_ROUTES: list[tuple[str, Handler, bool]] = [
-    (f"{BASE}/programs", _all_objects("programs"), True),
-    (f"{BASE}/programs/{{programID}}", program_topics, True),
+    (f"{BASE}/programs", _all_objects("programs"), False),
+    (f"{BASE}/programs/{{programID}}", program_topics, False),
     (f"{BASE}/programs/{{programID}}/events", program_event_topics, False),
     (f"{BASE}/events", _all_objects("events"), True),
     (f"{BASE}/reports", _all_objects("reports"), True),

@@ -24,6 +24,7 @@ from vtn.handlers.http_io import (
     text_param,
 )
 from vtn.intake.pool import IntakePool
+from vtn.limits.quotas import admit_report, report_deleted
 from vtn.services import reports as svc
 
 
@@ -45,6 +46,7 @@ async def create_report(request: web.Request) -> web.Response:
         return await _create_report_by_intake(request, st.intake)
     req = await body(request, "reportRequest", ReportRequest)
     who = caller(request)
+    await admit_report(request, who)
     permission = await st.core.permission(who)
     return await mutate(
         request, Operation.CREATE, lambda tx: svc.create_report(tx, who, req, permission), 201
@@ -55,6 +57,7 @@ async def _create_report_by_intake(request: web.Request, intake: IntakePool) -> 
     """create_report with the body validated and serialised by an intake worker (vtn/intake)."""
     raw = await raw_body(request)
     who = caller(request)
+    await admit_report(request, who)
     prepared = await intake.prepare(raw, who.client_id)
     # The core's write path as for every write: answered only after the commit.
     await state(request).core.write_prepared_report(who, prepared)
@@ -80,8 +83,10 @@ async def update_report(request: web.Request) -> web.Response:
 
 
 async def delete_report(request: web.Request) -> web.Response:
-    return await mutate(
+    answer = await mutate(
         request,
         Operation.DELETE,
         lambda tx: svc.delete_report(tx, caller(request), path_id(request, "reportID")),
     )
+    report_deleted(request, caller(request))
+    return answer

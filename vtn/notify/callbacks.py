@@ -34,11 +34,22 @@ def _is_private(host: str) -> bool:
         infos = socket.getaddrinfo(host, None)
     except socket.gaierror as exc:
         raise BadRequest(f"callbackUrl host {host!r} does not resolve", pointer="/objectOperations") from exc
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved or addr.is_multicast:
-            return True
-    return False
+    return any(is_private_address(str(info[4][0])) for info in infos)
+
+
+def is_private_address(ip: str) -> bool:
+    """Whether a callback may not reach `ip`: private, loopback, link-local, reserved or multicast."""
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return bool(
+        addr.is_private
+        or addr.is_loopback
+        or addr.is_link_local
+        or addr.is_reserved
+        or addr.is_multicast
+        or addr.is_unspecified
+    )
 
 
 async def check_callbacks(urls: Iterable[str], policy: CallbackPolicy) -> None:

@@ -31,6 +31,10 @@ class DeliveryPolicy:
     retention_s: float = 7 * 86400.0
     purge_interval_s: float = 300.0
     purge_batch: int = 10_000
+    # Deliver to callback hosts resolving to private, loopback or reserved addresses? Checked at each
+    # new connection, on the very addresses connected to, so that a host re-pointed after its
+    # subscription was accepted (DNS rebinding) cannot reach the VTN's own network.
+    allow_private: bool = True
 
     def __post_init__(self) -> None:
         # A row is attempted only if the attempt (at most timeout_s) ends within the row's lease, so

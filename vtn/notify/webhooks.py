@@ -35,8 +35,10 @@ from urllib.parse import unquote
 
 import aiohappyeyeballs
 import aiohttp
+import aiohttp.abc
 from yarl import URL
 
+from vtn.notify.callbacks import is_private_address
 from vtn.storage.outbox import Claimed
 
 _MAX_HEAD = 64 * 1024
@@ -167,15 +169,46 @@ def _header_value(value: str) -> bytes:
     return value.encode()
 
 
+class PrivateAddress(OSError):
+    """The callback host resolves only to addresses callbacks may not reach."""
+
+
+class _PublicResolver(aiohttp.abc.AbstractResolver):
+    """aiohttp's resolver, keeping only addresses callbacks may reach (the library path's check)."""
+
+    def __init__(self) -> None:
+        self._inner = aiohttp.DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        found = [
+            r for r in await self._inner.resolve(host, port, family) if not is_private_address(r["host"])
+        ]
+        if not found:
+            raise PrivateAddress(f"callback host {host!r} resolves to a private or loopback address")
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 class WebhookClient:
     """One keep-alive connection pool for all callbacks; `post` returns the HTTP status."""
 
     def __init__(
-        self, concurrency: int, timeout_s: float, tls: ssl.SSLContext | None = None, *, library: bool = False
+        self,
+        concurrency: int,
+        timeout_s: float,
+        tls: ssl.SSLContext | None = None,
+        *,
+        library: bool = False,
+        allow_private: bool = True,
     ) -> None:
         self._library = library
         self._session: aiohttp.ClientSession | None = None
         self._timeout_s = timeout_s
+        self._allow_private = allow_private
         self._max_idle = concurrency
         self._tls = tls
         self._idle: dict[_Key, list[_Connection]] = {}
@@ -224,7 +257,11 @@ class WebhookClient:
     async def _post_with_aiohttp(self, item: Claimed) -> int:
         """The same request through aiohttp's ClientSession (the library path)."""
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._max_idle, ssl=self._tls if self._tls else True)
+            connector = aiohttp.TCPConnector(
+                limit=self._max_idle,
+                ssl=self._tls if self._tls else True,
+                resolver=None if self._allow_private else _PublicResolver(),
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=self._timeout_s),
@@ -291,6 +328,12 @@ class WebhookClient:
         # Happy eyeballs as aiohttp does it (its own dependency), which works on uvloop too: uvloop's
         # create_connection has no happy_eyeballs_delay.
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        if not self._allow_private:
+            # Checked again at delivery, on the addresses we connect to: the host may have been
+            # re-pointed since its subscription was accepted (DNS rebinding).
+            infos = [i for i in infos if not is_private_address(str(i[4][0]))]
+            if not infos:
+                raise PrivateAddress(f"callback host {host!r} resolves to a private or loopback address")
         sock = await aiohappyeyeballs.start_connection(infos, happy_eyeballs_delay=0.25, interleave=1)
         try:
             _, conn = await loop.create_connection(

@@ -80,7 +80,10 @@ class DeliveryWorker:
 
     async def start(self) -> None:
         self._webhooks = WebhookClient(
-            self.policy.concurrency, self.policy.timeout_s, library=not self.policy.raw_http_client
+            self.policy.concurrency,
+            self.policy.timeout_s,
+            library=not self.policy.raw_http_client,
+            allow_private=self.policy.allow_private,
         )
         # The first purge waits a little: a restart is not the moment for extra write transactions.
         self._next_purge = asyncio.get_running_loop().time() + min(60.0, self.policy.purge_interval_s)

@@ -12,14 +12,15 @@ Differences from the 3.1 endpoint, both for 3.0.1 clients in the wild:
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from aiohttp import web
 
 from shared.errors import NotImplementedByServer
-from vtn.auth.credentials import basic_credentials, verify_secret
+from vtn.auth.credentials import basic_credentials
+from vtn.auth.login import LOGINS
 from vtn.core.state import state
+from vtn.handlers.auth import throttled
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -46,7 +47,10 @@ async def _form(request: web.Request) -> dict[str, str] | None:
         form.setdefault("client_secret", form.get("clientSecret", ""))
         form.setdefault("grant_type", "client_credentials")
         return form
-    return {k: str(v) for k, v in (await request.post()).items()}
+    try:
+        return {k: str(v) for k, v in (await request.post()).items()}
+    except ValueError:  # a malformed multipart or urlencoded body
+        return None
 
 
 async def token(request: web.Request) -> web.Response:
@@ -55,7 +59,7 @@ async def token(request: web.Request) -> web.Response:
         raise NotImplementedByServer("this VTN does not issue tokens; use the utility's identity server")
     form = await _form(request)
     if form is None:
-        return _error(400, "invalid_request", "malformed JSON body")
+        return _error(400, "invalid_request", "malformed request body")
     grant = form.get("grant_type")
     if grant is None:
         return _error(400, "invalid_request", "grant_type is required")
@@ -65,9 +69,11 @@ async def token(request: web.Request) -> web.Response:
     client_id, secret = basic if basic else (form.get("client_id"), form.get("client_secret"))
     if not client_id or not secret:
         return _error(400, "invalid_request", "client_id and client_secret are required")
-    async with st.core.read() as tx:
-        record = await tx.clients.get(client_id)
-    if record is None or not await asyncio.to_thread(verify_secret, secret, record.secret_hash):
+    result = await request.app[LOGINS].login(request, client_id, secret)
+    if result.throttled:
+        return throttled(result.retry_after)
+    record = result.record
+    if record is None:
         return _error(401, "invalid_client", "unknown client or wrong secret")
     issued = st.tokens.issue(record.client_id, record.role, None, sandbox=record.sandbox)
     requested = form.get("scope")

@@ -10,6 +10,7 @@ from shared.models import EventRequest, ProgramRequest, Report, ReportRequest, S
 from shared.models.common import EventId, ProgramId
 from vtn.core.queries import EventFilter, ProgramFilter, ReportFilter, SubscriptionFilter, Tx
 from vtn.handlers.http_io import caller, id_param, objects_param, page, path_id, state, text_param
+from vtn.limits.quotas import admit_report, report_deleted
 from vtn.notify.callbacks import check_callbacks
 from vtn.oadr301 import inbound, outbound
 from vtn.oadr301._io import Doc, as_31, read_doc, respond, targets_query, write
@@ -183,6 +184,7 @@ async def get_report(request: web.Request) -> web.Response:
 async def create_report(request: web.Request) -> web.Response:
     doc = await read_doc(request, "report")
     who = caller(request)
+    await admit_report(request, who)
     permission = await state(request).core.permission(who)
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
@@ -211,7 +213,9 @@ async def delete_report(request: web.Request) -> web.Response:
         gone = await reports_svc.delete_report(tx, caller(request), path_id(request, "reportID"))
         return gone, await _Programs(tx).doc(gone)
 
-    return await write(request, Operation.DELETE, work)
+    answer = await write(request, Operation.DELETE, work)
+    report_deleted(request, caller(request))
+    return answer
 
 
 # ----------------------------------------------------------------------------------- subscriptions

@@ -20,11 +20,13 @@ from shared.durations import utcnow
 from shared.models.base import ObjectMetadata
 from shared.wire.oadr3_json import StoredTexts
 from vtn.storage.areas import AreaRepo, RunRepo
+from vtn.storage.audit import AuditRepo
 from vtn.storage.clients import ClientRecord, ClientRepo, NewClient
 from vtn.storage.console_queries import ConsoleQueries
 from vtn.storage.engine import SQLITE_BEGIN, create_engine
 from vtn.storage.events import EventRepo
 from vtn.storage.group_commit import GroupCommit
+from vtn.storage.logins import LoginRepo
 from vtn.storage.mqtt_queries import MqttAudienceRepo
 from vtn.storage.oadr20b.store import Oadr20bStore
 from vtn.storage.operators import OperatorRepo
@@ -33,6 +35,7 @@ from vtn.storage.programs import ProgramRepo
 from vtn.storage.reports import ReportRepo, ReportStatements
 from vtn.storage.subscriptions import SubscriptionRepo
 from vtn.storage.tx_notes import TxNotes
+from vtn.storage.usage import Usage, report_usage
 from vtn.storage.vens import ResourceRepo, VenRepo
 from vtn.storage.versions import StampRepo
 
@@ -62,6 +65,18 @@ class Tx:
     # that their CREATE notifications go out in the same transaction, before the request's own.
     created_along: list[ObjectMetadata] = field(default_factory=list)
     notes: TxNotes = field(default_factory=TxNotes)
+
+    def audit(self) -> AuditRepo:
+        """The audit log (vtn/audit), written in this transaction."""
+        return AuditRepo(self.conn, self.clients.clock)
+
+    def logins(self) -> LoginRepo:
+        """Refused logins and lockouts per client id."""
+        return LoginRepo(self.conn, self.clients.clock)
+
+    async def report_usage(self, client_id: str) -> Usage:
+        """What `client_id` stores in reports (per-VEN quotas)."""
+        return await report_usage(self.conn, client_id)
 
     def mqtt_audience(self) -> MqttAudienceRepo:
         """Who may hear of a change over MQTT (the vens and their topics), in this transaction."""

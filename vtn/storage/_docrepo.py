@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -17,6 +18,12 @@ from vtn.storage import _rows
 from vtn.storage.filters import Page, Permission
 
 M = TypeVar("M", bound=ObjectMetadata)
+# Pages whose documents add up to more than this are decoded on a worker thread.
+OFF_LOOP_BYTES = 256 * 1024
+
+
+def _load_all(model: type[M], docs: Sequence[str]) -> list[M]:
+    return [_rows.load(model, d) for d in docs]
 
 
 class DocRepo(Generic[M]):
@@ -100,8 +107,11 @@ class DocRepo(Generic[M]):
 
     async def select_page(self, where: Sequence[ColumnElement[bool]], page: Page) -> list[M]:
         query = select(self.table.c.doc).where(*where)
-        docs = await _rows.page_docs(self.conn, query, self.table, page.skip, page.limit)
-        return [_rows.load(self.model, d) for d in docs]
+        docs = await _rows.page_docs(self.conn, query, self.table, page.skip, page.limit, page.max_bytes)
+        if sum(len(d) for d in docs) > OFF_LOOP_BYTES:
+            # Decoding megabytes takes tens of milliseconds: not on the event loop, which serves others.
+            return await asyncio.to_thread(_load_all, self.model, docs)
+        return _load_all(self.model, docs)
 
     def permitted(self, permission: Permission) -> list[ColumnElement[bool]]:
         """The clauses that keep only what `permission` lets its caller see."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Table, delete, insert, select
+from sqlalchemy import ColumnElement, Select, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -48,11 +48,31 @@ async def fetch_doc(conn: AsyncConnection, table: Table, where: ColumnElement[bo
 
 
 async def page_docs(
-    conn: AsyncConnection, query: Select[Any], table: Table, skip: int, limit: int
+    conn: AsyncConnection,
+    query: Select[Any],
+    table: Table,
+    skip: int,
+    limit: int,
+    max_bytes: int | None = None,
 ) -> list[str]:
-    """Run a doc query in the stable list order (creation time, then id) with skip/limit."""
-    query = query.order_by(table.c.created_us, table.c.id).offset(skip).limit(limit)
-    return [str(row[0]) for row in (await conn.execute(query)).all()]
+    """Run a doc query in the stable list order (creation time, then id) with skip/limit.
+
+    With `max_bytes`, the database keeps only the leading documents of the page whose lengths sum
+    to less than the budget before each is added (the first always), so oversized pages never reach
+    this process: the running sum is a window over the page, not over everything before `skip`.
+    """
+    ordered = query.order_by(table.c.created_us, table.c.id).offset(skip).limit(limit)
+    if max_bytes is None:
+        return [str(row[0]) for row in (await conn.execute(ordered)).all()]
+    # The page's ids and sizes first, without the documents (sorting megabytes of documents cost the
+    # database hundreds of MB), then only the documents that fit.
+    size = func.length(table.c.doc).label("n")
+    page = ordered.with_only_columns(table.c.id, table.c.created_us, size).subquery()
+    running = func.sum(page.c.n).over(order_by=(page.c.created_us, page.c.id))
+    sized = select(page.c.id, page.c.n, running.label("run")).subquery()
+    fitting = select(sized.c.id).where(sized.c.run - sized.c.n < max_bytes)
+    kept = select(table.c.doc).where(table.c.id.in_(fitting)).order_by(table.c.created_us, table.c.id)
+    return [str(row[0]) for row in (await conn.execute(kept)).all()]
 
 
 async def set_targets(

@@ -6,6 +6,7 @@ iteration count is enough: there is no low-entropy password to stretch, and toke
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -13,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.enums import Role
 from shared.errors import Conflict
-from vtn.storage import _rows
+from vtn.storage import _rows, versions
+from vtn.storage.audit import OPERATOR, AuditEntry, AuditRepo
 from vtn.storage.tables import clients, settings
 
 _ITERATIONS = 20_000
@@ -53,6 +55,9 @@ class ClientRecord:
     created: datetime
     # A partner's sandbox client: sees its own sandbox program and events besides the real ones.
     sandbox: bool = False
+    # After `vtn clients rotate`: the replaced secret's hash, accepted until `previous_until`.
+    previous_secret_hash: str | None = None
+    previous_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +107,48 @@ class ClientRepo:
             raise Conflict(
                 f"a client named {name!r} (or with this id or fingerprint) already exists"
             ) from exc
+        await self._changed("client_add", record.client_id, f"name={name} role={role.value}")
         return NewClient(record, secret)
+
+    async def rotate(self, id_or_name: str, grace_until: datetime) -> NewClient | None:
+        """A new secret for a client; the current one keeps working until `grace_until`."""
+        found = await self.get(id_or_name) or await self._by_name(id_or_name)
+        if found is None:
+            return None
+        secret = secrets.token_urlsafe(32)
+        new_hash = hash_secret(secret)
+        until_us = _rows.to_us(grace_until)
+        await self.conn.execute(
+            update(clients)
+            .where(clients.c.client_id == found.client_id)
+            .values(secret_hash=new_hash, previous_secret_hash=found.secret_hash, previous_until_us=until_us)
+        )
+        await self._changed("client_rotate", found.client_id, f"old secret valid until {grace_until:%FT%TZ}")
+        record = dataclasses.replace(
+            found, secret_hash=new_hash, previous_secret_hash=found.secret_hash, previous_until=grace_until
+        )
+        return NewClient(record, secret)
+
+    async def live_ids(self) -> set[str]:
+        """Every client id that exists (tokens of any other client are refused)."""
+        return {str(r[0]) for r in (await self.conn.execute(select(clients.c.client_id))).all()}
+
+    async def _by_name(self, name: str) -> ClientRecord | None:
+        row = (await self.conn.execute(select(clients).where(clients.c.name == name))).first()
+        return None if row is None else _record(row)
+
+    async def _changed(self, action: str, client_id: str, detail: str | None = None) -> None:
+        """Every process drops its view of the clients (revocation), and the operator's change is audited."""
+        await versions.bump(self.conn, versions.CLIENTS)
+        entry = AuditEntry(
+            actor=OPERATOR,
+            role=OPERATOR,
+            action=action,
+            object_type="CLIENT",
+            object_id=client_id,
+            detail=detail,
+        )
+        await AuditRepo(self.conn, self.clock).add(entry)
 
     async def get(self, client_id: str) -> ClientRecord | None:
         row = (await self.conn.execute(select(clients).where(clients.c.client_id == client_id))).first()
@@ -120,10 +166,14 @@ class ClientRepo:
         return [_record(r) for r in rows]
 
     async def remove(self, id_or_name: str) -> bool:
+        found = await self.get(id_or_name) or await self._by_name(id_or_name)
         result = await self.conn.execute(
             delete(clients).where(or_(clients.c.client_id == id_or_name, clients.c.name == id_or_name))
         )
-        return bool(result.rowcount)
+        if not result.rowcount:
+            return False
+        await self._changed("client_remove", found.client_id if found else id_or_name)
+        return True
 
     async def signing_key(self) -> bytes:
         """The HS256 key for our own tokens, made once per database so every VTN process shares it."""
@@ -153,4 +203,6 @@ def _record(row: object) -> ClientRecord:
         cert_fingerprint=m["cert_fingerprint"],
         created=_rows.from_us(m["created_us"]),
         sandbox=bool(m["sandbox"]),
+        previous_secret_hash=m["previous_secret_hash"],
+        previous_until=None if m["previous_until_us"] is None else _rows.from_us(m["previous_until_us"]),
     )

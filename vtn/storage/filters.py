@@ -23,6 +23,9 @@ MAX_LIMIT = 50
 class Page:
     skip: int = 0
     limit: int = DEFAULT_LIMIT
+    # Byte budget of one answer: objects are added while the documents so far stay under it (at
+    # least one is always returned), so a client pages on with skip; None: no budget.
+    max_bytes: int | None = None
 
 
 class Permission(NamedTuple):

@@ -139,6 +139,34 @@ clients = Table(
     Column("created_us", BigInteger, nullable=False),
     # A partner's sandbox client (docs/sandbox.md): may trigger simulated events at itself.
     Column("sandbox", Boolean, nullable=False, server_default=false()),
+    # `vtn clients rotate`: the replaced secret keeps working until previous_until_us.
+    Column("previous_secret_hash", String(256), nullable=True),
+    Column("previous_until_us", BigInteger, nullable=True),
+)
+
+# Refused logins in a row per client id (the lockout), shared by every VTN process on the database.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_us", BigInteger, nullable=False),
+    Column("locked_until_us", BigInteger, nullable=False),
+)
+
+# Every BL and operator change and every refused login: who, what, when, from where (vtn/audit).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False, index=True),
+    Column("actor", String(128), nullable=False),  # client id, or "operator" for the CLI
+    Column("role", String(16), nullable=False),  # bl | ven | operator | unknown
+    Column("action", String(32), nullable=False),
+    Column("object_type", String(32), nullable=True),
+    Column("object_id", String(128), nullable=True),
+    Column("address", String(64), nullable=True),  # remote address of the request, if any
+    Column("detail", Text, nullable=True),
 )
 
 settings = Table(

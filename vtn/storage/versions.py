@@ -23,6 +23,8 @@ GRANTS = "stamp:grants"
 SUBSCRIPTIONS = "stamp:subscriptions"
 # 2.0b writes that change a VEN's poll answer (queued messages, registrations).
 OADR20B = "stamp:oadr20b"
+# Clients added, removed or rotated: every process reloads the client ids that tokens may name.
+CLIENTS = "stamp:clients"
 
 # Built once: read in every write transaction that notifies, so it must be a plain cache hit.
 _READ_SUBSCRIPTIONS = select(settings.c.value).where(settings.c.key == SUBSCRIPTIONS)

@@ -1,0 +1,25 @@
+"""What one client stores: the figures per-VEN quotas are checked against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vtn.storage.tables import reports
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    objects: int
+    bytes: int
+
+
+async def report_usage(conn: AsyncConnection, client_id: str) -> Usage:
+    """Reports stored for `client_id`: how many, and their documents' total length."""
+    query = select(func.count(), func.coalesce(func.sum(func.length(reports.c.doc)), 0)).where(
+        reports.c.client_id == client_id
+    )
+    count, size = (await conn.execute(query)).one()
+    return Usage(int(count), int(size))
