@@ -94,6 +94,15 @@ class VtnConfig:
     grant_cache_seconds: float = 300.0
     # How often each process checks whether other processes changed what VENs may read.
     cache_poll_seconds: float = 0.5
+    # Reverse-proxy mode (vtn/proxy_tls.py, deploy/nginx/): TLS and client certificates end at a proxy
+    # that forwards the client certificate (URL-escaped PEM, nginx's $ssl_client_escaped_cert) in
+    # `client_cert_header`. Only connections from `trusted_proxies` (addresses or networks; a list, or
+    # CSV from the environment) may carry it; unset turns the mode off. `proxy_client_ca_file` (the CA
+    # bundle forwarded certificates must be issued by) and `proxy_crl_file` repeat the proxy's checks.
+    trusted_proxies: str | list[str] | None = None
+    client_cert_header: str = "X-SSL-Client-Cert"
+    proxy_client_ca_file: str | None = None
+    proxy_crl_file: str | None = None
     # SO_REUSEPORT, so that several `vtn serve` processes can share one port.
     reuse_port: bool = False
     # Worker processes that validate and serialise `POST /reports` bodies on other cores (vtn/intake);
@@ -207,6 +216,8 @@ class VtnConfig:
             raise ValueError("log_format must be text or json")
         if not 0 <= kwargs.get("health_port", 0) <= 65535:
             raise ValueError("health_port must be between 0 (off) and 65535")
+        if not 0 <= kwargs.get("port", 0) <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, not {kwargs['port']}")
         if not 0 <= kwargs.get("intake_workers", 0) <= 64:
             raise ValueError("intake_workers must be between 0 and 64")
         return cls(tls=tls, external_issuer=ext, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from vtn.cli.common import CliError, add_db_option, resolve_db_url
+from vtn.cli.common import CliError, add_db_option, database_errors, resolve_db_url
 from vtn.storage import migrate
 
 
@@ -21,7 +21,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 def _upgrade(args: argparse.Namespace) -> int:
     url = resolve_db_url(args)
     try:
-        migrate.upgrade(url, args.revision)
+        with database_errors(url):
+            migrate.upgrade(url, args.revision)
+    except CliError:
+        raise
     except Exception as exc:  # alembic and the drivers raise many kinds; show the cause plainly
         raise CliError(f"could not upgrade {url}: {exc}") from exc
     print(f"database at {url} is up to date")
