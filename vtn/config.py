@@ -37,21 +37,28 @@ class ExternalIssuer:
 
 @dataclass(frozen=True, kw_only=True)
 class TlsSettings:
+    # Server certificate and key (PEM); both set turn HTTPS on (--tls-cert, --tls-key).
     cert_file: str | None = None
     key_file: str | None = None
+    # CA bundle that client certificates must chain to (--client-ca).
     client_ca_file: str | None = None
-    client_cert: str = "none"  # none | optional | required
+    client_cert: str = "none"  # none | optional | required (--client-cert)
+    # Certificate revocation list (PEM), signed by a CA of client_ca_file; reloaded on SIGHUP (--crl).
     crl_file: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class VtnConfig:
+    # Address and port to listen on (0.0.0.0 for every interface; port 0 picks a free one).
     host: str = "127.0.0.1"
     port: int = 8080
+    # sqlite:///path/vtn.db or postgresql://user:password@host:5432/db (the async driver is picked).
     db_url: str = DEFAULT_DB_URL
+    # Path prefix of the OpenADR 3.1 API.
     base_path: str = BASE_PATH
     # Public base URL as clients see it (for /auth/server's tokenURL); derived from the request if unset.
     public_url: str | None = None
+    # Lifetime of the access tokens we issue; largest request body accepted (413 above).
     token_ttl_seconds: int = 3600
     max_body_bytes: int = 1024 * 1024
     # Our own token endpoint; turn off when an external issuer is the only authority.
@@ -60,6 +67,7 @@ class VtnConfig:
     tls: TlsSettings = field(default_factory=TlsSettings)
     # CA directory (`vtn ca init --dir`) for API certificate onboarding; unset turns the API off.
     ca_dir: str | None = None
+    # DEBUG, INFO, WARNING or ERROR.
     log_level: str = "INFO"
     # Observability (docs/observability.md): `log_format` text | json; one access log line per request;
     # Prometheus metrics at /metrics (`metrics_dir`: where several processes sharing a port keep them;

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from vtn.cli.errors import CliError, database_problem
 from vtn.config import DEFAULT_DB_URL
 
-__all__ = ["CliError", "add_db_option", "database_errors", "resolve_db_url"]
+__all__ = ["CliError", "add_db_option", "database_errors", "prepare_db_url", "resolve_db_url"]
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +33,12 @@ def resolve_db_url(args: argparse.Namespace, *, create: bool = True) -> str:
     empty file behind.
     """
     url: str = args.db or os.environ.get("VTN_DB_URL") or DEFAULT_DB_URL
+    prepare_db_url(url, create=create)
+    return url
+
+
+def prepare_db_url(url: str, *, create: bool = True) -> None:
+    """Check `url`; for a SQLite file, make its folder (`create`) or insist that it exists."""
     try:
         parsed = make_url(url)
     except Exception as exc:
@@ -50,7 +56,6 @@ def resolve_db_url(args: argparse.Namespace, *, create: bool = True) -> str:
                 f"cannot create the folder of the SQLite database {path}: {exc.strerror} "
                 "(choose a writable path with --db / VTN_DB_URL)"
             ) from exc
-    return url
 
 
 @contextmanager

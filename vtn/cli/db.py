@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from vtn.cli.common import CliError, add_db_option, database_errors, resolve_db_url
 from vtn.storage import migrate
+from vtn.storage.backup import BackupError, backup, restore
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -16,6 +20,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add_db_option(up)
     up.add_argument("--revision", default="head", help="target revision (default: head)")
     up.set_defaults(func=_upgrade)
+
+    bk = db_sub.add_parser(
+        "backup", help="copy a SQLite database while the VTN runs (PostgreSQL: pg_dump, docs/deployment.md)"
+    )
+    add_db_option(bk)
+    bk.add_argument("file", help="the backup file to write (must not exist)")
+    bk.set_defaults(func=_backup)
+
+    rs = db_sub.add_parser("restore", help="put a SQLite backup in place (stop the VTN first)")
+    add_db_option(rs)
+    rs.add_argument("file", help="a backup made by `vtn db backup`")
+    rs.add_argument("--force", action="store_true", help="replace an existing database")
+    rs.set_defaults(func=_restore)
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -28,4 +45,49 @@ def _upgrade(args: argparse.Namespace) -> int:
     except Exception as exc:  # alembic and the drivers raise many kinds; show the cause plainly
         raise CliError(f"could not upgrade {url}: {exc}") from exc
     print(f"database at {url} is up to date")
+    return 0
+
+
+def _sqlite_path(url: str, verb: str) -> Path:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        name = parsed.database or "DB"
+        tool = "pg_dump -Fc" if verb == "backup" else "pg_restore --clean -d"
+        raise CliError(
+            f"vtn db {verb} works on SQLite files; for PostgreSQL use {tool} "
+            f"(e.g. `pg_dump -Fc -h {parsed.host or 'localhost'} -U {parsed.username or 'postgres'} "
+            f"-f {name}.dump {name}`, see docs/deployment.md)"
+        )
+    return Path(parsed.database)
+
+
+def _backup(args: argparse.Namespace) -> int:
+    url = resolve_db_url(args, create=False)
+    database, target = _sqlite_path(url, "backup"), Path(args.file)
+    if target.exists():
+        raise CliError(f"{target} exists: choose a new file name (a backup never overwrites)")
+    try:
+        revision = backup(database, target)
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc.strerror}") from exc
+    print(f"backed up {database} to {target} (schema revision {revision})")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    url = resolve_db_url(args)
+    database, source = _sqlite_path(url, "restore"), Path(args.file)
+    if not source.is_file():
+        raise CliError(f"no backup file {source}")
+    if database.exists() and not args.force:
+        raise CliError(f"{database} exists: stop the VTN, then repeat with --force to replace it")
+    try:
+        revision = restore(source, database)
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    except OSError as exc:
+        raise CliError(f"cannot write {database}: {exc.strerror}") from exc
+    print(f"restored {database} from {source} (schema revision {revision}); `vtn db upgrade` brings it to head")
     return 0

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from vtn.app import build_app
-from vtn.cli.common import CliError, add_db_option, database_errors
+from vtn.cli.common import CliError, add_db_option, database_errors, prepare_db_url
 from vtn.cli.errors import listen_problem
 from vtn.config import VtnConfig
 from vtn.limits.server import make_runner
@@ -114,6 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
             f"ca_dir {config.ca_dir}: no CA there (create one with `vtn ca init --dir {config.ca_dir}`)"
         )
     forwarded = _forwarded(config)
+    prepare_db_url(config.db_url)
     with database_errors(config.db_url):
         if not args.no_migrate:
             migrate.upgrade(config.db_url)
