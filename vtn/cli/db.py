@@ -89,5 +89,7 @@ def _restore(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     except OSError as exc:
         raise CliError(f"cannot write {database}: {exc.strerror}") from exc
-    print(f"restored {database} from {source} (schema revision {revision}); `vtn db upgrade` brings it to head")
+    print(
+        f"restored {database} from {source} (schema revision {revision}); `vtn db upgrade` moves it to head"
+    )
     return 0
