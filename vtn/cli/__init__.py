@@ -75,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser(_command(argv)).parse_args(argv)
+        args.argv = argv  # `vtn serve --processes N` starts its children with the same arguments
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130

@@ -15,6 +15,7 @@ from aiohttp import web
 from vtn.app import build_app
 from vtn.cli.common import CliError, add_db_option, database_errors, prepare_db_url
 from vtn.cli.errors import listen_problem
+from vtn.cli.supervise import supervise
 from vtn.config import VtnConfig
 from vtn.limits.server import make_runner
 from vtn.observability import logs
@@ -66,6 +67,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         default=None,
         help="share the port with other VTN processes (SO_REUSEPORT)",
     )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serving processes sharing the port (SO_REUSEPORT); about one per core (docs/deployment.md)",
+    )
     p.set_defaults(func=_serve)
 
 
@@ -114,10 +122,16 @@ def _serve(args: argparse.Namespace) -> int:
             f"ca_dir {config.ca_dir}: no CA there (create one with `vtn ca init --dir {config.ca_dir}`)"
         )
     forwarded = _forwarded(config)
+    if not 1 <= args.processes <= 256:
+        raise CliError(f"--processes {args.processes}: give 1 to 256 (about one per core)")
+    if args.processes > 1 and config.port == 0:
+        raise CliError("--processes needs a fixed --port: port 0 would give each process its own")
     prepare_db_url(config.db_url)
     with database_errors(config.db_url):
         if not args.no_migrate:
             migrate.upgrade(config.db_url)
+        if args.processes > 1:
+            return supervise(args.argv, args.processes)
         asyncio.run(run(config, server_tls, forwarded))
     return 0
 
