@@ -229,3 +229,22 @@ def test_without_the_server_stack_the_cli_names_the_extra(tmp_path: Path) -> Non
         "vtn: error: the VTN server stack is not installed: pip install 'energy-coordination[vtn]' "
         "(this install has only the VEN)"
     )
+
+
+# -- vtn ca finds the CA `make run` made -----------------------------------------------------------
+
+
+def test_ca_commands_find_the_ca_of_make_run(capsys: pytest.CaptureFixture[str], in_tmp: Path) -> None:
+    assert main(["ca", "init", "--dir", "certs/dev"]) == 0  # what scripts/dev_certs.sh does
+    capsys.readouterr()
+    assert main(["ca", "list"]) == 0  # no --dir: certs/dev holds the CA
+    assert "no certificates issued yet" in capsys.readouterr().out
+    line = fails(capsys, "ca", "init")  # and no second CA in certs/ by accident
+    assert "a CA already exists in certs/dev/" in line
+    assert not (in_tmp / "certs" / "ca.crt").exists()
+
+
+def test_ca_in_an_unwritable_place(capsys: pytest.CaptureFixture[str], in_tmp: Path) -> None:
+    (in_tmp / "file").write_text("")
+    line = fails(capsys, "ca", "init", "--dir", "file/ca")
+    assert line.startswith("vtn: error: file/ca") or "file/ca" in line
