@@ -210,7 +210,7 @@ class VtnConfig:
                 scope_claim=str(values.get("jwt_scope_claim", "scope")),
             )
         own = {f.name for f in dataclasses.fields(cls)} - {"tls", "external_issuer"}
-        unknown = set(values) - own - {f"tls_{k}" for k in tls_keys} - _EXTERNAL_KEYS
+        unknown = set(values) - own - {f"tls_{k}" for k in tls_keys} - EXTERNAL_KEYS
         if unknown:
             raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
         for kind in JobKind:
@@ -231,7 +231,8 @@ class VtnConfig:
         return cls(tls=tls, external_issuer=ext, **kwargs)
 
 
-_EXTERNAL_KEYS = {
+# The keys of an external token issuer (ExternalIssuer), written jwt_<field> in files and the environment.
+EXTERNAL_KEYS = {
     "jwt_public_key_file",
     "jwt_issuer",
     "jwt_audience",
@@ -271,7 +272,7 @@ def _flatten_toml(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """VTN_<KEY> for every known key (e.g. VTN_DB_URL, VTN_PORT, VTN_TLS_CERT_FILE); others are ignored."""
-    known = {f.name for f in dataclasses.fields(VtnConfig)} | _EXTERNAL_KEYS
+    known = {f.name for f in dataclasses.fields(VtnConfig)} | EXTERNAL_KEYS
     known |= {f"tls_{f.name}" for f in dataclasses.fields(TlsSettings)}
     picked = {k[4:].lower(): v for k, v in env.items() if k.startswith("VTN_")}
     return {k: v for k, v in picked.items() if k in known}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -29,12 +29,12 @@ from shared.errors import PROBLEM_CONTENT_TYPE, Problem
 from shared.tls import check_client_certificate
 from shared.wire.oadr3_json import encode_doc
 from vtn.config import VtnConfig
-from vtn.handlers._http import Handler
 from vtn.tls_runtime import CLIENT_CERT_KEY, PeerCertificate, load_trusted_crl, printable
 
 log = logging.getLogger("vtn.proxy")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def parse_networks(value: str | Sequence[str]) -> tuple[Network, ...]:

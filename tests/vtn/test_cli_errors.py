@@ -84,6 +84,14 @@ def test_serve_on_a_postgresql_database_that_does_not_exist(
     assert "createdb -h 127.0.0.1 -U postgres ec_no_such_db" in line
 
 
+@needs_pg
+def test_serve_as_a_postgresql_user_that_does_not_exist(
+    capsys: pytest.CaptureFixture[str], in_tmp: Path
+) -> None:
+    line = fails(capsys, "serve", "--db", "postgresql://ec_no_such_user@127.0.0.1:5432/test", "--port", "0")
+    assert "has no user 'ec_no_such_user'" in line
+
+
 def test_serve_on_an_unreachable_postgresql(capsys: pytest.CaptureFixture[str], in_tmp: Path) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

@@ -14,8 +14,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from vtn import config as config_module
-from vtn.config import ExternalIssuer, TlsSettings, VtnConfig
+from vtn.config import EXTERNAL_KEYS, ExternalIssuer, TlsSettings, VtnConfig
 
 HEADER = """# Configuration reference
 
@@ -103,7 +102,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
         out.append((f"[tls] {f.name}", str(f.type), _default(f), f"VTN_{key.upper()}", note))
     ext_notes = _comments(ExternalIssuer)
     ext_fields = {f.name: f for f in dataclasses.fields(ExternalIssuer)}
-    for key in sorted(config_module._EXTERNAL_KEYS):
+    for key in sorted(EXTERNAL_KEYS):
         name = key.removeprefix("jwt_")
         field = ext_fields[name]
         note = ext_notes.get(name, "") or "external token issuer (set jwt_public_key_file to turn it on)"

@@ -51,12 +51,14 @@ def _upgrade(args: argparse.Namespace) -> int:
 def _sqlite_path(url: str, verb: str) -> Path:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        name = parsed.database or "DB"
-        tool = "pg_dump -Fc" if verb == "backup" else "pg_restore --clean -d"
+        name, host, user = parsed.database or "DB", parsed.host or "localhost", parsed.username or "postgres"
+        example = (
+            f"pg_dump -Fc -h {host} -U {user} -f {name}.dump {name}"
+            if verb == "backup"
+            else f"pg_restore -h {host} -U {user} -d {name} --clean {name}.dump"
+        )
         raise CliError(
-            f"vtn db {verb} works on SQLite files; for PostgreSQL use {tool} "
-            f"(e.g. `pg_dump -Fc -h {parsed.host or 'localhost'} -U {parsed.username or 'postgres'} "
-            f"-f {name}.dump {name}`, see docs/deployment.md)"
+            f"vtn db {verb} works on SQLite files; for PostgreSQL use `{example}` (see docs/deployment.md)"
         )
     return Path(parsed.database)
 

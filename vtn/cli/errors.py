@@ -68,6 +68,11 @@ def database_problem(url: str, exc: BaseException) -> str | None:
                 f"(createdb -h {parsed.host or 'localhost'} -U {parsed.username or 'postgres'} {name}) "
                 f"or fix --db / VTN_DB_URL"
             )
+        if text.startswith("role ") and "does not exist" in text:
+            return (
+                f"the database server at {_where(parsed)} has no user {parsed.username!r}: "
+                "create it (createuser) or fix the user in --db / VTN_DB_URL"
+            )
         if kind == "InvalidPasswordError" or "password authentication failed" in text:
             return (
                 f"the database server at {_where(parsed)} refused user {parsed.username!r}: "

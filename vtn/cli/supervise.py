@@ -66,7 +66,8 @@ def supervise(argv: Sequence[str], count: int) -> int:
                 log.error("VTN process %d exited with %s: stopping the others", first.pid, first.returncode)
                 forward(signal.SIGTERM, None)
                 _wait_all(children, 30.0)
-                return first.returncode or 1
+                # Killed by a signal (negative) or exited 0 unasked: still a failure of the service.
+                return first.returncode if first.returncode > 0 else 1
             time.sleep(0.2)
     finally:
         for sig, handler in previous.items():
