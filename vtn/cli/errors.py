@@ -12,10 +12,6 @@ from __future__ import annotations
 import errno
 import socket
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # this module is imported before we know the server stack is installed
-    from sqlalchemy.engine import URL
 
 
 class CliError(Exception):
@@ -32,8 +28,9 @@ def causes(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def _where(url: URL) -> str:
-    return f"{url.host or 'localhost'}:{url.port or 5432}"
+def _where(url: object) -> str:
+    """`host:port` of a parsed database URL (sqlalchemy's URL; imported lazily, see database_problem)."""
+    return f"{getattr(url, 'host', None) or 'localhost'}:{getattr(url, 'port', None) or 5432}"
 
 
 def _redacted(url: str) -> str:
