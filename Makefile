@@ -17,7 +17,7 @@ $(BIN)/vtn: pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@echo "installing into $(VENV) ..."
 	@$(BIN)/pip install --quiet --upgrade pip
-	@$(BIN)/pip install --quiet -e '.[dev]'
+	@$(BIN)/pip install --quiet -e '.[vtn,dev]'
 	@touch $(BIN)/vtn
 
 # Schemathesis fuzzes the served OpenAPI document (tests/security/test_fuzz.py). It lives apart, on its

@@ -37,21 +37,28 @@ class ExternalIssuer:
 
 @dataclass(frozen=True, kw_only=True)
 class TlsSettings:
+    # Server certificate and key (PEM); both set turn HTTPS on (--tls-cert, --tls-key).
     cert_file: str | None = None
     key_file: str | None = None
+    # CA bundle that client certificates must chain to (--client-ca).
     client_ca_file: str | None = None
-    client_cert: str = "none"  # none | optional | required
+    client_cert: str = "none"  # none | optional | required (--client-cert)
+    # Certificate revocation list (PEM), signed by a CA of client_ca_file; reloaded on SIGHUP (--crl).
     crl_file: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class VtnConfig:
+    # Address and port to listen on (0.0.0.0 for every interface; port 0 picks a free one).
     host: str = "127.0.0.1"
     port: int = 8080
+    # sqlite:///path/vtn.db or postgresql://user:password@host:5432/db (the async driver is picked).
     db_url: str = DEFAULT_DB_URL
+    # Path prefix of the OpenADR 3.1 API.
     base_path: str = BASE_PATH
     # Public base URL as clients see it (for /auth/server's tokenURL); derived from the request if unset.
     public_url: str | None = None
+    # Lifetime of the access tokens we issue; largest request body accepted (413 above).
     token_ttl_seconds: int = 3600
     max_body_bytes: int = 1024 * 1024
     # Our own token endpoint; turn off when an external issuer is the only authority.
@@ -60,6 +67,7 @@ class VtnConfig:
     tls: TlsSettings = field(default_factory=TlsSettings)
     # CA directory (`vtn ca init --dir`) for API certificate onboarding; unset turns the API off.
     ca_dir: str | None = None
+    # DEBUG, INFO, WARNING or ERROR.
     log_level: str = "INFO"
     # Observability (docs/observability.md): `log_format` text | json; one access log line per request;
     # Prometheus metrics at /metrics (`metrics_dir`: where several processes sharing a port keep them;
@@ -94,6 +102,15 @@ class VtnConfig:
     grant_cache_seconds: float = 300.0
     # How often each process checks whether other processes changed what VENs may read.
     cache_poll_seconds: float = 0.5
+    # Reverse-proxy mode (vtn/proxy_tls.py, deploy/nginx/): TLS and client certificates end at a proxy
+    # that forwards the client certificate (URL-escaped PEM, nginx's $ssl_client_escaped_cert) in
+    # `client_cert_header`. Only connections from `trusted_proxies` (addresses or networks; a list, or
+    # CSV from the environment) may carry it; unset turns the mode off. `proxy_client_ca_file` (the CA
+    # bundle forwarded certificates must be issued by) and `proxy_crl_file` repeat the proxy's checks.
+    trusted_proxies: str | list[str] | None = None
+    client_cert_header: str = "X-SSL-Client-Cert"
+    proxy_client_ca_file: str | None = None
+    proxy_crl_file: str | None = None
     # SO_REUSEPORT, so that several `vtn serve` processes can share one port.
     reuse_port: bool = False
     # Worker processes that validate and serialise `POST /reports` bodies on other cores (vtn/intake);
@@ -193,7 +210,7 @@ class VtnConfig:
                 scope_claim=str(values.get("jwt_scope_claim", "scope")),
             )
         own = {f.name for f in dataclasses.fields(cls)} - {"tls", "external_issuer"}
-        unknown = set(values) - own - {f"tls_{k}" for k in tls_keys} - _EXTERNAL_KEYS
+        unknown = set(values) - own - {f"tls_{k}" for k in tls_keys} - EXTERNAL_KEYS
         if unknown:
             raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
         for kind in JobKind:
@@ -207,12 +224,15 @@ class VtnConfig:
             raise ValueError("log_format must be text or json")
         if not 0 <= kwargs.get("health_port", 0) <= 65535:
             raise ValueError("health_port must be between 0 (off) and 65535")
+        if not 0 <= kwargs.get("port", 0) <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, not {kwargs['port']}")
         if not 0 <= kwargs.get("intake_workers", 0) <= 64:
             raise ValueError("intake_workers must be between 0 and 64")
         return cls(tls=tls, external_issuer=ext, **kwargs)
 
 
-_EXTERNAL_KEYS = {
+# The keys of an external token issuer (ExternalIssuer), written jwt_<field> in files and the environment.
+EXTERNAL_KEYS = {
     "jwt_public_key_file",
     "jwt_issuer",
     "jwt_audience",
@@ -252,7 +272,7 @@ def _flatten_toml(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """VTN_<KEY> for every known key (e.g. VTN_DB_URL, VTN_PORT, VTN_TLS_CERT_FILE); others are ignored."""
-    known = {f.name for f in dataclasses.fields(VtnConfig)} | _EXTERNAL_KEYS
+    known = {f.name for f in dataclasses.fields(VtnConfig)} | EXTERNAL_KEYS
     known |= {f"tls_{f.name}" for f in dataclasses.fields(TlsSettings)}
     picked = {k[4:].lower(): v for k, v in env.items() if k.startswith("VTN_")}
     return {k: v for k, v in picked.items() if k in known}

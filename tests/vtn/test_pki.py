@@ -326,8 +326,15 @@ def test_cli_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "--dir" in out and len(out) > 100
 
 
-def test_cli_dir_defaults_to_certs() -> None:
-    assert parser().parse_args(["ca", "list"]).dir == Path("certs")
+def test_cli_dir_defaults_to_certs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vtn.cli.ca import ca_dir
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VTN_CA_DIR", raising=False)
+    assert parser().parse_args(["ca", "list"]).dir is None  # resolved when the command runs
+    assert ca_dir(None) == Path("certs")  # no CA anywhere yet
+    monkeypatch.setenv("VTN_CA_DIR", "elsewhere")
+    assert ca_dir(None) == Path("elsewhere")
 
 
 def test_cli_full_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import functools
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,7 +31,37 @@ def _pki_errors(func: Handler) -> Handler:
         except PkiError as exc:
             raise CliError(str(exc)) from exc
         except OSError as exc:
-            raise CliError(str(exc)) from exc
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise CliError(f"{where}{exc.strerror or exc}") from exc
+
+    return run
+
+
+# Where `make run` (scripts/dev_certs.sh) keeps its CA, and the historical default.
+DEFAULT_DIRS = (Path("certs"), Path("certs/dev"))
+
+
+def ca_dir(given: Path | None) -> Path:
+    """--dir, else $VTN_CA_DIR, else certs/ or certs/dev/, whichever holds a CA (certs/ if neither).
+
+    So that `vtn ca sign ...` after `make run` finds the CA it made instead of asking for a second one.
+    """
+    if given is not None:
+        return given
+    env = os.environ.get("VTN_CA_DIR")
+    if env:
+        return Path(env)
+    for candidate in DEFAULT_DIRS:
+        if (candidate / "ca.crt").is_file():
+            return candidate
+    return DEFAULT_DIRS[0]
+
+
+def _with_dir(func: Handler) -> Handler:
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        args.dir = ca_dir(args.dir)
+        return func(args)
 
     return run
 
@@ -204,8 +235,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     def leaf(name: str, text: str, func: Handler) -> argparse.ArgumentParser:
         p = actions.add_parser(name, help=text, description=text)
-        p.add_argument("--dir", type=Path, default=Path("certs"), help="CA directory (default: certs)")
-        p.set_defaults(func=_pki_errors(func))
+        p.add_argument(
+            "--dir",
+            type=Path,
+            default=None,
+            help="CA directory (default: $VTN_CA_DIR, else certs/ or certs/dev/, whichever holds a CA)",
+        )
+        p.set_defaults(func=_pki_errors(_with_dir(func)))
         return p
 
     def crl_days(p: argparse.ArgumentParser) -> None:

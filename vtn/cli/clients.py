@@ -10,7 +10,7 @@ from typing import Any
 
 from shared.enums import Role
 from shared.errors import Conflict
-from vtn.cli.common import CliError, add_db_option, resolve_db_url
+from vtn.cli.common import CliError, add_db_option, database_errors, resolve_db_url
 from vtn.storage import Store, open_store
 
 
@@ -74,15 +74,10 @@ def _run(url: str, work: Any) -> Any:
             await store.close()
 
     try:
-        return asyncio.run(go())
+        with database_errors(url):
+            return asyncio.run(go())
     except Conflict as exc:
         raise CliError(str(exc)) from exc
-    except Exception as exc:
-        if "no such table" in str(exc) or "does not exist" in str(exc):
-            raise CliError(
-                f"the database at {url} has no VTN schema: run `vtn db upgrade --db {url}`"
-            ) from exc
-        raise
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -116,7 +111,7 @@ def _list(args: argparse.Namespace) -> int:
         async with store.read() as tx:
             return await tx.clients.list()
 
-    records = _run(resolve_db_url(args), work)
+    records = _run(resolve_db_url(args, create=False), work)
     rows = [
         {
             "client_id": r.client_id,
@@ -144,7 +139,7 @@ def _remove(args: argparse.Namespace) -> int:
         async with store.transaction() as tx:
             return await tx.clients.remove(args.client)
 
-    if not _run(resolve_db_url(args), work):
+    if not _run(resolve_db_url(args, create=False), work):
         raise CliError(f"no client with id or name {args.client!r}")
     print(f"removed {args.client}")
     return 0

@@ -13,14 +13,19 @@ from typing import Any
 from aiohttp import web
 
 from vtn.app import build_app
-from vtn.cli.common import CliError, add_db_option
+from vtn.cli.common import CliError, add_db_option, database_errors, prepare_db_url
+from vtn.cli.errors import listen_problem
+from vtn.cli.supervise import supervise
 from vtn.config import VtnConfig
 from vtn.limits.server import make_runner
 from vtn.observability import logs
 from vtn.observability.listener import serve_metrics_dir, start_health_listener
 from vtn.observability.metrics import enable_multiprocess
+from vtn.proxy_tls import ForwardedCertificates
 from vtn.storage import migrate, open_store
 from vtn.tls_runtime import ServerTls
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 log = logging.getLogger("vtn")
 
@@ -62,6 +67,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         default=None,
         help="share the port with other VTN processes (SO_REUSEPORT)",
     )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serving processes sharing the port (SO_REUSEPORT); about one per core (docs/deployment.md)",
+    )
     p.set_defaults(func=_serve)
 
 
@@ -82,10 +94,19 @@ def config_from_args(args: argparse.Namespace) -> VtnConfig:
         "reuse_port": args.reuse_port,
         "intake_workers": args.intake_workers,
     }
+    if args.config is not None and not Path(args.config).is_file():
+        raise CliError(f"no configuration file {args.config}: fix --config (see examples/vtn.toml)")
     try:
-        return VtnConfig.load(args.config, overrides=overrides)
-    except (OSError, ValueError) as exc:
+        config = VtnConfig.load(args.config, overrides=overrides)
+    except OSError as exc:
+        raise CliError(f"cannot read the configuration file {args.config}: {exc.strerror}") from exc
+    except ValueError as exc:
         raise CliError(f"bad configuration: {exc}") from exc
+    if config.log_level.upper() not in LOG_LEVELS:
+        raise CliError(
+            f"bad configuration: log_level {config.log_level!r} is not one of {', '.join(LOG_LEVELS)}"
+        )
+    return config
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -100,10 +121,26 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(
             f"ca_dir {config.ca_dir}: no CA there (create one with `vtn ca init --dir {config.ca_dir}`)"
         )
-    if not args.no_migrate:
-        migrate.upgrade(config.db_url)
-    asyncio.run(run(config, server_tls))
+    forwarded = _forwarded(config)
+    if not 1 <= args.processes <= 256:
+        raise CliError(f"--processes {args.processes}: give 1 to 256 (about one per core)")
+    if args.processes > 1 and config.port == 0:
+        raise CliError("--processes needs a fixed --port: port 0 would give each process its own")
+    prepare_db_url(config.db_url)
+    with database_errors(config.db_url):
+        if not args.no_migrate:
+            migrate.upgrade(config.db_url)
+        if args.processes > 1:
+            return supervise(args.argv, args.processes)
+        asyncio.run(run(config, server_tls, forwarded))
     return 0
+
+
+def _forwarded(config: VtnConfig) -> ForwardedCertificates | None:
+    try:
+        return ForwardedCertificates.from_config(config)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot set up the reverse-proxy mode: {exc}") from exc
 
 
 def _server_tls(config: VtnConfig) -> ServerTls | None:
@@ -113,14 +150,24 @@ def _server_tls(config: VtnConfig) -> ServerTls | None:
         raise CliError(f"cannot set up TLS: {exc}") from exc
 
 
-async def run(config: VtnConfig, server_tls: ServerTls | None = None) -> None:
+async def run(
+    config: VtnConfig, server_tls: ServerTls | None = None, forwarded: ForwardedCertificates | None = None
+) -> None:
     """Serve until cancelled: HTTPS when the config names a certificate and key, else HTTP."""
     if server_tls is None:
         server_tls = ServerTls.from_settings(config.tls)
+    if forwarded is None:
+        forwarded = ForwardedCertificates.from_config(config)
     store = open_store(config.db_url)
-    app = await build_app(config, store)
+    try:
+        app = await build_app(config, store)
+    except BaseException:
+        await store.close()
+        raise
     if server_tls is not None:
         server_tls.install(app)
+    if forwarded is not None:
+        forwarded.install(app)
     # Everything loaded so far lives as long as the process: keep the collector from rescanning it,
     # and collect young objects less often (requests make many short-lived ones). Measured: 12-15 %
     # less CPU per report and half the p99 (bench/findings.md).
@@ -136,12 +183,19 @@ async def run(config: VtnConfig, server_tls: ServerTls | None = None) -> None:
     site = web.TCPSite(
         runner, config.host, config.port, ssl_context=ssl_context, reuse_port=config.reuse_port
     )
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        if health_runner is not None:
+            await health_runner.cleanup()
+        await runner.cleanup()
+        await store.close()
+        raise CliError(listen_problem(config.host, config.port, exc)) from exc
     loop = asyncio.get_running_loop()
-    sighup = server_tls is not None and hasattr(signal, "SIGHUP")
-    if server_tls is not None and sighup:
+    sighup = (server_tls is not None or forwarded is not None) and hasattr(signal, "SIGHUP")
+    if sighup:
         # Reloads run on the event loop between connections; live connections stay up.
-        loop.add_signal_handler(signal.SIGHUP, server_tls.reload_logged)
+        loop.add_signal_handler(signal.SIGHUP, _reload, server_tls, forwarded)
     scheme = "https" if server_tls is not None else "http"
     port = runner.addresses[0][1] if runner.addresses else config.port  # the real one when port is 0
     log.info("VTN listening on %s://%s:%d%s", scheme, config.host, port, config.base_path)
@@ -150,6 +204,12 @@ async def run(config: VtnConfig, server_tls: ServerTls | None = None) -> None:
             "TLS: client certificates %s%s; SIGHUP reloads the certificate, key, client CA and CRL",
             server_tls.mode,
             f", CRL {config.tls.crl_file}" if config.tls.crl_file else "",
+        )
+    if forwarded is not None:
+        log.info(
+            "reverse-proxy mode: client certificates from %s header of %s",
+            forwarded.header,
+            ", ".join(str(n) for n in forwarded.networks),
         )
     stop = asyncio.Event()
     # SIGTERM/SIGINT: stop accepting, finish in-flight requests, flush the delivery worker, close the store.
@@ -167,3 +227,13 @@ async def run(config: VtnConfig, server_tls: ServerTls | None = None) -> None:
             await health_runner.cleanup()
         await runner.cleanup()
         await store.close()
+
+
+def _reload(server_tls: ServerTls | None, forwarded: ForwardedCertificates | None) -> None:
+    if server_tls is not None:
+        server_tls.reload_logged()
+    if forwarded is not None:
+        try:
+            forwarded.reload()
+        except (OSError, ValueError) as exc:
+            log.error("reload of proxy_client_ca_file / proxy_crl_file failed, keeping the old ones: %s", exc)

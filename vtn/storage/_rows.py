@@ -30,7 +30,18 @@ async def insert_row(conn: AsyncConnection, table: Table, values: dict[str, Any]
     try:
         await conn.execute(insert(table).values(**values))
     except IntegrityError as exc:
-        raise Conflict(conflict) from exc
+        raise Conflict(_what_clashed(table, values, exc, conflict)) from exc
+
+
+def _what_clashed(table: Table, values: dict[str, Any], exc: IntegrityError, conflict: str) -> str:
+    """Say so when the id clashed (ids are unique across all owners) rather than a named field."""
+    text = str(exc.orig if exc.orig is not None else exc)
+    # SQLite: "UNIQUE constraint failed: resources.id"; PostgreSQL: '... constraint "pk_resources"'.
+    if text.rstrip().endswith(f"{table.name}.id") or f'"pk_{table.name}"' in text:
+        kind = table.name.removesuffix("s")
+        taken = values.get("id")
+        return f"a {kind} with id {taken!r} already exists (ids are unique on this VTN): choose another id"
+    return conflict
 
 
 async def update_row(
@@ -39,7 +50,7 @@ async def update_row(
     try:
         await conn.execute(table.update().where(table.c.id == object_id).values(**values))
     except IntegrityError as exc:
-        raise Conflict(conflict) from exc
+        raise Conflict(_what_clashed(table, values, exc, conflict)) from exc
 
 
 async def fetch_doc(conn: AsyncConnection, table: Table, where: ColumnElement[bool]) -> str | None:

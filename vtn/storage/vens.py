@@ -19,7 +19,7 @@ class VenRepo(DocRepo[Ven]):
     table = vens
     model = Ven
     kind = ObjectType.VEN
-    conflict = "a ven with this venName (or id) already exists"
+    conflict = "a ven with this venName already exists"
     has_targets = True
 
     def columns(self, obj: Ven) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class ResourceRepo(DocRepo[Resource]):
     table = resources
     model = Resource
     kind = ObjectType.RESOURCE
-    conflict = "this ven already has a resource with this resourceName (or the id is taken)"
+    conflict = "this ven already has a resource with this resourceName"
     has_targets = True
 
     def columns(self, obj: Resource) -> dict[str, Any]:
