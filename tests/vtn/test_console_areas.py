@@ -60,9 +60,9 @@ async def test_viewer_sees_areas_but_cannot_change_them_and_csrf_is_required(lab
     csrf = await _as(lab, OperatorRole.VIEWER)
     page = await lab.client.get("/console/areas")
     assert page.status == 200 and 'id="add-area"' not in await page.text()
-    form = {"csrf": csrf, "name": "n1", "kind": "feeder", "import_kw": "1", "export_kw": "1"}
+    form = {"csrf": csrf, "name": "never-made-area", "kind": "feeder", "import_kw": "1", "export_kw": "1"}
     assert (await lab.client.post("/console/areas", data=form)).status == 403
     await _as(lab, OperatorRole.OPERATOR)
     forged = await lab.client.post("/console/areas", data={**form, "csrf": "wrong"})
     assert forged.status in (400, 403)
-    assert "n1" not in await (await lab.client.get("/console/areas")).text()
+    assert "never-made-area" not in await (await lab.client.get("/console/areas")).text()
