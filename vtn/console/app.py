@@ -10,6 +10,7 @@ from aiohttp import web
 from vtn.console import (
     auth,
     pages_areas,
+    pages_audit,
     pages_certificates,
     pages_events,
     pages_operators,
@@ -53,6 +54,7 @@ def add_routes(app: web.Application, settings: ConsoleSettings | None = None) ->
     r.add_get(f"{BASE}/clients", pages_ops.clients)
     r.add_post(f"{BASE}/clients", pages_ops.add_client)
     r.add_post(f"{BASE}/clients/{{client_id}}/remove", pages_ops.remove_client)
+    r.add_get(f"{BASE}/audit", pages_audit.audit_log)
     r.add_get(f"{BASE}/operators", pages_operators.operators)
     r.add_post(f"{BASE}/operators", pages_operators.add_operator)
     r.add_post(f"{BASE}/operators/{{name}}/unlock", pages_operators.unlock_operator)

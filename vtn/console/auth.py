@@ -42,6 +42,7 @@ class Session:
     operator: str
     role: OperatorRole
     csrf: str
+    address: str | None = None  # the remote address of the request, for the audit log
 
     def may(self, role: OperatorRole) -> bool:
         return self.role.rank >= role.rank
@@ -70,7 +71,7 @@ async def current_session(request: web.Request) -> Session | None:
         found = await tx.operators().session(token, to_us(core.clock()))
     if found is None:
         return None
-    return Session(found.operator.name, found.operator.role, found.csrf_token)
+    return Session(found.operator.name, found.operator.role, found.csrf_token, request.remote)
 
 
 def guarded(role: OperatorRole) -> Callable[[ConsoleHandler], Handler]:

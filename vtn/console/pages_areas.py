@@ -54,7 +54,7 @@ async def add_area(request: web.Request, session: Session) -> web.StreamResponse
     name, kind, imp, exp = (str(form.get(k, "")).strip() for k in ("name", "kind", "import_kw", "export_kw"))
 
     async def noted(tx: Tx) -> None:
-        await audit.record(tx, session.operator, "area.add", f"{name} ({kind})")
+        await audit.record(tx, session, "area.add", f"{name} ({kind})")
 
     try:
         if kind not in {k.value for k in area_svc.AreaKind}:
@@ -79,9 +79,7 @@ async def set_member(request: web.Request, session: Session) -> web.StreamRespon
     member = action == "add"
 
     async def noted(tx: Tx) -> None:
-        await audit.record(
-            tx, session.operator, f"area.member.{'add' if member else 'remove'}", f"{area}: {ven_name}"
-        )
+        await audit.record(tx, session, f"area.member.{'add' if member else 'remove'}", f"{area}: {ven_name}")
 
     try:
         if action not in {"add", "remove"} or not ven_name:

@@ -129,13 +129,13 @@ async def save_event(request: web.Request, session: Session) -> web.StreamRespon
 
     async def create(tx: Tx) -> Event:
         made = await svc.create_event(tx, valid)
-        await audit.record(tx, session.operator, "event.create", made.id)
+        await audit.record(tx, session, "event.create", made.id)
         return made
 
     async def replace(tx: Tx) -> Event:
         assert event_id is not None
         made = await svc.replace_event(tx, event_id, valid)
-        await audit.record(tx, session.operator, "event.update", made.id)
+        await audit.record(tx, session, "event.update", made.id)
         return made
 
     try:
@@ -158,7 +158,7 @@ async def cancel_event(request: web.Request, session: Session) -> web.StreamResp
 
     async def cancel(tx: Tx) -> Event:
         gone = await svc.delete_event(tx, event_id)
-        await audit.record(tx, session.operator, "event.cancel", event_id)
+        await audit.record(tx, session, "event.cancel", event_id)
         return gone
 
     try:

@@ -56,7 +56,7 @@ async def add_operator(request: web.Request, session: Session) -> web.StreamResp
 
     async def add(tx: Tx, changes: Changes) -> None:
         await tx.operators().add(name, OperatorRole(role), hashed, now_us)
-        await audit.record(tx, session.operator, "operator.add", f"{name} ({role})")
+        await audit.record(tx, session, "operator.add", f"{name} ({role})")
 
     try:
         await core.run(add)
@@ -71,7 +71,7 @@ async def unlock_operator(request: web.Request, session: Session) -> web.StreamR
 
     async def unlock(tx: Tx, changes: Changes) -> None:
         await tx.operators().login_succeeded(name)
-        await audit.record(tx, session.operator, "operator.unlock", name)
+        await audit.record(tx, session, "operator.unlock", name)
 
     await state(request).core.run(unlock)
     raise web.HTTPFound(f"{BASE}/operators")
@@ -85,7 +85,7 @@ async def remove_operator(request: web.Request, session: Session) -> web.StreamR
 
     async def remove(tx: Tx, changes: Changes) -> None:
         await tx.operators().remove(name)
-        await audit.record(tx, session.operator, "operator.remove", name)
+        await audit.record(tx, session, "operator.remove", name)
 
     await state(request).core.run(remove)
     raise web.HTTPFound(f"{BASE}/operators")

@@ -52,7 +52,7 @@ async def retry_now(request: web.Request, session: Session) -> web.StreamRespons
     async def retry(tx: Tx, changes: Changes) -> int:
         n = await tx.console().retry_now(sub_id, to_us(core.clock()))
         changes.queued += n  # wakes the delivery worker after the commit
-        await audit.record(tx, session.operator, "subscription.retry", sub_id)
+        await audit.record(tx, session, "subscription.retry", sub_id)
         return n
 
     n = await core.run(retry)
@@ -96,9 +96,8 @@ async def add_client(request: web.Request, session: Session) -> web.StreamRespon
     else:
 
         async def add(tx: Tx, changes: Changes) -> NewClient:
-            made = await tx.clients.add(name, Role(role))
-            await audit.record(tx, session.operator, "client.add", made.record.client_id)
-            return made
+            # The client store audits its own changes: the row names the operator (one row, not two).
+            return await tx.clients.add(name, Role(role), actor=audit.actor(session), address=session.address)
 
         try:
             new = await core.run(add)
@@ -112,9 +111,7 @@ async def remove_client(request: web.Request, session: Session) -> web.StreamRes
     client_id = request.match_info["client_id"]
 
     async def remove(tx: Tx, changes: Changes) -> bool:
-        gone = await tx.clients.remove(client_id)
-        await audit.record(tx, session.operator, "client.remove", client_id)
-        return gone
+        return await tx.clients.remove(client_id, actor=audit.actor(session), address=session.address)
 
     await state(request).core.run(remove)
     raise web.HTTPFound(f"{BASE}/clients")

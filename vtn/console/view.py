@@ -18,6 +18,7 @@ NAV = (
     ("subscriptions", "Subscriptions", "subscriptions"),
     ("areas", "Areas", "areas"),
     ("clients", "Clients", "clients"),
+    ("audit", "Audit log", "audit"),
 )
 ADMIN_NAV = (
     ("operators", "Operators", "operators"),

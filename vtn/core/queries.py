@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from vtn.storage import NewClient, Tx
 from vtn.storage.areas import AreaRecord, RunRecord
+from vtn.storage.audit import AuditEntry, AuditRecord
 from vtn.storage.filters import (
     MAX_LIMIT,
     EventFilter,
@@ -25,6 +26,8 @@ from vtn.storage.reports import PreparedReport
 __all__ = [
     "MAX_LIMIT",
     "AreaRecord",
+    "AuditEntry",
+    "AuditRecord",
     "EventFilter",
     "NeedsWrite",
     "NewClient",

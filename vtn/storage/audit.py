@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vtn.storage import _rows
@@ -79,24 +80,35 @@ class AuditRepo:
             query = query.where(audit_log.c.actor == actor)
         if action is not None:
             query = query.where(audit_log.c.action == action)
-        rows = (await self.conn.execute(query)).all()
-        return [
-            AuditRecord(
-                id=int(r.id),
-                at=_rows.from_us(r.at_us),
-                entry=AuditEntry(
-                    actor=r.actor,
-                    role=r.role,
-                    action=r.action,
-                    object_type=r.object_type,
-                    object_id=r.object_id,
-                    address=r.address,
-                    detail=r.detail,
-                ),
-            )
-            for r in rows
-        ]
+        return [_record(r) for r in (await self.conn.execute(query)).all()]
+
+    async def newest(
+        self, *, before_id: int | None, limit: int, actor_prefix: str | None = None
+    ) -> list[AuditRecord]:
+        """A keyset page, newest first: rows with an id under `before_id` (None: from the newest)."""
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(audit_log.c.id < before_id)
+        if actor_prefix:
+            query = query.where(audit_log.c.actor.startswith(actor_prefix, autoescape=True))
+        return [_record(r) for r in (await self.conn.execute(query)).all()]
 
     async def purge(self, before: datetime) -> int:
         result = await self.conn.execute(delete(audit_log).where(audit_log.c.at_us < _rows.to_us(before)))
         return int(result.rowcount or 0)
+
+
+def _record(r: Row[Any]) -> AuditRecord:
+    return AuditRecord(
+        id=int(r.id),
+        at=_rows.from_us(r.at_us),
+        entry=AuditEntry(
+            actor=r.actor,
+            role=r.role,
+            action=r.action,
+            object_type=r.object_type,
+            object_id=r.object_id,
+            address=r.address,
+            detail=r.detail,
+        ),
+    )

@@ -79,7 +79,10 @@ class ClientRepo:
         client_id: str | None = None,
         cert_fingerprint: str | None = None,
         sandbox: bool = False,
+        actor: str = OPERATOR,
+        address: str | None = None,
     ) -> NewClient:
+        """A new client and its secret; the audit row names `actor` (the CLI: plain "operator")."""
         secret = secrets.token_urlsafe(32)
         record = ClientRecord(
             client_id=client_id or f"{role.value}-{secrets.token_hex(8)}",
@@ -107,7 +110,9 @@ class ClientRepo:
             raise Conflict(
                 f"a client named {name!r} (or with this id or fingerprint) already exists"
             ) from exc
-        await self._changed("client_add", record.client_id, f"name={name} role={role.value}")
+        await self._changed(
+            "client_add", record.client_id, f"name={name} role={role.value}", actor=actor, address=address
+        )
         return NewClient(record, secret)
 
     async def rotate(self, id_or_name: str, grace_until: datetime) -> NewClient | None:
@@ -137,15 +142,24 @@ class ClientRepo:
         row = (await self.conn.execute(select(clients).where(clients.c.name == name))).first()
         return None if row is None else _record(row)
 
-    async def _changed(self, action: str, client_id: str, detail: str | None = None) -> None:
+    async def _changed(
+        self,
+        action: str,
+        client_id: str,
+        detail: str | None = None,
+        *,
+        actor: str = OPERATOR,
+        address: str | None = None,
+    ) -> None:
         """Every process drops its view of the clients (revocation), and the operator's change is audited."""
         await versions.bump(self.conn, versions.CLIENTS)
         entry = AuditEntry(
-            actor=OPERATOR,
+            actor=actor,
             role=OPERATOR,
             action=action,
             object_type="CLIENT",
             object_id=client_id,
+            address=address,
             detail=detail,
         )
         await AuditRepo(self.conn, self.clock).add(entry)
@@ -165,14 +179,16 @@ class ClientRepo:
         ).all()
         return [_record(r) for r in rows]
 
-    async def remove(self, id_or_name: str) -> bool:
+    async def remove(self, id_or_name: str, *, actor: str = OPERATOR, address: str | None = None) -> bool:
         found = await self.get(id_or_name) or await self._by_name(id_or_name)
         result = await self.conn.execute(
             delete(clients).where(or_(clients.c.client_id == id_or_name, clients.c.name == id_or_name))
         )
         if not result.rowcount:
             return False
-        await self._changed("client_remove", found.client_id if found else id_or_name)
+        await self._changed(
+            "client_remove", found.client_id if found else id_or_name, actor=actor, address=address
+        )
         return True
 
     async def signing_key(self) -> bytes:
