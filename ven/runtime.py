@@ -107,6 +107,26 @@ class VenTransport(Protocol):
     async def close(self) -> None: ...
 
 
+class TransportBase:
+    """What every transport keeps the same way: the runtime it is bound to and the ven id it got."""
+
+    def __init__(self) -> None:
+        self._ven_id: str | None = None
+        self._rt: VenRuntime | None = None
+
+    @property
+    def rt(self) -> VenRuntime:
+        assert self._rt is not None, "bind() first"
+        return self._rt
+
+    @property
+    def ven_id(self) -> str | None:
+        return self._ven_id
+
+    def bind(self, runtime: VenRuntime) -> None:
+        self._rt = runtime
+
+
 class VenRuntime:
     def __init__(
         self,

@@ -38,7 +38,7 @@ from ven.oadr20b.config import Oadr20bVenSettings
 from ven.oadr20b.events import opt_for, to_event31
 from ven.oadr20b.reports import Point, Reporter, metadata, offered_points
 from ven.outbox import PendingReport
-from ven.runtime import Delivery, Outcome, VenRuntime, client_ssl
+from ven.runtime import Delivery, Outcome, TransportBase, VenRuntime, client_ssl
 from ven.timeline import Timeline
 
 log = logging.getLogger("ven.oadr20b")
@@ -62,12 +62,13 @@ def make_client(config: VenConfig, settings: Oadr20bVenSettings) -> Oadr20bClien
     )
 
 
-class Oadr20bTransport:
+class Oadr20bTransport(TransportBase):
     protocol = "2.0b"
     fatal: tuple[type[Exception], ...] = (TlsVerificationFailed,)
     retryable: tuple[type[Exception], ...] = (VtnUnavailable, Oadr20bError)
 
     def __init__(self, client: Oadr20bClient, settings: Oadr20bVenSettings) -> None:
+        super().__init__()
         self.client = client
         self.settings = settings
         self.registration_id: str | None = None
@@ -76,24 +77,13 @@ class Oadr20bTransport:
         self.answered: dict[str, int] = {}  # eventID -> modificationNumber answered with oadrCreatedEvent
         self.points: tuple[Point, ...] = ()
         self.reporter = Reporter(())
-        self._ven_id: str | None = None
-        self._rt: VenRuntime | None = None
-
-    @property
-    def rt(self) -> VenRuntime:
-        assert self._rt is not None, "bind() first"
-        return self._rt
-
-    @property
-    def ven_id(self) -> str | None:
-        return self._ven_id
 
     @property
     def onboarded(self) -> bool:
         return self.registration_id is not None
 
     def bind(self, runtime: VenRuntime) -> None:
-        self._rt = runtime
+        super().bind(runtime)
         config = runtime.config
         payload_types = [p for t in config.telemetry for p in t.payload_types]
         self.points = offered_points([(d.config.id, d.config.name) for d in runtime.devices], payload_types)

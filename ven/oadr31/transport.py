@@ -26,7 +26,7 @@ from ven.client import TlsVerificationFailed, VtnClient, VtnUnavailable
 from ven.config import ResourceConfig, TelemetryConfig, VenConfig
 from ven.outbox import PendingReport
 from ven.reporting import Sample, report_body
-from ven.runtime import Delivery, Outcome, VenRuntime, client_ssl
+from ven.runtime import Delivery, Outcome, TransportBase, client_ssl
 from ven.timeline import Timeline, changed_events
 
 if TYPE_CHECKING:
@@ -52,34 +52,21 @@ class NoMqttBroker(RuntimeError):
     """`events.mode = "mqtt"` but the VTN offers no MQTT notifier."""
 
 
-class Oadr31Transport:
+class Oadr31Transport(TransportBase):
     protocol = "3.1"
     fatal: tuple[type[Exception], ...] = (TlsVerificationFailed,)
     retryable: tuple[type[Exception], ...] = (VtnUnavailable,)
 
     def __init__(self, client: VtnClient) -> None:
+        super().__init__()
         self.client = client
         self.targets: list[str] = []
         self.receiver: WebhookReceiver | MqttReceiver | None = None
-        self._ven_id: str | None = None
         self._sync_wakeup = asyncio.Event()
-        self._rt: VenRuntime | None = None
-
-    @property
-    def rt(self) -> VenRuntime:
-        assert self._rt is not None, "bind() first"
-        return self._rt
-
-    @property
-    def ven_id(self) -> str | None:
-        return self._ven_id
 
     @property
     def onboarded(self) -> bool:
         return self._ven_id is not None
-
-    def bind(self, runtime: VenRuntime) -> None:
-        self._rt = runtime
 
     # -- onboarding --------------------------------------------------------------------------------
 
