@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from support.checkven import BIN, clean_env, run_check_ven
+from support.processes import free_port
 
 from vtn.checkven.runner import Credentials, Options, run
-
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VTN_", "VEN_"))}
-    return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
 def _agent_toml(creds: dict[str, str]) -> str:
@@ -59,42 +43,25 @@ payload_types = ["USAGE"]
 
 
 async def test_our_ven_agent_passes(tmp_path: Path) -> None:
-    creds_file = tmp_path / "creds.json"
-    check = subprocess.Popen(
-        [str(BIN / "vtn"), "check-ven", "--port", str(_free_port()), "--fast", "--json"]
-        + ["--onboard-timeout", "30", "--credentials-file", str(creds_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_env(),
-    )
-    agent: subprocess.Popen[bytes] | None = None
-    try:
-        deadline = time.monotonic() + 30
-        while not (creds_file.exists() and creds_file.stat().st_size) and check.poll() is None:
-            assert time.monotonic() < deadline, "check-ven printed no credentials"
-            await asyncio.sleep(0.1)
+    def start_agent(creds: dict[str, str]) -> subprocess.Popen[bytes]:
         config = tmp_path / "ven.toml"
-        config.write_text(_agent_toml(json.loads(creds_file.read_text())))
+        config.write_text(_agent_toml(creds))
         with open(tmp_path / "agent.log", "wb") as log:
-            agent = subprocess.Popen(
+            return subprocess.Popen(
                 [str(BIN / "ven"), "run", "--config", str(config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=_env(VEN_STATE_DIR=str(tmp_path / "state")),
+                env=clean_env(VEN_STATE_DIR=str(tmp_path / "state")),
                 cwd=tmp_path,
             )
-        out, err = await asyncio.to_thread(check.communicate, timeout=90)
-    finally:
-        for proc in (agent, check):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
-    result = json.loads(out)
+
+    graded = await run_check_ven(tmp_path, "3.1.0", start_agent)
+    result = graded.result
     failed = [c for c in result["checks"] if c["status"] != "PASS"]
     assert not failed, (failed, (tmp_path / "agent.log").read_text()[-3000:])
-    assert check.returncode == 0 and result["passed"] is True
+    assert graded.returncode == 0 and result["passed"] is True
     assert len(result["checks"]) == 10
-    assert b"client_secret" in err  # the credentials go to stderr with --json
+    assert b"client_secret" in graded.stderr  # the credentials go to stderr with --json
 
 
 class BadVen:
@@ -151,7 +118,7 @@ async def test_a_misbehaving_ven_fails_with_reasons() -> None:
         tasks.append(asyncio.create_task(BadVen(creds).run()))
 
     try:
-        outcome = await run(Options(port=_free_port(), unit=0.5, onboard_timeout=10), ready)
+        outcome = await run(Options(port=free_port(), unit=0.5, onboard_timeout=10), ready)
     finally:
         for task in tasks:
             task.cancel()

@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
+
+from support.checkven import BIN, clean_env, run_check_ven
+from support.processes import free_port
 
 from shared.oadr20b import Oadr20bCodec, Oadr20bSchema
 from shared.oadr20b import messages as m
 from ven.oadr20b.client import Oadr20bClient
 from vtn.checkven.runner import Credentials, Options, run
-
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VTN_", "VEN_"))}
-    return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
 def _agent_toml(creds: dict[str, str], state: Path) -> str:
@@ -58,42 +43,24 @@ payload_types = ["USAGE"]
 
 
 async def test_our_20b_ven_agent_passes(tmp_path: Path) -> None:
-    creds_file = tmp_path / "creds.json"
-    check = subprocess.Popen(
-        [str(BIN / "vtn"), "check-ven", "--protocol", "2.0b", "--port", str(_free_port()), "--fast"]
-        + ["--json", "--onboard-timeout", "30", "--credentials-file", str(creds_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_env(),
-    )
-    agent: subprocess.Popen[bytes] | None = None
-    try:
-        deadline = time.monotonic() + 30
-        while not (creds_file.exists() and creds_file.stat().st_size) and check.poll() is None:
-            assert time.monotonic() < deadline, "check-ven printed no venName"
-            await asyncio.sleep(0.1)
-        creds = json.loads(creds_file.read_text())
+    def start_agent(creds: dict[str, str]) -> subprocess.Popen[bytes]:
         assert creds["vtn_id"] and creds["url"].endswith("/OpenADR2/Simple/2.0b")
         config = tmp_path / "ven.toml"
         config.write_text(_agent_toml(creds, tmp_path / "state"))
         with open(tmp_path / "agent.log", "wb") as log:
-            agent = subprocess.Popen(
+            return subprocess.Popen(
                 [str(BIN / "ven"), "run", "--config", str(config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=_env(),
+                env=clean_env(),
                 cwd=tmp_path,
             )
-        out, err = await asyncio.to_thread(check.communicate, timeout=90)
-    finally:
-        for proc in (agent, check):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
-    result = json.loads(out)
+
+    graded = await run_check_ven(tmp_path, "2.0b", start_agent)
+    result, err = graded.result, graded.stderr
     failed = [c for c in result["checks"] if c["status"] != "PASS"]
     assert not failed, (failed, (tmp_path / "agent.log").read_text()[-3000:])
-    assert check.returncode == 0 and result["passed"] is True and result["protocol"] == "2.0b"
+    assert graded.returncode == 0 and result["passed"] is True and result["protocol"] == "2.0b"
     names = [c["name"] for c in result["checks"]]
     assert names == [
         "register",
@@ -132,7 +99,7 @@ async def test_a_20b_ven_that_never_acknowledges_fails() -> None:
         tasks.append(asyncio.create_task(_mute_ven(creds)))
 
     try:
-        options = Options(port=_free_port(), protocol="2.0b", unit=0.5, onboard_timeout=10)
+        options = Options(port=free_port(), protocol="2.0b", unit=0.5, onboard_timeout=10)
         outcome = await run(options, ready)
     finally:
         for task in tasks:
