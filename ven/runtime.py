@@ -266,7 +266,7 @@ class VenRuntime:
                 continue
             if outcome.delivery is Delivery.SENT:
                 self.outbox.mark_sent(pending.seq)
-                stored = f" (stored as {outcome.vtn_id})" if outcome.vtn_id not in (None, pending.report_id) else ""
+                stored = f", stored as {outcome.vtn_id}" if outcome.vtn_id else ""
                 log.info("report %s reached the VTN%s", pending.report_id, stored)
             else:
                 self.outbox.mark_rejected(pending.seq, outcome.reason)

@@ -24,7 +24,6 @@ from support.api_data import (
 )
 from support.harness import Api, Vtn
 
-from shared.enums import Role
 from vtn.core.ids import MAX_ID, assigned_id
 
 

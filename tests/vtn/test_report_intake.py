@@ -63,9 +63,10 @@ async def test_a_worker_prepares_what_this_process_would(intake: IntakePool) -> 
         expected = prepare_report(req, f"id-{i}", NOW, "client-a", "client-a")
         assert got == expected  # same id, columns and document, byte for byte
         if doc.get("id"):  # a VEN's chosen id is a key: the worker assigns the id as this process does
-            assert got.id.startswith("client-chosen-1-") and got.id != prepare_report(
-                req, "x", NOW, "client-a", "client-b"
-            ).id
+            assert (
+                got.id.startswith("client-chosen-1-")
+                and got.id != prepare_report(req, "x", NOW, "client-a", "client-b").id
+            )
         # The answer equals what encoding the typed report gives (json.dumps spelling included).
         assert oadr3_json.encode_stored(got.doc, got.model) == oadr3_json.encode(expected.model())
     assert intake.live_workers == 1

@@ -52,9 +52,8 @@ def decode_request(payload: bytes) -> IntakeRequest:
     head, _, body = payload.partition(b"\n")
     fields = orjson.loads(head)
     scope = fields.get("scope")
-    return IntakeRequest(
-        str(fields["id"]), str(fields["now"]), str(fields["client"]), body, None if scope is None else str(scope)
-    )
+    scope = None if scope is None else str(scope)
+    return IntakeRequest(str(fields["id"]), str(fields["now"]), str(fields["client"]), body, scope)
 
 
 def encode_reply(reply: IntakeReply) -> bytes:
