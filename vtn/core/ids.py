@@ -6,7 +6,7 @@ namespace: a VEN posting another client's id would get 409 where GET answers 404
 it may not read (docs/security.md, "Client-chosen ids"). So:
 
 - BL (the trusted operator, which sees every object) gets its chosen id verbatim;
-- a VEN's chosen id is a key scoped to that client: the VTN assigns `{key[:107]}-{digest}`, the
+- a VEN's chosen id is a key scoped to that client: the VTN assigns `{key[:102]}-{digest}`, the
   digest a function of (client id, key). The same client retrying the same key meets its own object;
   another client's same key, or a key equal to someone else's assigned id, yields a different id.
 
@@ -16,14 +16,14 @@ Pure: the report intake workers (vtn/intake) run it in their own processes.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 
 from vtn.principal import Principal
 
 MAX_ID = 128
-# 20 base32 characters: 100 bits of SHA-256, so no client can aim a key at another's object.
-DIGEST_CHARS = 20
+# 25 hex characters: 100 bits of SHA-256, so no client can aim a key at another's object. (Hex, not
+# base32: hexdigest costs about 2 us a create where base64.b32encode took about 10.)
+DIGEST_CHARS = 25
 _KEPT = MAX_ID - DIGEST_CHARS - 1
 
 
@@ -36,9 +36,8 @@ def assigned_id(scope: str | None, chosen: str | None) -> str | None:
     """The object id for a create that chose `chosen` (None: the VTN makes one up as for no id)."""
     if not chosen or scope is None:
         return chosen or None
-    digest = hashlib.sha256(f"{scope}\0{chosen}".encode()).digest()
-    suffix = base64.b32encode(digest).decode("ascii").lower()[:DIGEST_CHARS]
-    return f"{chosen[:_KEPT]}-{suffix}"
+    digest = hashlib.sha256(f"{scope}\0{chosen}".encode()).hexdigest()
+    return f"{chosen[:_KEPT]}-{digest[:DIGEST_CHARS]}"
 
 
 def object_id(who: Principal, chosen: str | None) -> str | None:
