@@ -1,8 +1,10 @@
 """The VEN's report outbox: reports are written to local SQLite first and sent from there, in order.
 
 Each report gets its id when it is made (`<venName>-<uuid>`), and that id travels with every retry, so
-the VTN stores it once (a repeat is answered 409, which the sender counts as delivered). Reports the
-VTN rejects as invalid are kept with the reason, never silently dropped.
+the VTN stores it once (a repeat is answered 409, which the sender counts as delivered). Our VTN takes
+a VEN's id as a key and assigns the report an id derived from it and the client (docs/security.md);
+nothing here needs the assigned id afterwards, so it is only logged. Reports the VTN rejects as
+invalid are kept with the reason, never silently dropped.
 """
 
 from __future__ import annotations

@@ -75,6 +75,8 @@ class Delivery(enum.Enum):
 class Outcome:
     delivery: Delivery
     reason: str = ""
+    # The id the VTN gave the report, if it said: the outbox's id is a key it may derive one from.
+    vtn_id: str | None = None
 
 
 class VenTransport(Protocol):
@@ -264,7 +266,8 @@ class VenRuntime:
                 continue
             if outcome.delivery is Delivery.SENT:
                 self.outbox.mark_sent(pending.seq)
-                log.info("report %s reached the VTN", pending.report_id)
+                stored = f", stored as {outcome.vtn_id}" if outcome.vtn_id else ""
+                log.info("report %s reached the VTN%s", pending.report_id, stored)
             else:
                 self.outbox.mark_rejected(pending.seq, outcome.reason)
                 log.error(

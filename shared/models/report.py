@@ -19,7 +19,8 @@ class ReportResource(WireModel):
 
 
 class ReportRequest(WireModel):
-    """Writable body of POST/PUT /reports. `id` is our extension: a client-chosen id de-duplicates retries."""
+    """Writable body of POST/PUT /reports. `id` is our extension: a client-chosen id de-duplicates
+    retries (BL's is kept, a VEN's is a key the VTN assigns the id from: vtn/core/ids.py)."""
 
     id: str | None = None
     event_id: EventId = Field(alias="eventID")

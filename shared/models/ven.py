@@ -18,7 +18,8 @@ VEN_RESOURCE_REQUEST = "VEN_RESOURCE_REQUEST"
 class VenRequest(WireModel):
     """Body of POST/PUT /vens: the BL variant carries clientID and targets, the VEN variant neither.
 
-    `id` is our extension: a partner may choose the id on POST.
+    `id` is our extension: chosen on POST, kept as sent from BL, a key the VTN assigns the id from
+    when a VEN sends it (vtn/core/ids.py).
     """
 
     object_type: Literal["BL_VEN_REQUEST", "VEN_VEN_REQUEST"] = Field(alias="objectType")

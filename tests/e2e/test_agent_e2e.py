@@ -34,6 +34,7 @@ from support.processes import add_clients_here
 from shared.enums import Role
 from shared.models import Event, EventRequest, Program, ProgramRequest, Report
 from ven.client import VtnClient
+from vtn.core.ids import assigned_id
 
 BIN = Path(sys.executable).parent
 BASE_PATH = "/openadr3/3.1.0"
@@ -400,6 +401,12 @@ def device_steps(log: str, resource: str) -> list[tuple[str, float, str]]:
     return steps
 
 
+def at_vtn(stack: Stack, report_id: str) -> str:
+    """The id our VTN gives a report the agent sent with id `report_id`: a VEN's id is a key the VTN
+    derives the report's id from (vtn/core/ids.py, docs/security.md)."""
+    return assigned_id(stack.ven_creds["client_id"], report_id) or report_id
+
+
 # -- a. onboarding, a multi-interval event, reports ------------------------------------------------
 
 
@@ -455,7 +462,7 @@ async def test_onboarding_event_intervals_and_reports(stack: Stack) -> None:
         rows = agent.outbox()
         assert [(r.status, r.error) for r in rows if r.status != "sent"] == []
         reports = await reports_of(bl, event.id)
-        assert sorted(r.report_id for r in rows) == sorted(r.id for r in reports)
+        assert sorted(at_vtn(stack, r.report_id) for r in rows) == sorted(r.id for r in reports)
         assert {r.resources[0].intervals[0].id for r in reports} == {0, 1, 2}
         for report in reports:
             assert report.client_name == "gw-a"
@@ -537,12 +544,12 @@ async def test_reports_made_during_a_vtn_outage_arrive_once_and_in_order(stack: 
     assert {r.status for r in rows} == {"sent"}
     assert len(ids) == len(rows)
     # Same reports, and the VTN stored them (creation order of GET /reports) in outbox order.
-    assert ids == [r.report_id for r in rows]
+    assert ids == [at_vtn(stack, r.report_id) for r in rows]
     created = [r.created_date_time for r in reports]
     assert created == sorted(created)
     outage = [r for r in rows if down < r.created < back]
     assert len(outage) >= 3
-    assert {r.report_id for r in outage} <= set(ids)
+    assert {at_vtn(stack, r.report_id) for r in outage} <= set(ids)
     # The first report the VTN did not get before it went away was tried while it was down (the
     # failure is kept in `error`), then delivered once it was back.
     held = next(r for r in rows if r.report_id not in delivered_before)
@@ -596,10 +603,10 @@ async def test_a_killed_agent_restarts_without_duplicates(stack: Stack) -> None:
         reports = await reports_of(bl, event.id)
     ids = [r.id for r in reports]
     assert len(ids) == len(set(ids)), "a report was stored twice"
-    sent = {r.report_id for r in rows if r.status == "sent"}
-    pending = {r.report_id for r in rows if r.status == "pending"}
+    sent = {at_vtn(stack, r.report_id) for r in rows if r.status == "sent"}
+    pending = {at_vtn(stack, r.report_id) for r in rows if r.status == "pending"}
     assert sent <= set(ids)
-    assert ids.count(replayed) == 1
+    assert ids.count(at_vtn(stack, replayed)) == 1
     # Only a report in flight at the final SIGKILL may be at the VTN but not yet marked sent.
     assert len(set(ids) - sent) <= 1 and set(ids) - sent <= pending
     assert "rejected" not in {r.status for r in rows}

@@ -12,6 +12,7 @@ from support.processes import VtnProcess, add_clients_here, lab_env
 from shared.enums import Role
 from shared.models import EventRequest, ProgramRequest, ReportRequest
 from ven.client import VtnClient
+from vtn.core.ids import assigned_id
 
 
 def _children(pid: int) -> list[int]:
@@ -69,7 +70,9 @@ async def test_reports_through_a_worker_process_and_no_orphans(tmp_path: Path) -
                     for i in range(30)
                 )
             )
-            assert sorted(r.id for r in made) == sorted(f"r{i}" for i in range(30))
+            # The worker assigns a VEN's report id from its key as the serving process would.
+            keys = (f"r{i}" for i in range(30))
+            assert sorted(r.id for r in made) == sorted(assigned_id(ven_creds["client_id"], k) for k in keys)
             assert {r.client_id for r in made} == {ven_creds["client_id"]}
         vtn.kill()  # SIGKILL: the worker sees its pipe close and exits on its own
         assert await _gone(workers[0])

@@ -307,54 +307,56 @@ async def test_reports_crud_as_ven_and_read_as_bl(vtn: Vtn, bl_c: VtnClient, ven
 
 async def test_vens_crud_as_ven_and_bl(vtn: Vtn, bl_c: VtnClient, ven_c: VtnClient) -> None:
     mine = await ven_c.create_ven(VenRequest(object_type=VEN_VEN_REQUEST, ven_name="gw-1", id="gw-1"))
-    assert mine.id == "gw-1" and mine.targets is None
+    gw1 = mine.id  # assigned by the VTN from our key (docs/security.md)
+    assert gw1.startswith("gw-1-") and mine.targets is None
     ven_b_id, _ = await credentials(vtn, "ven-b", Role.VEN)
     theirs = await bl_c.create_ven(
         VenRequest(object_type=BL_VEN_REQUEST, ven_name="gw-2", client_id=ven_b_id, targets=["g1"])
     )
     assert theirs.client_id == ven_b_id and theirs.targets == ["g1"]
-    assert [v.id for v in await ven_c.list_vens()] == ["gw-1"]
+    assert [v.id for v in await ven_c.list_vens()] == [gw1]
     assert [v.id for v in await bl_c.list_vens(targets=["g1"])] == [theirs.id]
-    assert [v.id for v in await bl_c.list_vens("gw-1")] == ["gw-1"]
+    assert [v.id for v in await bl_c.list_vens("gw-1")] == [gw1]
     attrs = [ValuesMap(type="X_SITE", values=["north"])]
     renamed = await ven_c.update_ven(
-        "gw-1", VenRequest(object_type=VEN_VEN_REQUEST, ven_name="gw-1b", attributes=attrs)
+        gw1, VenRequest(object_type=VEN_VEN_REQUEST, ven_name="gw-1b", attributes=attrs)
     )
     assert renamed.ven_name == "gw-1b" and renamed.attributes == attrs
-    assert (await ven_c.get_ven("gw-1")).ven_name == "gw-1b"
+    assert (await ven_c.get_ven(gw1)).ven_name == "gw-1b"
     with pytest.raises(NotFound):
         await ven_c.get_ven(theirs.id)
     with pytest.raises(Forbidden):
         await ven_c.create_ven(VenRequest(object_type=BL_VEN_REQUEST, ven_name="x", client_id="y"))
-    assert (await ven_c.delete_ven("gw-1")).id == "gw-1"
+    assert (await ven_c.delete_ven(gw1)).id == gw1
     assert (await bl_c.delete_ven(theirs.id)).id == theirs.id
     assert await bl_c.list_vens() == []
 
 
 async def test_resources_crud_as_ven_and_bl(vtn: Vtn, bl_c: VtnClient, ven_c: VtnClient) -> None:
-    await ven_c.create_ven(VenRequest(object_type=VEN_VEN_REQUEST, ven_name="gw-1", id="gw-1"))
+    gw1 = (await ven_c.create_ven(VenRequest(object_type=VEN_VEN_REQUEST, ven_name="gw-1", id="gw-1"))).id
     res = await ven_c.create_resource(
-        ResourceRequest(object_type=VEN_RESOURCE_REQUEST, resource_name="charger-1", ven_id="gw-1", id="ch-1")
+        ResourceRequest(object_type=VEN_RESOURCE_REQUEST, resource_name="charger-1", ven_id=gw1, id="ch-1")
     )
-    assert res.id == "ch-1" and res.ven_id == "gw-1"
-    assert (await ven_c.get_resource("ch-1")).resource_name == "charger-1"
+    ch1 = res.id
+    assert ch1.startswith("ch-1-") and res.ven_id == gw1
+    assert (await ven_c.get_resource(ch1)).resource_name == "charger-1"
     granted = await bl_c.update_resource(
-        "ch-1",
+        ch1,
         ResourceRequest(
             object_type=BL_RESOURCE_REQUEST,
             resource_name="charger-1",
-            ven_id="gw-1",
+            ven_id=gw1,
             client_id=res.client_id,
             targets=["g7"],
         ),
     )
     assert granted.targets == ["g7"]
-    assert [r.id for r in await bl_c.list_resources(ven_id="gw-1", targets=["g7"])] == ["ch-1"]
-    assert [r.id for r in await ven_c.list_resources("charger-1")] == ["ch-1"]
+    assert [r.id for r in await bl_c.list_resources(ven_id=gw1, targets=["g7"])] == [ch1]
+    assert [r.id for r in await ven_c.list_resources("charger-1")] == [ch1]
     assert await ven_c.list_resources("other") == []
-    assert (await ven_c.delete_resource("ch-1")).id == "ch-1"
+    assert (await ven_c.delete_resource(ch1)).id == ch1
     with pytest.raises(NotFound):
-        await bl_c.get_resource("ch-1")
+        await bl_c.get_resource(ch1)
 
 
 @pytest.fixture
@@ -441,10 +443,11 @@ async def test_ensure_ven_twice_gives_one_ven(vtn: Vtn, ven_c: VtnClient) -> Non
     again = await ven_c.ensure_ven("gw-1")
     assert again.id == first.id and again.modification_date_time == first.modification_date_time
     assert await vtn.count("vens") == 1
+    # The id is the VTN's, assigned from our key: found again by name, whatever key is sent.
     with_id = await ven_c.ensure_ven("gw-2", ven_id="gw-2-id")
-    assert with_id.id == "gw-2-id" and (await ven_c.ensure_ven("gw-2", ven_id="gw-2-id")).id == "gw-2-id"
-    with pytest.raises(Conflict, match="gw-2-id"):
-        await ven_c.ensure_ven("gw-2", ven_id="other-id")
+    assert with_id.id.startswith("gw-2-id-")
+    assert (await ven_c.ensure_ven("gw-2", ven_id="gw-2-id")).id == with_id.id
+    assert (await ven_c.ensure_ven("gw-2", ven_id="other-id")).id == with_id.id
     assert await vtn.count("vens") == 2
 
 
@@ -499,9 +502,8 @@ async def test_ensure_resource_creates_then_updates_in_place(vtn: Vtn, ven_c: Vt
     unchanged = await ven_c.ensure_resource(ven.id, "charger-1", attributes=attrs)
     assert unchanged.modification_date_time == updated.modification_date_time
     named = await ven_c.ensure_resource(ven.id, "battery-1", resource_id="bat-1")
-    assert named.id == "bat-1" and (await ven_c.ensure_resource(ven.id, "battery-1")).id == "bat-1"
-    with pytest.raises(Conflict):
-        await ven_c.ensure_resource(ven.id, "battery-1", resource_id="bat-2")
+    assert named.id.startswith("bat-1-") and (await ven_c.ensure_resource(ven.id, "battery-1")).id == named.id
+    assert (await ven_c.ensure_resource(ven.id, "battery-1", resource_id="bat-2")).id == named.id
     assert await vtn.count("resources") == 2
     with pytest.raises(NotFound, match="venID"):
         await ven_c.ensure_resource("no-such-ven", "charger-1")

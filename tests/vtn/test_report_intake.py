@@ -20,16 +20,21 @@ from support.receiver import Receiver
 from shared.enums import Role
 from shared.errors import OadrError
 from shared.models import ReportRequest
+from shared.models.common import ClientId
 from shared.validation import SchemaRegistry
 from shared.wire import oadr3_json
 from vtn.app import build_app
 from vtn.config import VtnConfig
+from vtn.core.ids import assigned_id
 from vtn.intake import frames, pool
 from vtn.intake.pool import IntakePool
+from vtn.principal import Principal
 from vtn.services.reports import prepare_report
 from vtn.storage import open_store
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=UTC)
+CLIENT_A = Principal(ClientId("client-a"), Role.VEN, frozenset())
+C = Principal(ClientId("c"), Role.VEN, frozenset())
 
 
 def _bodies() -> list[dict[str, Any]]:
@@ -53,10 +58,15 @@ async def test_a_worker_prepares_what_this_process_would(intake: IntakePool) -> 
     registry = SchemaRegistry()
     for i, doc in enumerate(_bodies()):
         body = json.dumps(doc).encode()
-        got = await intake.prepare(body, "client-a")
+        got = await intake.prepare(body, CLIENT_A)
         req = oadr3_json.decode(registry, "reportRequest", ReportRequest, body)
-        expected = prepare_report(req, f"id-{i}", NOW, "client-a")
+        expected = prepare_report(req, f"id-{i}", NOW, "client-a", "client-a")
         assert got == expected  # same id, columns and document, byte for byte
+        if doc.get("id"):  # a VEN's chosen id is a key: the worker assigns the id as this process does
+            assert (
+                got.id.startswith("client-chosen-1-")
+                and got.id != prepare_report(req, "x", NOW, "client-a", "client-b").id
+            )
         # The answer equals what encoding the typed report gives (json.dumps spelling included).
         assert oadr3_json.encode_stored(got.doc, got.model) == oadr3_json.encode(expected.model())
     assert intake.live_workers == 1
@@ -65,7 +75,7 @@ async def test_a_worker_prepares_what_this_process_would(intake: IntakePool) -> 
 async def test_the_time_keeps_its_offset(intake: IntakePool) -> None:
     local = datetime(2026, 11, 26, 13, 0, tzinfo=timezone(timedelta(hours=1)))
     intake._clock = lambda: local  # type: ignore[method-assign]
-    got = await intake.prepare(json.dumps(report("ev-1")).encode(), "c")
+    got = await intake.prepare(json.dumps(report("ev-1")).encode(), C)
     assert got.created == local and got.model().created_date_time == local
 
 
@@ -84,7 +94,7 @@ async def test_an_invalid_body_fails_exactly_as_in_process(intake: IntakePool, b
     with pytest.raises(OadrError) as in_process:
         oadr3_json.decode(SchemaRegistry(), "reportRequest", ReportRequest, body)
     with pytest.raises(OadrError) as by_intake:
-        await intake.prepare(body, "client-a")
+        await intake.prepare(body, CLIENT_A)
     assert type(by_intake.value) is type(in_process.value)
     assert (by_intake.value.detail, by_intake.value.pointer) == (
         in_process.value.detail,
@@ -100,20 +110,21 @@ async def test_a_killed_worker_loses_no_request_and_comes_back(
     worker = intake._workers[0]
     os.kill(worker.proc.pid, signal.SIGKILL)
     await worker.proc.wait()
-    answers = await asyncio.gather(*(intake.prepare(body, "c") for _ in range(20)))
+    answers = await asyncio.gather(*(intake.prepare(body, C) for _ in range(20)))
     assert len({a.id for a in answers}) == 20  # decoded here meanwhile, each with its own id
     for _ in range(100):
         if intake.live_workers == 1 and intake._workers[0] is not worker:
             break
         await asyncio.sleep(0.05)
     assert intake.live_workers == 1 and intake._workers[0] is not worker
-    assert (await intake.prepare(body, "c")).event_id == "ev-1"
+    assert (await intake.prepare(body, C)).event_id == "ev-1"
 
 
 def test_frames_round_trip() -> None:
-    req = frames.IntakeRequest("r1", NOW.isoformat(), "c1", b'{"a":\n1}')
-    encoded = frames.encode_request(req)
-    assert frames.decode_request(encoded[frames.HEADER.size :]) == req
+    for scope in ("c1", None):
+        req = frames.IntakeRequest("r1", NOW.isoformat(), "c1", b'{"a":\n1}', scope)
+        encoded = frames.encode_request(req)
+        assert frames.decode_request(encoded[frames.HEADER.size :]) == req
     for reply in (
         frames.IntakeReply(False, "r1", "e1", "n\u00e9", '{"x":"\u2028"}'),
         frames.IntakeReply(True),
@@ -145,7 +156,7 @@ async def test_reports_through_intake_follow_every_rule(intake_vtn: Vtn) -> None
     for answer, body in zip(answers, bodies, strict=True):
         if answer.status == 201:
             made = await answer.json()
-            assert made["id"] == body["id"] and made["clientID"] == ven.client_id
+            assert made["id"] == assigned_id(ven.client_id, body["id"]) and made["clientID"] == ven.client_id
             assert made["objectType"] == "REPORT" and made["createdDateTime"].endswith("Z")
             assert await ok_json(await ven.get(f"/reports/{made['id']}")) == made
     listed = await ok_json(await ven.get(f"/reports?programID={program_id}"))

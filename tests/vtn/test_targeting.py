@@ -76,7 +76,7 @@ async def test_grant_through_bl_put_on_a_ven_created_ven(bl: Api, ven_a: Api) ->
     mine = await create(ven_a, "/vens", ven_ven("gw-a", "gw-a"))
     assert "targets" not in mine
     assert _names(await _events(ven_a)) == ["none"]
-    resp = await bl.put("/vens/gw-a", json=bl_ven("gw-a", ven_a.client_id, ["g2"]))
+    resp = await bl.put(f"/vens/{mine['id']}", json=bl_ven("gw-a", ven_a.client_id, ["g2"]))
     assert (await ok_json(resp))["targets"] == ["g2"]
     assert _names(await _events(ven_a)) == ["none", "g2", "g12"]
     assert (await ok_json(await ven_a.get(f"/events/{m['e_g12']['id']}")))["targets"] == ["g2"]
@@ -84,12 +84,12 @@ async def test_grant_through_bl_put_on_a_ven_created_ven(bl: Api, ven_a: Api) ->
 
 async def test_grant_through_a_bl_created_resource(bl: Api, ven_a: Api) -> None:
     await _setup(bl)
-    await create(ven_a, "/vens", ven_ven("gw-a", "gw-a"))
-    res = await create(bl, "/resources", bl_resource("meter", "gw-a", ven_a.client_id, ["g2"]))
+    gwa = (await create(ven_a, "/vens", ven_ven("gw-a", "gw-a")))["id"]
+    res = await create(bl, "/resources", bl_resource("meter", gwa, ven_a.client_id, ["g2"]))
     assert res["clientID"] == ven_a.client_id and res["targets"] == ["g2"]
     assert _names(await _events(ven_a)) == ["none", "g2", "g12"]
     # The ven's own grant and its resources' grants add up.
-    await bl.put("/vens/gw-a", json=bl_ven("gw-a", ven_a.client_id, ["g1"]))
+    await bl.put(f"/vens/{gwa}", json=bl_ven("gw-a", ven_a.client_id, ["g1"]))
     assert _names(await _events(ven_a)) == ["none", "g1", "g2", "g12"]
     g12 = (await _events(ven_a))[-1]
     assert g12["targets"] == ["g1", "g2"]
@@ -158,14 +158,14 @@ async def test_event_filters_combine_with_targeting(bl: Api, ven_a: Api) -> None
 
 async def test_ven_put_of_its_own_ven_keeps_bl_targets(bl: Api, ven_a: Api) -> None:
     m = await _setup(bl)
-    await create(ven_a, "/vens", ven_ven("gw-a", "gw-a"))
-    await bl.put("/vens/gw-a", json=bl_ven("gw-a", ven_a.client_id, ["g1"]))
+    gwa = (await create(ven_a, "/vens", ven_ven("gw-a", "gw-a")))["id"]
+    await bl.put(f"/vens/{gwa}", json=bl_ven("gw-a", ven_a.client_id, ["g1"]))
     body = ven_ven("gw-a-renamed", attributes=[{"type": "COLOR", "values": ["x"]}])
-    updated = await ok_json(await ven_a.put("/vens/gw-a", json=body))
+    updated = await ok_json(await ven_a.put(f"/vens/{gwa}", json=body))
     assert updated["venName"] == "gw-a-renamed"
     assert updated["targets"] == ["g1"]
     assert updated["clientID"] == ven_a.client_id
-    assert (await ok_json(await bl.get("/vens/gw-a")))["targets"] == ["g1"]
+    assert (await ok_json(await bl.get(f"/vens/{gwa}")))["targets"] == ["g1"]
     assert (await ok_json(await ven_a.get(f"/events/{m['e_g1']['id']}")))["id"] == m["e_g1"]["id"]
 
 
@@ -177,7 +177,7 @@ async def test_ven_cannot_grant_itself_targets(bl: Api, ven_a: Api) -> None:
     res = await create(
         ven_a,
         "/resources",
-        {"objectType": "VEN_RESOURCE_REQUEST", "resourceName": "r", "venID": "gw-a", "targets": ["g2"]},
+        {"objectType": "VEN_RESOURCE_REQUEST", "resourceName": "r", "venID": made["id"], "targets": ["g2"]},
     )
     assert "targets" not in res
     assert _names(await _events(ven_a)) == ["none"]

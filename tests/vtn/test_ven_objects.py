@@ -98,13 +98,16 @@ async def test_ven_crud_as_bl(bl: Api, ven_a: Api) -> None:
 
 
 async def test_partner_chosen_ven_ids(vtn: Vtn, ven_a: Api, ven_b: Api) -> None:
+    # A VEN's id is a key: the VTN assigns the id from it (docs/security.md, "Client-chosen ids").
     made = await create(ven_a, "/vens", ven_ven("gw-1", "gw_1-A"))
-    assert made["id"] == "gw_1-A"
-    await problem(await ven_b.post("/vens", json=ven_ven("gw-2", "gw_1-A")), 409)
+    assert made["id"].startswith("gw_1-A-")
+    await problem(await ven_a.post("/vens", json=ven_ven("gw-2", "gw_1-A")), 409)  # a retry
+    theirs = await create(ven_b, "/vens", ven_ven("gw-2", "gw_1-A"))  # another client's own
+    assert theirs["id"] != made["id"]
     await problem(await ven_a.post("/vens", json=ven_ven("gw-3", "has space")), 400, pointer="/id")
     await problem(await ven_a.post("/vens", json=ven_ven("gw-4", "x" * 129)), 400, pointer="/id")
     await problem(await ven_a.post("/vens", json=ven_ven("gw-5", "")), 400, pointer="/id")
-    assert await vtn.count("vens") == 1
+    assert await vtn.count("vens") == 2
 
 
 async def test_ven_name_is_unique(vtn: Vtn, bl: Api, ven_a: Api, ven_b: Api) -> None:
@@ -121,11 +124,12 @@ async def test_request_variant_must_match_the_role(vtn: Vtn, bl: Api, ven_a: Api
     await problem(await ven_a.post("/vens", json=bl_ven("gw-1", ven_a.client_id, ["g1"])), 403)
     await problem(await bl.post("/vens", json=ven_ven("gw-1")), 400, pointer="/objectType")
     v = await create(ven_a, "/vens", ven_ven("gw-1", "gw-1"))
-    await problem(await ven_a.put("/vens/gw-1", json=bl_ven("gw-1", ven_a.client_id, ["g1"])), 403)
-    await problem(await ven_a.post("/resources", json=bl_resource("r", "gw-1", ven_a.client_id)), 403)
-    await problem(await bl.post("/resources", json=ven_resource("r", "gw-1")), 400, pointer="/objectType")
+    gw1 = v["id"]
+    await problem(await ven_a.put(f"/vens/{gw1}", json=bl_ven("gw-1", ven_a.client_id, ["g1"])), 403)
+    await problem(await ven_a.post("/resources", json=bl_resource("r", gw1, ven_a.client_id)), 403)
+    await problem(await bl.post("/resources", json=ven_resource("r", gw1)), 400, pointer="/objectType")
     assert await vtn.count("resources") == 0
-    assert await ok_json(await bl.get("/vens/gw-1")) == v
+    assert await ok_json(await bl.get(f"/vens/{gw1}")) == v
 
 
 async def test_ven_filters(bl: Api, ven_a: Api, ven_b: Api) -> None:
@@ -145,76 +149,77 @@ async def test_ven_filters(bl: Api, ven_a: Api, ven_b: Api) -> None:
 
 
 async def test_resource_crud_and_client_id(vtn: Vtn, bl: Api, ven_a: Api) -> None:
-    await create(ven_a, "/vens", ven_ven("gw-1", "gw-1"))
-    made = await create(ven_a, "/resources", ven_resource("charger", "gw-1", "ch-1"))
-    assert made["objectType"] == "RESOURCE" and made["id"] == "ch-1"
-    assert made["clientID"] == ven_a.client_id and made["venID"] == "gw-1"
-    assert await ok_json(await ven_a.get("/resources/ch-1")) == made
-    new = await ok_json(await ven_a.put("/resources/ch-1", json=ven_resource("charger-2", "gw-1")))
+    gw1 = (await create(ven_a, "/vens", ven_ven("gw-1", "gw-1")))["id"]
+    made = await create(ven_a, "/resources", ven_resource("charger", gw1, "ch-1"))
+    ch1 = made["id"]
+    assert made["objectType"] == "RESOURCE" and ch1.startswith("ch-1-")
+    assert made["clientID"] == ven_a.client_id and made["venID"] == gw1
+    assert await ok_json(await ven_a.get(f"/resources/{ch1}")) == made
+    new = await ok_json(await ven_a.put(f"/resources/{ch1}", json=ven_resource("charger-2", gw1)))
     assert new["resourceName"] == "charger-2" and new["createdDateTime"] == made["createdDateTime"]
     # BL's resource takes its clientID from the ven, whatever BL sends.
-    by_bl = await create(bl, "/resources", bl_resource("meter", "gw-1", "someone-else", ["g1"]))
+    by_bl = await create(bl, "/resources", bl_resource("meter", gw1, "someone-else", ["g1"]))
     assert by_bl["clientID"] == ven_a.client_id and by_bl["targets"] == ["g1"]
     # A VEN's PUT keeps BL's targets on the resource.
-    kept = await ok_json(await ven_a.put(f"/resources/{by_bl['id']}", json=ven_resource("meter-2", "gw-1")))
+    kept = await ok_json(await ven_a.put(f"/resources/{by_bl['id']}", json=ven_resource("meter-2", gw1)))
     assert kept["targets"] == ["g1"] and kept["resourceName"] == "meter-2"
-    assert await ok_json(await ven_a.delete("/resources/ch-1")) == new
-    await problem(await ven_a.get("/resources/ch-1"), 404)
+    assert await ok_json(await ven_a.delete(f"/resources/{ch1}")) == new
+    await problem(await ven_a.get(f"/resources/{ch1}"), 404)
     assert await vtn.count("resources") == 1
 
 
 async def test_resource_ids_and_names(vtn: Vtn, ven_a: Api) -> None:
-    await create(ven_a, "/vens", ven_ven("gw-1", "gw-1"))
-    await create(ven_a, "/vens", ven_ven("gw-2", "gw-2"))
-    await create(ven_a, "/resources", ven_resource("charger", "gw-1", "r-1"))
-    await problem(await ven_a.post("/resources", json=ven_resource("other", "gw-1", "r-1")), 409)
-    await problem(await ven_a.post("/resources", json=ven_resource("x", "gw-1", "r 2")), 400, "/id")
-    await problem(await ven_a.post("/resources", json=ven_resource("charger", "gw-1")), 409)
-    same_name = await create(ven_a, "/resources", ven_resource("charger", "gw-2"))
-    assert same_name["venID"] == "gw-2"
-    await problem(await ven_a.put(f"/resources/{same_name['id']}", json=ven_resource("charger", "gw-1")), 409)
+    gw1 = (await create(ven_a, "/vens", ven_ven("gw-1", "gw-1")))["id"]
+    gw2 = (await create(ven_a, "/vens", ven_ven("gw-2", "gw-2")))["id"]
+    await create(ven_a, "/resources", ven_resource("charger", gw1, "r-1"))
+    await problem(await ven_a.post("/resources", json=ven_resource("other", gw1, "r-1")), 409)
+    await problem(await ven_a.post("/resources", json=ven_resource("x", gw1, "r 2")), 400, "/id")
+    await problem(await ven_a.post("/resources", json=ven_resource("charger", gw1)), 409)
+    same_name = await create(ven_a, "/resources", ven_resource("charger", gw2))
+    assert same_name["venID"] == gw2
+    await problem(await ven_a.put(f"/resources/{same_name['id']}", json=ven_resource("charger", gw1)), 409)
     assert await vtn.count("resources") == 2
 
 
 async def test_resource_needs_an_owned_ven(vtn: Vtn, bl: Api, ven_a: Api, ven_b: Api) -> None:
-    await create(ven_a, "/vens", ven_ven("gw-a", "gw-a"))
+    gwa = (await create(ven_a, "/vens", ven_ven("gw-a", "gw-a")))["id"]
     await problem(await ven_a.post("/resources", json=ven_resource("r", "no-such-ven")), 404)
-    await problem(await ven_b.post("/resources", json=ven_resource("r", "gw-a")), 404)
+    await problem(await ven_b.post("/resources", json=ven_resource("r", gwa)), 404)
     await problem(await bl.post("/resources", json=bl_resource("r", "no-such-ven", ven_a.client_id)), 404)
     mine = await create(ven_b, "/vens", ven_ven("gw-b", "gw-b"))
     res = await create(ven_b, "/resources", ven_resource("r", mine["id"]))
     # Moving a resource under somebody else's ven is refused too.
-    await problem(await ven_b.put(f"/resources/{res['id']}", json=ven_resource("r", "gw-a")), 404)
-    assert (await ok_json(await ven_b.get(f"/resources/{res['id']}")))["venID"] == "gw-b"
+    await problem(await ven_b.put(f"/resources/{res['id']}", json=ven_resource("r", gwa)), 404)
+    assert (await ok_json(await ven_b.get(f"/resources/{res['id']}")))["venID"] == mine["id"]
     assert await vtn.count("resources") == 1
 
 
 async def test_deleting_a_ven_deletes_its_resources(vtn: Vtn, bl: Api, ven_a: Api) -> None:
-    await create(ven_a, "/vens", ven_ven("gw-1", "gw-1"))
-    await create(ven_a, "/vens", ven_ven("gw-2", "gw-2"))
-    await create(bl, "/resources", bl_resource("r1", "gw-1", ven_a.client_id, ["g1"]))
-    await create(ven_a, "/resources", ven_resource("r2", "gw-1", "r2"))
-    keep = await create(ven_a, "/resources", ven_resource("r3", "gw-2"))
-    assert (await ven_a.delete("/vens/gw-1")).status == 200
-    await problem(await ven_a.get("/resources/r2"), 404)
+    gw1 = (await create(ven_a, "/vens", ven_ven("gw-1", "gw-1")))["id"]
+    gw2 = (await create(ven_a, "/vens", ven_ven("gw-2", "gw-2")))["id"]
+    await create(bl, "/resources", bl_resource("r1", gw1, ven_a.client_id, ["g1"]))
+    r2 = await create(ven_a, "/resources", ven_resource("r2", gw1, "r2"))
+    keep = await create(ven_a, "/resources", ven_resource("r3", gw2))
+    assert (await ven_a.delete(f"/vens/{gw1}")).status == 200
+    await problem(await ven_a.get(f"/resources/{r2['id']}"), 404)
     assert await ids(await bl.get("/resources")) == [keep["id"]]
     assert await vtn.count("resources") == 1
     assert await vtn.count("object_targets") == 0
 
 
 async def test_resource_filters(bl: Api, ven_a: Api, ven_b: Api) -> None:
-    await create(ven_a, "/vens", ven_ven("gw-a", "gw-a"))
-    await create(ven_b, "/vens", ven_ven("gw-b", "gw-b"))
-    a1 = await create(bl, "/resources", bl_resource("meter", "gw-a", ven_a.client_id, ["g1"]))
-    a2 = await create(ven_a, "/resources", ven_resource("charger", "gw-a"))
-    b1 = await create(bl, "/resources", bl_resource("meter", "gw-b", ven_b.client_id, ["g1", "g2"]))
+    gwa = (await create(ven_a, "/vens", ven_ven("gw-a", "gw-a")))["id"]
+    gwb = (await create(ven_b, "/vens", ven_ven("gw-b", "gw-b")))["id"]
+    a1 = await create(bl, "/resources", bl_resource("meter", gwa, ven_a.client_id, ["g1"]))
+    a2 = await create(ven_a, "/resources", ven_resource("charger", gwa))
+    b1 = await create(bl, "/resources", bl_resource("meter", gwb, ven_b.client_id, ["g1", "g2"]))
     assert await ids(await bl.get("/resources")) == [a1["id"], a2["id"], b1["id"]]
     assert await ids(await bl.get("/resources", params={"resourceName": "meter"})) == [a1["id"], b1["id"]]
-    assert await ids(await bl.get("/resources", params={"venID": "gw-b"})) == [b1["id"]]
+    assert await ids(await bl.get("/resources", params={"venID": gwb})) == [b1["id"]]
     assert await ids(await bl.get("/resources", params={"targets": "g2"})) == [b1["id"]]
-    assert await ids(await bl.get("/resources", params={"targets": "g1", "venID": "gw-a"})) == [a1["id"]]
+    assert await ids(await bl.get("/resources", params={"targets": "g1", "venID": gwa})) == [a1["id"]]
     assert await ids(await ven_a.get("/resources", params={"resourceName": "meter"})) == [a1["id"]]
-    assert await ids(await ven_a.get("/resources", params={"venID": "gw-b"})) == []
+    assert await ids(await ven_a.get("/resources", params={"venID": gwb})) == []
 
 
 # ---------------------------------------------------------------------- privacy
@@ -225,11 +230,11 @@ async def test_a_ven_cannot_touch_another_vens_objects(
     vtn: Vtn, bl: Api, ven_a: Api, ven_b: Api, kind: str
 ) -> None:
     a = await _estate(bl, ven_a, "a")
-    await _estate(bl, ven_b, "b")
+    b = await _estate(bl, ven_b, "b")
     target = a[kind]
     bodies = {
         "vens": ven_ven("stolen"),
-        "resources": ven_resource("stolen", "gw-b"),
+        "resources": ven_resource("stolen", b["vens"]["id"]),
         "reports": report(a["event"]["id"], client_name="stolen"),
         "subscriptions": subscription("stolen"),
     }

@@ -450,9 +450,11 @@ class VtnClient:
     ) -> Ven:
         """As a VEN: the caller's ven named `ven_name`, created (VEN_VEN_REQUEST) if missing.
 
-        Safe to repeat and to race: a 409 on create is answered by reading again. Given
-        `attributes` that differ from the stored ones, the ven is updated. Raises Conflict when the
-        name is held by another client, or the ven exists with an id other than `ven_id`.
+        Found by name, so the ven's id is whatever the VTN assigned: `ven_id` is only the key sent
+        with the create (our VTN derives the id from it and the client, docs/security.md), so use
+        the returned `.id`. Safe to repeat and to race: a 409 on create is answered by reading
+        again. Given `attributes` that differ from the stored ones, the ven is updated. Raises
+        Conflict when the name is held by another client.
         """
         found = await self._find_ven(ven_name)
         if found is None:
@@ -463,8 +465,6 @@ class VtnClient:
                 found = await self._find_ven(ven_name)
                 if found is None:
                     raise
-        if ven_id is not None and found.id != ven_id:
-            raise Conflict(f"ven {ven_name!r} exists with id {found.id!r}, not {ven_id!r}")
         if attributes is not None and not _same_attributes(found.attributes, attributes):
             req = VenRequest(object_type=VEN_VEN_REQUEST, ven_name=ven_name, attributes=attributes)
             found = await self.update_ven(found.id, req)
@@ -480,8 +480,9 @@ class VtnClient:
     ) -> Resource:
         """As a VEN: the resource `resource_name` of ven `ven_id`, created or updated to `attributes`.
 
-        Safe to repeat and to race like ensure_ven; `attributes=None` leaves stored ones untouched.
-        Raises Conflict when the resource exists with an id other than `resource_id`.
+        Found by name like ensure_ven: `resource_id` is only the key sent with the create, the
+        resource's id is the returned `.id`. Safe to repeat and to race; `attributes=None` leaves
+        stored ones untouched.
         """
         found = await self._find_resource(ven_id, resource_name)
         if found is None:
@@ -498,8 +499,6 @@ class VtnClient:
                 found = await self._find_resource(ven_id, resource_name)
                 if found is None:
                     raise
-        if resource_id is not None and found.id != resource_id:
-            raise Conflict(f"resource {resource_name!r} exists with id {found.id!r}, not {resource_id!r}")
         if attributes is not None and not _same_attributes(found.attributes, attributes):
             req = ResourceRequest(
                 object_type=VEN_RESOURCE_REQUEST,

@@ -218,13 +218,14 @@ class Oadr31Transport(TransportBase):
 
     async def deliver(self, pending: PendingReport) -> Outcome:
         try:
-            await self.client.create_report(ReportRequest.model_validate(pending.body))
+            made = await self.client.create_report(ReportRequest.model_validate(pending.body))
         except Conflict:
-            # Our id is already stored: an earlier attempt got through before we saw the answer.
+            # Our id (a key the VTN derives the report's id from) is already stored: an earlier
+            # attempt got through before we saw the answer.
             return Outcome(Delivery.SENT)
         except OadrError as exc:
             return Outcome(Delivery.REJECTED, f"{exc.status} {exc}")
-        return Outcome(Delivery.SENT)
+        return Outcome(Delivery.SENT, vtn_id=made.id)
 
     def status(self) -> dict[str, Any]:
         return {}

@@ -58,7 +58,7 @@ async def _create_report_by_intake(request: web.Request, intake: IntakePool) -> 
     raw = await raw_body(request)
     who = caller(request)
     await admit_report(request, who)
-    prepared = await intake.prepare(raw, who.client_id)
+    prepared = await intake.prepare(raw, who)
     # The core's write path as for every write: answered only after the commit.
     await state(request).core.write_prepared_report(who, prepared)
     answer = oadr3_json.encode_stored(prepared.doc, prepared.model)

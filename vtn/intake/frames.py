@@ -1,9 +1,10 @@
 """The intake workers' wire: length-prefixed frames over a pipe. Pure (no I/O), used by both ends.
 
-A request is a small JSON header line (the report id to use, the time, the caller) then the raw
-body. A reply is `+` and a header line (id, eventID, clientName) then the stored document, or `-`
-(the body is invalid: the serving process decodes it itself, which names the error exactly as
-before), or `!` and a message (the worker failed: the serving process decodes it itself).
+A request is a small JSON header line (the report id to use, the time, the caller, the scope of its
+chosen ids) then the raw body. A reply is `+` and a header line (id, eventID, clientName) then the
+stored document, or `-` (the body is invalid: the serving process decodes it itself, which names
+the error exactly as before), or `!` and a message (the worker failed: the serving process decodes
+it itself).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class IntakeRequest:
     now: str  # ISO 8601, exactly as the serving process's clock gave it
     client_id: str
     body: bytes
+    id_scope: str | None = None  # where a chosen report id is a key (vtn/core/ids.py); None: verbatim
 
 
 @dataclass(frozen=True)
@@ -42,14 +44,16 @@ def frame(payload: bytes) -> bytes:
 
 
 def encode_request(req: IntakeRequest) -> bytes:
-    head = orjson.dumps({"id": req.report_id, "now": req.now, "client": req.client_id})
+    head = orjson.dumps({"id": req.report_id, "now": req.now, "client": req.client_id, "scope": req.id_scope})
     return frame(head + b"\n" + req.body)
 
 
 def decode_request(payload: bytes) -> IntakeRequest:
     head, _, body = payload.partition(b"\n")
     fields = orjson.loads(head)
-    return IntakeRequest(str(fields["id"]), str(fields["now"]), str(fields["client"]), body)
+    scope = fields.get("scope")
+    scope = None if scope is None else str(scope)
+    return IntakeRequest(str(fields["id"]), str(fields["now"]), str(fields["client"]), body, scope)
 
 
 def encode_reply(reply: IntakeReply) -> bytes:

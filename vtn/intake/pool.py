@@ -20,7 +20,9 @@ from datetime import datetime
 from shared.models import ReportRequest
 from shared.validation import SchemaRegistry
 from shared.wire import oadr3_json
+from vtn.core.ids import key_scope
 from vtn.intake.frames import HEADER, MAX_FRAME, IntakeReply, IntakeRequest, decode_reply, encode_request
+from vtn.principal import Principal
 from vtn.services.reports import prepare_report
 from vtn.storage.reports import PreparedReport
 
@@ -128,17 +130,18 @@ class IntakePool:
     def live_workers(self) -> int:
         return sum(1 for w in self._workers if w.alive)
 
-    async def prepare(self, body: bytes, client_id: str) -> PreparedReport:
-        """The validated, stamped and serialised report of a `POST /reports` body.
+    async def prepare(self, body: bytes, who: Principal) -> PreparedReport:
+        """The validated, stamped and serialised report of `who`'s `POST /reports` body.
 
         Raises what oadr3_json.decode raises for an invalid body (decided in this process).
         """
         report_id, now = self._new_id(), self._clock()
+        client_id, scope = who.client_id, key_scope(who)
         worker = self._next_worker()
         if worker is not None:
             try:
                 reply = await worker.call(
-                    encode_request(IntakeRequest(report_id, now.isoformat(), client_id, body))
+                    encode_request(IntakeRequest(report_id, now.isoformat(), client_id, body, scope))
                 )
             except WorkerGone:
                 self._restart_later(worker)
@@ -150,7 +153,7 @@ class IntakePool:
                 if reply.failure is not None:
                     log.error("intake worker failed on a report (decoded here instead): %s", reply.failure)
         req = oadr3_json.decode(self._registry, "reportRequest", ReportRequest, body)
-        return prepare_report(req, report_id, now, client_id)
+        return prepare_report(req, report_id, now, client_id, scope)
 
     def _next_worker(self) -> _Worker | None:
         for _ in range(len(self._workers)):

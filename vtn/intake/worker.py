@@ -25,7 +25,9 @@ def handle(registry: SchemaRegistry, payload: bytes) -> IntakeReply:
             model = oadr3_json.decode(registry, "reportRequest", ReportRequest, req.body)
         except OadrError:
             return IntakeReply(True)
-        report = prepare_report(model, req.report_id, datetime.fromisoformat(req.now), req.client_id)
+        report = prepare_report(
+            model, req.report_id, datetime.fromisoformat(req.now), req.client_id, req.id_scope
+        )
     except Exception as exc:  # noqa: BLE001 - the serving process decides instead, and logs it
         return IntakeReply(False, failure=f"{type(exc).__name__}: {exc}")
     return IntakeReply(False, report.id, report.event_id, report.client_name, report.doc)

@@ -9,6 +9,7 @@ from typing import Any
 from shared.errors import BadRequest, NotFound
 from shared.models import Report, ReportRequest, Subscription, SubscriptionRequest
 from shared.wire.oadr3_json import wire_json
+from vtn.core.ids import assigned_id, object_id
 from vtn.core.visibility import owner
 from vtn.principal import Principal
 from vtn.storage import Tx
@@ -37,17 +38,21 @@ def _stamped(req: ReportRequest, stamp: dict[str, Any], client_id: str) -> Repor
 
 async def create_report(tx: Tx, who: Principal, req: ReportRequest, permission: Permission) -> Report:
     """Store a report of `who` on an event its `permission` lets it see."""
-    report = _stamped(req, tx.reports.stamp(req.id), who.client_id)
+    report = _stamped(req, tx.reports.stamp(object_id(who, req.id)), who.client_id)
     # One statement checks the event, resolves its programID and inserts (or raises Conflict).
     if not await tx.reports.insert_for_visible_event(report, permission):
         raise _no_such_event(req.event_id)
     return report
 
 
-def prepare_report(req: ReportRequest, report_id: str, now: datetime, client_id: str) -> PreparedReport:
+def prepare_report(
+    req: ReportRequest, report_id: str, now: datetime, client_id: str, id_scope: str | None
+) -> PreparedReport:
     """The report create_report would store, serialised: `report_id` unless the request names its
-    own id, created and modified at `now`. Pure: intake workers run it in their own process."""
-    stamp = {"id": req.id or report_id, "created_date_time": now, "modification_date_time": now}
+    own id (assigned in `id_scope`, vtn/core/ids.py key_scope of the caller), created and modified at
+    `now`. Pure: intake workers run it in their own process."""
+    own = assigned_id(id_scope, req.id)
+    stamp = {"id": own or report_id, "created_date_time": now, "modification_date_time": now}
     report = _stamped(req, stamp, client_id)
     return PreparedReport(report.id, report.event_id, report.client_name, client_id, now, wire_json(report))
 

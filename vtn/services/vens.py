@@ -1,7 +1,8 @@
 """Vens and resources. BL grants targets on them; a VEN writes only its own, without targets.
 
 A VEN's PUT never touches BL's grants: the VEN request variants have no targets, so the stored
-targets (and clientID) are carried over. A resource's clientID is always its ven's.
+targets (and clientID) are carried over. A resource's clientID is always its ven's. An `id` chosen in
+a POST is BL's verbatim, a VEN's a key the VTN derives the id from (vtn/core/ids.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from shared.errors import BadRequest, Forbidden, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
 from shared.models.ven import BL_RESOURCE_REQUEST, BL_VEN_REQUEST
+from vtn.core.ids import object_id
 from vtn.core.visibility import owner
 from vtn.principal import Principal
 from vtn.storage import Tx
@@ -31,7 +33,7 @@ async def create_ven(tx: Tx, who: Principal, req: VenRequest) -> Ven:
     _check_variant(who, req.object_type, BL_VEN_REQUEST, "ven")
     ven = Ven.model_validate(
         {
-            **tx.vens.stamp(req.id),
+            **tx.vens.stamp(object_id(who, req.id)),
             "client_id": req.client_id if who.is_bl else who.client_id,
             "ven_name": req.ven_name,
             "targets": req.targets if who.is_bl else None,
@@ -101,7 +103,7 @@ async def create_resource(tx: Tx, who: Principal, req: ResourceRequest) -> Resou
     ven = await _owned_ven(tx, who, req.ven_id)
     resource = Resource.model_validate(
         {
-            **tx.resources.stamp(req.id),
+            **tx.resources.stamp(object_id(who, req.id)),
             "client_id": ven.client_id,
             "resource_name": req.resource_name,
             "ven_id": ven.id,
