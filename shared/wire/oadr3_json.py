@@ -280,6 +280,16 @@ def encode_stored(text: str, build: Callable[[], WireModel]) -> bytes:
     return text.encode() if _same_as_json_dumps(text) else encode(build())
 
 
+def encode_stored_list(texts: Sequence[str], model: type[WireModel]) -> bytes:
+    """encode_list of the objects stored as `texts` (their wire_json), building none whose text
+    json.dumps would spell the same."""
+    return (
+        "["
+        + ",".join(t if _same_as_json_dumps(t) else _wire_text(model.model_validate_json(t)) for t in texts)
+        + "]"
+    ).encode()
+
+
 def encode_list(objs: Sequence[WireModel]) -> bytes:
     return ("[" + ",".join(_wire_text(o) for o in objs) + "]").encode()
 
