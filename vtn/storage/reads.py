@@ -52,6 +52,19 @@ class _Compiled:
         return [params[k] if k in params else fixed[k] for k in self.order]
 
 
+def _within(cursor: sqlite3.Cursor, budget: int) -> list[Any]:
+    """The leading rows whose documents (first column) sum to less than `budget` characters before
+    each is added, the first always: what shapes' window query (_rows.page_query) keeps."""
+    rows: list[Any] = []
+    total = 0
+    for row in cursor:
+        if rows and total >= budget:
+            break
+        rows.append(row)
+        total += len(row[0])
+    return rows
+
+
 class Reads:
     """Runs shapes.Query reads for one store (one per engine)."""
 
@@ -62,6 +75,8 @@ class Reads:
         self._path: str | None = None
         self._conn: sqlite3.Connection | None = None
         self._steps = 0
+        self.max_steps = INLINE_STEPS
+        self.rerun = 0  # inline statements interrupted or busy, run again through SQLAlchemy
         self._asyncpg = inline and engine.dialect.driver == "asyncpg"
         if inline and self.dialect == "sqlite":
             database = make_url(str(engine.url)).database
@@ -102,6 +117,7 @@ class Reads:
             found = self._on_loop(query)
             if found is not None:
                 return found
+            self.rerun += 1
         elif self._asyncpg:
             return await self._driver(query)
         async with self._engine.connect() as conn:
@@ -119,18 +135,23 @@ class Reads:
 
     def _on_loop(self, query: Query) -> list[Any] | None:
         """The rows, read on the loop; None if the statement was interrupted or found the database busy."""
+        budget = query.params.get("max_bytes") if query.shape[0] == "page" else None
+        if budget is not None:
+            # The page's byte budget is kept here as the rows come (shapes' window query cost ~4x the
+            # plain page on SQLite): what stays in memory is the same, the documents that fit.
+            query = Query((*query.shape[:4], False), query.params)
         c = self._compile(query)
         conn = self._conn or self._open()
         self._steps = 0
         try:
             cursor = conn.execute(c.sql, c.args(query.params))
             try:
-                return cursor.fetchall()
+                return cursor.fetchall() if budget is None else _within(cursor, budget)
             finally:
                 cursor.close()  # ends the statement's read snapshot
         except sqlite3.OperationalError as exc:
             # "interrupted" (INLINE_STEPS), "database is locked"/"busy" (e.g. a WAL recovery).
-            if self._steps > INLINE_STEPS or "lock" in str(exc) or "busy" in str(exc):
+            if self._steps > self.max_steps or "lock" in str(exc) or "busy" in str(exc):
                 return None
             raise
 
@@ -146,7 +167,7 @@ class Reads:
 
     def _progress(self) -> int:
         self._steps += 1
-        return 1 if self._steps > INLINE_STEPS else 0
+        return 1 if self._steps > self.max_steps else 0
 
     async def _driver(self, query: Query) -> list[Any]:
         c = self._compile(query)
