@@ -217,6 +217,7 @@ async def _compare(vtn: Vtn, db_url: str, bl: Api, ven_a: Api, ven_b: Api) -> No
                             fast_one, lambda t=fast_one, m=MODELS[kind]: m.model_validate_json(t)
                         ) == encode(MODELS[kind].model_validate_json(fast_one))
         assert seen > 50
+        assert inline.rerun == 0  # every read above ran inline: none was too long for the loop
     finally:
         await library.close()
 

@@ -218,7 +218,7 @@ def statement(query: Query) -> Select[Any]:
         return select(table.c.doc).where(
             table.c.id == bindparam("id", params["id"], type_=table.c.id.type), *where
         )
-    budget = params.get("max_bytes")
+    budget = params["max_bytes"] if query.shape[4] else None  # the shape decides, as for every clause
     return _rows.page_query(
         select(table.c.doc).where(*where),
         table,
