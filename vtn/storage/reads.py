@@ -11,8 +11,9 @@ snapshot), so:
   takes microseconds. Bounded: a statement that runs longer than INLINE_STEPS virtual-machine steps
   (a deep `skip`, a target filter over a large table) is interrupted and run again on the thread
   path below, as is one that finds the database busy (busy_timeout 0: never waits on the loop).
-- PostgreSQL (asyncpg): the statement goes straight to the driver on a pooled connection (asyncpg
-  prepares it once per connection), without BEGIN/ROLLBACK around it.
+- PostgreSQL (asyncpg): the statement goes straight to the driver on a connection of the reads' own
+  (_PgConnections; asyncpg prepares it once per connection), without BEGIN/ROLLBACK around it and
+  without the pool's ping.
 - Anywhere else, or with `inline=False` (the library path, for comparison and as a way back):
   SQLAlchemy runs the same statement on a pooled connection (tests/vtn/test_reads_diff.py compares).
 
@@ -22,9 +23,11 @@ seeing one committed snapshot; a write acknowledged before the read began is see
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from typing import Any
 
+import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,6 +40,8 @@ from vtn.storage.shapes import Query, statement
 # (~200,000 steps, about a millisecond) and run on the connection thread instead.
 PROGRESS_EVERY = 1000
 INLINE_STEPS = 200
+# asyncpg connections kept for reads (besides SQLAlchemy's pool): concurrent reads beyond it wait.
+PG_CONNECTIONS = 8
 
 
 class _Compiled:
@@ -77,7 +82,10 @@ class Reads:
         self._steps = 0
         self.max_steps = INLINE_STEPS
         self.rerun = 0  # inline statements interrupted or busy, run again through SQLAlchemy
-        self._asyncpg = inline and engine.dialect.driver == "asyncpg"
+        self._pg: _PgConnections | None = None
+        if inline and engine.dialect.driver == "asyncpg":
+            dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._pg = _PgConnections(dsn, PG_CONNECTIONS)
         if inline and self.dialect == "sqlite":
             database = make_url(str(engine.url)).database
             # A file only: ":memory:" or a URI would be another database on a connection of our own.
@@ -87,7 +95,7 @@ class Reads:
     @property
     def inline(self) -> bool:
         """Whether reads bypass SQLAlchemy (SQLite on the loop, asyncpg directly)."""
-        return self._path is not None or self._asyncpg
+        return self._path is not None or self._pg is not None
 
     async def one(
         self,
@@ -118,8 +126,9 @@ class Reads:
             if found is not None:
                 return found
             self.rerun += 1
-        elif self._asyncpg:
-            return await self._driver(query)
+        elif self._pg is not None:
+            c = self._compile(query)
+            return await self._pg.fetch(c.sql, c.args(query.params))
         async with self._engine.connect() as conn:
             return list((await conn.execute(statement(query))).all())
 
@@ -169,14 +178,38 @@ class Reads:
         self._steps += 1
         return 1 if self._steps > self.max_steps else 0
 
-    async def _driver(self, query: Query) -> list[Any]:
-        c = self._compile(query)
-        async with self._engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            driver: Any = raw.driver_connection
-            return list(await driver.fetch(c.sql, *c.args(query.params)))
-
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+        if self._pg is not None:
+            self._pg.close()
+
+
+class _PgConnections:
+    """A few asyncpg connections of the reads' own, each statement prepared once per connection
+    (asyncpg's statement cache). Not SQLAlchemy's pool: its checkout pings the server (pool_pre_ping)
+    and its return rolls back, two round trips more per read. Only single read statements run here,
+    outside transactions, so a connection carries no state from one read to the next; one that
+    failed or was cancelled mid-statement is closed, never reused."""
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self._dsn = dsn
+        self._idle: list[Any] = []
+        self._slots = asyncio.Semaphore(size)
+
+    async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
+        async with self._slots:
+            conn = self._idle.pop() if self._idle else await asyncpg.connect(self._dsn)
+            try:
+                rows = await conn.fetch(sql, *args)
+            except BaseException:
+                conn.terminate()
+                raise
+            self._idle.append(conn)
+            return list(rows)
+
+    def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.terminate()
