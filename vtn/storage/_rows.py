@@ -102,19 +102,6 @@ async def clear_targets(conn: AsyncConnection, kind: ObjectType, object_ids: Seq
         )
 
 
-def has_any_target(kind: ObjectType, id_column: Any, targets: Iterable[str]) -> ColumnElement[bool]:
-    """SQL: the object has at least one of `targets`."""
-    return (
-        select(object_targets.c.object_id)
-        .where(
-            object_targets.c.kind == kind,
-            object_targets.c.object_id == id_column,
-            object_targets.c.target.in_(sorted(set(targets))),
-        )
-        .exists()
-    )
-
-
 def has_target_where(kind: ObjectType, id_column: Any, condition: ColumnElement[bool]) -> ColumnElement[bool]:
     """SQL: the object has a target row meeting `condition` (on object_targets.target), so that a
     prebuilt statement can bind the targets as it likes (see reports.py)."""
