@@ -195,10 +195,17 @@ class _PgConnections:
 
     def __init__(self, dsn: str, size: int) -> None:
         self._dsn = dsn
+        self._size = size
         self._idle: list[Any] = []
         self._slots = asyncio.Semaphore(size)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # an asyncpg connection serves the loop it was made on only
+            self.close()
+            self._slots = asyncio.Semaphore(self._size)
+            self._loop = loop
         async with self._slots:
             conn = self._idle.pop() if self._idle else await asyncpg.connect(self._dsn)
             try:
