@@ -26,9 +26,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.enums import ObjectType
@@ -87,7 +87,7 @@ class Reads:
             dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._pg = _PgConnections(dsn, PG_CONNECTIONS)
         if inline and self.dialect == "sqlite":
-            database = make_url(str(engine.url)).database
+            database = engine.url.database
             # A file only: ":memory:" or a URI would be another database on a connection of our own.
             if database and database != ":memory:" and not engine.url.query:
                 self._path = database
@@ -167,7 +167,9 @@ class Reads:
     def _open(self) -> sqlite3.Connection:
         assert self._path is not None
         # check_same_thread=False: opened and used on the loop's thread, closed wherever the store is.
-        conn = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+        # mode=rw: never creates a database file where there is none.
+        uri = f"file:{quote(self._path)}?mode=rw"
+        conn = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA query_only=ON").close()
         conn.execute("PRAGMA busy_timeout=0").close()
         conn.set_progress_handler(self._progress, PROGRESS_EVERY)
