@@ -40,8 +40,10 @@ from vtn.storage.shapes import Query, statement
 # (~200,000 steps, about a millisecond) and run on the connection thread instead.
 PROGRESS_EVERY = 1000
 INLINE_STEPS = 200
-# asyncpg connections kept for reads (besides SQLAlchemy's pool): concurrent reads beyond it wait.
-PG_CONNECTIONS = 8
+# asyncpg connections kept for reads besides SQLAlchemy's pool (up to 20 per process): concurrent reads
+# beyond it wait; 4 round trips of ~0.2 ms at once serve ~20,000 reads/s, and several processes
+# sharing one server stay well under its max_connections.
+PG_CONNECTIONS = 4
 
 
 class _Compiled:
