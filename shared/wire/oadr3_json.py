@@ -196,11 +196,12 @@ def _has_negative_exponent(text: str) -> bool:
     """Whether a JSON number in `text` (pydantic's JSON, no spaces) has a negative exponent.
 
     A loop over the few "e-" of a document instead of a regex over all of it: the regex tried a
-    match at every `:` and `,` and cost ~20 µs for a 24-interval report, a tenth of its write.
+    match at every `:` and `,` and cost ~20 µs for a 24-interval report, a tenth of its write. The
+    "e-" are found by literal regexes, about twice as fast as str.find of a two-character needle.
     """
-    for marker in ("e-", "E-"):
-        at = text.find(marker)
-        while at > 0:
+    for marker in _MARKERS:
+        for found in marker.finditer(text):
+            at = found.start()
             i = at - 1
             while i >= 0 and text[i] in _MANTISSA:
                 i -= 1
@@ -211,8 +212,10 @@ def _has_negative_exponent(text: str) -> bool:
                 and (text[i] in _NUMBER_START or (text[i] == "-" and i > 0 and text[i - 1] in _NUMBER_START))
             ):
                 return True
-            at = text.find(marker, at + 2)
     return False
+
+
+_MARKERS = (re.compile("e-"), re.compile("E-"))
 
 
 def wire_json(obj: WireModel) -> str:
@@ -278,6 +281,18 @@ def encode_stored(text: str, build: Callable[[], WireModel]) -> bytes:
     """The answer for an object stored as `text` (its wire_json): what encode(build()) gives,
     without building the object unless json.dumps would spell the text differently."""
     return text.encode() if _same_as_json_dumps(text) else encode(build())
+
+
+def encode_stored_list(texts: Sequence[str], model: type[WireModel]) -> bytes:
+    """encode_list of the objects stored as `texts` (their wire_json), building none whose text
+    json.dumps would spell the same."""
+    joined = ",".join(texts)
+    # One check of the whole page (the documents' "e-" and ascii tests do not change when joined).
+    if not _same_as_json_dumps(joined):
+        joined = ",".join(
+            t if _same_as_json_dumps(t) else _wire_text(model.model_validate_json(t)) for t in texts
+        )
+    return ("[" + joined + "]").encode()
 
 
 def encode_list(objs: Sequence[WireModel]) -> bytes:

@@ -62,6 +62,9 @@ class Core:
         self.notifier = notifier
         self.cache = cache
         self.visibility = Visibility(store, cache)
+        # The API's reads of stored documents, one statement each without a transaction: an object
+        # by id or a page of a list (services' *_text functions); everything else reads in `read()`.
+        self.reads = store.reads
         self.clock: Callable[[], datetime] = store.clock
         self.new_id: Callable[[], str] = store.new_id
         # Where the store keeps the text of what it wrote last: the answer to a write reuses it.

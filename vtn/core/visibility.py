@@ -22,6 +22,7 @@ from typing import TypeVar
 from shared.errors import BadRequest
 from shared.models import Event, Program
 from shared.models.common import ClientId
+from shared.wire.oadr3_json import wire_json
 from vtn.principal import Principal
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
@@ -69,6 +70,17 @@ def hide_targets(obj: P, permission: Permission) -> P:
         return obj
     shown = [t for t in obj.targets if t in access]
     return obj.model_copy(update={"targets": shown or None})
+
+
+def hide_targets_text(text: str, model: type[P], permission: Permission) -> str:
+    """hide_targets for a stored document: the text itself unless it may hold a target to hide.
+
+    Conservative: `"targets":` can appear in a wire document only as a member name (a quote inside a
+    string is escaped), so without it there is nothing to hide.
+    """
+    if permission.access is None or '"targets":' not in text:
+        return text
+    return wire_json(hide_targets(model.model_validate_json(text), permission))
 
 
 def forbid_bl_only(who: Principal, what: str) -> None:

@@ -11,13 +11,13 @@ from vtn.core.queries import EventFilter
 from vtn.handlers.http_io import (
     body,
     bool_param,
-    cached_list,
+    cached_stored_list,
     caller,
     id_param,
     mutate,
     page,
     path_id,
-    respond,
+    respond_stored,
     state,
     targets_param,
 )
@@ -37,11 +37,10 @@ async def list_events(request: web.Request) -> web.Response:
     # Everything the answer depends on; the permission (not the client) so equal grants share it.
     key = ("events", permission, flt.program_id, bool(active), flt.page)
 
-    async def build() -> list[Event]:
-        async with core.read() as tx:
-            return await svc.list_events(tx, flt)
+    async def build() -> list[str]:
+        return await svc.event_texts(core.reads, flt)
 
-    return await cached_list(request, key, build, clocked=bool(active))
+    return await cached_stored_list(request, key, build, Event, clocked=bool(active))
 
 
 async def create_event(request: web.Request) -> web.Response:
@@ -52,9 +51,8 @@ async def create_event(request: web.Request) -> web.Response:
 async def get_event(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_param(request))
-    async with core.read() as tx:
-        found = await svc.get_event(tx, permission, path_id(request, "eventID"))
-    return respond(found)
+    found = await svc.event_text(core.reads, permission, path_id(request, "eventID"))
+    return respond_stored(found, Event)
 
 
 async def update_event(request: web.Request) -> web.Response:

@@ -56,6 +56,16 @@ def respond(obj: WireModel, status: int = 200) -> web.Response:
     return web.Response(body=oadr3_json.encode(obj), status=status, content_type=JSON)
 
 
+def respond_stored(text: str, model: type[WireModel]) -> web.Response:
+    """The answer for an object read as its stored document (the services' *_text reads)."""
+    body_bytes = oadr3_json.encode_stored(text, lambda: model.model_validate_json(text))
+    return web.Response(body=body_bytes, content_type=JSON)
+
+
+def respond_stored_list(texts: Sequence[str], model: type[WireModel]) -> web.Response:
+    return web.Response(body=oadr3_json.encode_stored_list(texts, model), content_type=JSON)
+
+
 async def mutate(
     request: web.Request, operation: Operation, work: Callable[[Tx], Awaitable[Obj]], status: int = 200
 ) -> web.Response:
@@ -90,6 +100,26 @@ async def cached_list(
 
         async def encoded() -> bytes:
             return oadr3_json.encode_list(await build())
+
+        body_bytes = await core.cached(key, encoded, clocked=clocked)
+    return web.Response(body=body_bytes, content_type=JSON)
+
+
+async def cached_stored_list(
+    request: web.Request,
+    key: tuple[object, ...],
+    build: Callable[[], Awaitable[Sequence[str]]],
+    model: type[WireModel],
+    *,
+    clocked: bool = False,
+) -> web.Response:
+    """cached_list for a list read as stored documents."""
+    core = state(request).core
+    body_bytes = core.cached_answer(key)
+    if body_bytes is None:
+
+        async def encoded() -> bytes:
+            return oadr3_json.encode_stored_list(await build(), model)
 
         body_bytes = await core.cached(key, encoded, clocked=clocked)
     return web.Response(body=body_bytes, content_type=JSON)

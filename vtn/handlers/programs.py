@@ -9,12 +9,12 @@ from shared.models import Program, ProgramRequest
 from vtn.core.queries import ProgramFilter
 from vtn.handlers.http_io import (
     body,
-    cached_list,
+    cached_stored_list,
     caller,
     mutate,
     page,
     path_id,
-    respond,
+    respond_stored,
     state,
     targets_param,
 )
@@ -27,11 +27,10 @@ async def list_programs(request: web.Request) -> web.Response:
     flt = ProgramFilter(permission=permission, page=page(request))
     key = ("programs", permission, flt.page)
 
-    async def build() -> list[Program]:
-        async with core.read() as tx:
-            return await svc.list_programs(tx, flt)
+    async def build() -> list[str]:
+        return await svc.program_texts(core.reads, flt)
 
-    return await cached_list(request, key, build)
+    return await cached_stored_list(request, key, build, Program)
 
 
 async def create_program(request: web.Request) -> web.Response:
@@ -42,9 +41,8 @@ async def create_program(request: web.Request) -> web.Response:
 async def get_program(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_param(request))
-    async with core.read() as tx:
-        found = await svc.get_program(tx, permission, path_id(request, "programID"))
-    return respond(found)
+    found = await svc.program_text(core.reads, permission, path_id(request, "programID"))
+    return respond_stored(found, Program)
 
 
 async def update_program(request: web.Request) -> web.Response:

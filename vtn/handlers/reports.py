@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from shared.enums import Operation
-from shared.models import ReportRequest
+from shared.models import Report, ReportRequest
 from shared.models.common import EventId, ProgramId
 from shared.wire import oadr3_json
 from vtn.core.queries import ReportFilter
@@ -18,8 +18,8 @@ from vtn.handlers.http_io import (
     page,
     path_id,
     raw_body,
-    respond,
-    respond_list,
+    respond_stored,
+    respond_stored_list,
     state,
     text_param,
 )
@@ -35,9 +35,8 @@ async def list_reports(request: web.Request) -> web.Response:
         client_name=text_param(request, "clientName"),
         page=page(request),
     )
-    async with state(request).core.read() as tx:
-        found = await svc.list_reports(tx, caller(request), flt)
-    return respond_list(found)
+    found = await svc.report_texts(state(request).core.reads, caller(request), flt)
+    return respond_stored_list(found, Report)
 
 
 async def create_report(request: web.Request) -> web.Response:
@@ -66,9 +65,8 @@ async def _create_report_by_intake(request: web.Request, intake: IntakePool) -> 
 
 
 async def get_report(request: web.Request) -> web.Response:
-    async with state(request).core.read() as tx:
-        found = await svc.get_report(tx, caller(request), path_id(request, "reportID"))
-    return respond(found)
+    found = await svc.report_text(state(request).core.reads, caller(request), path_id(request, "reportID"))
+    return respond_stored(found, Report)
 
 
 async def update_report(request: web.Request) -> web.Response:

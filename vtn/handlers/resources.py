@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from shared.enums import Operation
-from shared.models import ResourceRequest
+from shared.models import Resource, ResourceRequest
 from shared.models.common import VenId
 from vtn.core.queries import ResourceFilter
 from vtn.handlers.http_io import (
@@ -15,8 +15,8 @@ from vtn.handlers.http_io import (
     mutate,
     page,
     path_id,
-    respond,
-    respond_list,
+    respond_stored,
+    respond_stored_list,
     state,
     targets_param,
     text_param,
@@ -31,9 +31,8 @@ async def list_resources(request: web.Request) -> web.Response:
         targets=targets_param(request),
         page=page(request),
     )
-    async with state(request).core.read() as tx:
-        found = await svc.list_resources(tx, caller(request), flt)
-    return respond_list(found)
+    found = await svc.resource_texts(state(request).core.reads, caller(request), flt)
+    return respond_stored_list(found, Resource)
 
 
 async def create_resource(request: web.Request) -> web.Response:
@@ -44,9 +43,10 @@ async def create_resource(request: web.Request) -> web.Response:
 
 
 async def get_resource(request: web.Request) -> web.Response:
-    async with state(request).core.read() as tx:
-        found = await svc.get_resource(tx, caller(request), path_id(request, "resourceID"))
-    return respond(found)
+    found = await svc.resource_text(
+        state(request).core.reads, caller(request), path_id(request, "resourceID")
+    )
+    return respond_stored(found, Resource)
 
 
 async def update_resource(request: web.Request) -> web.Response:

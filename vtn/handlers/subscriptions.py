@@ -6,7 +6,7 @@ from aiohttp import web
 
 from shared.durations import from_us
 from shared.enums import Operation
-from shared.models import SubscriptionRequest
+from shared.models import Subscription, SubscriptionRequest
 from shared.models.common import ProgramId
 from shared.wire.oadr3_json import encode_doc
 from vtn.core.queries import SubscriptionFilter
@@ -18,8 +18,8 @@ from vtn.handlers.http_io import (
     objects_param,
     page,
     path_id,
-    respond,
-    respond_list,
+    respond_stored,
+    respond_stored_list,
     state,
     text_param,
 )
@@ -34,9 +34,8 @@ async def list_subscriptions(request: web.Request) -> web.Response:
         objects=objects_param(request),
         page=page(request),
     )
-    async with state(request).core.read() as tx:
-        found = await svc.list_subscriptions(tx, caller(request), flt)
-    return respond_list(found)
+    found = await svc.subscription_texts(state(request).core.reads, caller(request), flt)
+    return respond_stored_list(found, Subscription)
 
 
 async def create_subscription(request: web.Request) -> web.Response:
@@ -50,9 +49,10 @@ async def create_subscription(request: web.Request) -> web.Response:
 
 
 async def get_subscription(request: web.Request) -> web.Response:
-    async with state(request).core.read() as tx:
-        found = await svc.get_subscription(tx, caller(request), path_id(request, "subscriptionID"))
-    return respond(found)
+    found = await svc.subscription_text(
+        state(request).core.reads, caller(request), path_id(request, "subscriptionID")
+    )
+    return respond_stored(found, Subscription)
 
 
 async def update_subscription(request: web.Request) -> web.Response:

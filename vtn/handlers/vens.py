@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from shared.enums import Operation
-from shared.models import VenRequest
+from shared.models import Ven, VenRequest
 from vtn.core.queries import VenFilter
 from vtn.handlers.http_io import (
     body,
@@ -13,8 +13,8 @@ from vtn.handlers.http_io import (
     mutate,
     page,
     path_id,
-    respond,
-    respond_list,
+    respond_stored,
+    respond_stored_list,
     state,
     targets_param,
     text_param,
@@ -26,9 +26,8 @@ async def list_vens(request: web.Request) -> web.Response:
     flt = VenFilter(
         ven_name=text_param(request, "venName"), targets=targets_param(request), page=page(request)
     )
-    async with state(request).core.read() as tx:
-        found = await svc.list_vens(tx, caller(request), flt)
-    return respond_list(found)
+    found = await svc.ven_texts(state(request).core.reads, caller(request), flt)
+    return respond_stored_list(found, Ven)
 
 
 async def create_ven(request: web.Request) -> web.Response:
@@ -37,9 +36,8 @@ async def create_ven(request: web.Request) -> web.Response:
 
 
 async def get_ven(request: web.Request) -> web.Response:
-    async with state(request).core.read() as tx:
-        found = await svc.get_ven(tx, caller(request), path_id(request, "venID"))
-    return respond(found)
+    found = await svc.ven_text(state(request).core.reads, caller(request), path_id(request, "venID"))
+    return respond_stored(found, Ven)
 
 
 async def update_ven(request: web.Request) -> web.Response:

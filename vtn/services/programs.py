@@ -6,11 +6,12 @@ to it, so one of their ids is answered as a missing one.
 
 from __future__ import annotations
 
+from shared.enums import ObjectType
 from shared.errors import BadRequest, NotFound
 from shared.models import Event, EventRequest, Program, ProgramRequest
 from shared.models.common import ProgramId
-from vtn.core.visibility import hide_targets
-from vtn.storage import Tx
+from vtn.core.visibility import hide_targets, hide_targets_text
+from vtn.storage import Reads, Tx
 from vtn.storage.filters import EventFilter, Page, Permission, ProgramFilter
 
 
@@ -29,6 +30,20 @@ async def get_program(tx: Tx, permission: Permission, program_id: str) -> Progra
     if found is None:
         raise NotFound(f"no program with id {program_id!r}")
     return hide_targets(found, permission)
+
+
+async def program_text(reads: Reads, permission: Permission, program_id: str) -> str:
+    """get_program as the stored document, its targets hidden as `permission` says."""
+    found = await reads.one(ObjectType.PROGRAM, program_id, permission=permission)
+    if found is None:
+        raise NotFound(f"no program with id {program_id!r}")
+    return hide_targets_text(found, Program, permission)
+
+
+async def program_texts(reads: Reads, flt: ProgramFilter) -> list[str]:
+    """list_programs as stored documents."""
+    found = await reads.page(ObjectType.PROGRAM, flt)
+    return [hide_targets_text(t, Program, flt.permission) for t in found]
 
 
 async def replace_program(tx: Tx, program_id: str, req: ProgramRequest) -> Program:
@@ -82,6 +97,20 @@ async def get_event(tx: Tx, permission: Permission, event_id: str) -> Event:
     if found is None:
         raise NotFound(f"no event with id {event_id!r}")
     return hide_targets(found, permission)
+
+
+async def event_text(reads: Reads, permission: Permission, event_id: str) -> str:
+    """get_event as the stored document, its targets hidden as `permission` says."""
+    found = await reads.one(ObjectType.EVENT, event_id, permission=permission)
+    if found is None:
+        raise NotFound(f"no event with id {event_id!r}")
+    return hide_targets_text(found, Event, permission)
+
+
+async def event_texts(reads: Reads, flt: EventFilter) -> list[str]:
+    """list_events as stored documents."""
+    found = await reads.page(ObjectType.EVENT, flt)
+    return [hide_targets_text(t, Event, flt.permission) for t in found]
 
 
 async def replace_event(tx: Tx, event_id: str, req: EventRequest) -> Event:

@@ -6,13 +6,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from shared.enums import ObjectType
 from shared.errors import BadRequest, NotFound
 from shared.models import Report, ReportRequest, Subscription, SubscriptionRequest
 from shared.wire.oadr3_json import wire_json
 from vtn.core.ids import assigned_id, object_id
 from vtn.core.visibility import owner
 from vtn.principal import Principal
-from vtn.storage import Tx
+from vtn.storage import Reads, Tx
 from vtn.storage.filters import Permission, ReportFilter, SubscriptionFilter
 from vtn.storage.outbox import Attempt, Health
 from vtn.storage.reports import PreparedReport
@@ -79,6 +80,19 @@ async def get_report(tx: Tx, who: Principal, report_id: str) -> Report:
     return await tx.reports.require(report_id, tx.reports.owned(owner(who)))
 
 
+async def report_text(reads: Reads, who: Principal, report_id: str) -> str:
+    """get_report as the stored document (the API's read path: no transaction, no model)."""
+    found = await reads.one(ObjectType.REPORT, report_id, owner=owner(who))
+    if found is None:
+        raise NotFound(f"no report with id {report_id!r}")
+    return found
+
+
+async def report_texts(reads: Reads, who: Principal, flt: ReportFilter) -> list[str]:
+    """list_reports as stored documents."""
+    return await reads.page(ObjectType.REPORT, replace(flt, owner=owner(who)))
+
+
 async def replace_report(
     tx: Tx, who: Principal, permission: Permission, report_id: str, req: ReportRequest
 ) -> Report:
@@ -128,6 +142,28 @@ async def get_subscription(tx: Tx, who: Principal, subscription_id: str) -> Subs
     if found is None:
         raise NotFound(f"no subscription with id {subscription_id!r}")
     return found
+
+
+def _subscription_text(text: str) -> str:
+    # A document could still spell operations with the 3.0 verbs (see storage/subscriptions.py); the
+    # model answers them with the 3.1 names. As a string, `"GET"` cannot appear inside another one.
+    if '"GET"' in text or '"POST"' in text or '"PUT"' in text:
+        return wire_json(Subscription.model_validate_json(text))
+    return text
+
+
+async def subscription_text(reads: Reads, who: Principal, subscription_id: str) -> str:
+    """get_subscription as the stored document."""
+    found = await reads.one(ObjectType.SUBSCRIPTION, subscription_id, owner=owner(who))
+    if found is None:
+        raise NotFound(f"no subscription with id {subscription_id!r}")
+    return _subscription_text(found)
+
+
+async def subscription_texts(reads: Reads, who: Principal, flt: SubscriptionFilter) -> list[str]:
+    """list_subscriptions as stored documents."""
+    found = await reads.page(ObjectType.SUBSCRIPTION, replace(flt, owner=owner(who)))
+    return [_subscription_text(t) for t in found]
 
 
 async def replace_subscription(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from shared.enums import ObjectType
 from shared.errors import BadRequest, Forbidden, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
@@ -16,7 +17,7 @@ from shared.models.ven import BL_RESOURCE_REQUEST, BL_VEN_REQUEST
 from vtn.core.ids import object_id
 from vtn.core.visibility import owner
 from vtn.principal import Principal
-from vtn.storage import Tx
+from vtn.storage import Reads, Tx
 from vtn.storage.filters import Page, ResourceFilter, VenFilter
 
 _PAGE = Page(skip=0, limit=500)
@@ -49,6 +50,19 @@ async def list_vens(tx: Tx, who: Principal, flt: VenFilter) -> list[Ven]:
 
 async def get_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
     return await tx.vens.require(ven_id, tx.vens.owned(owner(who)))
+
+
+async def ven_text(reads: Reads, who: Principal, ven_id: str) -> str:
+    """get_ven as the stored document (the API's read path: no transaction, no model)."""
+    found = await reads.one(ObjectType.VEN, ven_id, owner=owner(who))
+    if found is None:
+        raise NotFound(f"no ven with id {ven_id!r}")
+    return found
+
+
+async def ven_texts(reads: Reads, who: Principal, flt: VenFilter) -> list[str]:
+    """list_vens as stored documents."""
+    return await reads.page(ObjectType.VEN, replace(flt, owner=owner(who)))
 
 
 async def replace_ven(tx: Tx, who: Principal, ven_id: str, req: VenRequest) -> Ven:
@@ -120,6 +134,19 @@ async def list_resources(tx: Tx, who: Principal, flt: ResourceFilter) -> list[Re
 
 async def get_resource(tx: Tx, who: Principal, resource_id: str) -> Resource:
     return await tx.resources.require(resource_id, tx.resources.owned(owner(who)))
+
+
+async def resource_text(reads: Reads, who: Principal, resource_id: str) -> str:
+    """get_resource as the stored document."""
+    found = await reads.one(ObjectType.RESOURCE, resource_id, owner=owner(who))
+    if found is None:
+        raise NotFound(f"no resource with id {resource_id!r}")
+    return found
+
+
+async def resource_texts(reads: Reads, who: Principal, flt: ResourceFilter) -> list[str]:
+    """list_resources as stored documents."""
+    return await reads.page(ObjectType.RESOURCE, replace(flt, owner=owner(who)))
 
 
 async def replace_resource(tx: Tx, who: Principal, resource_id: str, req: ResourceRequest) -> Resource:

@@ -32,6 +32,7 @@ from vtn.storage.oadr20b.store import Oadr20bStore
 from vtn.storage.operators import OperatorRepo
 from vtn.storage.outbox import OutboxRepo
 from vtn.storage.programs import ProgramRepo
+from vtn.storage.reads import Reads
 from vtn.storage.reports import ReportRepo, ReportStatements
 from vtn.storage.subscriptions import SubscriptionRepo
 from vtn.storage.tx_notes import TxNotes
@@ -39,7 +40,7 @@ from vtn.storage.usage import Usage, report_usage
 from vtn.storage.vens import ResourceRepo, VenRepo
 from vtn.storage.versions import StampRepo
 
-__all__ = ["ClientRecord", "NewClient", "Store", "Tx", "TxNotes", "open_store"]
+__all__ = ["ClientRecord", "NewClient", "Reads", "Store", "Tx", "TxNotes", "open_store"]
 
 T = TypeVar("T")
 
@@ -110,6 +111,7 @@ class Store:
         *,
         clock: Callable[[], datetime] = utcnow,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        inline_reads: bool = True,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -120,6 +122,9 @@ class Store:
         self._report_statements = ReportStatements()
         # The JSON of the objects written last: a write's answer is the text it stored.
         self.texts = StoredTexts()
+        # The API's hot reads, one statement each without a transaction (reads.py); `inline_reads=False`
+        # lets SQLAlchemy run them on a pooled connection (the library path).
+        self.reads = Reads(engine, inline=inline_reads)
 
     def bind(self, conn: AsyncConnection, notes: TxNotes | None = None) -> Tx:
         """Fresh repositories on an open connection (one unit of work inside a shared transaction)."""
@@ -166,6 +171,7 @@ class Store:
             yield self._tx(conn)
 
     async def close(self) -> None:
+        self.reads.close()
         await self.engine.dispose()
 
 

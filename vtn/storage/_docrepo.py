@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Table, and_, delete, select
+from sqlalchemy import ColumnElement, Table, and_, delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.enums import ObjectType
 from shared.errors import NotFound
 from shared.models.base import ObjectMetadata
 from shared.wire.oadr3_json import StoredTexts
-from vtn.storage import _rows
-from vtn.storage.filters import Page, Permission
+from vtn.storage import _rows, shapes
+from vtn.storage.filters import Permission
 
 M = TypeVar("M", bound=ObjectMetadata)
 # Pages whose documents add up to more than this are decoded on a worker thread.
@@ -105,20 +106,18 @@ class DocRepo(Generic[M]):
         if self.has_targets:
             await _rows.clear_targets(self.conn, self.kind, [object_id])
 
-    async def select_page(self, where: Sequence[ColumnElement[bool]], page: Page) -> list[M]:
-        query = select(self.table.c.doc).where(*where)
-        docs = await _rows.page_docs(self.conn, query, self.table, page.skip, page.limit, page.max_bytes)
+    async def list(self, flt: shapes.AnyFilter) -> list[M]:
+        """One page of the objects `flt` selects (shapes.page: the same statement as reads.py runs)."""
+        query = shapes.page(self.kind, flt, self.conn.dialect.name)
+        docs = [str(row[0]) for row in (await self.conn.execute(shapes.statement(query))).all()]
         if sum(len(d) for d in docs) > OFF_LOOP_BYTES:
             # Decoding megabytes takes tens of milliseconds: not on the event loop, which serves others.
             return await asyncio.to_thread(_load_all, self.model, docs)
         return _load_all(self.model, docs)
 
-    def permitted(self, permission: Permission) -> list[ColumnElement[bool]]:
-        """The clauses that keep only what `permission` lets its caller see."""
-        clauses = self.target_clauses(permission.targets, permission.access)
-        if self.has_sandbox:
-            clauses.append(_rows.sandbox_clause(self.table.c.sandbox_client, permission.sandbox))
-        return clauses
+    def permitted(self, permission: Permission) -> builtins.list[ColumnElement[bool]]:
+        """The clauses that keep only what `permission` lets its caller see (the rule: shapes.py)."""
+        return shapes.permission_clauses(self.kind, permission, self.conn.dialect.name)
 
     def permitted_one(self, permission: Permission) -> ColumnElement[bool] | None:
         """`permitted` as one clause (None: no restriction), for a look-up by id."""
@@ -128,19 +127,3 @@ class DocRepo(Generic[M]):
     def real(self) -> ColumnElement[bool] | None:
         """No sandbox object: what BL's writes by id may touch (sandbox objects are invisible to it)."""
         return _rows.sandbox_clause(self.table.c.sandbox_client, None) if self.has_sandbox else None
-
-    def target_clauses(
-        self, targets: frozenset[str] | None, access: frozenset[str] | None
-    ) -> list[ColumnElement[bool]]:
-        """Plain target filter (any overlap) and the VEN targeting rule (untargeted, or granted overlap)."""
-        clauses: list[ColumnElement[bool]] = []
-        if targets is not None:
-            clauses.append(_rows.has_any_target(self.kind, self.table.c.id, targets))
-        if access is not None:
-            untargeted = _rows.is_untargeted(self.kind, self.table.c.id)
-            clauses.append(
-                untargeted | _rows.has_any_target(self.kind, self.table.c.id, access)
-                if access
-                else untargeted
-            )
-        return clauses

@@ -58,15 +58,9 @@ async def fetch_doc(conn: AsyncConnection, table: Table, where: ColumnElement[bo
     return None if row is None else str(row[0])
 
 
-async def page_docs(
-    conn: AsyncConnection,
-    query: Select[Any],
-    table: Table,
-    skip: int,
-    limit: int,
-    max_bytes: int | None = None,
-) -> list[str]:
-    """Run a doc query in the stable list order (creation time, then id) with skip/limit.
+def page_query(query: Select[Any], table: Table, skip: Any, limit: Any, max_bytes: Any = None) -> Select[Any]:
+    """A doc query in the stable list order (creation time, then id) with skip/limit (ints or bound
+    parameters).
 
     With `max_bytes`, the database keeps only the leading documents of the page whose lengths sum
     to less than the budget before each is added (the first always), so oversized pages never reach
@@ -74,7 +68,7 @@ async def page_docs(
     """
     ordered = query.order_by(table.c.created_us, table.c.id).offset(skip).limit(limit)
     if max_bytes is None:
-        return [str(row[0]) for row in (await conn.execute(ordered)).all()]
+        return ordered
     # The page's ids and sizes first, without the documents (sorting megabytes of documents cost the
     # database hundreds of MB), then only the documents that fit.
     size = func.length(table.c.doc).label("n")
@@ -82,8 +76,7 @@ async def page_docs(
     running = func.sum(page.c.n).over(order_by=(page.c.created_us, page.c.id))
     sized = select(page.c.id, page.c.n, running.label("run")).subquery()
     fitting = select(sized.c.id).where(sized.c.run - sized.c.n < max_bytes)
-    kept = select(table.c.doc).where(table.c.id.in_(fitting)).order_by(table.c.created_us, table.c.id)
-    return [str(row[0]) for row in (await conn.execute(kept)).all()]
+    return select(table.c.doc).where(table.c.id.in_(fitting)).order_by(table.c.created_us, table.c.id)
 
 
 async def set_targets(
@@ -107,19 +100,6 @@ async def clear_targets(conn: AsyncConnection, kind: ObjectType, object_ids: Seq
                 object_targets.c.kind == kind, object_targets.c.object_id.in_(list(object_ids))
             )
         )
-
-
-def has_any_target(kind: ObjectType, id_column: Any, targets: Iterable[str]) -> ColumnElement[bool]:
-    """SQL: the object has at least one of `targets`."""
-    return (
-        select(object_targets.c.object_id)
-        .where(
-            object_targets.c.kind == kind,
-            object_targets.c.object_id == id_column,
-            object_targets.c.target.in_(sorted(set(targets))),
-        )
-        .exists()
-    )
 
 
 def has_target_where(kind: ObjectType, id_column: Any, condition: ColumnElement[bool]) -> ColumnElement[bool]:

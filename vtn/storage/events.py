@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 
 from shared.enums import ObjectType
 from shared.models import Event
 from shared.timing import event_window
 from vtn.storage import _rows
 from vtn.storage._docrepo import DocRepo
-from vtn.storage.filters import EventFilter, Permission
+from vtn.storage.filters import Permission
 from vtn.storage.tables import events
 
 
@@ -43,14 +43,6 @@ class EventRepo(DocRepo[Event]):
     def columns(self, obj: Event) -> dict[str, Any]:
         _, end = event_window(obj, obj.modification_date_time)
         return {"program_id": obj.program_id, "end_us": None if end is None else _rows.to_us(end)}
-
-    async def list(self, flt: EventFilter) -> list[Event]:
-        where: list[ColumnElement[bool]] = self.permitted(flt.permission)
-        if flt.program_id is not None:
-            where.append(events.c.program_id == flt.program_id)
-        if flt.active_at is not None:
-            where.append(events.c.end_us.is_(None) | (events.c.end_us > _rows.to_us(flt.active_at)))
-        return await self.select_page(where, flt.page)
 
     async def visible(self, event_id: str, permission: Permission) -> Event | None:
         return await self.get(event_id, self.permitted_one(permission))

@@ -10,7 +10,7 @@ from shared.enums import ObjectType
 from shared.models import Program
 from vtn.storage import _rows
 from vtn.storage._docrepo import DocRepo
-from vtn.storage.filters import Permission, ProgramFilter
+from vtn.storage.filters import Permission
 from vtn.storage.tables import events, programs
 
 
@@ -24,9 +24,6 @@ class ProgramRepo(DocRepo[Program]):
 
     def columns(self, obj: Program) -> dict[str, Any]:
         return {"program_name": obj.program_name}
-
-    async def list(self, flt: ProgramFilter) -> list[Program]:
-        return await self.select_page(self.permitted(flt.permission), flt.page)
 
     async def visible(self, program_id: str, permission: Permission) -> Program | None:
         return await self.get(program_id, self.permitted_one(permission))

@@ -17,7 +17,7 @@ from shared.models import Report
 from shared.wire.oadr3_json import StoredTexts
 from vtn.storage import _rows, direct
 from vtn.storage._docrepo import DocRepo
-from vtn.storage.filters import Permission, ReportFilter
+from vtn.storage.filters import Permission
 from vtn.storage.tables import events, object_targets, reports
 
 # Bound per report by insert_for_visible_event; event_id and program_id come from the event row.
@@ -182,18 +182,6 @@ class ReportRepo(DocRepo[Report]):
             return False
         self._programs[params["id"]] = str(row[0])
         return True
-
-    async def list(self, flt: ReportFilter) -> list[Report]:
-        where: list[ColumnElement[bool]] = []
-        if flt.owner is not None:
-            where.append(reports.c.client_id == flt.owner)
-        if flt.program_id is not None:
-            where.append(reports.c.program_id == flt.program_id)
-        if flt.event_id is not None:
-            where.append(reports.c.event_id == flt.event_id)
-        if flt.client_name is not None:
-            where.append(reports.c.client_name == flt.client_name)
-        return await self.select_page(where, flt.page)
 
     async def move_event(self, event_id: str, program_id: str) -> None:
         """Keep the resolved programID of an event's reports in step when BL moves the event."""

@@ -6,12 +6,11 @@ import builtins
 import json
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, select, update
 
 from shared.enums import ObjectType, Role
 from shared.models import Subscription
 from vtn.storage._docrepo import DocRepo
-from vtn.storage.filters import SubscriptionFilter
 from vtn.storage.tables import subscriptions
 
 # The 3.0 HTTP verbs a stored document could still spell its operations with (the model stores the
@@ -102,18 +101,6 @@ class SubscriptionRepo(DocRepo[Subscription]):
 
     def owned(self, owner: str | None) -> ColumnElement[bool] | None:
         return None if owner is None else subscriptions.c.client_id == owner
-
-    async def list(self, flt: SubscriptionFilter) -> builtins.list[Subscription]:
-        where: builtins.list[ColumnElement[bool]] = []
-        if flt.owner is not None:
-            where.append(subscriptions.c.client_id == flt.owner)
-        if flt.program_id is not None:
-            where.append(subscriptions.c.program_id == flt.program_id)
-        if flt.client_name is not None:
-            where.append(subscriptions.c.client_name == flt.client_name)
-        if flt.objects:
-            where.append(or_(*(subscriptions.c.objects.like(f"%,{o.value},%") for o in flt.objects)))
-        return await self.select_page(where, flt.page)
 
     async def candidates(self, kind: ObjectType, program_id: str | None) -> builtins.list[Candidate]:
         """Subscriptions that name `kind` (and, for program-bound objects, this program or none)."""

@@ -113,7 +113,7 @@ subscriptions = Table(
     Column("api_version", String(16), nullable=True),
 )
 
-# Every list pages in (created_us, id) order (_rows.page_docs): with this index a first page of 50
+# Every list pages in (created_us, id) order (_rows.page_query): with this index a first page of 50
 # out of 100,000 vens reads 50 index entries instead of sorting the table.
 LISTED = (programs, events, vens, resources, reports, subscriptions)
 for _listed in LISTED:

@@ -11,7 +11,6 @@ from shared.enums import ObjectType
 from shared.models import Resource, Ven
 from vtn.storage import _rows
 from vtn.storage._docrepo import DocRepo
-from vtn.storage.filters import ResourceFilter, VenFilter
 from vtn.storage.tables import object_targets, resources, vens
 
 
@@ -27,14 +26,6 @@ class VenRepo(DocRepo[Ven]):
 
     def owned(self, owner: str | None) -> ColumnElement[bool] | None:
         return None if owner is None else vens.c.client_id == owner
-
-    async def list(self, flt: VenFilter) -> list[Ven]:
-        where = self.target_clauses(flt.targets, None)
-        if flt.owner is not None:
-            where.append(vens.c.client_id == flt.owner)
-        if flt.ven_name is not None:
-            where.append(vens.c.ven_name == flt.ven_name)
-        return await self.select_page(where, flt.page)
 
     async def granted_targets(self, client_id: str) -> frozenset[str]:
         """Targets BL granted to a client through its ven objects and their resources."""
@@ -128,13 +119,3 @@ class ResourceRepo(DocRepo[Resource]):
 
     def owned(self, owner: str | None) -> ColumnElement[bool] | None:
         return None if owner is None else resources.c.client_id == owner
-
-    async def list(self, flt: ResourceFilter) -> list[Resource]:
-        where = self.target_clauses(flt.targets, None)
-        if flt.owner is not None:
-            where.append(resources.c.client_id == flt.owner)
-        if flt.resource_name is not None:
-            where.append(resources.c.resource_name == flt.resource_name)
-        if flt.ven_id is not None:
-            where.append(resources.c.ven_id == flt.ven_id)
-        return await self.select_page(where, flt.page)

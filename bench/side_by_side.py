@@ -1,0 +1,114 @@
+"""Two VTN checkouts and a bare aiohttp process served side by side, loaded in turn with wrk.
+
+For before/after comparisons on a shared machine: both VTNs serve copies of the same seeded SQLite
+database (or one PostgreSQL database, `--db`), each request file is loaded on every server in turn
+for `--rounds` rounds, and each line gives req/s, the ratio to the baseline's req/s in the same
+rounds, and the server's CPU µs per request (median of rounds), with the load average.
+
+    python bench/side_by_side.py --before /work/main --after . --seconds 3 --rounds 2 REQFILE...
+
+Each checkout must have its own `.venv` with `vtn` installed; rate limits are off, as in bench/run.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start(argv: list[str], cwd: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, VTN_LOG_LEVEL="WARNING", VTN_RATE_PER_CLIENT="0", VTN_RATE_PER_ADDRESS="0")
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"{argv[0]} did not come up on port {port}: see {log}")
+
+
+def _load(proc: subprocess.Popen[bytes], port: int, reqfile: str, seconds: int) -> tuple[float, float]:
+    c0 = _cpu(proc.pid)
+    argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(HERE / "rotate.lua")]
+    out = subprocess.run(
+        [*argv, f"http://127.0.0.1:{port}", "--", reqfile, "1"], capture_output=True, text=True
+    )
+    c1 = _cpu(proc.pid)
+    n = next((int(line.split()[0]) for line in out.stdout.splitlines() if "requests in" in line), 0)
+    if not n or "Non-2xx" in out.stdout:
+        raise RuntimeError(f"{reqfile} on port {port}: {out.stdout}{out.stderr}")
+    return n / seconds, (c1 - c0) / n * 1e6
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--before", required=True)
+    p.add_argument("--after", required=True)
+    p.add_argument("--sqlite", help="seeded SQLite file to copy (default: bench/.data's 1,000-VEN one)")
+    p.add_argument("--db", help="a database URL both serve instead (e.g. PostgreSQL)")
+    p.add_argument("--seconds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("reqfiles", nargs="+")
+    args = p.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="side-by-side-"))
+    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    try:
+        for i, (name, root) in enumerate((("before", args.before), ("after", args.after))):
+            url = args.db
+            if url is None:
+                source = args.sqlite or str(next((HERE / ".data").glob("vens-1000-*.db")))
+                copy = work / f"{name}.db"
+                shutil.copy(source, copy)
+                url = f"sqlite:///{copy}"
+            port = 18591 + i
+            vtn = str(Path(root).resolve() / ".venv/bin/vtn")
+            argv = [vtn, "serve", "--db", url, "--port", str(port), "--no-migrate"]
+            servers[name] = (_start(argv, root, port, work / f"{name}.log"), port)
+        argv = [
+            str(Path(args.after).resolve() / ".venv/bin/python"),
+            "-m",
+            "bench.baseline",
+            "--port",
+            "18593",
+        ]
+        servers["baseline"] = (_start(argv, args.after, 18593, work / "baseline.log"), 18593)
+        for reqfile in args.reqfiles:
+            for proc, port in servers.values():
+                _load(proc, port, reqfile, 1)  # warm
+            done: dict[str, list[tuple[float, float]]] = {name: [] for name in servers}
+            for _ in range(args.rounds):
+                for name, (proc, port) in servers.items():
+                    done[name].append(_load(proc, port, reqfile, args.seconds))
+            base = sum(r for r, _ in done["baseline"])
+            cells = [Path(reqfile).stem]
+            for name, results in done.items():
+                rps = sum(r for r, _ in results)
+                cpu = sorted(c for _, c in results)[len(results) // 2]
+                cells.append(
+                    f"{name}: {rps / len(results):,.0f} req/s ratio {rps / base:.2f} cpu {cpu:.0f}us"
+                )
+            cells.append(f"load {os.getloadavg()[0]:.2f}")
+            print(" | ".join(cells), flush=True)
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""The API's reads (vtn/storage/reads.py) against the library path and against the typed path.
+
+Objects are written through the API; then every read shape the API uses (an object by id with an
+owner or a permission, a page of each list with its filters, skips, limits and a byte budget) runs
+three ways, on SQLite and PostgreSQL:
+- inline (SQLite on the loop, asyncpg directly) and through SQLAlchemy (`inline_reads=False`): the
+  same documents;
+- the answer built from the documents (encode_stored_list) and the one built from the repositories'
+  typed objects (encode_list of tx.<kind>.list, with hide_targets): the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from support.api_data import bl_resource, bl_ven, create, event, lab_vtn, program, report, ven_ven
+from support.harness import Api, Vtn
+
+from shared.enums import ObjectType, Role
+from shared.models import Event, Program, Report, Resource, Subscription, Ven
+from shared.wire.oadr3_json import encode, encode_list, encode_stored, encode_stored_list
+from vtn.core.visibility import hide_targets, hide_targets_text
+from vtn.storage import Store, Tx
+from vtn.storage.engine import create_engine
+from vtn.storage.filters import (
+    EventFilter,
+    Page,
+    Permission,
+    ProgramFilter,
+    ReportFilter,
+    ResourceFilter,
+    SubscriptionFilter,
+    VenFilter,
+)
+
+MODELS: dict[ObjectType, Any] = {
+    ObjectType.PROGRAM: Program,
+    ObjectType.EVENT: Event,
+    ObjectType.VEN: Ven,
+    ObjectType.RESOURCE: Resource,
+    ObjectType.REPORT: Report,
+    ObjectType.SUBSCRIPTION: Subscription,
+}
+
+
+def _subscription(name: str, objects: list[str], **extra: Any) -> dict[str, Any]:
+    hook = {"objects": objects, "operations": ["CREATE"], "callbackUrl": "http://127.0.0.1:9/cb"}
+    return {"clientName": name, "objectOperations": [hook], **extra}
+
+
+async def _seed(bl: Api, ven_a: Api, ven_b: Api) -> dict[str, Any]:
+    made: dict[str, Any] = {"programs": [], "events": [], "vens": [], "resources": []}
+    for i, targets in enumerate((None, ["g1"], ["g2"], ["g1", "g2"], None)):
+        extra = {} if targets is None else {"targets": targets}
+        p = await create(bl, "/programs", program(f"prog-{i}", **extra))
+        made["programs"].append(p["id"])
+        for j in range(3):
+            e = await create(bl, "/events", event(p["id"], eventName=f"e{i}-{j}", **extra))
+            made["events"].append(e["id"])
+    va = await create(bl, "/vens", bl_ven("ven-a", ven_a.client_id, ["g1"]))
+    vb = await create(ven_b, "/vens", ven_ven("ven-b"))
+    made["vens"] = [va["id"], vb["id"]]
+    for k in range(4):
+        r = await create(
+            bl, "/resources", bl_resource(f"r{k}", va["id"], ven_a.client_id, ["g2"] if k else None)
+        )
+        made["resources"].append(r["id"])
+        r = await create(
+            ven_b,
+            "/resources",
+            {"objectType": "VEN_RESOURCE_REQUEST", "resourceName": f"rb{k}", "venID": vb["id"]},
+        )
+        made["resources"].append(r["id"])
+    made["reports"] = [
+        (await create(ven_a, "/reports", report(made["events"][0], client_name=f"c{n % 2}", value=n / 7)))[
+            "id"
+        ]
+        for n in range(3)
+    ] + [(await create(ven_b, "/reports", report(made["events"][1], value=1e-7)))["id"]]
+    made["subscriptions"] = [
+        (await create(ven_a, "/subscriptions", _subscription(f"s{n}", objs, programID=made["programs"][0])))[
+            "id"
+        ]
+        for n, objs in enumerate((["EVENT"], ["PROGRAM", "EVENT"], ["REPORT"]))
+    ] + [(await create(bl, "/subscriptions", _subscription("bl-sub", ["PROGRAM"])))["id"]]
+    return made
+
+
+def _pages() -> list[Page]:
+    return [
+        Page(),
+        Page(skip=2, limit=3),
+        Page(limit=1),
+        Page(skip=50),
+        Page(max_bytes=4 << 20),
+        Page(max_bytes=1500),
+        Page(skip=1, max_bytes=1),
+    ]
+
+
+def _permissions(a: str, b: str) -> list[Permission]:
+    return [
+        Permission(),
+        Permission(targets=frozenset({"g1"})),
+        Permission(targets=frozenset()),
+        Permission(access=frozenset()),
+        Permission(access=frozenset({"g1"})),
+        Permission(access=frozenset({"g1", "g2", "zz"})),
+        Permission(access=frozenset({"g2"}), sandbox=a),  # type: ignore[arg-type]
+        Permission(sandbox=b),  # type: ignore[arg-type]
+    ]
+
+
+def _filters(made: dict[str, Any], a: str, b: str) -> list[tuple[ObjectType, Any]]:
+    flts: list[tuple[ObjectType, Any]] = []
+    for pg in _pages():
+        for perm in _permissions(a, b):
+            flts.append((ObjectType.PROGRAM, ProgramFilter(permission=perm, page=pg)))
+            flts.append((ObjectType.EVENT, EventFilter(permission=perm, page=pg)))
+        flts.append((ObjectType.EVENT, EventFilter(program_id=made["programs"][1], page=pg)))
+        for owner in (None, a, b):
+            flts += [
+                (ObjectType.VEN, VenFilter(owner=owner, page=pg)),  # type: ignore[arg-type]
+                (ObjectType.RESOURCE, ResourceFilter(owner=owner, page=pg)),  # type: ignore[arg-type]
+                (ObjectType.REPORT, ReportFilter(owner=owner, page=pg)),  # type: ignore[arg-type]
+                (ObjectType.SUBSCRIPTION, SubscriptionFilter(owner=owner, page=pg)),  # type: ignore[arg-type]
+            ]
+    pg = Page(max_bytes=4 << 20)
+    flts += [
+        (
+            ObjectType.EVENT,
+            EventFilter(permission=Permission(access=frozenset({"g1"})), program_id=made["programs"][3]),
+        ),
+        (ObjectType.VEN, VenFilter(ven_name="ven-b", page=pg)),
+        (ObjectType.VEN, VenFilter(targets=frozenset({"g1", "x"}), page=pg)),
+        (ObjectType.RESOURCE, ResourceFilter(ven_id=made["vens"][0], page=pg)),
+        (ObjectType.RESOURCE, ResourceFilter(resource_name="r1", targets=frozenset({"g2"}), page=pg)),
+        (ObjectType.REPORT, ReportFilter(program_id=made["programs"][0], client_name="c1", page=pg)),
+        (ObjectType.REPORT, ReportFilter(event_id=made["events"][1], page=pg)),
+        (ObjectType.SUBSCRIPTION, SubscriptionFilter(program_id=made["programs"][0], page=pg)),
+        (
+            ObjectType.SUBSCRIPTION,
+            SubscriptionFilter(objects=frozenset({ObjectType.REPORT, ObjectType.PROGRAM})),
+        ),
+        (ObjectType.SUBSCRIPTION, SubscriptionFilter(client_name="s1", owner=a)),  # type: ignore[arg-type]
+    ]
+    return flts
+
+
+def _typed_list(tx: Tx, kind: ObjectType) -> Any:
+    return {
+        ObjectType.PROGRAM: tx.programs,
+        ObjectType.EVENT: tx.events,
+        ObjectType.VEN: tx.vens,
+        ObjectType.RESOURCE: tx.resources,
+        ObjectType.REPORT: tx.reports,
+        ObjectType.SUBSCRIPTION: tx.subscriptions,
+    }[kind]
+
+
+async def test_inline_library_and_typed_reads_agree(db_url: str) -> None:
+    async with lab_vtn(db_url) as vtn:
+        bl = await vtn.login("bl", Role.BL)
+        ven_a = await vtn.login("ven-a", Role.VEN)
+        ven_b = await vtn.login("ven-b", Role.VEN)
+        await _compare(vtn, db_url, bl, ven_a, ven_b)
+
+
+async def _compare(vtn: Vtn, db_url: str, bl: Api, ven_a: Api, ven_b: Api) -> None:
+    made = await _seed(bl, ven_a, ven_b)
+    inline = vtn.store.reads
+    assert inline.inline  # a file database or PostgreSQL: the shortcut is taken
+    library = Store(create_engine(db_url), inline_reads=False)
+    a, b = ven_a.client_id, ven_b.client_id
+    try:
+        assert not library.reads.inline
+        for kind, flt in _filters(made, a, b):
+            fast = await inline.page(kind, flt)
+            assert fast == await library.reads.page(kind, flt), (kind, flt)
+            model = MODELS[kind]
+            permission = getattr(flt, "permission", None)
+            async with vtn.store.read() as tx:
+                typed = await _typed_list(tx, kind).list(flt)
+            if permission is not None:
+                typed = [hide_targets(o, permission) for o in typed]
+                fast = [hide_targets_text(t, model, permission) for t in fast]
+            assert encode_stored_list(fast, model) == encode_list(typed), (kind, flt)
+        objects = {
+            ObjectType.PROGRAM: made["programs"],
+            ObjectType.EVENT: made["events"],
+            ObjectType.VEN: made["vens"],
+            ObjectType.RESOURCE: made["resources"],
+            ObjectType.REPORT: made["reports"],
+            ObjectType.SUBSCRIPTION: made["subscriptions"],
+        }
+        seen = 0
+        for kind, ids in objects.items():
+            for object_id in [*ids, "no-such-id"]:
+                if kind in (ObjectType.PROGRAM, ObjectType.EVENT):
+                    asks: list[dict[str, Any]] = [{"permission": p} for p in _permissions(a, b)]
+                else:
+                    asks = [{}, {"owner": a}, {"owner": b}]
+                for ask in asks:
+                    fast_one = await inline.one(kind, object_id, **ask)
+                    assert fast_one == await library.reads.one(kind, object_id, **ask), (kind, object_id, ask)
+                    async with vtn.store.read() as tx:
+                        repo = _typed_list(tx, kind)
+                        if "permission" in ask:
+                            typed_one = await repo.visible(object_id, ask["permission"])
+                        else:
+                            typed_one = await repo.get(object_id, repo.owned(ask.get("owner")))
+                    assert (fast_one is None) == (typed_one is None), (kind, object_id, ask)
+                    if fast_one is not None:
+                        seen += 1
+                        assert encode_stored(
+                            fast_one, lambda t=fast_one, m=MODELS[kind]: m.model_validate_json(t)
+                        ) == encode(MODELS[kind].model_validate_json(fast_one))
+        assert seen > 50
+        assert inline.rerun == 0  # every read above ran inline: none was too long for the loop
+    finally:
+        await library.close()
+
+
+async def test_a_list_page_too_long_for_the_loop_runs_on_the_thread(vtn: Vtn, bl: Api, db_url: str) -> None:
+    """An inline statement past its step budget is interrupted and run again elsewhere: same answer."""
+    p = await create(bl, "/programs", program("many"))
+    for i in range(30):
+        await create(bl, "/events", event(p["id"], eventName=f"n{i}", targets=[f"t{i}"]))
+    reads = vtn.store.reads
+    flt = EventFilter(permission=Permission(access=frozenset(f"t{i}" for i in range(0, 30, 2))))
+    before = await reads.page(ObjectType.EVENT, flt)
+    assert len(before) == 15
+    if db_url.startswith("sqlite"):
+        reads.max_steps = 0  # interrupted at the first progress call
+        assert await reads.page(ObjectType.EVENT, replace(flt)) == before
+        assert reads.rerun == 1

@@ -1,0 +1,226 @@
+"""The API's hot reads (an object by id, a page of a list: shapes.py), run as cheaply as the
+database allows: one statement each, outside any transaction, compiled once per shape.
+
+Why: read through a pooled SQLAlchemy connection, `GET /vens/{id}` cost ~1 ms of CPU: BEGIN, SELECT
+and ROLLBACK each went to the SQLite connection's thread and back (GIL hand-offs included), and
+SQLAlchemy compiled and executed each. A single statement needs no transaction (it reads one
+snapshot), so:
+
+- SQLite (a file, WAL mode): the statement runs on the event loop itself, on a connection of its own
+  that only reads. A WAL reader never waits for the write lock, and a read of a few rows by key
+  takes microseconds. Bounded: a statement that runs longer than INLINE_STEPS virtual-machine steps
+  (a deep `skip`, a target filter over a large table) is interrupted and run again on the thread
+  path below, as is one that finds the database busy (busy_timeout 0: never waits on the loop).
+- PostgreSQL (asyncpg): the statement goes straight to the driver on a connection of the reads' own
+  (_PgConnections; asyncpg prepares it once per connection), without BEGIN/ROLLBACK around it and
+  without the pool's ping.
+- Anywhere else, or with `inline=False` (the library path, for comparison and as a way back):
+  SQLAlchemy runs the same statement on a pooled connection (tests/vtn/test_reads_diff.py compares).
+
+What is read is unchanged: the same statements the repositories run (shapes.statement), each
+seeing one committed snapshot; a write acknowledged before the read began is seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.enums import ObjectType
+from vtn.storage import shapes
+from vtn.storage.filters import Permission
+from vtn.storage.shapes import Query, statement
+
+# An inline statement is interrupted after this many progress calls of PROGRESS_EVERY VM steps each
+# (~200,000 steps, about a millisecond) and run on the connection thread instead.
+PROGRESS_EVERY = 1000
+INLINE_STEPS = 200
+# asyncpg connections kept for reads besides SQLAlchemy's pool (up to 20 per process): concurrent reads
+# beyond it wait; 4 round trips of ~0.2 ms at once serve ~20,000 reads/s, and several processes
+# sharing one server stay well under its max_connections.
+PG_CONNECTIONS = 4
+
+
+class _Compiled:
+    __slots__ = ("fixed", "order", "sql")
+
+    def __init__(self, sql: str, order: tuple[str, ...], fixed: dict[str, Any]) -> None:
+        self.sql = sql
+        self.order = order  # parameter names in positional order
+        self.fixed = fixed  # values the statement binds itself (e.g. a LIKE pattern)
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        fixed = self.fixed
+        return [params[k] if k in params else fixed[k] for k in self.order]
+
+
+def _within(cursor: sqlite3.Cursor, budget: int) -> list[Any]:
+    """The leading rows whose documents (first column) sum to less than `budget` characters before
+    each is added, the first always: what shapes' window query (_rows.page_query) keeps."""
+    rows: list[Any] = []
+    total = 0
+    for row in cursor:
+        if rows and total >= budget:
+            break
+        rows.append(row)
+        total += len(row[0])
+    return rows
+
+
+class Reads:
+    """Runs shapes.Query reads for one store (one per engine)."""
+
+    def __init__(self, engine: AsyncEngine, *, inline: bool = True) -> None:
+        self._engine = engine
+        self.dialect = engine.dialect.name
+        self._compiled: dict[tuple[Any, ...], _Compiled] = {}
+        self._path: str | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._steps = 0
+        self.max_steps = INLINE_STEPS
+        self.rerun = 0  # inline statements interrupted or busy, run again through SQLAlchemy
+        self._pg: _PgConnections | None = None
+        if inline and engine.dialect.driver == "asyncpg":
+            dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._pg = _PgConnections(dsn, PG_CONNECTIONS)
+        if inline and self.dialect == "sqlite":
+            database = engine.url.database
+            # A file only: ":memory:" or a URI would be another database on a connection of our own.
+            if database and database != ":memory:" and not engine.url.query:
+                self._path = database
+
+    @property
+    def inline(self) -> bool:
+        """Whether reads bypass SQLAlchemy (SQLite on the loop, asyncpg directly)."""
+        return self._path is not None or self._pg is not None
+
+    async def one(
+        self,
+        kind: ObjectType,
+        object_id: str,
+        *,
+        owner: str | None = None,
+        permission: Permission | None = None,
+    ) -> str | None:
+        """The stored document of object `object_id` if the caller may see it (shapes.one), else None."""
+        return await self.doc(shapes.one(kind, object_id, self.dialect, owner=owner, permission=permission))
+
+    async def page(self, kind: ObjectType, flt: shapes.AnyFilter) -> list[str]:
+        """The stored documents of one page of a list (shapes.page)."""
+        return await self.docs(shapes.page(kind, flt, self.dialect))
+
+    async def docs(self, query: Query) -> list[str]:
+        """The documents `query` reads (its first column), in its order."""
+        return [str(row[0]) for row in await self.rows(query)]
+
+    async def doc(self, query: Query) -> str | None:
+        rows = await self.rows(query)
+        return str(rows[0][0]) if rows else None
+
+    async def rows(self, query: Query) -> list[Any]:
+        if self._path is not None:
+            found = self._on_loop(query)
+            if found is not None:
+                return found
+            self.rerun += 1
+        elif self._pg is not None:
+            c = self._compile(query)
+            return await self._pg.fetch(c.sql, c.args(query.params))
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(statement(query))).all())
+
+    def _compile(self, query: Query) -> _Compiled:
+        found = self._compiled.get(query.shape)
+        if found is None:
+            compiled = statement(query).compile(dialect=self._engine.dialect)
+            # Named parameters carry the first query's values: `args` takes each query's own instead.
+            fixed = {name: bind.value for name, bind in compiled.binds.items() if name not in query.params}
+            found = _Compiled(compiled.string, tuple(compiled.positiontup or ()), fixed)
+            self._compiled[query.shape] = found
+        return found
+
+    def _on_loop(self, query: Query) -> list[Any] | None:
+        """The rows, read on the loop; None if the statement was interrupted or found the database busy."""
+        budget = query.params.get("max_bytes") if query.shape[0] == "page" else None
+        if budget is not None:
+            # The page's byte budget is kept here as the rows come (shapes' window query cost ~4x the
+            # plain page on SQLite): what stays in memory is the same, the documents that fit.
+            query = Query((*query.shape[:4], False), query.params)
+        c = self._compile(query)
+        conn = self._conn or self._open()
+        self._steps = 0
+        try:
+            cursor = conn.execute(c.sql, c.args(query.params))
+            try:
+                return cursor.fetchall() if budget is None else _within(cursor, budget)
+            finally:
+                cursor.close()  # ends the statement's read snapshot
+        except sqlite3.OperationalError as exc:
+            # "interrupted" (INLINE_STEPS), "database is locked"/"busy" (e.g. a WAL recovery).
+            if self._steps > self.max_steps or "lock" in str(exc) or "busy" in str(exc):
+                return None
+            raise
+
+    def _open(self) -> sqlite3.Connection:
+        assert self._path is not None
+        # check_same_thread=False: opened and used on the loop's thread, closed wherever the store is.
+        # mode=rw: never creates a database file where there is none.
+        uri = f"file:{quote(self._path)}?mode=rw"
+        conn = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only=ON").close()
+        conn.execute("PRAGMA busy_timeout=0").close()
+        conn.set_progress_handler(self._progress, PROGRESS_EVERY)
+        self._conn = conn
+        return conn
+
+    def _progress(self) -> int:
+        self._steps += 1
+        return 1 if self._steps > self.max_steps else 0
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        if self._pg is not None:
+            self._pg.close()
+
+
+class _PgConnections:
+    """A few asyncpg connections of the reads' own, each statement prepared once per connection
+    (asyncpg's statement cache). Not SQLAlchemy's pool: its checkout pings the server (pool_pre_ping)
+    and its return rolls back, two round trips more per read. Only single read statements run here,
+    outside transactions, so a connection carries no state from one read to the next; one that
+    failed or was cancelled mid-statement is closed, never reused."""
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self._dsn = dsn
+        self._size = size
+        self._idle: list[Any] = []
+        self._slots = asyncio.Semaphore(size)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # an asyncpg connection serves the loop it was made on only
+            self.close()
+            self._slots = asyncio.Semaphore(self._size)
+            self._loop = loop
+        async with self._slots:
+            conn = self._idle.pop() if self._idle else await asyncpg.connect(self._dsn)
+            try:
+                rows = await conn.fetch(sql, *args)
+            except BaseException:
+                conn.terminate()
+                raise
+            self._idle.append(conn)
+            return list(rows)
+
+    def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.terminate()

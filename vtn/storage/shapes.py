@@ -1,0 +1,228 @@
+"""The API's reads of stored documents (one object by id, one page of a list) as statements whose
+SQL depends only on their shape: which filters are present, never on their values.
+
+Why: a statement whose values are all bound by name can be compiled once per shape and run with
+new values by the driver itself (reads.py), with no SQLAlchemy compilation or execution per
+request; SQLAlchemy runs the very same statements in a transaction (the repositories' `list`,
+`visible`, `permitted`). A set of targets is bound as ONE parameter (a JSON array on SQLite, an
+array on PostgreSQL): an expanding IN would render new SQL per request.
+
+The visibility rule's SQL lives here, once (`_clause`): a plain target filter is "any of these
+targets"; a VEN's access is "untargeted, or one of its granted targets" (`untargeted` alone when it
+was granted nothing); sandbox objects are seen only by their sandbox client ("real" otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
+
+from shared.enums import ObjectType
+from vtn.storage import _rows
+from vtn.storage.filters import (
+    EventFilter,
+    Page,
+    Permission,
+    ProgramFilter,
+    ReportFilter,
+    ResourceFilter,
+    SubscriptionFilter,
+    VenFilter,
+)
+from vtn.storage.tables import events, object_targets, programs, reports, resources, subscriptions, vens
+
+TABLES: dict[ObjectType, Table] = {
+    ObjectType.PROGRAM: programs,
+    ObjectType.EVENT: events,
+    ObjectType.VEN: vens,
+    ObjectType.RESOURCE: resources,
+    ObjectType.REPORT: reports,
+    ObjectType.SUBSCRIPTION: subscriptions,
+}
+# Programs and events: rows a sandbox client owns follow Permission.sandbox.
+SANDBOXED = frozenset({ObjectType.PROGRAM, ObjectType.EVENT})
+# Equality filters: the filter's name -> its column, where they differ.
+_COLUMN = {"owner": "client_id"}
+_OBJECTS = "objects:"  # subscriptions' `objects` filter: the kinds are part of the shape
+
+AnyFilter = VenFilter | ResourceFilter | ReportFilter | SubscriptionFilter | EventFilter | ProgramFilter
+
+
+class Query(NamedTuple):
+    """A read: `shape` determines the SQL (it is the compiled statement's cache key), `params` the values."""
+
+    shape: tuple[Hashable, ...]
+    params: dict[str, Any]
+
+
+def bind_set(dialect: str, values: frozenset[str]) -> Any:
+    """A set of targets as the one parameter `_in_set` binds."""
+    return json.dumps(sorted(values)) if dialect == "sqlite" else sorted(values)
+
+
+def _in_set(dialect: str, name: str, value: Any) -> ColumnElement[bool]:
+    target = object_targets.c.target
+    if dialect == "sqlite":
+        listed = func.json_each(bindparam(name, value, type_=Text)).table_valued("value")
+        return target.in_(select(listed.c.value))
+    if dialect == "postgresql":
+        return target == any_(bindparam(name, value, type_=ARRAY(Text)))
+    return target.in_(bindparam(name, value, expanding=True, type_=Text))
+
+
+def _permission(
+    names: list[str], params: dict[str, Any], kind: ObjectType, permission: Permission, dialect: str
+) -> None:
+    if permission.targets is not None:
+        names.append("targets")
+        params["targets"] = bind_set(dialect, permission.targets)
+    if permission.access is not None:
+        if permission.access:
+            names.append("access")
+            params["access"] = bind_set(dialect, permission.access)
+        else:
+            names.append("untargeted")
+    if kind in SANDBOXED:
+        if permission.sandbox is not None:
+            names.append("sandbox")
+            params["sandbox"] = permission.sandbox
+        else:
+            names.append("real")
+
+
+def _clause(
+    table: Table, kind: ObjectType, name: str, dialect: str, params: dict[str, Any]
+) -> ColumnElement[bool]:
+    value = params.get(name)
+    if name == "targets":
+        return _rows.has_target_where(kind, table.c.id, _in_set(dialect, name, value))
+    if name == "access":
+        granted = _rows.has_target_where(kind, table.c.id, _in_set(dialect, name, value))
+        return _rows.is_untargeted(kind, table.c.id) | granted
+    if name == "untargeted":
+        return _rows.is_untargeted(kind, table.c.id)
+    if name == "sandbox":
+        column = table.c.sandbox_client
+        return _rows.sandbox_clause(column, bindparam(name, value, type_=column.type))
+    if name == "real":
+        return _rows.sandbox_clause(table.c.sandbox_client, None)
+    if name == "active_at":
+        return table.c.end_us.is_(None) | (table.c.end_us > bindparam(name, value, type_=BigInteger))
+    if name.startswith(_OBJECTS):
+        return or_(*(table.c.objects.like(f"%,{o},%") for o in name[len(_OBJECTS) :].split(",")))
+    column = table.c[_COLUMN.get(name, name)]
+    return column == bindparam(name, value, type_=column.type)
+
+
+def clauses(query: Query) -> list[ColumnElement[bool]]:
+    """The where clauses of `query` (values bound by name, so SQLAlchemy can run them too)."""
+    _, kind, dialect, names = query.shape[:4]
+    table = TABLES[kind]  # type: ignore[index]
+    return [_clause(table, kind, n, dialect, query.params) for n in names]  # type: ignore[arg-type, attr-defined]
+
+
+def permission_clauses(kind: ObjectType, permission: Permission, dialect: str) -> list[ColumnElement[bool]]:
+    """What `permission` lets its caller see of `kind` (programs, events), as where clauses."""
+    names: list[str] = []
+    params: dict[str, Any] = {}
+    _permission(names, params, kind, permission, dialect)
+    return clauses(Query(("where", kind, dialect, tuple(names)), params))
+
+
+def one(
+    kind: ObjectType,
+    object_id: str,
+    dialect: str,
+    *,
+    owner: str | None = None,
+    permission: Permission | None = None,
+) -> Query:
+    """The document of object `object_id` if `owner` (VEN-private kinds; None: anyone's) or
+    `permission` (programs, events) lets the caller see it."""
+    names: list[str] = []
+    params: dict[str, Any] = {"id": object_id}
+    if owner is not None:
+        names.append("owner")
+        params["owner"] = owner
+    if permission is not None:
+        _permission(names, params, kind, permission, dialect)
+    return Query(("one", kind, dialect, tuple(names)), params)
+
+
+def page(kind: ObjectType, flt: AnyFilter, dialect: str) -> Query:
+    """One page of documents of `kind` that `flt` selects, in list order."""
+    names: list[str] = []
+    params: dict[str, Any] = {}
+
+    def equal(name: str, value: str | None) -> None:
+        if value is not None:
+            names.append(name)
+            params[name] = value
+
+    if isinstance(flt, (ProgramFilter, EventFilter)):
+        _permission(names, params, kind, flt.permission, dialect)
+    if isinstance(flt, (VenFilter, ResourceFilter)) and flt.targets is not None:
+        names.append("targets")
+        params["targets"] = bind_set(dialect, flt.targets)
+    if isinstance(flt, EventFilter):
+        equal("program_id", flt.program_id)
+        if flt.active_at is not None:
+            names.append("active_at")
+            params["active_at"] = _rows.to_us(flt.active_at)
+    if isinstance(flt, (VenFilter, ResourceFilter, ReportFilter, SubscriptionFilter)):
+        equal("owner", flt.owner)
+    if isinstance(flt, VenFilter):
+        equal("ven_name", flt.ven_name)
+    if isinstance(flt, ResourceFilter):
+        equal("resource_name", flt.resource_name)
+        equal("ven_id", flt.ven_id)
+    if isinstance(flt, (ReportFilter, SubscriptionFilter)):
+        equal("program_id", flt.program_id)
+        equal("client_name", flt.client_name)
+    if isinstance(flt, ReportFilter):
+        equal("event_id", flt.event_id)
+    if isinstance(flt, SubscriptionFilter) and flt.objects:
+        names.append(_OBJECTS + ",".join(sorted(o.value for o in flt.objects)))
+    pg: Page = flt.page
+    params["skip"] = pg.skip
+    params["limit"] = pg.limit
+    if pg.max_bytes is not None:
+        params["max_bytes"] = pg.max_bytes
+    return Query(("page", kind, dialect, tuple(names), pg.max_bytes is not None), params)
+
+
+def statement(query: Query) -> Select[Any]:
+    """The statement of `query`, its values bound (SQLAlchemy runs it as it is; reads.py compiles
+    it once per shape and binds each query's values itself)."""
+    verb, kind = query.shape[0], query.shape[1]
+    table = TABLES[kind]  # type: ignore[index]
+    where = clauses(query)
+    params = query.params
+    if verb == "one":
+        return select(table.c.doc).where(
+            table.c.id == bindparam("id", params["id"], type_=table.c.id.type), *where
+        )
+    budget = params["max_bytes"] if query.shape[4] else None  # the shape decides, as for every clause
+    return _rows.page_query(
+        select(table.c.doc).where(*where),
+        table,
+        bindparam("skip", params["skip"], type_=Integer),
+        bindparam("limit", params["limit"], type_=Integer),
+        None if budget is None else bindparam("max_bytes", budget, type_=BigInteger),
+    )
