@@ -100,7 +100,9 @@ async def one(rate: float) -> None:
         logging.getLogger("vtn.access").addHandler(logging.FileHandler("/dev/null"))
         logging.getLogger("vtn.access").propagate = False
         logging.getLogger().setLevel(logging.INFO)
-        app = await build_app(VtnConfig(db_url=url, delivery_worker=False, rate_per_client=rate, rate_per_address=rate), store)
+        app = await build_app(
+            VtnConfig(db_url=url, delivery_worker=False, rate_per_client=rate, rate_per_address=rate), store
+        )
         app.freeze()
         token = app[STATE].tokens.issue(ven, Role.VEN).access_token
         headers = {"Authorization": f"Bearer {token}"}

@@ -1,7 +1,7 @@
-"""CPU cost of the observing middleware per request (vtn/observability/http.py), in process.
+"""CPU cost of the observing part of the request stack per request (vtn/observability/), in process.
 
 `python bench/observe_overhead.py` runs a polling request (`GET /openadr3/3.1.0/events` by a VEN)
-through the middleware around a handler that does nothing, with metrics on, with metrics off, and
+through the front middleware (vtn/middleware.py; rate limits off) around a handler that does nothing, with metrics on, with metrics off, and
 without the middleware, and prints the CPU time per request of each (the best of several rounds,
 so that other load on the machine counts as little as possible). The difference is what metrics,
 request ids and contacts add to every request; compare it with the VTN's CPU per polling request
@@ -27,7 +27,6 @@ from shared.enums import ROLE_SCOPES, Role  # noqa: E402
 from vtn.app import build_app  # noqa: E402
 from vtn.config import VtnConfig  # noqa: E402
 from vtn.core.state import PRINCIPAL_KEY  # noqa: E402
-from vtn.observability.http import observe  # noqa: E402
 from vtn.principal import Principal  # noqa: E402
 from vtn.storage import migrate, open_store  # noqa: E402
 
@@ -43,6 +42,7 @@ async def nothing(request: web.Request) -> web.StreamResponse:
 async def per_request_us(config: VtnConfig, wrapped: bool) -> float:
     store = open_store(config.db_url)
     app = await build_app(config, store)
+    front = app.middlewares[0]
     who = Principal("ven-1", Role.VEN, frozenset(ROLE_SCOPES[Role.VEN]))
     probe = make_mocked_request("GET", PATH, app=app)
     match = await app.router.resolve(probe)
@@ -59,7 +59,7 @@ async def per_request_us(config: VtnConfig, wrapped: bool) -> float:
         started = time.process_time()
         if wrapped:
             for req in requests:
-                await observe(req, nothing)
+                await front(req, nothing)
         else:
             for req in requests:
                 await nothing(req)
@@ -73,7 +73,7 @@ async def main() -> None:
         url = f"sqlite:///{tmp}/vtn.db"
         await migrate.upgrade_async(url)
         logging.getLogger("vtn.access").addHandler(logging.FileHandler("/dev/null"))
-        base = dict(db_url=url, delivery_worker=False)
+        base = dict(db_url=url, delivery_worker=False, rate_per_client=0.0, rate_per_address=0.0)
         logging.getLogger().setLevel(logging.WARNING)
         bare = await per_request_us(VtnConfig(**base), wrapped=False)
         off = await per_request_us(VtnConfig(**base, metrics=False), wrapped=True)
