@@ -1,9 +1,10 @@
 """CPU cost of the observing part of the request stack per request (vtn/observability/), in process.
 
 `python bench/observe_overhead.py` runs a polling request (`GET /openadr3/3.1.0/events` by a VEN)
-through the front middleware (vtn/middleware.py; rate limits off) around a handler that does nothing, with metrics on, with metrics off, and
-without the middleware, and prints the CPU time per request of each (the best of several rounds,
-so that other load on the machine counts as little as possible). The difference is what metrics,
+through the front middleware (vtn/middleware.py; rate limits off) around a handler that does
+nothing, with metrics on, with metrics off, and without the middleware, and prints the CPU time per
+request of each (the best of several rounds, so that other load on the machine counts as little as
+possible). The difference is what metrics,
 request ids and contacts add to every request; compare it with the VTN's CPU per polling request
 in docs/performance.md. The access log is measured too (to /dev/null).
 """
@@ -21,8 +22,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import web  # noqa: E402
-from aiohttp.test_utils import make_mocked_request  # noqa: E402
 
+from bench.middleware_chain import plain_request  # noqa: E402
 from shared.enums import ROLE_SCOPES, Role  # noqa: E402
 from vtn.app import build_app  # noqa: E402
 from vtn.config import VtnConfig  # noqa: E402
@@ -44,7 +45,7 @@ async def per_request_us(config: VtnConfig, wrapped: bool) -> float:
     app = await build_app(config, store)
     front = app.middlewares[0]
     who = Principal("ven-1", Role.VEN, frozenset(ROLE_SCOPES[Role.VEN]))
-    probe = make_mocked_request("GET", PATH, app=app)
+    probe = plain_request(app, "GET", PATH, {})
     match = await app.router.resolve(probe)
     match.add_app(app)
     match.freeze()
@@ -52,7 +53,7 @@ async def per_request_us(config: VtnConfig, wrapped: bool) -> float:
     for _ in range(ROUNDS):
         requests = []
         for _ in range(N):
-            req = make_mocked_request("GET", PATH, app=app, headers={"X-Request-ID": "bench-1"})
+            req = plain_request(app, "GET", PATH, {"X-Request-ID": "bench-1"})
             req._match_info = match  # what aiohttp's router sets before the middlewares run
             req[PRINCIPAL_KEY] = who
             requests.append(req)
