@@ -7,9 +7,11 @@ include secrets or tokens: URLs are logged through `redact_url`, client ids but 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
+import threading
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -77,9 +79,52 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
+class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A StreamHandler that writes lines in batches: one write per `interval_s` instead of per line.
+
+    Why: a busy VTN logs a line per request (the access log), and a write system call per line
+    costs a few percent of a cached request. A line waits at most `interval_s`; a WARNING or worse
+    is written at once, with the lines before it, and the process's exit writes what is left
+    (logging.shutdown flushes every handler).
+    """
+
+    def __init__(self, interval_s: float = 0.2, max_lines: int = 512) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self.max_lines = max_lines
+        self._pending: list[str] = []
+        self._timer: threading.Timer | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:  # called with the handler's lock held
+        try:
+            self._pending.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING or len(self._pending) >= self.max_lines:
+            self.flush()
+        elif self._timer is None:
+            self._timer = threading.Timer(self.interval_s, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def flush(self) -> None:
+        with self.lock or contextlib.nullcontext():
+            timer, self._timer = self._timer, None
+            if timer is not None and timer is not threading.current_thread():
+                timer.cancel()
+            if self._pending:
+                text = self.terminator.join(self._pending) + self.terminator
+                self._pending.clear()
+                # As logging's own handlers: a broken stderr must not break whoever logged.
+                with contextlib.suppress(Exception):
+                    self.stream.write(text)
+            super().flush()
+
+
 def configure(level: str, fmt: LogFormat) -> None:
-    """Set up the root logger of `vtn serve` (one handler on stderr)."""
-    handler = logging.StreamHandler()
+    """Set up the root logger of `vtn serve` (one handler on stderr, written in batches)."""
+    handler = BatchedStreamHandler()
     handler.setFormatter(JsonFormatter() if fmt is LogFormat.JSON else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
