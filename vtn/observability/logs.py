@@ -42,7 +42,12 @@ class TextFormatter(logging.Formatter):
         return f"{cached[1]},{int(record.msecs):03d}"
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        if record.exc_info or record.exc_text or record.stack_info:
+            line = super().format(record)
+        else:  # the format string above, without logging's general machinery (most lines)
+            record.message = record.getMessage()
+            record.asctime = self.formatTime(record)
+            line = f"{record.asctime} {record.levelname} {record.name}: {record.message}"
         rid = REQUEST_ID.get()
         return line if rid is None or "request_id" in record.__dict__ else f"{line} [request {rid}]"
 
