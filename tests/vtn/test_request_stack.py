@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 
+import pytest
 from aiohttp.test_utils import make_mocked_request
 
 from vtn.observability.access import AccessLog
@@ -83,3 +84,21 @@ def test_batched_lines_keep_their_order_and_warnings_are_written_at_once() -> No
     finally:
         logger.removeHandler(handler)
         handler.close()
+
+
+def test_a_closed_stream_never_breaks_whoever_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As logging's own handlers: a request logging a warning must not fail because stderr is gone."""
+    monkeypatch.setattr(logging, "raiseExceptions", False)
+    out = io.StringIO()
+    handler = BatchedStreamHandler(interval_s=60)
+    handler.setStream(out)
+    logger = logging.getLogger("vtn.closed.test")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("before")
+        out.close()
+        logger.warning("after")  # no exception
+        handler.flush()
+    finally:
+        logger.removeHandler(handler)

@@ -101,30 +101,34 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._timer: threading.Timer | None = None
 
     def emit(self, record: logging.LogRecord) -> None:  # called with the handler's lock held
+        # As logging's own handlers: whatever goes wrong (a closed stderr) must not reach the caller.
         try:
             self._pending.append(self.format(record))
+            if record.levelno >= logging.WARNING or len(self._pending) >= self.max_lines:
+                self._write()
+            elif self._timer is None:
+                self._timer = threading.Timer(self.interval_s, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+        except RecursionError:
+            raise
         except Exception:
             self.handleError(record)
-            return
-        if record.levelno >= logging.WARNING or len(self._pending) >= self.max_lines:
-            self.flush()
-        elif self._timer is None:
-            self._timer = threading.Timer(self.interval_s, self.flush)
-            self._timer.daemon = True
-            self._timer.start()
 
     def flush(self) -> None:
-        with self.lock or contextlib.nullcontext():
-            timer, self._timer = self._timer, None
-            if timer is not None and timer is not threading.current_thread():
-                timer.cancel()
-            if self._pending:
-                text = self.terminator.join(self._pending) + self.terminator
-                self._pending.clear()
-                # As logging's own handlers: a broken stderr must not break whoever logged.
-                with contextlib.suppress(Exception):
-                    self.stream.write(text)
-            super().flush()
+        """Write the waiting lines (the timer, logging.shutdown); errors are dropped as in emit."""
+        with self.lock or contextlib.nullcontext(), contextlib.suppress(OSError, ValueError):
+            self._write()
+
+    def _write(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
+        if self._pending:
+            text = self.terminator.join(self._pending) + self.terminator
+            self._pending.clear()
+            self.stream.write(text)
+        super().flush()
 
 
 def configure(level: str, fmt: LogFormat) -> None:
