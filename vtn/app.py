@@ -29,11 +29,11 @@ from vtn.handlers import auth, events, meta, notifiers, programs, reports, resou
 from vtn.handlers.certificates import get_request as get_cert_request
 from vtn.handlers.certificates import submit_request as submit_cert_request
 from vtn.intake.pool import IntakePool
-from vtn.limits.middleware import LIMITS, RequestLimits, limit_addresses, limit_clients
-from vtn.limits.query import QUERY_RULES, check_query, query_rules
+from vtn.limits.middleware import LIMITS, RequestLimits
+from vtn.limits.query import QUERY_RULES, query_rules
 from vtn.limits.quotas import QUOTAS, ReportQuotas
 from vtn.limits.rate import RateLimiter
-from vtn.middleware import ROUTE_SCOPES, authenticate, problems
+from vtn.middleware import ROUTE_SCOPES, RequestStack
 from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
 from vtn.oadr20b.routes import SERVICE as OADR20B_SERVICE
@@ -42,7 +42,6 @@ from vtn.oadr301.routes import add_routes as add_301_routes
 from vtn.oadr301.routes import base_path as oadr301_base
 from vtn.observability import wiring
 from vtn.observability.health import install_ticker
-from vtn.observability.http import observe
 from vtn.observability.state import OBSERVE
 from vtn.programs.routes import add_routes as add_program_routes
 from vtn.programs.scheduler import ProgramScheduler
@@ -51,7 +50,6 @@ from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store, versions
 from vtn.storage.logins import LockoutPolicy
-from vtn.tls_runtime import client_certificate_guard
 
 S = Scope
 READ_TARGETS = frozenset({S.READ_ALL, S.READ_TARGETS})
@@ -140,20 +138,11 @@ def create_app(
     The compiled schemas (`registry`, `oadr20b_schema`) are read-only once built, so a process that
     builds many apps (the test suite) may share one of each; by default each app compiles its own.
     """
-    app = web.Application(
-        # The certificate guard (a no-op without TLS) runs before token checks, so they see its result.
-        # `observe` (request id, access log, metrics) sees every answer, problems included.
-        middlewares=[
-            observe,
-            problems,
-            limit_addresses,
-            check_query,
-            client_certificate_guard,
-            authenticate,
-            limit_clients,
-        ],
-        client_max_size=config.max_body_bytes,
-    )
+    app = web.Application(client_max_size=config.max_body_bytes)
+    # The request stack (vtn/middleware.py): request id, limits, certificate guard, problems,
+    # metrics and access log in `front`, which sees every answer; then token checks.
+    stack = RequestStack(app)
+    app.middlewares.extend([stack.front, stack.authenticate])
     cache = ReadCache(
         answer_ttl_s=config.read_cache_seconds,
         stable_ttl_s=max(config.read_cache_max_seconds, config.read_cache_seconds)
@@ -201,13 +190,7 @@ def create_app(
     json_routes: frozenset[object] = frozenset(app[ROUTE_SCOPES].keys())
     app[LIMITS] = RequestLimits.from_config(config, json_routes)
     app[QUERY_RULES] = query_rules(app, registry, base)
-    app.on_response_prepare.append(_no_version_banner)
     return app
-
-
-async def _no_version_banner(_: web.Request, response: web.StreamResponse) -> None:
-    """aiohttp would announce `Server: Python/3.x aiohttp/3.y`; versions help only attackers."""
-    response.headers["Server"] = "OpenADR VTN"
 
 
 async def build_app(

@@ -1,16 +1,29 @@
-"""The two middlewares: one exit for every error (problem+json), and bearer-token authentication.
+"""The per-request HTTP stack: two middlewares, `front` and `authenticate`, built per application.
 
-Every error of the JSON API leaves through `problems`, including the TLS layer's refusal of a client
-certificate (tls_runtime.CertificateRefused), so all problems share one shape and one challenge.
+`front` (outermost) gives the request its id, applies the checks that need no caller (address rate
+limit, JSON-only bodies, documented query parameters, the TLS client certificate), and is the one
+exit for every error: whatever a handler or a check raises becomes an RFC 9457 problem, including
+the TLS layer's refusal of a client certificate (tls_runtime.CertificateRefused), so all problems
+share one shape and one challenge. It then counts, notes and logs the answer (vtn.observability).
+`authenticate` checks the bearer token and the route's scopes, then the client's rate limit. They
+are two middlewares, not one, so that a proxy's forwarded certificate (vtn/proxy_tls.py) can be
+checked between them.
 
-Only `problems` has a broad `except`: whatever escapes a handler becomes a 500 problem with a
-reference id that is also logged, so nothing a client sends can produce an unexplained failure.
+Why one pass and not a middleware per concern: each aiohttp middleware is a coroutine frame and a
+few app look-ups on every request, and what a route needs (scopes, query rules, its template) is
+resolved once per route into a `RoutePlan`, not per request.
+
+Only `front` has a broad `except`: whatever escapes a handler becomes a 500 problem with a reference
+id that is also logged, so nothing a client sends can produce an unexplained failure.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -24,13 +37,29 @@ from shared.errors import (
     Unauthorized,
 )
 from shared.wire.oadr3_json import encode_doc
-from vtn.auth.revocation import CLIENTS, verify_token
-from vtn.core.state import PRINCIPAL_KEY, Handler, state
+from vtn.auth.revocation import CLIENTS, ClientDirectory, verify_token
+from vtn.auth.tokens import UnknownClient
+from vtn.core.state import PRINCIPAL_KEY, STATE, Handler, VtnState
+from vtn.limits.middleware import BODY_METHODS, LIMITS, RequestLimits, require_json
+from vtn.limits.query import QUERY_RULES, QueryParam, check_query
 from vtn.limits.rate import retry_after
-from vtn.tls_runtime import CertificateRefused, check_token_binding
+from vtn.observability.access import AccessLog
+from vtn.observability.http import (
+    CLIENT_GONE,
+    REQUEST_ID_HEADER,
+    UNMATCHED_INFO,
+    RequestIds,
+    account,
+    login_client,
+    route_info,
+)
+from vtn.observability.logs import REQUEST_ID
+from vtn.observability.state import OBSERVE, Observability, RouteInfo, RouteKind
+from vtn.tls_runtime import CertificateRefused, check_token_binding, client_certificate_guard
 
 log = logging.getLogger("vtn.http")
 ROUTE_SCOPES = web.AppKey("vtn_route_scopes", dict)
+SERVER_NAME = "OpenADR VTN"  # aiohttp would announce `Python/3.x aiohttp/3.y`; versions help only attackers
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> web.Response:
@@ -40,43 +69,6 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
         content_type=PROBLEM_CONTENT_TYPE,
         headers=headers,
     )
-
-
-@web.middleware
-async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except OadrError as exc:
-        headers = {"WWW-Authenticate": _challenge(exc)} if isinstance(exc, Unauthorized) else None
-        if isinstance(exc, TooManyRequests):
-            headers = {"Retry-After": retry_after(exc.retry_after)}
-        response = problem_response(exc.problem(instance=occurrence()), headers)
-        if isinstance(exc, CertificateRefused):
-            response.force_close()
-        return response
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        title = exc.reason or "Error"
-        detail = exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else None
-        if exc.status == 413:
-            detail = f"request body over {state(request).config.max_body_bytes} bytes"
-        kept = {k: v for k, v in exc.headers.items() if k.lower() in ("allow",)}
-        return problem_response(
-            Problem(status=exc.status, title=title, detail=detail, instance=occurrence()), kept
-        )
-    except ConnectionError:
-        # The client went away (an aborted upload): the answer goes nowhere; no traceback is worth it.
-        log.info("client disconnected during %s %s", request.method, request.path)
-        problem = Problem(
-            status=400, title="Bad Request", detail="the connection was lost", instance=occurrence()
-        )
-        return problem_response(problem)
-    except Exception:
-        ref = occurrence()
-        log.exception("unhandled error (%s) on %s %s", ref, request.method, request.path)
-        problem = Problem(status=500, title="Internal Server Error", detail=f"reference {ref}", instance=ref)
-        return problem_response(problem)
 
 
 def occurrence() -> str:
@@ -90,22 +82,166 @@ def _challenge(exc: Unauthorized) -> str:
     return f'Bearer realm="openadr3", error="invalid_token", error_description="{reason}"'
 
 
-@web.middleware
-async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    route = request.match_info.route
-    required: frozenset[Scope] | None = request.app[ROUTE_SCOPES].get(route)
-    if required is None:
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """What the stack needs to know of one route, resolved on its first request."""
+
+    info: RouteInfo
+    scopes: frozenset[Scope] | None  # None: public
+    query: tuple[QueryParam, ...]  # documented query parameters to check
+    json_body: bool  # bodies of POST/PUT/PATCH must be JSON
+
+
+_UNMATCHED = RoutePlan(UNMATCHED_INFO, None, (), False)
+
+
+class RequestStack:
+    """The two middlewares of one application (`front`, `authenticate`) and what they share."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._plans: dict[object, RoutePlan] = {}
+        self._ids = RequestIds()
+        self._ready = False
+        # Filled on the first request: create_app and `vtn serve` set these app keys after this.
+        self._obs: Observability | None = None
+        self._access: AccessLog | None = None
+        self._limits: RequestLimits | None = None
+        self._state: VtnState | None = None
+        self._clients: ClientDirectory | None = None
+
+    def _load(self) -> None:
+        app = self._app
+        self._obs = app.get(OBSERVE)
+        if self._obs is not None and self._obs.access_log:
+            self._access = AccessLog(logging.getLogger("vtn.access"))
+        self._limits = app.get(LIMITS)
+        self._state = app.get(STATE)
+        self._clients = app.get(CLIENTS)
+        self._ready = True
+
+    def plan(self, request: web.Request) -> RoutePlan:
+        route = request.match_info.route
+        found = self._plans.get(route)
+        if found is not None:
+            return found
+        resource = route.resource
+        if resource is None:  # no route matched (404, 405): a new object per request, never kept
+            return _UNMATCHED
+        app = self._app
+        limits = self._limits
+        found = self._plans[route] = RoutePlan(
+            info=route_info(resource),
+            scopes=app[ROUTE_SCOPES].get(route),
+            query=app.get(QUERY_RULES, {}).get(route, ()),
+            json_body=limits is not None and route in limits.json_routes,
+        )
+        return found
+
+    @web.middleware
+    async def front(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not self._ready:
+            self._load()
+        rid = self._ids.of(request)
+        context = REQUEST_ID.set(rid)
+        started = time.perf_counter()
+        status = 500
+        plan = _UNMATCHED
+        try:
+            try:
+                plan = self.plan(request)
+                if self._limits is not None:
+                    self._limits.admit_address(request)
+                    if plan.json_body and request.method in BODY_METHODS:
+                        require_json(request)
+                if plan.query:
+                    check_query(plan.query, request)
+                client_certificate_guard(request)
+                response = await handler(request)
+            except OadrError as exc:
+                response = self._problem(exc)
+            except web.HTTPException as exc:
+                if exc.status < 400:  # redirects and the like: aiohttp answers them
+                    status = exc.status
+                    exc.headers[REQUEST_ID_HEADER] = rid
+                    exc.headers["Server"] = SERVER_NAME
+                    raise
+                response = self._http_problem(exc)
+            except ConnectionError:
+                # The client went away (an aborted upload): the answer goes nowhere; no traceback.
+                log.info("client disconnected during %s %s", request.method, request.path)
+                problem = Problem(
+                    status=400, title="Bad Request", detail="the connection was lost", instance=occurrence()
+                )
+                response = problem_response(problem)
+            except asyncio.CancelledError:
+                status = CLIENT_GONE
+                raise
+            except Exception:
+                ref = occurrence()
+                log.exception("unhandled error (%s) on %s %s", ref, request.method, request.path)
+                problem = Problem(
+                    status=500, title="Internal Server Error", detail=f"reference {ref}", instance=ref
+                )
+                response = problem_response(problem)
+            status = response.status
+            if not response.prepared:
+                headers = response.headers
+                headers[REQUEST_ID_HEADER] = rid
+                headers["Server"] = SERVER_NAME
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            obs = self._obs
+            if obs is not None:
+                info = plan.info
+                login = await login_client(request) if info.kind is RouteKind.TOKEN else None
+                account(
+                    obs, self._access, request, info, request.get(PRINCIPAL_KEY), status, elapsed, rid, login
+                )
+            REQUEST_ID.reset(context)
+
+    def _problem(self, exc: OadrError) -> web.Response:
+        headers = {"WWW-Authenticate": _challenge(exc)} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": retry_after(exc.retry_after)}
+        response = problem_response(exc.problem(instance=occurrence()), headers)
+        if isinstance(exc, CertificateRefused):
+            response.force_close()
+        return response
+
+    def _http_problem(self, exc: web.HTTPException) -> web.Response:
+        title = exc.reason or "Error"
+        detail = exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else None
+        if exc.status == 413 and self._state is not None:
+            detail = f"request body over {self._state.config.max_body_bytes} bytes"
+        kept = {k: v for k, v in exc.headers.items() if k.lower() in ("allow",)}
+        return problem_response(
+            Problem(status=exc.status, title=title, detail=detail, instance=occurrence()), kept
+        )
+
+    @web.middleware
+    async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        required = self.plan(request).scopes
+        if required is None:
+            return await handler(request)
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if not token or scheme.lower() != "bearer":
+            raise Unauthorized("a bearer access token is required")
+        st = self._state
+        assert st is not None, "create_app sets the state"
+        try:
+            who = st.tokens.verify(token)
+        except UnknownClient:  # perhaps added since the directory's last load: look it up once
+            who = await verify_token(st.tokens, self._clients, st.core.read, token)
+        # RFC 8705: a certificate-bound token (cnf/x5t#S256) only works over that client certificate.
+        check_token_binding(request, who)
+        if not required & who.scopes:
+            wanted = " or ".join(sorted(s.value for s in required))
+            raise Forbidden(f"this operation needs scope {wanted}")
+        request[PRINCIPAL_KEY] = who
+        if self._limits is not None:
+            self._limits.admit_client(who.client_id)
         return await handler(request)
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("a bearer access token is required")
-    st = state(request)
-    who = await verify_token(st.tokens, request.app.get(CLIENTS), st.core.read, token.strip())
-    # RFC 8705: a certificate-bound token (cnf/x5t#S256) only works over that client certificate.
-    check_token_binding(request, who)
-    if not required & who.scopes:
-        wanted = " or ".join(sorted(s.value for s in required))
-        raise Forbidden(f"this operation needs scope {wanted}")
-    request[PRINCIPAL_KEY] = who
-    return await handler(request)

@@ -39,7 +39,6 @@ from shared.tls import (
     thumbprint_s256,
 )
 from vtn.config import TlsSettings
-from vtn.core.state import Handler
 from vtn.principal import Principal
 
 log = logging.getLogger("vtn.tls")
@@ -440,12 +439,15 @@ class CertificateRefused(Unauthorized):
     (vtn/middleware.py), which also closes the connection, as it carries a refused certificate."""
 
 
-@web.middleware
-async def client_certificate_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Re-check the connection's client certificate on every request, against the current CRL."""
+def client_certificate_guard(request: web.Request) -> None:
+    """Re-check the connection's client certificate on every request, against the current CRL.
+
+    Called by the request stack (vtn/middleware.py) before token checks, so they see its result;
+    raises CertificateRefused. Without TLS, or without a client certificate, there is nothing to do.
+    """
     peer = _peer_from_transport(request)
     if peer is None:
-        return await handler(request)
+        return
     server_tls = request.app.get(SERVER_TLS)
     reason = check_client_certificate(peer.der, crl=server_tls.crl if server_tls is not None else None)
     if reason is not None:
@@ -459,7 +461,6 @@ async def client_certificate_guard(request: web.Request, handler: Handler) -> we
         _count_refusal(request, refusal_label(reason))
         raise CertificateRefused(f"client certificate refused: {reason}")
     request[CLIENT_CERT_KEY] = peer
-    return await handler(request)
 
 
 def check_token_binding(request: web.Request, who: Principal) -> None:

@@ -131,3 +131,35 @@ async def test_connections_over_the_cap_are_closed(port: int) -> None:
     writer.close()
     for _, w in held:
         w.close()
+
+
+async def _answer(reader: asyncio.StreamReader) -> bytes:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    await asyncio.wait_for(reader.readexactly(length), 5)
+    return head
+
+
+async def test_kept_alive_connection_with_timely_heads_stays_open(port: int) -> None:
+    """Requests every 0.2 s for longer than the head timeout (0.5 s): each head is in time."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for _ in range(5):
+        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await _answer(reader)).startswith(b"HTTP/1.1 200")
+        await asyncio.sleep(0.2)
+    writer.close()
+
+
+async def test_half_sent_head_on_a_kept_alive_connection_is_closed(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (await _answer(reader)).startswith(b"HTTP/1.1 200")
+    await asyncio.sleep(0.3)  # the next head begins while the first one's timer is still pending
+    writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+    await writer.drain()
+    assert await _closed_within(reader, 3) == b""
+    writer.close()

@@ -1,6 +1,6 @@
-"""Request limits as middlewares: rate limits per address and per client, and JSON-only bodies.
+"""Request limits: rate limits per address and per client, and JSON-only bodies.
 
-`limit_addresses` runs right after the problem middleware (before any token work), `limit_clients`
+The request stack (vtn/middleware.py) checks the address before any token work and the client right
 after authentication (it needs the caller). Both answer 429 with Retry-After (RFC 6585).
 """
 
@@ -12,10 +12,9 @@ from aiohttp import web
 
 from shared.errors import TooManyRequests, UnsupportedMediaType
 from vtn.config import VtnConfig
-from vtn.core.state import PRINCIPAL_KEY, Handler
 from vtn.limits.rate import RateLimiter
 
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 @dataclass(frozen=True)
@@ -32,24 +31,25 @@ class RequestLimits:
             json_routes=json_routes,
         )
 
+    def admit_address(self, request: web.Request) -> None:
+        """Raise TooManyRequests if the request's address is over its rate (a no-op at rate 0)."""
+        if self.per_address.rate > 0:
+            wait = self.per_address.take(request.remote or "unknown")
+            if wait > 0:
+                raise TooManyRequests("too many requests from this address; retry later", retry_after=wait)
+
+    def admit_client(self, client_id: str) -> None:
+        """Raise TooManyRequests if the client is over its rate (a no-op at rate 0)."""
+        if self.per_client.rate > 0:
+            wait = self.per_client.take(client_id)
+            if wait > 0:
+                raise TooManyRequests("too many requests from this client; retry later", retry_after=wait)
+
 
 LIMITS = web.AppKey("vtn_request_limits", RequestLimits)
 
 
-@web.middleware
-async def limit_addresses(request: web.Request, handler: Handler) -> web.StreamResponse:
-    limits = request.app.get(LIMITS)
-    if limits is None:
-        return await handler(request)
-    wait = limits.per_address.take(request.remote or "unknown")
-    if wait > 0:
-        raise TooManyRequests("too many requests from this address; retry later", retry_after=wait)
-    if request.method in _BODY_METHODS and request.match_info.route in limits.json_routes:
-        _require_json(request)
-    return await handler(request)
-
-
-def _require_json(request: web.Request) -> None:
+def require_json(request: web.Request) -> None:
     """A body declared as anything but JSON is refused (415); no Content-Type at all is let through."""
     if "Content-Type" not in request.headers or not request.body_exists:
         return  # no body (e.g. PUT of a membership), or none declared: nothing to refuse
@@ -57,14 +57,3 @@ def _require_json(request: web.Request) -> None:
     if kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json")):
         return
     raise UnsupportedMediaType(f"request bodies must be application/json, not {kind!r}")
-
-
-@web.middleware
-async def limit_clients(request: web.Request, handler: Handler) -> web.StreamResponse:
-    limits = request.app.get(LIMITS)
-    who = request.get(PRINCIPAL_KEY)
-    if limits is not None and who is not None:
-        wait = limits.per_client.take(who.client_id)
-        if wait > 0:
-            raise TooManyRequests("too many requests from this client; retry later", retry_after=wait)
-    return await handler(request)

@@ -16,14 +16,13 @@ from aiohttp import web
 
 from shared.errors import BadRequest
 from shared.validation import SchemaRegistry
-from vtn.core.state import Handler
 
 _REF = "#/components/schemas/"
 Check = Callable[[str], str | None]  # a value -> what is wrong with it (None: fine)
 
 
 @dataclass(frozen=True)
-class _Param:
+class QueryParam:
     name: str
     many: bool
     check: Check
@@ -70,10 +69,12 @@ def _check_for(registry: SchemaRegistry, schema: Mapping[str, Any]) -> Check | N
     return None
 
 
-def query_rules(app: web.Application, registry: SchemaRegistry, base: str) -> dict[object, list[_Param]]:
+def query_rules(
+    app: web.Application, registry: SchemaRegistry, base: str
+) -> dict[object, tuple[QueryParam, ...]]:
     """The documented query parameters of every route of `app` under `base` (the 3.1.0 base path)."""
     paths: Mapping[str, Any] = registry.openapi_document().get("paths", {})
-    rules: dict[object, list[_Param]] = {}
+    rules: dict[object, tuple[QueryParam, ...]] = {}
     for route in app.router.routes():
         canonical = route.resource.canonical if route.resource is not None else ""
         if not canonical.startswith(base + "/"):
@@ -81,7 +82,7 @@ def query_rules(app: web.Application, registry: SchemaRegistry, base: str) -> di
         operation = paths.get(canonical[len(base) :], {}).get(route.method.lower())
         if not isinstance(operation, dict):
             continue
-        params: list[_Param] = []
+        params: list[QueryParam] = []
         for p in operation.get("parameters", []):
             if p.get("in") != "query":
                 continue
@@ -89,24 +90,23 @@ def query_rules(app: web.Application, registry: SchemaRegistry, base: str) -> di
             many = schema.get("type") == "array"
             check = _check_for(registry, schema.get("items", {}) if many else schema)
             if check is not None:
-                params.append(_Param(p["name"], many, check))
+                params.append(QueryParam(p["name"], many, check))
         if params:
-            rules[route] = params
+            rules[route] = tuple(params)
     return rules
 
 
 QUERY_RULES = web.AppKey("vtn_query_rules", dict)
 
 
-@web.middleware
-async def check_query(request: web.Request, handler: Handler) -> web.StreamResponse:
-    params: list[_Param] | None = request.app.get(QUERY_RULES, {}).get(request.match_info.route)
-    for param in params or ():
-        values = request.query.getall(param.name, [])
+def check_query(params: tuple[QueryParam, ...], request: web.Request) -> None:
+    """Raise BadRequest for the first documented query parameter of `params` whose value is wrong."""
+    query = request.query
+    for param in params:
+        values = query.getall(param.name, ())
         for value in values if param.many else values[-1:]:
             if value == "" and not param.many:
                 continue  # an empty value is "not given", as the handlers read it
             wrong = param.check(value)
             if wrong is not None:
                 raise BadRequest(f"query parameter {param.name!r} is {wrong}: {value[:130]!r}")
-    return await handler(request)

@@ -75,6 +75,11 @@ class GuardedHandler(RequestHandler):
     def __init__(self, manager: Server, *, limits: ServerLimits, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._limits = limits
+        # The head deadline is checked lazily: `_head_since` says when the pending request head began
+        # (None: none pending), and one timer per connection looks at it when it fires, re-arming
+        # itself only while a head is pending. Arming and cancelling a timer for every request on a
+        # kept-alive connection cost more than the rest of this class.
+        self._head_since: float | None = None
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timers: list[asyncio.TimerHandle] = []
 
@@ -90,12 +95,12 @@ class GuardedHandler(RequestHandler):
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
-        if self._head_timer is None and not self._request_in_progress and not self._messages:
+        if self._head_since is None and not self._request_in_progress and not self._messages:
             self._arm_head_timer()  # the first bytes of a new request on a kept-alive connection
         parsed = self._request_count
         super().data_received(data)
         if self._request_count != parsed:
-            self._disarm_head_timer()
+            self._head_since = None  # the head is in; the timer, if it fires, finds nothing pending
             loop = asyncio.get_running_loop()
             for _, payload in list(self._messages)[-(self._request_count - parsed) :]:
                 if not payload.is_eof() and self._limits.body_timeout_s > 0:
@@ -133,18 +138,28 @@ class GuardedHandler(RequestHandler):
         return _problem_response(status, detail)
 
     def _arm_head_timer(self) -> None:
-        if self._limits.header_timeout_s > 0:
+        timeout = self._limits.header_timeout_s
+        if timeout > 0:
             loop = asyncio.get_running_loop()
-            self._head_timer = loop.call_later(self._limits.header_timeout_s, self._head_deadline)
+            self._head_since = loop.time()
+            if self._head_timer is None:
+                self._head_timer = loop.call_later(timeout, self._head_deadline)
 
     def _disarm_head_timer(self) -> None:
+        self._head_since = None
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
     def _head_deadline(self) -> None:
         self._head_timer = None
-        if self._request_in_progress or self._messages or self.transport is None:
+        since = self._head_since
+        if since is None or self._request_in_progress or self._messages or self.transport is None:
+            return  # no head pending: the next request's first bytes arm the timer again
+        loop = asyncio.get_running_loop()
+        left = since + self._limits.header_timeout_s - loop.time()
+        if left > 0:  # this head began after the timer was armed (for an earlier one): wait on
+            self._head_timer = loop.call_later(left, self._head_deadline)
             return
         log.info("closing a connection: no complete request head in %.0f s", self._limits.header_timeout_s)
         self.transport.close()

@@ -1,102 +1,96 @@
-"""The observing middleware: request id, access log line, request metrics, token outcomes, contacts.
+"""What the per-request stack observes: request id, access log line, request metrics, token outcomes,
+contacts. `vtn.middleware.RequestStack` calls these around every request, so they see every answer,
+errors turned into problems included.
 
-It runs outermost, so it sees every answer, errors turned into problems included. Routes are logged
-and counted by their template (`/openadr3/3.1.0/events/{eventID}`), never by the raw path, and
-requests that matched no route under one label, so neither logs nor metrics grow with what clients
-send. Nothing from the body or the Authorization header is logged, except the client id of a login.
+Routes are logged and counted by their template (`/openadr3/3.1.0/events/{eventID}`), never by the
+raw path, and requests that matched no route under one label, so neither logs nor metrics grow with
+what clients send. Nothing from the body or the Authorization header is logged, except the client id
+of a login.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
+import itertools
 import logging
 import re
 import secrets
-import time
 from urllib.parse import unquote_plus
 
 from aiohttp import web
 
-from vtn.core.state import PRINCIPAL_KEY, Handler
-from vtn.observability.logs import REQUEST_ID
-from vtn.observability.state import OBSERVE, Observability, RouteInfo, RouteKind
+from vtn.observability.access import AccessLog
+from vtn.observability.state import Observability, RouteInfo, RouteKind
+from vtn.principal import Principal
 
-access = logging.getLogger("vtn.access")
 auth_log = logging.getLogger("vtn.auth")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # What we accept from a client or proxy as a request id; anything else is replaced by our own.
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 UNMATCHED = "(unmatched)"
+UNMATCHED_INFO = RouteInfo(UNMATCHED, RouteKind.OTHER, "")
 # The client went away before the answer (nginx's convention): logged and counted, never sent.
 CLIENT_GONE = 499
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 # /auth/token refusals by HTTP status (the body carries RFC 6749's code; its status tells it too).
 _TOKEN_REFUSALS = {400: "invalid_request", 401: "invalid_client", 429: "throttled", 501: "not_issued"}
+_ID_MASK = (1 << 64) - 1
 
 
-def request_id(request: web.Request) -> str:
-    given = request.headers.get(REQUEST_ID_HEADER)
-    if given is not None and _SAFE_ID.fullmatch(given):
-        return given
-    return secrets.token_hex(8)
+class RequestIds:
+    """Our request ids: 16 hex digits, a random 64-bit start per application counted up by one.
+
+    Why not 8 random bytes per request: that is an os.urandom system call on every request. Ids only
+    need to be unique (within a process they are, for 2^64 requests; across processes the random
+    starts make an overlap as unlikely as a collision of random ids), not unguessable.
+    """
+
+    def __init__(self) -> None:
+        self._next = itertools.count(secrets.randbits(64))
+
+    def of(self, request: web.Request) -> str:
+        """The client's or proxy's X-Request-ID if it is safe to log, else a new id of ours."""
+        given = request.headers.get(REQUEST_ID_HEADER)
+        if given is not None and _SAFE_ID.fullmatch(given):
+            return given
+        return f"{next(self._next) & _ID_MASK:016x}"
 
 
-def _route_info(obs: Observability, request: web.Request) -> RouteInfo:
-    resource = request.match_info.route.resource
+def route_info(resource: web.AbstractResource | None) -> RouteInfo:
+    """The route's template and what kind of route it is (None: the request matched no route)."""
     if resource is None:
-        return RouteInfo(UNMATCHED, RouteKind.OTHER, "")
-    found = obs.routes.get(resource)
-    if found is None:
-        template = resource.canonical
-        api = next((v for v in ("3.1.0", "3.0.1") if f"/{v}/" in template), "")
-        kind = RouteKind.OTHER
-        if api and template.endswith("/auth/token"):
-            kind = RouteKind.TOKEN
-        elif api and template.endswith("/reports"):
-            kind = RouteKind.REPORTS
-        found = obs.routes[resource] = RouteInfo(template, kind, api)
-    return found
+        return UNMATCHED_INFO
+    template = resource.canonical
+    api = next((v for v in ("3.1.0", "3.0.1") if f"/{v}/" in template), "")
+    kind = RouteKind.OTHER
+    if api and template.endswith("/auth/token"):
+        kind = RouteKind.TOKEN
+    elif api and template.endswith("/reports"):
+        kind = RouteKind.REPORTS
+    return RouteInfo(template, kind, api)
 
 
-@web.middleware
-async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-    obs = request.app[OBSERVE]
-    rid = request_id(request)
-    token = REQUEST_ID.set(rid)
-    started = time.perf_counter()
-    status = 500
-    try:
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:  # redirects and the like, re-raised by `problems`
-            status = exc.status
-            exc.headers[REQUEST_ID_HEADER] = rid
-            raise
-        except asyncio.CancelledError:
-            status = CLIENT_GONE
-            raise
-        status = response.status
-        if not response.prepared:
-            response.headers[REQUEST_ID_HEADER] = rid
-        return response
-    finally:
-        elapsed = time.perf_counter() - started
-        await _account(obs, request, status, elapsed, rid)
-        REQUEST_ID.reset(token)
-
-
-async def _account(obs: Observability, request: web.Request, status: int, elapsed: float, rid: str) -> None:
-    info = _route_info(obs, request)
-    who = request.get(PRINCIPAL_KEY)
-    client = who.client_id if who is not None else None
+def account(
+    obs: Observability,
+    access: AccessLog | None,
+    request: web.Request,
+    info: RouteInfo,
+    who: Principal | None,
+    status: int,
+    elapsed: float,
+    rid: str,
+    login: str | None = None,
+) -> None:
+    """Count, note and log one answered request (`login`: the client id a token request named)."""
+    client: str | None = who.client_id if who is not None else None
     if who is not None and not who.is_bl:
         obs.contacts.note(who.client_id, who.role)
     m = obs.metrics
+    method = request.method
     if info.kind is RouteKind.TOKEN:
-        client = await _login_client(request)
+        client = login
         refused = status != 200
         reason = _TOKEN_REFUSALS.get(status, f"http_{status}") if refused else ""
         if refused:
@@ -106,30 +100,14 @@ async def _account(obs: Observability, request: web.Request, status: int, elapse
         if m is not None:
             m.tokens.labels("refused" if refused else "granted", reason).inc()
     if m is not None:
-        method = request.method if request.method in _METHODS else "OTHER"
-        m.request_done(info.template, method, status, elapsed)
-        if info.kind is RouteKind.REPORTS and status == 201 and request.method == "POST":
+        m.request_done(info.template, method if method in _METHODS else "OTHER", status, elapsed)
+        if info.kind is RouteKind.REPORTS and status == 201 and method == "POST":
             m.reports.labels(info.api).inc()
-    if obs.access_log and access.isEnabledFor(logging.INFO):
-        access.info(
-            "%s %s %d %.1fms client=%s",
-            request.method,
-            info.template,
-            status,
-            elapsed * 1000,
-            client or "-",
-            extra={
-                "method": request.method,
-                "route": info.template,
-                "status": status,
-                "duration_ms": round(elapsed * 1000, 2),
-                "client_id": client,
-                "request_id": rid,
-            },
-        )
+    if access is not None:
+        access.write(method, info.template, status, elapsed, client, rid)
 
 
-async def _login_client(request: web.Request) -> str | None:
+async def login_client(request: web.Request) -> str | None:
     """The client id a token request named (Basic user name, else the form or JSON body's client_id).
 
     Only the id: the secret next to it is never looked at. The body was read by the handler already,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from aiohttp import web
-from aiohttp.web_urldispatcher import AbstractResource
 
 from vtn.observability.contacts import ContactTracker
 from vtn.observability.metrics import VtnMetrics
@@ -36,10 +35,8 @@ class Observability:
     access_log: bool
     # Is the delivery worker running? None: this process runs none (`delivery_worker = false`).
     worker_running: Callable[[], bool] | None = None
-    # What the middleware learnt about each route (template, kind), filled on first use.
     # The migration this code ships, read once (the readiness check compares the database's to it).
     schema_head: str | None = None
-    routes: dict[AbstractResource, RouteInfo] = field(default_factory=dict)
 
 
 OBSERVE = web.AppKey("vtn_observability", Observability)
