@@ -234,6 +234,8 @@ def create_request(step: Step, w: World, n: int) -> Request:
         if step.api == API31:
             doc |= {"venID": m.ven_ids[i]}
             doc["objectType"] = "BL_RESOURCE_REQUEST" if step.role == BL else "VEN_RESOURCE_REQUEST"
+            if step.role == BL:
+                doc["clientID"] = m.client_ids[i]
     return ("POST", base + path, token, _dump(doc))
 
 
@@ -269,6 +271,8 @@ def update_request(step: Step, w: World, obj: Obj, n: int) -> Request:
         if step.api == API31:
             doc |= {"venID": ven_id}
             doc["objectType"] = "BL_RESOURCE_REQUEST" if step.role == BL else "VEN_RESOURCE_REQUEST"
+            if step.role == BL:
+                doc["clientID"] = client_id
     return (
         "PUT",
         object_path(step, obj),
