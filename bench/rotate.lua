@@ -60,8 +60,12 @@ function request()
       if once then
          if not stopped then
             stopped = true
-            -- the shell's parent is wrk; not os.execute: system() ignores SIGINT while it runs
-            local sh = io.popen("kill -INT $PPID")
+            -- The shell's parent is wrk (not os.execute: system() ignores SIGINT while it runs).
+            -- Again every 50 ms until wrk is gone: a SIGINT that comes before wrk's handler is
+            -- installed is lost, and one that comes before its main thread sleeps does not wake it.
+            -- At most 2 s (an exited wrk stays a zombie until reaped), holding none of its pipes.
+            local sh = io.popen("(for i in $(seq 40); do kill -INT $PPID || exit; sleep 0.05; done)"
+               .. " </dev/null >/dev/null 2>&1 &")
             if sh then sh:close() end
             wrk.thread:stop()
          end
