@@ -86,18 +86,27 @@ class Ctx:
         duration: float | None = None,
         warmup: float | None = None,
         between: Callable[[], None] | None = None,
+        warm_file: Path | None = None,
+        once: bool = False,
+        expect: str | None = None,
     ) -> LoadResult:
-        """Warm up, call `between`, then the measured run (the server must still be alive afterwards)."""
+        """Warm up, call `between`, then the measured run (the server must still be alive afterwards).
+
+        `warm_file`: warm up on other requests (writes that must not repeat); `once`/`expect`: see
+        bench.load.run_load (both runs).
+        """
         conns = connections or self.connections
         warm = self.warmup if warmup is None else warmup
         if warm > 0:
             run_load(
                 proc.port,
-                reqfile,
+                warm_file or reqfile,
                 duration=warm,
                 connections=conns,
                 threads=self.threads,
                 force_python=self.force_python,
+                once=once,
+                expect=expect,
             )
         if between is not None:
             between()
@@ -111,6 +120,8 @@ class Ctx:
             connections=conns,
             threads=self.threads,
             force_python=self.force_python,
+            once=once,
+            expect=expect,
         )
         cpu = proc.cpu_seconds() - cpu0
         wall = time.monotonic() - t0
@@ -201,11 +212,13 @@ def vtn(
     webhooks: bool = False,
     reuse_port: bool = False,
     intake_workers: int = 0,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Proc]:
     """`vtn serve` on a free port; `processes` copies of it sharing the port with `--reuse-port`
-    (bench/reuseport_serve.py only for uvloop, which `vtn serve` does not offer)."""
+    (bench/reuseport_serve.py only for uvloop, which `vtn serve` does not offer). `env`: more
+    VTN_* settings."""
     port = free_port()
-    env = vtn_env(webhooks)
+    env = vtn_env(webhooks) | (env or {})
     use_wrapper = ctx.uvloop
     shared_port = reuse_port or processes > 1
     procs: list[Proc] = []

@@ -7,6 +7,7 @@ typically one line per VEN so that every request carries a different VEN's token
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from bench.common import BENCH, PYTHON
 
-Request = tuple[str, str, str, str]  # method, path (with query), bearer token, JSON body ("" for none)
+# method, path (with query), bearer token, body ("" for none; JSON, or XML if it starts with "<")
+Request = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,8 @@ class LoadResult:
     p90_ms: float
     p99_ms: float
     max_ms: float
-    errors: int  # connect/read/write/timeout errors plus responses with status >= 400
-    status_errors: int
+    errors: int  # connect/read/write/timeout errors, responses with status >= 400, and bad bodies
+    status_errors: int  # responses with status >= 400, or (with `expect`) without the expected text
     generator: str
     server_cores: float | None = None  # CPU cores the server used during the run (filled by Ctx)
     cpu_us_per_request: float | None = None
@@ -45,7 +47,7 @@ def write_requests(path: Path, requests: Iterable[Request]) -> int:
     with open(path, "w") as fh:
         for method, target, token, body in requests:
             if "\t" in body or "\n" in body:
-                raise ValueError("request bodies must be compact single-line JSON")
+                raise ValueError("request bodies must be single-line (compact JSON, XML without newlines)")
             fh.write(f"{method}\t{target}\t{token}\t{body}\n")
             n += 1
     return n
@@ -63,8 +65,15 @@ def run_load(
     connections: int = 64,
     threads: int = 1,
     force_python: bool = False,
+    once: bool = False,
+    expect: str | None = None,
 ) -> LoadResult:
-    """Load http://127.0.0.1:<port> for `duration` seconds and return throughput and latencies."""
+    """Load http://127.0.0.1:<port> for `duration` seconds and return throughput and latencies.
+
+    `once`: send each line of the file once, from the first, then stop (bounded writes: at most
+    `duration` seconds). `expect`: an answer counts as an error unless its body contains this text
+    (for protocols that answer errors with HTTP 200); without it only the status is checked.
+    """
     base = f"http://127.0.0.1:{port}"
     if have_wrk() and not force_python:
         argv = [
@@ -80,6 +89,7 @@ def run_load(
             "--",
             str(requests_file),
             str(threads),
+            *(["once"] if once else []),
         ]
         generator = "wrk"
     else:
@@ -92,9 +102,12 @@ def run_load(
             str(connections),
             "--duration",
             str(duration),
+            *(["--once"] if once else []),
+            *(["--expect", expect] if expect else []),
         ]
         generator = "pyload"
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 120, check=False)
+    env = {**os.environ, "BENCH_EXPECT": expect or ""}
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 120, check=False, env=env)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)
     if line is None:
         raise RuntimeError(
@@ -102,16 +115,17 @@ def run_load(
         )
     raw = json.loads(line.removeprefix("BENCHJSON "))
     seconds = raw["duration_us"] / 1e6
-    errors = sum(int(raw.get(k, 0)) for k in ("connect", "read", "write", "timeout", "status"))
+    errors = sum(int(raw.get(k, 0)) for k in ("connect", "read", "write", "timeout", "status", "bad"))
+    status_errors = int(raw.get("status", 0)) + int(raw.get("bad", 0))
     return LoadResult(
         requests=int(raw["requests"]),
         duration_s=round(seconds, 2),
-        rps=round((raw["requests"] - raw.get("status", 0)) / seconds, 1) if seconds else 0.0,
+        rps=round((raw["requests"] - status_errors) / seconds, 1) if seconds else 0.0,
         p50_ms=round(raw["p50_us"] / 1000, 2),
         p90_ms=round(raw["p90_us"] / 1000, 2),
         p99_ms=round(raw["p99_us"] / 1000, 2),
         max_ms=round(raw["max_us"] / 1000, 2),
         errors=errors,
-        status_errors=int(raw.get("status", 0)),
+        status_errors=status_errors,
         generator=generator,
     )

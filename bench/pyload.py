@@ -22,32 +22,43 @@ def read_requests(path: str) -> list[tuple[str, str, dict[str, str], bytes | Non
             method, target, token, body = line.rstrip("\n").split("\t", 3)
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             if body:
-                headers["Content-Type"] = "application/json"
+                headers["Content-Type"] = "application/xml" if body.startswith("<") else "application/json"
             out.append((method, target, headers, body.encode() if body else None))
     return out
 
 
-async def run(base: str, path: str, connections: int, duration: float) -> dict[str, float]:
+async def run(
+    base: str, path: str, connections: int, duration: float, once: bool = False, expect: str = ""
+) -> dict[str, float]:
+    """As bench/rotate.lua: `once` sends each line once (shared cursor); `expect` checks bodies."""
     reqs = read_requests(path)
     latencies: list[int] = []
-    errors = {"status": 0, "connect": 0, "read": 0, "timeout": 0}
+    errors = {"status": 0, "connect": 0, "read": 0, "timeout": 0, "bad": 0}
+    cursor = 0
     total_bytes = 0
     stop = time.monotonic() + duration
     connector = aiohttp.TCPConnector(limit=connections, force_close=False)
     async with aiohttp.ClientSession(base, connector=connector) as session:
 
         async def worker(k: int) -> None:
-            nonlocal total_bytes
+            nonlocal total_bytes, cursor
             i = k
             while time.monotonic() < stop:
+                if once:
+                    if cursor >= len(reqs):
+                        return
+                    i, cursor = cursor, cursor + 1
                 method, target, headers, body = reqs[i % len(reqs)]
                 i += connections
                 t0 = time.perf_counter_ns()
                 try:
                     async with session.request(method, target, headers=headers, data=body) as resp:
-                        total_bytes += len(await resp.read())
+                        answer = await resp.read()
+                        total_bytes += len(answer)
                         if resp.status >= 400:
                             errors["status"] += 1
+                        elif expect and expect.encode() not in answer:
+                            errors["bad"] += 1
                 except aiohttp.ClientConnectionError:
                     errors["connect"] += 1
                     continue
@@ -84,8 +95,12 @@ def main() -> None:
     p.add_argument("requests", help="requests file")
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--duration", type=float, default=10.0)
+    p.add_argument("--once", action="store_true", help="send each request once, then stop")
+    p.add_argument("--expect", default="", help="count answers whose body lacks this text as bad")
     args = p.parse_args()
-    result = asyncio.run(run(args.base, args.requests, args.connections, args.duration))
+    result = asyncio.run(
+        run(args.base, args.requests, args.connections, args.duration, args.once, args.expect)
+    )
     print("BENCHJSON " + json.dumps(result), flush=True)
 
 

@@ -24,7 +24,7 @@ FINDINGS = BENCH / "findings.md"
 class Row:
     """One measured (or derived) line of the results table."""
 
-    scenario: str  # polling | ingest | fanout | scale | scaleout | baseline
+    scenario: str  # polling | ingest | fanout | scale | scaleout | mtls | oadr20b | sweep
     name: str
     db: str = "-"
     size: str = "-"
@@ -76,6 +76,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     )
     lines = []
     for r in rows:
+        if r["scenario"] == "sweep":
+            continue  # its own table (sweep_table)
         thr = "–" if r["throughput"] is None else f"{_num(r['throughput'])} {r['unit']}"
         if r.get("note") and r["throughput"] is None:
             thr = r["note"]
@@ -87,6 +89,30 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {r['target'] or '–'} | {_met(r['met'])} |"
         )
     return head + "\n".join(lines) + "\n"
+
+
+def sweep_table(rows: list[dict[str, Any]]) -> str:
+    """The endpoint sweep (bench/sweep.py): one line per endpoint, role and read-cache setting."""
+    head = (
+        "| API | Endpoint | Role | Read cache | req/s | Ratio | p50 ms | p99 ms | VTN CPU µs/req "
+        "| Target | Met | Note |\n"
+        "|---|---|---|---|--:|--:|--:|--:|--:|---|---|---|\n"
+    )
+    lines = []
+    for r in rows:
+        if r["scenario"] != "sweep":
+            continue
+        x = r.get("extra", {})
+        note = r.get("note") or ""
+        if r.get("errors") and not note:
+            note = f"{r['errors']} errors"
+        lines.append(
+            f"| {x.get('api', '')} | {x.get('endpoint', r['name'])} | {x.get('role', '')} "
+            f"| {x.get('cache', '')} | {_num(r['throughput'])} | {_num(r['ratio'], 2)} "
+            f"| {_num(r['p50_ms'], 2)} | {_num(r['p99_ms'], 2)} | {_cpu(r)} "
+            f"| {r['target'] or '–'} | {_met(r['met'])} | {note} |"
+        )
+    return head + "\n".join(lines) + "\n" if lines else ""
 
 
 def load_all() -> dict[str, Any]:
@@ -156,6 +182,17 @@ def _section(title: str, run: dict[str, Any]) -> str:
         f"{_num(base.get('after'))} req/s after the scenarios (mean {_num(base.get('rps'))})."
     )
     out += ["", table(run["rows"])]
+    sweep = sweep_table(run["rows"])
+    if sweep:
+        out += [
+            "### Endpoint sweep",
+            "",
+            "`bench/run.py --scenario sweep` (bench/sweep.py): every endpoint as VEN and as BL, read "
+            "cache off and on, one seeded SQLite database; Ratio against this run's baseline. On a "
+            "shared machine compare *VTN CPU µs/req*, not req/s.",
+            "",
+            sweep,
+        ]
     if m:
         out += ["<details><summary>Machine</summary>", "", "| | |", "|---|---|"]
         out += [f"| {label} | {m.get(key)} |" for key, label in _MACHINE_KEYS]

@@ -21,15 +21,15 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/run.py`: make `bench`, `vtn` and `shared` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import report, scenarios_peer, scenarios_read, scenarios_write  # noqa: E402
+from bench import report, scenarios_peer, scenarios_read, scenarios_write, sweep  # noqa: E402
 from bench.common import DATA, DEFAULT_PG_URL, _pg_version, machine_info  # noqa: E402
 from bench.context import Ctx, run_baseline  # noqa: E402
 from bench.load import have_wrk  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.seed import clean, ensure, mint_tokens  # noqa: E402
 
-SCENARIOS = ["polling", "ingest", "fanout", "scale", "scaleout", "mtls", "oadr20b"]
-QUICK_SCENARIOS = ["polling", "ingest", "fanout"]
+SCENARIOS = ["polling", "ingest", "fanout", "scale", "scaleout", "mtls", "oadr20b", "sweep"]
+QUICK_SCENARIOS = ["polling", "ingest", "fanout", "sweep"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,7 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="bench/run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
-        "--quick", action="store_true", help="about one minute: polling 1,000 VENs, ingest, fan-out 1,000"
+        "--quick",
+        action="store_true",
+        help="about three minutes: polling 1,000 VENs, ingest, fan-out 1,000, a dozen sweep steps",
     )
     p.add_argument(
         "--scenario", action="append", choices=SCENARIOS, help="run only this scenario (repeatable)"
@@ -55,9 +57,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--sizes", help="VEN counts for polling/scale, comma-separated (default 1000,10000,100000)"
     )
     p.add_argument("--fanout", type=int, help="webhook subscribers (default 10000; quick 1000)")
-    p.add_argument("--duration", type=float, help="seconds per measurement (default 10; quick 4)")
     p.add_argument(
-        "--warmup", type=float, help="warm-up seconds before each measurement (default 2; quick 1)"
+        "--duration", type=float, help="seconds per measurement (default 10; quick 4; sweep steps 2)"
+    )
+    p.add_argument(
+        "--warmup",
+        type=float,
+        help="warm-up seconds before each measurement (default 2; quick 1; sweep steps 1)",
+    )
+    p.add_argument(
+        "--only",
+        metavar="PATTERN",
+        help="sweep: only the steps whose label ('3.1.0 GET /events/{id} VEN', '2.0b POST "
+        "OadrPoll:oadrPoll VEN', ...) contains PATTERN or matches it as a regex (case-insensitive)",
     )
     p.add_argument("--connections", type=int, default=32, help="keep-alive connections (default 32)")
     p.add_argument("--threads", type=int, default=1, help="load generator threads (default 1)")
@@ -189,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         attempt("mtls", scenarios_peer.mtls, ctx)
     if "oadr20b" in selected:
         attempt("oadr20b", scenarios_peer.oadr20b, ctx)
+    if "sweep" in selected:
+        attempt("sweep", sweep.sweep, ctx, args.only, args.duration, args.warmup)
 
     after = run_baseline(ctx, base_file)
     print(f"  baseline (bare aiohttp), again: {after.rps:,.0f} req/s", flush=True)
@@ -228,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.table(run["rows"]))
     if not args.no_docs:
-        partial = bool(args.scenario) or bool(args.sizes) or bool(args.db)
+        partial = bool(args.scenario) or bool(args.sizes) or bool(args.db) or bool(args.only)
         data = report.merge(run, selected, partial)
         report.write_docs(data)
         print(f"wrote {report.RESULTS} and {report.DOCS} ({run['duration_s']:.0f} s)")

@@ -62,6 +62,7 @@ class SeedSpec:
     vens: int
     resources_per_ven: int = 0
     events: int = EVENTS
+    intervals: int = 4  # hourly intervals per event
 
 
 @dataclass
@@ -110,8 +111,8 @@ def code_key(spec: SeedSpec) -> str:
     return h.hexdigest()[:16]
 
 
-def event_request(program_id: str, k: int, targets: list[str] | None) -> EventRequest:
-    """A price event with four hourly intervals, as a BL would POST it."""
+def event_request(program_id: str, k: int, targets: list[str] | None, intervals: int = 4) -> EventRequest:
+    """A price event with `intervals` hourly intervals, as a BL would POST it."""
     doc: dict[str, Any] = {
         "programID": program_id,
         "eventName": f"bench-event-{k:02d}",
@@ -127,7 +128,7 @@ def event_request(program_id: str, k: int, targets: list[str] | None) -> EventRe
         ],
         "intervals": [
             {"id": j, "payloads": [{"type": "PRICE", "values": [round(0.2 + 0.01 * (j + k), 3)]}]}
-            for j in range(4)
+            for j in range(intervals)
         ],
     }
     if targets:
@@ -161,7 +162,8 @@ async def _seed(url: str, spec: SeedSpec, key: str) -> Manifest:
             if k >= spec.events // 2:
                 slot = k - spec.events // 2
                 groups = [f"group-{g:02d}" for g in range(GROUPS) if g % (spec.events // 2) == slot]
-            event = await program_svc.create_event(tx, event_request(program.id, k, groups))
+            req = event_request(program.id, k, groups, spec.intervals)
+            event = await program_svc.create_event(tx, req)
             (targeted if groups else untargeted).append(event.id)
     for start in range(0, spec.vens, CHUNK):
         async with store.transaction() as tx:
@@ -359,11 +361,13 @@ def mint_tokens(url: str, client_ids: list[str], role: Role = Role.VEN, ttl: int
     return [service.issue(cid, role).access_token for cid in client_ids]
 
 
-def add_subscriptions(url: str, manifest: Manifest, count: int, callback_base: str) -> None:
-    """`count` VEN subscriptions to EVENT creates/updates, each with its own callback URL and secret."""
+def add_subscriptions(url: str, manifest: Manifest, count: int, callback_base: str) -> list[str]:
+    """`count` VEN subscriptions to EVENT creates/updates, each with its own callback URL and secret;
+    their ids, the i-th that of the i-th VEN."""
 
-    async def run() -> None:
+    async def run() -> list[str]:
         store = open_store(url)
+        ids: list[str] = []
         async with store.transaction() as tx:
             batch: list[dict[str, Any]] = []
             for i in range(count):
@@ -383,10 +387,12 @@ def add_subscriptions(url: str, manifest: Manifest, count: int, callback_base: s
                         "secret": f"bench-hmac-secret-{i:06d}",
                     }
                 )
+                ids.append(sub.id)
                 batch.append(_row(sub, {**tx.subscriptions.columns(sub), "role": Role.VEN.value}))
                 if len(batch) >= CHUNK:
                     await _bulk(tx.conn, subscriptions, batch)
             await _bulk(tx.conn, subscriptions, batch)
         await store.close()
+        return ids
 
-    asyncio.run(run())
+    return asyncio.run(run())
