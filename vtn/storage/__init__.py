@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,9 +75,10 @@ class Tx:
         """Refused logins and lockouts per client id."""
         return LoginRepo(self.conn, self.clients.clock)
 
-    async def report_usage(self, client_id: str) -> Usage:
-        """What `client_id` stores in reports (per-VEN quotas)."""
-        return await report_usage(self.conn, client_id)
+    async def report_usage(self, client_ids: Sequence[str]) -> dict[str, Usage]:
+        """What each of `client_ids` stores in reports (per-VEN quotas); clients without reports
+        are left out."""
+        return await report_usage(self.conn, client_ids)
 
     def mqtt_audience(self) -> MqttAudienceRepo:
         """Who may hear of a change over MQTT (the vens and their topics), in this transaction."""
