@@ -46,14 +46,28 @@ class _Worker:
         self._reader = asyncio.create_task(self._read_replies(), name="intake-replies")
         self.alive = True
         self.replacing = False  # a restart of this worker is under way
+        self._outgoing: list[bytes] = []
+
+    def _flush(self) -> None:
+        frames, self._outgoing = self._outgoing, []
+        stdin = self.proc.stdin
+        if stdin is None or stdin.is_closing():
+            return  # the worker is gone: its reader fails the waiting requests
+        with contextlib.suppress(ConnectionError, RuntimeError):  # likewise
+            stdin.write(b"".join(frames))
 
     async def call(self, frame: bytes) -> IntakeReply:
         stdin = self.proc.stdin
         if not self.alive or stdin is None or stdin.is_closing():
             raise WorkerGone
-        future: asyncio.Future[IntakeReply] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[IntakeReply] = loop.create_future()
         self._waiting.append(future)
-        stdin.write(frame)
+        # The frames of one loop iteration go out in one write (one pipe write, and one wake-up of
+        # the worker, per burst of requests instead of per request).
+        if not self._outgoing:
+            loop.call_soon(self._flush)
+        self._outgoing.append(frame)
         if stdin.transport.get_write_buffer_size() > HIGH_WATER:
             try:
                 await stdin.drain()

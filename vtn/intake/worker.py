@@ -33,22 +33,30 @@ def handle(registry: SchemaRegistry, payload: bytes) -> IntakeReply:
     return IntakeReply(False, report.id, report.event_id, report.client_name, report.doc)
 
 
-def _read_exactly(stream: BinaryIO, n: int) -> bytes | None:
-    data = stream.read(n)
-    return data if data is not None and len(data) == n else None
-
-
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
+    """Answer frames until `inp` ends: every frame that has arrived is handled, then all the replies
+    go out in one write (one pipe write and one wake-up of the serving process per burst, not per
+    report: the serving process sends a loop iteration's requests together)."""
     registry = SchemaRegistry()
-    while (head := _read_exactly(inp, HEADER.size)) is not None:
-        (size,) = HEADER.unpack(head)
-        if size > MAX_FRAME:
-            return
-        payload = _read_exactly(inp, size)
-        if payload is None:
-            return
-        out.write(encode_reply(handle(registry, payload)))
-        out.flush()
+    read = getattr(inp, "read1", inp.read)
+    buffer = b""
+    while chunk := read(1 << 16):
+        buffer += chunk
+        replies: list[bytes] = []
+        at = 0
+        while len(buffer) - at >= HEADER.size:
+            (size,) = HEADER.unpack_from(buffer, at)
+            if size > MAX_FRAME:
+                return
+            if len(buffer) - at - HEADER.size < size:
+                break
+            start = at + HEADER.size
+            replies.append(encode_reply(handle(registry, buffer[start : start + size])))
+            at = start + size
+        buffer = buffer[at:]
+        if replies:
+            out.write(b"".join(replies))
+            out.flush()
 
 
 def main() -> None:
