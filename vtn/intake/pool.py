@@ -17,13 +17,11 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
-from shared.models import ReportRequest
 from shared.validation import SchemaRegistry
-from shared.wire import oadr3_json
 from vtn.core.ids import key_scope
 from vtn.intake.frames import HEADER, MAX_FRAME, IntakeReply, IntakeRequest, decode_reply, encode_request
 from vtn.principal import Principal
-from vtn.services.reports import prepare_report
+from vtn.services.reports import prepare_report_body
 from vtn.storage.reports import PreparedReport
 
 log = logging.getLogger("vtn.intake")
@@ -166,8 +164,7 @@ class IntakePool:
                     )
                 if reply.failure is not None:
                     log.error("intake worker failed on a report (decoded here instead): %s", reply.failure)
-        req = oadr3_json.decode(self._registry, "reportRequest", ReportRequest, body)
-        return prepare_report(req, report_id, now, client_id, scope)
+        return prepare_report_body(self._registry, body, report_id, now, client_id, scope)
 
     def _next_worker(self) -> _Worker | None:
         for _ in range(len(self._workers)):

@@ -151,7 +151,9 @@ class ReportQuotas:
                     if entry is not None and self._seen.get(client) is entry[0]:
                         seen, before = entry
                         seen.stored, seen.until, seen.refreshing = stored, until, False
-                        seen.added = Usage(seen.added.objects - before.objects, seen.added.bytes - before.bytes)
+                        seen.added = Usage(
+                            seen.added.objects - before.objects, seen.added.bytes - before.bytes
+                        )
                     continue
                 seen = _Seen(stored, NOTHING, until)
                 if len(self._seen) >= self._max_clients:
