@@ -29,6 +29,7 @@ from bench.seed import ensure, working_copy  # noqa: E402
 from shared.enums import ROLE_SCOPES, ObjectType, Operation, Role  # noqa: E402
 from shared.validation import SchemaRegistry  # noqa: E402
 from shared.wire import oadr3_json  # noqa: E402
+from vtn.core.ids import key_scope  # noqa: E402
 from vtn.core.visibility import targeting  # noqa: E402
 from vtn.principal import Principal  # noqa: E402
 from vtn.services import reports as report_svc  # noqa: E402
@@ -60,7 +61,7 @@ async def run(
         k = i % len(clients)
         who = Principal(clients[k], Role.VEN, ROLE_SCOPES[Role.VEN])
         prepared = report_svc.prepare_report_body(
-            registry, bodies[k], store.new_id(), store.clock(), who.client_id
+            registry, bodies[k], store.new_id(), store.clock(), who.client_id, key_scope(who)
         )
 
         async def unit(tx: Tx) -> None:
