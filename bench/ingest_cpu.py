@@ -1,18 +1,20 @@
 """In-process CPU per report of the whole write path, under concurrency, without HTTP.
 
-`python bench/ingest_cpu.py [--db sqlite|postgresql] [-c 32] [-n 3000]` decodes report bodies as
-`POST /reports` does (schema validation + model) and writes them the way the handler does
-(`store.write` of the service plus `Notifier.changed`, i.e. group commit, answered after the
-commit), with `-c` writers at once. It prints reports/s and CPU µs per report (process time, all
-threads: aiosqlite's thread and the fsync included), so that a change to the write path can be
-measured in seconds, apart from aiohttp and the load generator. `--aiosqlite` runs the same on
-aiosqlite instead of our SQLite driver (vtn/storage/sqlite_driver.py), to measure what that earns.
+`python bench/ingest_cpu.py [--db sqlite|postgresql] [-c 32] [-n 3000]` prepares report bodies as
+a VEN's `POST /reports` does (`services.reports.prepare_report_body`: schema validation, stored
+document) and writes them the way `Core.write_prepared_report` does (group commit with the
+notification fan-out, answered after the commit), with `-c` writers at once. It prints reports/s
+and CPU µs per report (process time, all threads: aiosqlite's thread and the fsync included), so
+that a change to the write path can be measured in seconds, apart from aiohttp and the load
+generator. `--aiosqlite` runs the same on aiosqlite instead of our SQLite driver
+(vtn/storage/sqlite_driver.py), to measure what that earns.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 import time
 from pathlib import Path
@@ -24,10 +26,10 @@ from bench.common import DEFAULT_PG_URL  # noqa: E402
 from bench.scenarios_read import vens_spec  # noqa: E402
 from bench.scenarios_write import INGEST_VENS, report_body  # noqa: E402
 from bench.seed import ensure, working_copy  # noqa: E402
-from shared.enums import ROLE_SCOPES, Operation, Role  # noqa: E402
-from shared.models import ReportRequest  # noqa: E402
+from shared.enums import ROLE_SCOPES, ObjectType, Operation, Role  # noqa: E402
 from shared.validation import SchemaRegistry  # noqa: E402
 from shared.wire import oadr3_json  # noqa: E402
+from vtn.core.ids import key_scope  # noqa: E402
 from vtn.core.visibility import targeting  # noqa: E402
 from vtn.principal import Principal  # noqa: E402
 from vtn.services import reports as report_svc  # noqa: E402
@@ -58,16 +60,20 @@ async def run(
     async def one(i: int) -> None:
         k = i % len(clients)
         who = Principal(clients[k], Role.VEN, ROLE_SCOPES[Role.VEN])
-        req = oadr3_json.decode(registry, "reportRequest", ReportRequest, bodies[k])
+        prepared = report_svc.prepare_report_body(
+            registry, bodies[k], store.new_id(), store.clock(), who.client_id, key_scope(who)
+        )
 
-        async def unit(tx: Tx) -> object:
-            obj = await report_svc.create_report(tx, who, req, targeting(grants[clients[k]]))
+        async def unit(tx: Tx) -> None:
+            await report_svc.create_prepared_report(tx, who, prepared, targeting(grants[clients[k]]))
             if notify:
-                await notifier.changed(tx, Operation.CREATE, obj)
-            return obj
+                program_id = tx.reports.written_program(prepared.id)
+                await notifier.changed_if_heard(
+                    tx, Operation.CREATE, ObjectType.REPORT, program_id, prepared.model
+                )
 
-        obj = await store.write(unit)
-        oadr3_json.encode(obj)  # type: ignore[arg-type]
+        await store.write(unit)
+        oadr3_json.encode_stored(prepared.doc, prepared.model)
 
     async def worker(w: int, count: int) -> None:
         for j in range(count):
@@ -94,7 +100,13 @@ def main() -> None:
     p.add_argument("--uvloop", action="store_true")
     p.add_argument("--no-notify", action="store_true", help="leave Notifier.changed out (its share)")
     p.add_argument("--aiosqlite", action="store_true", help="aiosqlite instead of our SQLite driver")
+    p.add_argument("--default-gc", action="store_true", help="Python's collector settings, not the server's")
     args = p.parse_args()
+    if not args.default_gc:
+        # As `vtn serve` runs (vtn/cli/serve.py): without it a third of the CPU here was the
+        # collector rescanning long-lived objects, which the server does not pay.
+        gc.freeze()
+        gc.set_threshold(100_000, 50, 100)
     m = ensure(vens_spec(INGEST_VENS), args.db, args.pg_url)
     url = working_copy(m, args.db, args.pg_url, "ingest-cpu")
     coro = run(

@@ -158,7 +158,12 @@ def create_app(
         callbacks=callback_policy(config),
         intake=intake,
     )
-    app[QUOTAS] = ReportQuotas(config.ven_max_reports, config.ven_max_report_bytes)
+    quotas = app[QUOTAS] = ReportQuotas(config.ven_max_reports, config.ven_max_report_bytes)
+
+    async def stop_quotas(_: web.Application) -> None:
+        await quotas.close()
+
+    app.on_cleanup.append(stop_quotas)
     app[LOGINS] = LoginGuard(
         store,
         LockoutPolicy(config.lockout_after_failures, config.lockout_base_seconds, config.lockout_max_seconds),

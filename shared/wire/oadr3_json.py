@@ -163,18 +163,32 @@ _PAYLOAD_KINDS: dict[str, ValuesMapKind] = {
 
 def decode(registry: SchemaRegistry, schema: str, model: type[M], body: bytes) -> M:
     """Bytes -> validated model; raises BadRequest/SchemaViolation with a JSON pointer."""
-    doc = parse_json(body)
+    return model_of(model, validated(registry, schema, body))
+
+
+def validated(registry: SchemaRegistry, schema: str, body: bytes) -> Any:
+    """Bytes -> the parsed document, nulls dropped, valid against `schema` (what `decode` builds its
+    model from); raises BadRequest/SchemaViolation with a JSON pointer."""
     # Only a body that spells `null` somewhere can hold a null member; skip the copying walk otherwise.
-    return decode_doc(registry, schema, model, doc, nulls=b"null" in body)
+    return validated_doc(registry, schema, parse_json(body), nulls=b"null" in body)
 
 
 def decode_doc(registry: SchemaRegistry, schema: str, model: type[M], doc: Any, *, nulls: bool = True) -> M:
+    return model_of(model, validated_doc(registry, schema, doc, nulls=nulls))
+
+
+def validated_doc(registry: SchemaRegistry, schema: str, doc: Any, *, nulls: bool = True) -> Any:
     if nulls:
         doc = strip_nulls(doc)
     registry.validate(schema, doc)
     kind = _PAYLOAD_KINDS.get(schema)
     if kind is not None:
         registry.validate_payloads(kind, doc)
+    return doc
+
+
+def model_of(model: type[M], doc: Any) -> M:
+    """The typed model of a document `validated_doc` accepted."""
     try:
         return model.model_validate(doc)
     except ValidationError as exc:

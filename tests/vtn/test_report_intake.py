@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -26,7 +27,7 @@ from shared.wire import oadr3_json
 from vtn.app import build_app
 from vtn.config import VtnConfig
 from vtn.core.ids import assigned_id
-from vtn.intake import frames, pool
+from vtn.intake import frames, pool, worker
 from vtn.intake.pool import IntakePool
 from vtn.principal import Principal
 from vtn.services.reports import prepare_report
@@ -131,6 +132,38 @@ def test_frames_round_trip() -> None:
         frames.IntakeReply(False, failure="KeyError: 'x'"),
     ):
         assert frames.decode_reply(frames.encode_reply(reply)[frames.HEADER.size :]) == reply
+
+
+class _Trickle(io.BytesIO):
+    """A pipe that hands over at most `step` bytes per read, so frames arrive split and merged."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        super().__init__(data)
+        self._step = step
+
+    def read1(self, size: int = -1) -> bytes:
+        return super().read1(self._step)
+
+
+@pytest.mark.parametrize("step", [1, 7, 1 << 20])
+def test_the_worker_answers_every_frame_in_order_however_the_pipe_splits_them(step: int) -> None:
+    bodies = [json.dumps(doc).encode() for doc in _bodies()] + [b"{"]
+    sent = b"".join(
+        frames.encode_request(frames.IntakeRequest(f"id-{i}", NOW.isoformat(), "c", body, "c"))
+        for i, body in enumerate(bodies)
+    )
+    out = io.BytesIO()
+    worker.serve(_Trickle(sent, step), out)
+    answers, rest = [], out.getvalue()
+    while rest:
+        (size,) = frames.HEADER.unpack_from(rest)
+        answers.append(frames.decode_reply(rest[frames.HEADER.size : frames.HEADER.size + size]))
+        rest = rest[frames.HEADER.size + size :]
+    registry = SchemaRegistry()
+    for i, body in enumerate(bodies[:-1]):
+        req = oadr3_json.decode(registry, "reportRequest", ReportRequest, body)
+        assert answers[i].doc == prepare_report(req, f"id-{i}", NOW, "c", "c").doc
+    assert answers[-1] == frames.IntakeReply(True) and len(answers) == len(bodies)
 
 
 # ---------------------------------------------------------------------- through the API

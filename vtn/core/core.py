@@ -175,9 +175,10 @@ class Core:
         return await self.run(unit)
 
     async def write_prepared_report(self, who: Principal, prepared: PreparedReport) -> None:
-        """Store a report an intake worker validated and serialised (vtn/intake), with its notifications.
+        """Store a report validated and serialised beforehand (`services.reports.prepare_report_body`,
+        here or in an intake worker), with its notifications, and tell the observers.
 
-        Observers are not told: the typed report is built only if a subscriber is to hear of it.
+        The typed report is built only if a subscriber is to hear of it, or an observer.
         """
         permission = await self.visibility.permission(who)
         notifier = self.notifier
@@ -190,6 +191,10 @@ class Core:
             )
 
         await self.run(unit)
+        if self.observers:
+            report = prepared.model()
+            for observe in self.observers:
+                observe(who, Operation.CREATE, report)
 
     async def notify(self, tx: Tx, changes: Changes, operation: Operation, obj: AnyObject) -> None:
         """Queue the notifications of a change that a unit of work given to `run` made itself."""

@@ -17,13 +17,11 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
-from shared.models import ReportRequest
 from shared.validation import SchemaRegistry
-from shared.wire import oadr3_json
 from vtn.core.ids import key_scope
 from vtn.intake.frames import HEADER, MAX_FRAME, IntakeReply, IntakeRequest, decode_reply, encode_request
 from vtn.principal import Principal
-from vtn.services.reports import prepare_report
+from vtn.services.reports import prepare_report_body
 from vtn.storage.reports import PreparedReport
 
 log = logging.getLogger("vtn.intake")
@@ -46,14 +44,28 @@ class _Worker:
         self._reader = asyncio.create_task(self._read_replies(), name="intake-replies")
         self.alive = True
         self.replacing = False  # a restart of this worker is under way
+        self._outgoing: list[bytes] = []
+
+    def _flush(self) -> None:
+        frames, self._outgoing = self._outgoing, []
+        stdin = self.proc.stdin
+        if stdin is None or stdin.is_closing():
+            return  # the worker is gone: its reader fails the waiting requests
+        with contextlib.suppress(ConnectionError, RuntimeError):  # likewise
+            stdin.write(b"".join(frames))
 
     async def call(self, frame: bytes) -> IntakeReply:
         stdin = self.proc.stdin
         if not self.alive or stdin is None or stdin.is_closing():
             raise WorkerGone
-        future: asyncio.Future[IntakeReply] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[IntakeReply] = loop.create_future()
         self._waiting.append(future)
-        stdin.write(frame)
+        # The frames of one loop iteration go out in one write (one pipe write, and one wake-up of
+        # the worker, per burst of requests instead of per request).
+        if not self._outgoing:
+            loop.call_soon(self._flush)
+        self._outgoing.append(frame)
         if stdin.transport.get_write_buffer_size() > HIGH_WATER:
             try:
                 await stdin.drain()
@@ -152,8 +164,7 @@ class IntakePool:
                     )
                 if reply.failure is not None:
                     log.error("intake worker failed on a report (decoded here instead): %s", reply.failure)
-        req = oadr3_json.decode(self._registry, "reportRequest", ReportRequest, body)
-        return prepare_report(req, report_id, now, client_id, scope)
+        return prepare_report_body(self._registry, body, report_id, now, client_id, scope)
 
     def _next_worker(self) -> _Worker | None:
         for _ in range(len(self._workers)):

@@ -1,7 +1,7 @@
 """An intake worker process: `python -m vtn.intake.worker`, frames on stdin, replies on stdout.
 
 Runs the same decode (schema, payload enumerations, model) and the same stamping and
-serialisation as the serving process would (vtn.services.reports.prepare_report), in order.
+serialisation as the serving process would (vtn.services.reports.prepare_report_body), in order.
 """
 
 from __future__ import annotations
@@ -11,44 +11,48 @@ from datetime import datetime
 from typing import BinaryIO
 
 from shared.errors import OadrError
-from shared.models import ReportRequest
 from shared.validation import SchemaRegistry
-from shared.wire import oadr3_json
 from vtn.intake.frames import HEADER, MAX_FRAME, IntakeReply, decode_request, encode_reply
-from vtn.services.reports import prepare_report
+from vtn.services.reports import prepare_report_body
 
 
 def handle(registry: SchemaRegistry, payload: bytes) -> IntakeReply:
     try:
         req = decode_request(payload)
         try:
-            model = oadr3_json.decode(registry, "reportRequest", ReportRequest, req.body)
+            now = datetime.fromisoformat(req.now)
+            report = prepare_report_body(registry, req.body, req.report_id, now, req.client_id, req.id_scope)
         except OadrError:
             return IntakeReply(True)
-        report = prepare_report(
-            model, req.report_id, datetime.fromisoformat(req.now), req.client_id, req.id_scope
-        )
     except Exception as exc:  # noqa: BLE001 - the serving process decides instead, and logs it
         return IntakeReply(False, failure=f"{type(exc).__name__}: {exc}")
     return IntakeReply(False, report.id, report.event_id, report.client_name, report.doc)
 
 
-def _read_exactly(stream: BinaryIO, n: int) -> bytes | None:
-    data = stream.read(n)
-    return data if data is not None and len(data) == n else None
-
-
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
+    """Answer frames until `inp` ends: every frame that has arrived is handled, then all the replies
+    go out in one write (one pipe write and one wake-up of the serving process per burst, not per
+    report: the serving process sends a loop iteration's requests together)."""
     registry = SchemaRegistry()
-    while (head := _read_exactly(inp, HEADER.size)) is not None:
-        (size,) = HEADER.unpack(head)
-        if size > MAX_FRAME:
-            return
-        payload = _read_exactly(inp, size)
-        if payload is None:
-            return
-        out.write(encode_reply(handle(registry, payload)))
-        out.flush()
+    read = getattr(inp, "read1", inp.read)
+    buffer = b""
+    while chunk := read(1 << 16):
+        buffer += chunk
+        replies: list[bytes] = []
+        at = 0
+        while len(buffer) - at >= HEADER.size:
+            (size,) = HEADER.unpack_from(buffer, at)
+            if size > MAX_FRAME:
+                return
+            if len(buffer) - at - HEADER.size < size:
+                break
+            start = at + HEADER.size
+            replies.append(encode_reply(handle(registry, buffer[start : start + size])))
+            at = start + size
+        buffer = buffer[at:]
+        if replies:
+            out.write(b"".join(replies))
+            out.flush()
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from shared.enums import ObjectType
 from shared.errors import BadRequest, NotFound
 from shared.models import Report, ReportRequest, Subscription, SubscriptionRequest
+from shared.validation import SchemaRegistry
+from shared.wire import oadr3_json, stored_report
 from shared.wire.oadr3_json import wire_json
 from vtn.core.ids import assigned_id, object_id
 from vtn.core.visibility import owner
@@ -56,6 +58,22 @@ def prepare_report(
     stamp = {"id": own or report_id, "created_date_time": now, "modification_date_time": now}
     report = _stamped(req, stamp, client_id)
     return PreparedReport(report.id, report.event_id, report.client_name, client_id, now, wire_json(report))
+
+
+def prepare_report_body(
+    registry: SchemaRegistry, body: bytes, report_id: str, now: datetime, client_id: str, id_scope: str | None
+) -> PreparedReport:
+    """prepare_report of a `POST /reports` body: the same validation (raises what
+    oadr3_json.decode raises), and for a body in the plain form the stored document written
+    straight from it, without building the typed request (shared/wire/stored_report.py)."""
+    doc = oadr3_json.validated(registry, "reportRequest", body)
+    chosen = doc.get("id") if isinstance(doc, dict) else None
+    if chosen is None or type(chosen) is str:
+        own = assigned_id(id_scope, chosen) or report_id
+        text = stored_report.stored_doc(body, doc, own, now, client_id)
+        if text is not None:
+            return PreparedReport(own, doc["eventID"], doc["clientName"], client_id, now, text)
+    return prepare_report(oadr3_json.model_of(ReportRequest, doc), report_id, now, client_id, id_scope)
 
 
 async def create_prepared_report(

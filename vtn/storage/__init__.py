@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,7 +40,7 @@ from vtn.storage.usage import Usage, report_usage
 from vtn.storage.vens import ResourceRepo, VenRepo
 from vtn.storage.versions import StampRepo
 
-__all__ = ["ClientRecord", "NewClient", "Reads", "Store", "Tx", "TxNotes", "open_store"]
+__all__ = ["ClientRecord", "NewClient", "Reads", "Store", "Tx", "TxNotes", "Writer", "open_store"]
 
 T = TypeVar("T")
 
@@ -75,9 +75,10 @@ class Tx:
         """Refused logins and lockouts per client id."""
         return LoginRepo(self.conn, self.clients.clock)
 
-    async def report_usage(self, client_id: str) -> Usage:
-        """What `client_id` stores in reports (per-VEN quotas)."""
-        return await report_usage(self.conn, client_id)
+    async def report_usage(self, client_ids: Sequence[str]) -> dict[str, Usage]:
+        """What each of `client_ids` stores in reports (per-VEN quotas); clients without reports
+        are left out."""
+        return await report_usage(self.conn, client_ids)
 
     def mqtt_audience(self) -> MqttAudienceRepo:
         """Who may hear of a change over MQTT (the vens and their topics), in this transaction."""
@@ -155,7 +156,8 @@ class Store:
         """A read-write transaction, committed on normal exit and rolled back on error."""
         if self._sqlite:
             # One writer at a time in this process: SQLite serialises writers anyway, and waiting
-            # here is cheaper than waiting in its busy handler on a worker thread.
+            # here is cheaper than waiting in its busy handler on a worker thread. The lock first:
+            # writers waiting for it do not hold pool connections meanwhile.
             async with self._write_lock, self.engine.connect() as conn:
                 conn = await conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
                 async with conn.begin():
@@ -163,6 +165,15 @@ class Store:
             return
         async with self.engine.begin() as conn:
             yield self._tx(conn)
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[Writer]:
+        """One connection for several write transactions in a row (group commit's batches): the pool
+        checkout and return, and on PostgreSQL the pre-ping round trip, once instead of per batch."""
+        async with self.engine.connect() as conn:
+            if self._sqlite:
+                conn = await conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            yield Writer(self, conn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
@@ -173,6 +184,26 @@ class Store:
     async def close(self) -> None:
         self.reads.close()
         await self.engine.dispose()
+
+
+class Writer:
+    """A connection held for write transactions, one after another (Store.writer)."""
+
+    def __init__(self, store: Store, conn: AsyncConnection) -> None:
+        self._store = store
+        self.conn = conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A read-write transaction on this connection, committed on normal exit, else rolled back."""
+        store = self._store
+        if store._sqlite:
+            # The same lock as Store.transaction's (one writer at a time in this process).
+            async with store._write_lock, self.conn.begin():
+                yield store._tx(self.conn)
+            return
+        async with self.conn.begin():
+            yield store._tx(self.conn)
 
 
 def open_store(url: str, **kwargs: object) -> Store:

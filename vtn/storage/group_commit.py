@@ -12,6 +12,7 @@ flight the next writes queue up; a lone write never waits for company.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,7 +22,7 @@ from vtn.storage import sqlite_driver
 from vtn.storage.tx_notes import TxNotes
 
 if TYPE_CHECKING:
-    from vtn.storage import Store, Tx
+    from vtn.storage import Store, Tx, Writer
 
 T = TypeVar("T")
 
@@ -48,31 +49,49 @@ class GroupCommit:
         return await future
 
     async def _drain(self) -> None:
+        # Batches that follow each other share one connection (Store.writer): the pool checkout
+        # and return cost about as much CPU as the BEGIN and COMMIT themselves. After a failed
+        # commit the next batch starts on a fresh connection.
         while self._queue:
-            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
-            await self._commit(batch)
+            held = self._store.writer()
+            try:
+                writer = await held.__aenter__()
+            except Exception as exc:  # no connection: the next batch gets the error
+                _fail(self._next_batch(), exc)
+                continue
+            try:
+                while self._queue and await self._commit(writer, self._next_batch()):
+                    pass
+            except BaseException as exc:  # cancelled (shutdown)
+                await held.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+            with contextlib.suppress(Exception):  # every batch is answered already
+                await held.__aexit__(None, None, None)
 
-    async def _commit(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> None:
+    def _next_batch(self) -> list[tuple[Work, asyncio.Future[Any]]]:
+        batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+        return batch
+
+    async def _commit(self, writer: Writer, batch: list[tuple[Work, asyncio.Future[Any]]]) -> bool:
+        """Run and commit `batch`, answer its callers; False if the commit itself failed."""
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
             if len(batch) == 1:
                 # Alone: the transaction itself isolates the write, no savepoint needed.
                 (work, future), failed = batch[0], None
                 try:
-                    async with self._store.transaction() as tx:
+                    async with writer.transaction() as tx:
                         outcomes.append((future, await work(tx), None))
                 except Exception as exc:
                     failed = exc
                 if failed is not None:
                     outcomes = [(future, None, failed)]
             else:
-                found = await self._all_or_nothing(batch)
-                outcomes = found if found is not None else await self._one_by_one(batch)
+                found = await self._all_or_nothing(writer, batch)
+                outcomes = found if found is not None else await self._one_by_one(writer, batch)
         except Exception as exc:  # the commit itself failed: nobody's write is durable
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
+            _fail(batch, exc)
+            return False
         for future, result, error in outcomes:
             if future.done():  # the caller went away (cancelled request)
                 continue
@@ -80,9 +99,10 @@ class GroupCommit:
                 future.set_result(result)
             else:
                 future.set_exception(error)
+        return True
 
     async def _all_or_nothing(
-        self, batch: list[tuple[Work, asyncio.Future[Any]]]
+        self, writer: Writer, batch: list[tuple[Work, asyncio.Future[Any]]]
     ) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]] | None:
         """The batch without savepoints; None, with nothing committed, as soon as one write fails.
 
@@ -92,7 +112,7 @@ class GroupCommit:
         """
         results: list[Any] = []
         try:
-            async with self._store.transaction() as shared:
+            async with writer.transaction() as shared:
                 notes = TxNotes()
                 for work, _ in batch:
                     try:
@@ -104,11 +124,11 @@ class GroupCommit:
         return [(future, result, None) for (_, future), result in zip(batch, results, strict=True)]
 
     async def _one_by_one(
-        self, batch: list[tuple[Work, asyncio.Future[Any]]]
+        self, writer: Writer, batch: list[tuple[Work, asyncio.Future[Any]]]
     ) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
         """The batch with a savepoint per write: a write that fails is rolled back alone."""
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        async with self._store.transaction() as shared:
+        async with writer.transaction() as shared:
             conn = shared.conn
             savepoints = await _Savepoints.on(conn)
             notes = TxNotes()  # shared by the batch's units: they share the transaction
@@ -123,6 +143,12 @@ class GroupCommit:
                     await savepoints.release()
                     outcomes.append((future, result, None))
         return outcomes
+
+
+def _fail(batch: list[tuple[Work, asyncio.Future[Any]]], exc: BaseException) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)
 
 
 class _WriteFailed(Exception):

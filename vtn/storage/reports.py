@@ -75,8 +75,21 @@ class ReportStatements:
     re-hashes it per report (that was a third of the insert's CPU).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_grants: int = 4096) -> None:
         self._insert_for: dict[tuple[Rule, str, bool], Insert] = {}
+        # A VEN's grants bound as one parameter, per set of grants: VENs post report after report
+        # with the same grants, and encoding them anew cost a sorted() and a json.dumps per report.
+        self._grants: dict[tuple[str, frozenset[str]], Any] = {}
+        self._max_grants = max_grants
+
+    def grants(self, dialect: str, access: frozenset[str]) -> Any:
+        key = (dialect, access)
+        found = self._grants.get(key)
+        if found is None:
+            if len(self._grants) >= self._max_grants:
+                self._grants.clear()
+            found = self._grants[key] = _bind_grants(dialect, access)
+        return found
 
     def insert_for(self, rule: Rule, dialect: str, sandboxed: bool) -> Insert:
         key = (rule, dialect, sandboxed)
@@ -169,7 +182,7 @@ class ReportRepo(DocRepo[Report]):
         access = permission.access
         rule: Rule = "all" if access is None else "granted" if access else "untargeted"
         if access:
-            params["access"] = _bind_grants(dialect, access)
+            params["access"] = self._statements.grants(dialect, access)
         sandboxed = permission.sandbox is not None
         if sandboxed:
             params["sandbox"] = permission.sandbox
