@@ -70,6 +70,10 @@ def sample(pid: int, started: float, stats_file: Path) -> dict[str, Any]:
     return {
         "t_s": round(time.monotonic() - started, 1),
         "rss_kb": status_kb(pid, "VmRSS"),
+        # Of it: heap (Python objects, SQLite's page caches), mapped files, shared memory (the WAL index).
+        "rss_anon_kb": status_kb(pid, "RssAnon"),
+        "rss_file_kb": status_kb(pid, "RssFile"),
+        "rss_shmem_kb": status_kb(pid, "RssShmem"),
         "fds": fds,
         "threads": status_kb(pid, "Threads"),  # not kB: the count (same "Key: value" line)
         "cpu_s": round(cpu_seconds(pid) or 0.0, 2),
@@ -107,6 +111,8 @@ def verdict(samples: list[dict[str, Any]]) -> dict[str, Any]:
         "start_rss_mb": round(first["rss_kb"] / 1024, 1),
         "end_rss_mb": round(last["rss_kb"] / 1024, 1),
         "max_rss_mb": round(max(s["rss_kb"] for s in loaded) / 1024, 1),
+        "start_rss_anon_mb": round((first.get("rss_anon_kb") or 0) / 1024, 1),
+        "end_rss_anon_mb": round((last.get("rss_anon_kb") or 0) / 1024, 1),
         "start_fds": first["fds"],
         "end_fds": last["fds"],
         "max_fds": max(s["fds"] for s in loaded),
@@ -120,7 +126,9 @@ def verdict(samples: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run(minutes: float, connections: int, interval: float, trace: bool = False) -> dict[str, Any]:
+def run(
+    minutes: float, connections: int, interval: float, trace: bool = False, gc_probe: bool = False
+) -> dict[str, Any]:
     seconds = minutes * 60
     m = ensure(SPEC, "sqlite", "", log=print)
     url = working_copy(m, "sqlite", "", "soak")
@@ -142,13 +150,16 @@ def run(minutes: float, connections: int, interval: float, trace: bool = False) 
     argv = [VTN_BIN, "serve", "--db", url, "--port", str(port), "--no-migrate"]
     env = vtn_env()
     trace_dir = DATA / "soak-trace"
-    if trace:  # the same `vtn serve`, under tracemalloc, a snapshot at half time and at the end
+    if trace or gc_probe:  # the same `vtn serve`, under tracemalloc (snapshots at half time and at
+        # the end) or not (--gc-probe), and a full collection on SIGUSR2 (bench/soak_trace.py)
         argv = [PYTHON, "-m", "bench.soak_trace", *argv[1:]]
         env["SOAK_TRACE_DIR"] = str(trace_dir)
+        env["SOAK_TRACEMALLOC"] = "1" if trace else "0"
         for old in trace_dir.glob("snap-*"):
             old.unlink()
     server: Proc = spawn("vtn-soak", argv, port, env)
     snapshots: list[Path] = []
+    probe: dict[str, Any] = {}
     load: Proc | None = None
     samples: list[dict[str, Any]] = []
     uptime_before = Path("/proc/loadavg").read_text().split()[:3]
@@ -195,6 +206,8 @@ def run(minutes: float, connections: int, interval: float, trace: bool = False) 
                 break
         if load.popen.returncode:
             raise RuntimeError(f"the load process failed:\n{load.tail()}")
+        if gc_probe:
+            probe = _gc_probe(server, pid)
     finally:
         if load is not None:
             load.stop()
@@ -211,9 +224,27 @@ def run(minutes: float, connections: int, interval: float, trace: bool = False) 
         "summary": verdict(samples),
         "samples": [{k: v for k, v in s.items() if k != "load"} for s in samples],
     }
+    if gc_probe:
+        result["gc_probe"] = probe
     if len(snapshots) == 2:
         result["tracemalloc_diff"] = soak_trace.diff(snapshots[0], snapshots[1])
     return result
+
+
+def _gc_probe(server: Proc, pid: int) -> dict[str, Any]:
+    """One full collection in the idle VTN: what it found, and the resident set before and after."""
+    before = status_kb(pid, "VmRSS") or 0
+    os.kill(pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = [ln for ln in server.log.read_text(errors="replace").splitlines() if ln.startswith("SOAKGC ")]
+        if lines:
+            time.sleep(1.0)
+            found = json.loads(lines[-1].removeprefix("SOAKGC "))
+            after = status_kb(pid, "VmRSS") or 0
+            return {"rss_before_mb": round(before / 1024, 1), "rss_after_mb": round(after / 1024, 1), **found}
+        time.sleep(0.2)
+    raise RuntimeError("the VTN did not report its garbage collection")
 
 
 def _snapshot(pid: int, path: Path, timeout: float = 120.0) -> Path:
@@ -266,6 +297,8 @@ def section(result: dict[str, Any]) -> str:
             "| | Idle | Start (first sample under load) | End | Max |",
             "|---|--:|--:|--:|--:|",
             f"| RSS MB | {s['idle_rss_mb']} | {s['start_rss_mb']} | {s['end_rss_mb']} | {s['max_rss_mb']} |",
+            f"| of it heap (RssAnon) MB | | {s.get('start_rss_anon_mb', '–')} | "
+            f"{s.get('end_rss_anon_mb', '–')} | |",
             f"| Open fds | {s['idle_fds']} | {s['start_fds']} | {s['end_fds']} | {s['max_fds']} |",
             f"| Threads | | {s['start_threads']} | {s['end_threads']} | |",
             "",
@@ -318,12 +351,19 @@ def main() -> None:
     p.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--no-docs", action="store_true", help="do not write results-soak.json / the docs")
     p.add_argument(
+        "--gc-probe",
+        action="store_true",
+        help="at the end, one full garbage collection in the VTN: what it found, and the RSS after it",
+    )
+    p.add_argument(
         "--trace",
         action="store_true",
         help="run the VTN under tracemalloc and print what grew over the second half (implies --no-docs)",
     )
     args = p.parse_args()
-    result = run(args.minutes, args.connections, args.interval, args.trace)
+    result = run(args.minutes, args.connections, args.interval, args.trace, args.gc_probe)
+    if args.gc_probe:
+        print(f"full collection at the end: {json.dumps(result['gc_probe'])}")
     if args.trace:
         print(result.get("tracemalloc_diff", "(no tracemalloc snapshots)"))
         args.no_docs = True  # a traced VTN is slower and bigger: its figures are not the soak's

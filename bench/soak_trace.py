@@ -3,18 +3,24 @@
     python -m bench.soak_trace serve --db URL --port N ...   (what `bench/soak.py --trace` starts)
     python -m bench.soak_trace diff A.snap B.snap [--top 25]
 
+SIGUSR2 runs one full garbage collection and logs what it found (a `SOAKGC {...}` line), which tells
+uncollected cyclic garbage from live objects; SOAK_TRACEMALLOC=0 serves without tracemalloc.
+
 The served VTN is the ordinary `vtn serve` (vtn.cli.main), with tracemalloc on (12 frames) once
 the VTN's modules are imported; each SIGUSR1 writes the next snapshot to
-$SOAK_TRACE_DIR/snap-<n>.snap. tracemalloc makes the VTN several times slower and bigger: use it to
-find what grows, not to measure.
+$SOAK_TRACE_DIR/snap-<n>.snap after a full collection (live objects only). tracemalloc makes the
+VTN several times slower and bigger: use it to find what grows, not to measure.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
 import signal
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 from types import FrameType
@@ -27,6 +33,7 @@ def _snapshot_on_signal(directory: Path) -> None:
 
     def dump(_sig: int, _frame: FrameType | None) -> None:
         nonlocal taken
+        gc.collect()  # only what is still reachable: uncollected cyclic garbage is not a leak
         snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
         tmp = directory / f"snap-{taken}.tmp"
         snap.dump(str(tmp))
@@ -36,15 +43,31 @@ def _snapshot_on_signal(directory: Path) -> None:
     signal.signal(signal.SIGUSR1, dump)
 
 
+def _collect_on_signal() -> None:
+    """SIGUSR2: one full collection, and how much cyclic garbage it found, on stderr (the VTN's log)."""
+
+    def collect(_sig: int, _frame: FrameType | None) -> None:
+        counts, stats = gc.get_count(), gc.get_stats()
+        t0 = time.perf_counter()
+        found = gc.collect()
+        took = time.perf_counter() - t0
+        report = {"found": found, "seconds": round(took, 3), "counts": counts, "stats": stats}
+        print(f"SOAKGC {json.dumps(report)}", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGUSR2, collect)
+
+
 def serve(args: list[str]) -> None:
     # Tracing starts after the imports: tracing them takes minutes, and a diff does not need them.
     import vtn.app  # noqa: F401
     from vtn.cli import main as vtn_main
 
-    tracemalloc.start(FRAMES)
+    if os.environ.get("SOAK_TRACEMALLOC", "1") != "0":
+        tracemalloc.start(FRAMES)
     directory = Path(os.environ.get("SOAK_TRACE_DIR", "."))
     directory.mkdir(parents=True, exist_ok=True)
     _snapshot_on_signal(directory)
+    _collect_on_signal()
 
     sys.argv = ["vtn", "serve", *args]
     vtn_main()
