@@ -9,7 +9,7 @@ PORT   ?= 8080
 CERTS  ?= certs/dev
 TLS    ?= 0   # make run TLS=1: HTTPS, client certificates optional, onboarding API on
 
-.PHONY: run test lint install clean demo-credentials dev-certs demo demo-live bench bench-quick interop
+.PHONY: run test lint install clean demo-credentials dev-certs demo demo-live bench bench-quick soak interop
 
 $(BIN)/vtn: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -87,6 +87,12 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python bench/run.py --quick
+
+# Soak: one VTN under a steady mixed load for SOAK_MINUTES, its RSS and open files sampled every 10 s;
+# bench/results-soak.json and the Soak section of docs/performance.md. Exits 1 unless flat.
+SOAK_MINUTES ?= 10
+soak: install
+	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)
 
 # Third-party OpenADR 3 clients against our VTN (also part of `make test`); rewrites docs/interop.md.
 interop: install

@@ -166,13 +166,16 @@ class Proc:
 
 
 # Load from one address at thousands of requests a second is the point of a benchmark: the abuse
-# limits of docs/security.md (rate limits, lockout, report quotas) are off unless a bench sets them.
+# limits of docs/security.md (rate limits, lockout, per-VEN quotas) are off unless a bench sets them.
 UNLIMITED = {
     "VTN_RATE_PER_CLIENT": "0",
     "VTN_RATE_PER_ADDRESS": "0",
     "VTN_TOKEN_RATE_PER_ADDRESS": "0",
     "VTN_VEN_MAX_REPORTS": "0",
     "VTN_VEN_MAX_REPORT_BYTES": "0",
+    "VTN_VEN_MAX_VENS": "0",
+    "VTN_VEN_MAX_RESOURCES": "0",
+    "VTN_VEN_MAX_SUBSCRIPTIONS": "0",
 }
 
 

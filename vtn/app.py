@@ -31,7 +31,7 @@ from vtn.handlers.certificates import submit_request as submit_cert_request
 from vtn.intake.pool import IntakePool
 from vtn.limits.middleware import LIMITS, RequestLimits
 from vtn.limits.query import QUERY_RULES, query_rules
-from vtn.limits.quotas import QUOTAS, ReportQuotas
+from vtn.limits.quotas import OBJECT_QUOTAS, QUOTAS, ObjectQuotas, ReportQuotas
 from vtn.limits.rate import RateLimiter
 from vtn.middleware import ROUTE_SCOPES, RequestStack
 from vtn.notify.mqtt import mqtt_binding
@@ -159,6 +159,9 @@ def create_app(
         intake=intake,
     )
     quotas = app[QUOTAS] = ReportQuotas(config.ven_max_reports, config.ven_max_report_bytes)
+    app[OBJECT_QUOTAS] = ObjectQuotas(
+        config.ven_max_vens, config.ven_max_resources, config.ven_max_subscriptions
+    )
 
     async def stop_quotas(_: web.Application) -> None:
         await quotas.close()

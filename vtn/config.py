@@ -150,10 +150,14 @@ class VtnConfig:
     sandbox_requests_per_minute: int = 30
     sandbox_max_duration_seconds: float = 86400.0
     # Limits against abuse (docs/security.md). A list answer holds objects while their documents
-    # stay under list_max_bytes (the client pages on with skip); stored reports per VEN client.
+    # stay under list_max_bytes (the client pages on with skip); stored reports per VEN client, and
+    # the vens, resources and subscriptions a VEN client may own (0: no limit; BL has none).
     list_max_bytes: int = 4 * 1024 * 1024
     ven_max_reports: int = 100_000
     ven_max_report_bytes: int = 1024 * 1024 * 1024
+    ven_max_vens: int = 100
+    ven_max_resources: int = 10_000
+    ven_max_subscriptions: int = 100
     # Requests per second (and burst) per authenticated client and per remote address; 0: off.
     rate_per_client: float = 50.0
     burst_per_client: int = 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from shared.enums import Operation
+from shared.enums import ObjectType, Operation
 from shared.models import Resource, ResourceRequest
 from shared.models.common import VenId
 from vtn.core.queries import ResourceFilter
@@ -21,6 +21,7 @@ from vtn.handlers.http_io import (
     targets_param,
     text_param,
 )
+from vtn.limits.quotas import admit_objects
 from vtn.services import vens as svc
 
 
@@ -37,6 +38,7 @@ async def list_resources(request: web.Request) -> web.Response:
 
 async def create_resource(request: web.Request) -> web.Response:
     req = await body(request, "resourceRequest", ResourceRequest)
+    await admit_objects(request, caller(request), ObjectType.RESOURCE)
     return await mutate(
         request, Operation.CREATE, lambda tx: svc.create_resource(tx, caller(request), req), 201
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from shared.durations import from_us
-from shared.enums import Operation
+from shared.enums import ObjectType, Operation
 from shared.models import Subscription, SubscriptionRequest
 from shared.models.common import ProgramId
 from shared.wire.oadr3_json import encode_doc
@@ -23,6 +23,7 @@ from vtn.handlers.http_io import (
     state,
     text_param,
 )
+from vtn.limits.quotas import admit_objects
 from vtn.notify.callbacks import check_callbacks
 from vtn.services import reports as svc
 
@@ -42,6 +43,7 @@ async def create_subscription(request: web.Request) -> web.Response:
     req = await body(request, "subscriptionRequest", SubscriptionRequest)
     await check_callbacks((op.callback_url for op in req.object_operations), state(request).callbacks)
     who = caller(request)
+    await admit_objects(request, who, ObjectType.SUBSCRIPTION)
     permission = await state(request).core.permission(who)
     return await mutate(
         request, Operation.CREATE, lambda tx: svc.create_subscription(tx, who, permission, req), 201

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from shared.enums import Operation
+from shared.enums import ObjectType, Operation
 from shared.models import Ven, VenRequest
 from vtn.core.queries import VenFilter
 from vtn.handlers.http_io import (
@@ -19,6 +19,7 @@ from vtn.handlers.http_io import (
     targets_param,
     text_param,
 )
+from vtn.limits.quotas import admit_objects
 from vtn.services import vens as svc
 
 
@@ -32,6 +33,7 @@ async def list_vens(request: web.Request) -> web.Response:
 
 async def create_ven(request: web.Request) -> web.Response:
     req = await body(request, "venRequest", VenRequest)
+    await admit_objects(request, caller(request), ObjectType.VEN)
     return await mutate(request, Operation.CREATE, lambda tx: svc.create_ven(tx, caller(request), req), 201)
 
 

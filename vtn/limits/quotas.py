@@ -1,4 +1,5 @@
-"""Per-VEN quotas on stored reports (count and bytes), answered 403 with what to do.
+"""Per-VEN quotas, answered 403 "Quota Exceeded" with what to do: stored reports (count and bytes),
+and the vens, resources and subscriptions a VEN client owns (count).
 
 Why a tracker and not a query per write: summing the lengths of a VEN's stored reports costs a scan
 of them, too much for every POST at thousands of reports a second. The tracker reads a client's usage
@@ -8,6 +9,11 @@ against the figure it has), and the clients due are read together, one statement
 `batch` of them; clients seen for the first time at about the same moment are read together too.
 So a quota can be overshot by what other processes accepted within that window (a soft bound, see
 docs/security.md). BL clients have no quota.
+
+Vens, resources and subscriptions are written rarely, so their quota is an exact count from the store
+before each create (by the indexed client_id). Each object's size is already bounded by the request
+body limit, so the count bounds their bytes too. Concurrent creates of one client can overshoot by
+the number in flight, as with reports.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from shared.enums import ObjectType
 from shared.errors import Forbidden
 from vtn.core.state import state
 from vtn.principal import Principal
@@ -163,7 +170,30 @@ class ReportQuotas:
                     future.set_result(seen)
 
 
+@dataclass(frozen=True)
+class ObjectQuotas:
+    """Most vens, resources and subscriptions one VEN client may own (0: no limit)."""
+
+    max_vens: int
+    max_resources: int
+    max_subscriptions: int
+
+    def limit(self, kind: ObjectType) -> int:
+        return {
+            ObjectType.VEN: self.max_vens,
+            ObjectType.RESOURCE: self.max_resources,
+            ObjectType.SUBSCRIPTION: self.max_subscriptions,
+        }.get(kind, 0)
+
+
+_DELETE_HINT = {
+    ObjectType.VEN: "DELETE /vens/{venID}",
+    ObjectType.RESOURCE: "DELETE /resources/{resourceID}",
+    ObjectType.SUBSCRIPTION: "DELETE /subscriptions/{subscriptionID}",
+}
+
 QUOTAS = web.AppKey("vtn_report_quotas", ReportQuotas)
+OBJECT_QUOTAS = web.AppKey("vtn_object_quotas", ObjectQuotas)
 
 
 async def admit_report(request: web.Request, who: Principal) -> None:
@@ -184,3 +214,22 @@ def report_deleted(request: web.Request, who: Principal) -> None:
     quotas = request.app.get(QUOTAS)
     if quotas is not None:
         quotas.forget(who.client_id)
+
+
+async def admit_objects(request: web.Request, who: Principal, kind: ObjectType, adding: int = 1) -> None:
+    """The quota check of a create of `adding` vens, resources or subscriptions by `who`."""
+    quotas = request.app.get(OBJECT_QUOTAS)
+    if quotas is None or who.is_bl or adding <= 0:
+        return
+    limit = quotas.limit(kind)
+    if not limit:
+        return
+    async with state(request).core.read() as tx:
+        owned = await tx.owned_count(kind, who.client_id)
+    if owned + adding > limit:
+        noun = kind.value.lower()
+        raise QuotaExceeded(
+            f"{noun} quota reached: {owned} of {limit} {noun}s stored for this client"
+            + (f" (this request adds {adding})" if adding > 1 else "")
+            + f"; delete {noun}s you no longer need ({_DELETE_HINT[kind]})"
+        )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from shared.enums import Operation
+from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest
 from shared.models import EventRequest, ProgramRequest, Report, ReportRequest, SubscriptionRequest
 from shared.models.common import EventId, ProgramId
 from vtn.core.queries import EventFilter, ProgramFilter, ReportFilter, SubscriptionFilter, Tx
 from vtn.handlers.http_io import caller, id_param, objects_param, page, path_id, state, text_param
-from vtn.limits.quotas import admit_report, report_deleted
+from vtn.limits.quotas import admit_objects, admit_report, report_deleted
 from vtn.notify.callbacks import check_callbacks
 from vtn.oadr301 import inbound, outbound
 from vtn.oadr301._io import Doc, as_31, read_doc, respond, targets_query, write
@@ -248,6 +248,7 @@ async def create_subscription(request: web.Request) -> web.Response:
     req = _subscription_request(request, await read_doc(request, "subscription"))
     await check_callbacks((op.callback_url for op in req.object_operations), state(request).callbacks)
     who = caller(request)
+    await admit_objects(request, who, ObjectType.SUBSCRIPTION)
     permission = await state(request).core.permission(who)
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from shared.enums import Operation
+from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
 from vtn.core.queries import Page, ResourceFilter, Tx, VenFilter
 from vtn.handlers.http_io import caller, page, path_id, state, text_param
+from vtn.limits.quotas import admit_objects
 from vtn.oadr301 import inbound, outbound
 from vtn.oadr301._io import Doc, as_31, read_doc, respond, targets_query, write
 from vtn.principal import Principal
@@ -61,6 +62,8 @@ async def create_ven(request: web.Request) -> web.Response:
     who = caller(request)
     doc = await read_doc(request, "ven")
     req = as_31(request, "venRequest", VenRequest, inbound.ven(doc, who))
+    await admit_objects(request, who, ObjectType.VEN)
+    await admit_objects(request, who, ObjectType.RESOURCE, len(doc.get("resources") or []))
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         ven = await svc.create_ven(tx, who, req)
@@ -133,6 +136,7 @@ async def get_resource(request: web.Request) -> web.Response:
 async def create_resource(request: web.Request) -> web.Response:
     who = caller(request)
     doc = await read_doc(request, "resource")
+    await admit_objects(request, who, ObjectType.RESOURCE)
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         ven = await svc.get_ven(tx, who, path_id(request, "venID"))

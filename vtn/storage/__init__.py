@@ -17,6 +17,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.durations import utcnow
+from shared.enums import ObjectType
 from shared.models.base import ObjectMetadata
 from shared.wire.oadr3_json import StoredTexts
 from vtn.storage.areas import AreaRepo, RunRepo
@@ -36,7 +37,7 @@ from vtn.storage.reads import Reads
 from vtn.storage.reports import ReportRepo, ReportStatements
 from vtn.storage.subscriptions import SubscriptionRepo
 from vtn.storage.tx_notes import TxNotes
-from vtn.storage.usage import Usage, report_usage
+from vtn.storage.usage import Usage, owned_count, report_usage
 from vtn.storage.vens import ResourceRepo, VenRepo
 from vtn.storage.versions import StampRepo
 
@@ -79,6 +80,10 @@ class Tx:
         """What each of `client_ids` stores in reports (per-VEN quotas); clients without reports
         are left out."""
         return await report_usage(self.conn, client_ids)
+
+    async def owned_count(self, kind: ObjectType, client_id: str) -> int:
+        """How many vens, resources or subscriptions `client_id` owns (per-VEN quotas)."""
+        return await owned_count(self.conn, kind, client_id)
 
     def mqtt_audience(self) -> MqttAudienceRepo:
         """Who may hear of a change over MQTT (the vens and their topics), in this transaction."""

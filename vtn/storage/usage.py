@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vtn.storage.tables import reports
+from shared.enums import ObjectType
+from vtn.storage.tables import reports, resources, subscriptions, vens
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +34,13 @@ async def report_usage(conn: AsyncConnection, client_ids: Sequence[str]) -> dict
     (clients without reports are left out). One statement for all of them."""
     rows = await conn.execute(_USAGE, {"client_ids": list(client_ids)})
     return {str(cid): Usage(int(count), int(size)) for cid, count, size in rows}
+
+
+_OWNED = {ObjectType.VEN: vens, ObjectType.RESOURCE: resources, ObjectType.SUBSCRIPTION: subscriptions}
+
+
+async def owned_count(conn: AsyncConnection, kind: ObjectType, client_id: str) -> int:
+    """How many vens, resources or subscriptions belong to `client_id` (by the indexed client_id)."""
+    table = _OWNED[kind]
+    query = select(func.count()).select_from(table).where(table.c.client_id == client_id)
+    return int((await conn.execute(query)).scalar_one())
