@@ -86,6 +86,7 @@ class Ctx:
         duration: float | None = None,
         warmup: float | None = None,
         between: Callable[[], None] | None = None,
+        rate: float = 0.0,
     ) -> LoadResult:
         """Warm up, call `between`, then the measured run (the server must still be alive afterwards)."""
         conns = connections or self.connections
@@ -111,6 +112,7 @@ class Ctx:
             connections=conns,
             threads=self.threads,
             force_python=self.force_python,
+            rate=rate,
         )
         cpu = proc.cpu_seconds() - cpu0
         wall = time.monotonic() - t0

@@ -63,10 +63,14 @@ def run_load(
     connections: int = 64,
     threads: int = 1,
     force_python: bool = False,
+    rate: float = 0.0,
 ) -> LoadResult:
-    """Load http://127.0.0.1:<port> for `duration` seconds and return throughput and latencies."""
+    """Load http://127.0.0.1:<port> for `duration` seconds and return throughput and latencies.
+
+    `rate` > 0: an open-loop run at that many requests/s, always with bench/pyload.py (wrk 4 has no -R).
+    """
     base = f"http://127.0.0.1:{port}"
-    if have_wrk() and not force_python:
+    if have_wrk() and not force_python and rate <= 0:
         argv = [
             "wrk",
             f"-t{threads}",
@@ -92,8 +96,10 @@ def run_load(
             str(connections),
             "--duration",
             str(duration),
+            "--rate",
+            str(rate),
         ]
-        generator = "pyload"
+        generator = f"pyload at {rate:.0f}/s" if rate > 0 else "pyload"
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 120, check=False)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)
     if line is None:

@@ -3,6 +3,11 @@
 Same input (a requests file, one pre-built request per line) and the same output line as
 bench/rotate.lua, so bench/load.py treats both alike. Being Python, it saturates well below wrk:
 numbers near its own limit (about the baseline's) understate the server.
+
+`--rate R` makes it an open-loop generator (what wrk2's -R does; wrk 4 has none): requests are
+due at R per second in all, spread over the connections, and each latency counts from the moment
+its request was due, not from when a connection was free, so a stalled server shows in p99
+(no coordinated omission). A request due while its connection is still busy waits for it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ def read_requests(path: str) -> list[tuple[str, str, dict[str, str], bytes | Non
     return out
 
 
-async def run(base: str, path: str, connections: int, duration: float) -> dict[str, float]:
+async def run(
+    base: str, path: str, connections: int, duration: float, rate: float = 0.0
+) -> dict[str, float]:
     reqs = read_requests(path)
     latencies: list[int] = []
     errors = {"status": 0, "connect": 0, "read": 0, "timeout": 0}
@@ -36,13 +43,25 @@ async def run(base: str, path: str, connections: int, duration: float) -> dict[s
     connector = aiohttp.TCPConnector(limit=connections, force_close=False)
     async with aiohttp.ClientSession(base, connector=connector) as session:
 
+        interval_ns = int(connections * 1e9 / rate) if rate > 0 else 0
+        start_ns = time.perf_counter_ns()
+
         async def worker(k: int) -> None:
             nonlocal total_bytes
             i = k
+            # Open loop: this connection's requests are due every interval, staggered across them.
+            due = start_ns + (k * interval_ns) // connections
             while time.monotonic() < stop:
                 method, target, headers, body = reqs[i % len(reqs)]
                 i += connections
-                t0 = time.perf_counter_ns()
+                if interval_ns:
+                    wait = due - time.perf_counter_ns()
+                    if wait > 0:
+                        await asyncio.sleep(wait / 1e9)
+                    t0 = due
+                    due += interval_ns
+                else:
+                    t0 = time.perf_counter_ns()
                 try:
                     async with session.request(method, target, headers=headers, data=body) as resp:
                         total_bytes += len(await resp.read())
@@ -84,8 +103,9 @@ def main() -> None:
     p.add_argument("requests", help="requests file")
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--duration", type=float, default=10.0)
+    p.add_argument("--rate", type=float, default=0.0, help="requests/s in all (open loop); 0: closed loop")
     args = p.parse_args()
-    result = asyncio.run(run(args.base, args.requests, args.connections, args.duration))
+    result = asyncio.run(run(args.base, args.requests, args.connections, args.duration, args.rate))
     print("BENCHJSON " + json.dumps(result), flush=True)
 
 

@@ -21,14 +21,14 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/run.py`: make `bench`, `vtn` and `shared` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import report, scenarios_peer, scenarios_read, scenarios_write  # noqa: E402
+from bench import report, scenarios_mixed, scenarios_peer, scenarios_read, scenarios_write  # noqa: E402
 from bench.common import DATA, DEFAULT_PG_URL, _pg_version, machine_info  # noqa: E402
 from bench.context import Ctx, run_baseline  # noqa: E402
 from bench.load import have_wrk  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.seed import clean, ensure, mint_tokens  # noqa: E402
 
-SCENARIOS = ["polling", "ingest", "fanout", "scale", "scaleout", "mtls", "oadr20b"]
+SCENARIOS = ["polling", "ingest", "fanout", "mqtt", "mixed", "scale", "scaleout", "mtls", "oadr20b"]
 QUICK_SCENARIOS = ["polling", "ingest", "fanout"]
 
 
@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         subs = args.fanout or (1000 if quick else 10_000)
         for backend in ctx.backends([db] if db else ["sqlite"]):
             attempt("fanout", scenarios_write.fanout, ctx, backend, subs)
+    if "mixed" in selected:
+        for backend in ctx.backends([db] if db else ["sqlite"]):
+            attempt("mixed", scenarios_mixed.mixed, ctx, backend)
     if "scaleout" in selected and db != "sqlite":
         attempt("scaleout", scenarios_read.scaleout, ctx, 1000 if quick else 10_000)
     if "mtls" in selected:
