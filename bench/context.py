@@ -203,11 +203,12 @@ def vtn(
     webhooks: bool = False,
     reuse_port: bool = False,
     intake_workers: int = 0,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Proc]:
     """`vtn serve` on a free port; `processes` copies of it sharing the port with `--reuse-port`
     (bench/reuseport_serve.py only for uvloop, which `vtn serve` does not offer)."""
     port = free_port()
-    env = vtn_env(webhooks)
+    env = vtn_env(webhooks) | (env or {})
     use_wrapper = ctx.uvloop
     shared_port = reuse_port or processes > 1
     procs: list[Proc] = []

@@ -32,9 +32,7 @@ def read_requests(path: str) -> list[tuple[str, str, dict[str, str], bytes | Non
     return out
 
 
-async def run(
-    base: str, path: str, connections: int, duration: float, rate: float = 0.0
-) -> dict[str, float]:
+async def run(base: str, path: str, connections: int, duration: float, rate: float = 0.0) -> dict[str, float]:
     reqs = read_requests(path)
     latencies: list[int] = []
     errors = {"status": 0, "connect": 0, "read": 0, "timeout": 0}
@@ -42,7 +40,6 @@ async def run(
     stop = time.monotonic() + duration
     connector = aiohttp.TCPConnector(limit=connections, force_close=False)
     async with aiohttp.ClientSession(base, connector=connector) as session:
-
         interval_ns = int(connections * 1e9 / rate) if rate > 0 else 0
         start_ns = time.perf_counter_ns()
 

@@ -21,7 +21,14 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/run.py`: make `bench`, `vtn` and `shared` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import report, scenarios_mixed, scenarios_peer, scenarios_read, scenarios_write  # noqa: E402
+from bench import (  # noqa: E402
+    report,
+    scenarios_mixed,
+    scenarios_mqtt,
+    scenarios_peer,
+    scenarios_read,
+    scenarios_write,
+)
 from bench.common import DATA, DEFAULT_PG_URL, _pg_version, machine_info  # noqa: E402
 from bench.context import Ctx, run_baseline  # noqa: E402
 from bench.load import have_wrk  # noqa: E402
@@ -54,7 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--sizes", help="VEN counts for polling/scale, comma-separated (default 1000,10000,100000)"
     )
-    p.add_argument("--fanout", type=int, help="webhook subscribers (default 10000; quick 1000)")
+    p.add_argument(
+        "--fanout", type=int, help="webhook subscribers, or VENs for mqtt (default 10000; quick 1000)"
+    )
     p.add_argument("--duration", type=float, help="seconds per measurement (default 10; quick 4)")
     p.add_argument(
         "--warmup", type=float, help="warm-up seconds before each measurement (default 2; quick 1)"
@@ -183,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         subs = args.fanout or (1000 if quick else 10_000)
         for backend in ctx.backends([db] if db else ["sqlite"]):
             attempt("fanout", scenarios_write.fanout, ctx, backend, subs)
+    if "mqtt" in selected:
+        vens = args.fanout or (1000 if quick else 10_000)
+        for backend in ctx.backends([db] if db else ["sqlite"]):
+            attempt("mqtt", scenarios_mqtt.mqtt_fanout, ctx, backend, vens)
     if "mixed" in selected:
         for backend in ctx.backends([db] if db else ["sqlite"]):
             attempt("mixed", scenarios_mixed.mixed, ctx, backend)

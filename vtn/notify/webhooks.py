@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import re
+import socket
 import ssl
 import time
 from collections import OrderedDict
