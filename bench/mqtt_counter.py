@@ -1,20 +1,40 @@
 """MQTT subscriber for the MQTT fan-out scenario: counts what the broker delivers on the VEN topics.
 
-`python -m bench.mqtt_counter --prefix P --expect N --out FILE` subscribes (QoS 1, as a VEN would)
+`python -m bench.mqtt_counter --prefix P --expect N --out FILE` subscribes (QoS 0, see --qos)
 to `P/vens/+/events/+`, touches FILE.ready once the subscription is acknowledged, and writes
-{"count", "distinct", "first", "last", "arrivals"} to FILE once N messages arrived or --timeout
-seconds passed. paho-mqtt's threaded-free loop: the least Python per message.
+{"count", "distinct", "first", "last", "arrivals"} to FILE once N messages arrived, --timeout
+seconds passed, or it is terminated.
+
+MQTT 3.1.1 over a plain blocking socket, parsed by hand: a Python client library (paho) reads one
+packet per loop turn and could not keep up with the VTN's publisher; Mosquitto then drops what
+exceeds its per-client queue (max_queued_messages), which would be counted as lost. PUBACKs for a
+read's worth of messages go back in one send.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
+import socket
+import struct
+import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import paho.mqtt.client as mqtt
+
+def _string(value: str) -> bytes:
+    raw = value.encode()
+    return struct.pack("!H", len(raw)) + raw
+
+
+def _packet(kind: int, body: bytes) -> bytes:
+    n, length = len(body), bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        length.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes([kind]) + bytes(length) + body
 
 
 def main() -> None:
@@ -25,45 +45,85 @@ def main() -> None:
     p.add_argument("--expect", type=int, required=True)
     p.add_argument("--timeout", type=float, default=120.0)
     p.add_argument("--out", required=True)
+    # QoS 0 by default: at QoS 1 Mosquitto's default per-client limits (20 in flight, 1,000 queued)
+    # drop what one subscriber of every VEN topic cannot take as fast as the VTN publishes; a real
+    # VEN gets one message per change. The VTN's own publishes are QoS 1 either way.
+    p.add_argument("--qos", type=int, default=0, choices=[0, 1])
     args = p.parse_args()
     out = Path(args.out)
     arrivals: list[float] = []
-    topics: set[str] = set()
-    done = False
+    topics: set[bytes] = set()
 
-    def on_connect(client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None) -> None:
-        client.subscribe(f"{args.prefix}/vens/+/events/+", qos=1)
-
-    def on_subscribe(*_: Any) -> None:
-        Path(f"{out}.ready").touch()
-
-    def on_message(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        nonlocal done
-        arrivals.append(time.time())
-        topics.add(msg.topic)
-        if len(arrivals) >= args.expect:
-            done = True
-
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-counter-{args.prefix}")
-    client.on_connect = on_connect
-    client.on_subscribe = on_subscribe
-    client.on_message = on_message
-    client.connect(args.host, args.port, keepalive=60)
-    deadline = time.monotonic() + args.timeout
-    while not done and time.monotonic() < deadline:
-        client.loop(timeout=0.1)
-    client.disconnect()
-    out.write_text(
-        json.dumps(
-            {
-                "count": len(arrivals),
-                "distinct": len(topics),
-                "first": arrivals[0] if arrivals else None,
-                "last": arrivals[-1] if arrivals else None,
-                "arrivals": arrivals,
-            }
-        )
+    sock = socket.create_connection((args.host, args.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    connect = _string("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 60) + _string(f"bench-{args.prefix}")
+    sock.sendall(_packet(0x10, connect))
+    sock.sendall(
+        _packet(0x82, struct.pack("!H", 1) + _string(f"{args.prefix}/vens/+/events/+") + bytes([args.qos]))
     )
+    deadline = time.monotonic() + args.timeout
+    sock.settimeout(0.5)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        _count(sock, args.expect, deadline, out, arrivals, topics)
+    finally:
+        out.write_text(
+            json.dumps(
+                {
+                    "count": len(arrivals),
+                    "distinct": len(topics),
+                    "first": arrivals[0] if arrivals else None,
+                    "last": arrivals[-1] if arrivals else None,
+                    "arrivals": arrivals,
+                }
+            )
+        )
+
+
+def _count(
+    sock: socket.socket, expect: int, deadline: float, out: Path, arrivals: list[float], topics: set[bytes]
+) -> None:
+    buf = bytearray()
+    while len(arrivals) < expect and time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(1 << 20)
+        except TimeoutError:
+            sock.sendall(b"\xc0\x00")  # PINGREQ: stay connected while nothing comes
+            continue
+        if not chunk:
+            break
+        now = time.time()
+        buf += chunk
+        acks = []
+        at = 0
+        while len(buf) - at >= 2:
+            kind = buf[at]
+            n, shift, i = 0, 0, at + 1
+            while i < len(buf):
+                byte = buf[i]
+                n |= (byte & 0x7F) << shift
+                i += 1
+                if not byte & 0x80:
+                    break
+                shift += 7
+            else:
+                break
+            if len(buf) - i < n:
+                break
+            if kind & 0xF0 == 0x30:  # PUBLISH
+                tlen = (buf[i] << 8) | buf[i + 1]
+                topics.add(bytes(buf[i + 2 : i + 2 + tlen]))
+                arrivals.append(now)
+                if kind & 0x06:  # QoS 1: acknowledge
+                    acks.append(b"\x40\x02" + bytes(buf[i + 2 + tlen : i + 4 + tlen]))
+            elif kind == 0x90:  # SUBACK
+                Path(f"{out}.ready").touch()
+            at = i + n
+        del buf[:at]
+        if acks:
+            sock.sendall(b"".join(acks))
+    sock.sendall(b"\xe0\x00")
+    sock.close()
 
 
 if __name__ == "__main__":

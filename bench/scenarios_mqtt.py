@@ -80,7 +80,7 @@ def mqtt_fanout(ctx: Ctx, backend: str, vens: int) -> None:
     ctx.add(
         Row(
             "mqtt",
-            "1 event → every VEN's MQTT topic (QoS 1), all delivered to a wildcard subscriber",
+            "1 event → every VEN's MQTT topic (VTN publishes QoS 1), all at a QoS 0 wildcard subscriber",
             backend,
             f"{vens:,} VENs",
             round(vens / all_in, 1) if all_in else None,

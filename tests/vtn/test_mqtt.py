@@ -432,3 +432,14 @@ def test_render_acl_grants_and_refusals() -> None:
             render_acl("vtn", [], {"ven-user": [bad_id]})
     with pytest.raises(ValueError):
         render_acl("vtn", [], {}, prefix="openadr3/#")
+
+
+def test_ven_topic_is_the_ven_scoped_family_topic() -> None:
+    scheme = TopicScheme("p/q")
+    for kind in mqtt.VEN_SCOPED_KINDS:
+        for op in mqtt.PUBLISHED:
+            assert scheme.ven_topic("v-1", kind, op.value.lower()) == scheme.ven_scoped("v-1", kind).for_op(
+                op
+            )
+    with pytest.raises(ValueError):
+        scheme.ven_topic("v/1", "events", "create")

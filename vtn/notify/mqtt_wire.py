@@ -32,6 +32,9 @@ _REFUSED = {
 }
 
 
+_PID = tuple(struct.pack("!H", i) for i in range(0x10000))  # packet id -> its two bytes
+
+
 class MqttWireError(ConnectionError):
     """The broker refused, went away, or did not acknowledge in time."""
 
@@ -170,24 +173,20 @@ class MqttWire(asyncio.Protocol):
         try:
             async with asyncio.timeout(self.timeout_s + len(topics) / 10_000):
                 pending: list[bytes] = []
+                heads: dict[int, bytes] = {}  # topic length -> fixed header and topic length field
                 for topic in topics:
                     while len(self._unacked) >= self.window:
                         self._flush(pending)
                         await self._wait_progress()
                     pid = self._packet_id()
                     name = topic.encode()
-                    pending.append(
-                        b"".join(
-                            (
-                                bytes([head]),
-                                _length(2 + len(name) + 2 + len(payload)),
-                                struct.pack("!H", len(name)),
-                                name,
-                                struct.pack("!H", pid),
-                                payload,
-                            )
+                    start = heads.get(len(name))
+                    if start is None:
+                        remaining = 2 + len(name) + 2 + len(payload)
+                        start = heads[len(name)] = (
+                            bytes([head]) + _length(remaining) + struct.pack("!H", len(name))
                         )
-                    )
+                    pending.append(b"".join((start, name, _PID[pid], payload)))
                     if len(pending) >= 256:
                         self._flush(pending)
                         if not self._writable.is_set():
