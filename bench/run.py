@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--db",
         choices=["sqlite", "postgresql"],
         help="run polling/scale/ingest/fanout on this database only "
-        "(default: SQLite, plus PostgreSQL for ingest; scaleout is always PostgreSQL)",
+        "(default: SQLite, plus PostgreSQL for ingest; scaleout PostgreSQL unless --db sqlite)",
     )
     p.add_argument(
         "--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server (databases vtnbench_* are made there)"
@@ -199,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     if "mixed" in selected:
         for backend in ctx.backends([db] if db else ["sqlite"]):
             attempt("mixed", scenarios_mixed.mixed, ctx, backend)
-    if "scaleout" in selected and db != "sqlite":
-        attempt("scaleout", scenarios_read.scaleout, ctx, 1000 if quick else 10_000)
+    if "scaleout" in selected:
+        attempt("scaleout", scenarios_read.scaleout, ctx, 1000 if quick else 10_000, db or "postgresql")
     if "mtls" in selected:
         attempt("mtls", scenarios_peer.mtls, ctx)
     if "oadr20b" in selected:

@@ -24,6 +24,7 @@ POLL_TARGET_RATIO = 0.3
 SCALE_FLAT = 1.5  # p50 at the largest size within this factor of the smallest
 RSS_LIMIT_MB = 300.0
 SCALEOUT_TARGET = 1.6
+SCALEOUT_CPU_LIMIT = 1.1  # CPU per request with two processes within 10 % of one
 LOOKUPS = 4000  # distinct ids rotated through by the lookup/list measurements
 
 
@@ -217,16 +218,19 @@ def _scale_checks(
         )
 
 
-def scaleout(ctx: Ctx, n: int) -> None:
-    """Polling on PostgreSQL: two VTN processes sharing one port (SO_REUSEPORT) against one.
+def scaleout(ctx: Ctx, n: int, backend: str = "postgresql") -> None:
+    """Polling: two VTN processes sharing one port (SO_REUSEPORT) against one (PostgreSQL by default;
+    SQLite with `--db sqlite`, the processes sharing the database file).
 
     Both set-ups run at once (each on its own port; only one is loaded at a time) and are measured
     in ROUNDS alternating rounds, so that the drift of this machine's CPU speed hits both alike;
-    the factor is that of the summed throughputs, the rows show the last round.
+    the factor is that of the summed throughputs, the rows show the last round. VTN CPU per request
+    (all processes' CPU over all rounds' requests) is compared too: it holds better than throughput
+    on a shared machine, and a second process should add capacity, not cost per request.
     """
-    if not ctx.backends(["postgresql"]):
+    if not ctx.backends([backend]):
         return
-    m = ensure(vens_spec(n), "postgresql", ctx.pg_url, log=ctx.log)
+    m = ensure(vens_spec(n), backend, ctx.pg_url, log=ctx.log)
     tokens = mint_tokens(m.url, m.client_ids)
     reqfile = ctx.requests_file(f"scaleout-{n}", poll_requests(m, tokens))
     with contextlib.ExitStack() as stack:
@@ -246,7 +250,7 @@ def scaleout(ctx: Ctx, n: int) -> None:
             Row(
                 "scaleout",
                 f"GET /events, {procs} process{'es' if procs > 1 else ''} (SO_REUSEPORT)",
-                "postgresql",
+                backend,
                 size_label(n),
                 r.rps,
                 "req/s",
@@ -263,10 +267,32 @@ def scaleout(ctx: Ctx, n: int) -> None:
         Row(
             "scaleout",
             f"2 processes vs 1 ({RATIO_ROUNDS} alternating rounds)",
-            "postgresql",
+            backend,
             size_label(n),
             note=f"{factor:.2f}×",
             target=f"≥ {SCALEOUT_TARGET}×",
             met=factor >= SCALEOUT_TARGET,
         )
     )
+    cpu = {procs: _cpu_per_request(results) for procs, results in done.items()}
+    if cpu[1] and cpu[2]:
+        ratio = cpu[2] / cpu[1]
+        ctx.add(
+            Row(
+                "scaleout",
+                f"VTN CPU µs/request, 2 processes vs 1 ({RATIO_ROUNDS} alternating rounds)",
+                backend,
+                size_label(n),
+                note=f"{ratio:.2f}× ({cpu[1]:.0f} → {cpu[2]:.0f} µs)",
+                target=f"≤ {SCALEOUT_CPU_LIMIT}×",
+                met=ratio <= SCALEOUT_CPU_LIMIT,
+                extra={"cpu_us_per_request": {str(k): round(v, 1) for k, v in cpu.items() if v}},
+            )
+        )
+
+
+def _cpu_per_request(results: list[LoadResult]) -> float | None:
+    """CPU µs per request over several runs: each run's CPU weighted by its requests."""
+    cpu = sum((r.cpu_us_per_request or 0) * r.requests for r in results)
+    requests = sum(r.requests for r in results if r.cpu_us_per_request is not None)
+    return cpu / requests if requests else None

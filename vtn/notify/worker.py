@@ -205,10 +205,11 @@ class DeliveryWorker:
         timeout_us = int(self.policy.timeout_s * 1e6)
         while self._queue:
             item = self._queue.popleft()
-            if to_us(self.clock()) + timeout_us >= item.lease_until_us:
+            now_us = to_us(self.clock())
+            if now_us + timeout_us >= item.lease_until_us:
                 self._unsent.append(item)
             else:
-                attempt = await self._send(item)
+                attempt = await self._send(item, now_us)
                 # Appended only now: the pump swaps in a new list while sends are in flight.
                 self._done.append((item, attempt))
             if len(self._done) + len(self._unsent) == self.policy.settle_batch or (
@@ -216,9 +217,8 @@ class DeliveryWorker:
             ):
                 self._kick.set()
 
-    async def _send(self, item: Claimed) -> Attempt:
+    async def _send(self, item: Claimed, at_us: int) -> Attempt:
         started = time.perf_counter()
-        at_us = to_us(self.clock())
         status: int | None = None
         error: str | None = None
         try:
