@@ -183,7 +183,9 @@ async def _bulk_rows(conn: Any, table: Any, columns: tuple[str, ...], rows: list
     order = compiled.positiontup
     at = [columns.index(name) for name in order]
     for begin in range(0, len(rows), CHUNK):
-        await conn.exec_driver_sql(compiled.string, [tuple(r[i] for i in at) for r in rows[begin : begin + CHUNK]])
+        await conn.exec_driver_sql(
+            compiled.string, [tuple(r[i] for i in at) for r in rows[begin : begin + CHUNK]]
+        )
 
 
 def _fast_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -256,9 +258,7 @@ async def _seed(url: str, spec: SeedSpec, key: str) -> Manifest:
                 subst = {_ID: ven_id, _CLIENT: client_ids[i], _NAME: names[i], _GROUP: group_of(i)}
                 ven_rows.append(ven_tpl.row(subst))
                 target_rows.append(("VEN", ven_id, group_of(i)))
-                client_rows.append(
-                    (client_ids[i], names[i], Role.VEN.value, secret_hash, None, created_us)
-                )
+                client_rows.append((client_ids[i], names[i], Role.VEN.value, secret_hash, None, created_us))
                 for j, tpl in enumerate(res_tpls):
                     res_id = res_uuids[(i - start) * spec.resources_per_ven + j]
                     res_rows.append(tpl.row({_ID: res_id, _CLIENT: client_ids[i], _VEN: ven_id}))
