@@ -180,7 +180,7 @@ async def _bulk_rows(conn: Any, table: Any, columns: tuple[str, ...], rows: list
     if not rows:
         return
     compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
-    order = compiled.positiontup
+    order = compiled.positiontup or ()  # positional paramstyles (sqlite, asyncpg) always have one
     at = [columns.index(name) for name in order]
     for begin in range(0, len(rows), CHUNK):
         await conn.exec_driver_sql(
