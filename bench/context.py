@@ -89,6 +89,7 @@ class Ctx:
         warm_file: Path | None = None,
         once: bool = False,
         expect: str | None = None,
+        rate: float = 0.0,
     ) -> LoadResult:
         """Warm up, call `between`, then the measured run (the server must still be alive afterwards).
 
@@ -122,6 +123,7 @@ class Ctx:
             force_python=self.force_python,
             once=once,
             expect=expect,
+            rate=rate,
         )
         cpu = proc.cpu_seconds() - cpu0
         wall = time.monotonic() - t0

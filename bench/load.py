@@ -67,15 +67,17 @@ def run_load(
     force_python: bool = False,
     once: bool = False,
     expect: str | None = None,
+    rate: float = 0.0,
 ) -> LoadResult:
     """Load http://127.0.0.1:<port> for `duration` seconds and return throughput and latencies.
 
     `once`: send each line of the file once, from the first, then stop (bounded writes: at most
     `duration` seconds). `expect`: an answer counts as an error unless its body contains this text
     (for protocols that answer errors with HTTP 200); without it only the status is checked.
+    `rate` > 0: an open-loop run at that many requests/s, always with bench/pyload.py (wrk 4 has no -R).
     """
     base = f"http://127.0.0.1:{port}"
-    if have_wrk() and not force_python:
+    if have_wrk() and not force_python and rate <= 0:
         argv = [
             "wrk",
             f"-t{threads}",
@@ -104,8 +106,10 @@ def run_load(
             str(duration),
             *(["--once"] if once else []),
             *(["--expect", expect] if expect else []),
+            "--rate",
+            str(rate),
         ]
-        generator = "pyload"
+        generator = f"pyload at {rate:.0f}/s" if rate > 0 else "pyload"
     env = {**os.environ, "BENCH_EXPECT": expect or ""}
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 120, check=False, env=env)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)

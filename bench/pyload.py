@@ -3,6 +3,11 @@
 Same input (a requests file, one pre-built request per line) and the same output line as
 bench/rotate.lua, so bench/load.py treats both alike. Being Python, it saturates well below wrk:
 numbers near its own limit (about the baseline's) understate the server.
+
+`--rate R` makes it an open-loop generator (what wrk2's -R does; wrk 4 has none): requests are
+due at R per second in all, spread over the connections, and each latency counts from the moment
+its request was due, not from when a connection was free, so a stalled server shows in p99
+(no coordinated omission). A request due while its connection is still busy waits for it.
 """
 
 from __future__ import annotations
@@ -28,9 +33,16 @@ def read_requests(path: str) -> list[tuple[str, str, dict[str, str], bytes | Non
 
 
 async def run(
-    base: str, path: str, connections: int, duration: float, once: bool = False, expect: str = ""
+    base: str,
+    path: str,
+    connections: int,
+    duration: float,
+    once: bool = False,
+    expect: str = "",
+    rate: float = 0.0,
 ) -> dict[str, float]:
-    """As bench/rotate.lua: `once` sends each line once (shared cursor); `expect` checks bodies."""
+    """As bench/rotate.lua: `once` sends each line once (shared cursor); `expect` checks bodies;
+    `rate` > 0 runs open loop at that many requests/s in all."""
     reqs = read_requests(path)
     latencies: list[int] = []
     errors = {"status": 0, "connect": 0, "read": 0, "timeout": 0, "bad": 0}
@@ -39,10 +51,14 @@ async def run(
     stop = time.monotonic() + duration
     connector = aiohttp.TCPConnector(limit=connections, force_close=False)
     async with aiohttp.ClientSession(base, connector=connector) as session:
+        interval_ns = int(connections * 1e9 / rate) if rate > 0 else 0
+        start_ns = time.perf_counter_ns()
 
         async def worker(k: int) -> None:
             nonlocal total_bytes, cursor
             i = k
+            # Open loop: this connection's requests are due every interval, staggered across them.
+            due = start_ns + (k * interval_ns) // connections
             while time.monotonic() < stop:
                 if once:
                     if cursor >= len(reqs):
@@ -50,7 +66,14 @@ async def run(
                     i, cursor = cursor, cursor + 1
                 method, target, headers, body = reqs[i % len(reqs)]
                 i += connections
-                t0 = time.perf_counter_ns()
+                if interval_ns:
+                    wait = due - time.perf_counter_ns()
+                    if wait > 0:
+                        await asyncio.sleep(wait / 1e9)
+                    t0 = due
+                    due += interval_ns
+                else:
+                    t0 = time.perf_counter_ns()
                 try:
                     async with session.request(method, target, headers=headers, data=body) as resp:
                         answer = await resp.read()
@@ -97,9 +120,10 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--once", action="store_true", help="send each request once, then stop")
     p.add_argument("--expect", default="", help="count answers whose body lacks this text as bad")
+    p.add_argument("--rate", type=float, default=0.0, help="requests/s in all (open loop); 0: closed loop")
     args = p.parse_args()
     result = asyncio.run(
-        run(args.base, args.requests, args.connections, args.duration, args.once, args.expect)
+        run(args.base, args.requests, args.connections, args.duration, args.once, args.expect, args.rate)
     )
     print("BENCHJSON " + json.dumps(result), flush=True)
 

@@ -21,14 +21,22 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/run.py`: make `bench`, `vtn` and `shared` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import report, scenarios_peer, scenarios_read, scenarios_write, sweep  # noqa: E402
+from bench import (  # noqa: E402
+    report,
+    scenarios_mixed,
+    scenarios_mqtt,
+    scenarios_peer,
+    scenarios_read,
+    scenarios_write,
+    sweep,
+)
 from bench.common import DATA, DEFAULT_PG_URL, _pg_version, machine_info  # noqa: E402
 from bench.context import Ctx, run_baseline  # noqa: E402
 from bench.load import have_wrk  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.seed import clean, ensure, mint_tokens  # noqa: E402
 
-SCENARIOS = ["polling", "ingest", "fanout", "scale", "scaleout", "mtls", "oadr20b", "sweep"]
+SCENARIOS = ["polling", "ingest", "fanout", "mqtt", "mixed", "scale", "scaleout", "mtls", "oadr20b", "sweep"]
 QUICK_SCENARIOS = ["polling", "ingest", "fanout", "sweep"]
 
 
@@ -48,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--db",
         choices=["sqlite", "postgresql"],
         help="run polling/scale/ingest/fanout on this database only "
-        "(default: SQLite, plus PostgreSQL for ingest; scaleout is always PostgreSQL)",
+        "(default: SQLite, plus PostgreSQL for ingest; scaleout PostgreSQL unless --db sqlite)",
     )
     p.add_argument(
         "--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server (databases vtnbench_* are made there)"
@@ -56,7 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--sizes", help="VEN counts for polling/scale, comma-separated (default 1000,10000,100000)"
     )
-    p.add_argument("--fanout", type=int, help="webhook subscribers (default 10000; quick 1000)")
+    p.add_argument(
+        "--fanout", type=int, help="webhook subscribers, or VENs for mqtt (default 10000; quick 1000)"
+    )
     p.add_argument(
         "--duration", type=float, help="seconds per measurement (default 10; quick 4; sweep steps 2)"
     )
@@ -195,8 +205,15 @@ def main(argv: list[str] | None = None) -> int:
         subs = args.fanout or (1000 if quick else 10_000)
         for backend in ctx.backends([db] if db else ["sqlite"]):
             attempt("fanout", scenarios_write.fanout, ctx, backend, subs)
-    if "scaleout" in selected and db != "sqlite":
-        attempt("scaleout", scenarios_read.scaleout, ctx, 1000 if quick else 10_000)
+    if "mqtt" in selected:
+        vens = args.fanout or (1000 if quick else 10_000)
+        for backend in ctx.backends([db] if db else ["sqlite"]):
+            attempt("mqtt", scenarios_mqtt.mqtt_fanout, ctx, backend, vens)
+    if "mixed" in selected:
+        for backend in ctx.backends([db] if db else ["sqlite"]):
+            attempt("mixed", scenarios_mixed.mixed, ctx, backend)
+    if "scaleout" in selected:
+        attempt("scaleout", scenarios_read.scaleout, ctx, 1000 if quick else 10_000, db or "postgresql")
     if "mtls" in selected:
         attempt("mtls", scenarios_peer.mtls, ctx)
     if "oadr20b" in selected:

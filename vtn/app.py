@@ -292,6 +292,7 @@ async def _stop_cache_poller(app: web.Application) -> None:
     app[CACHE_POLLER].cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await app[CACHE_POLLER]
+    await app[STATE].core.visibility.close()
 
 
 async def _poll_change_stamps(app: web.Application) -> None:

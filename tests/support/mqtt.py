@@ -145,7 +145,9 @@ async def parties(vtn: Vtn) -> tuple[Api, Api, Api, str, str, str]:
 
 async def pending_mqtt(vtn: Vtn) -> int:
     async with vtn.store.read() as tx:
-        query = text("SELECT count(*) FROM outbox WHERE sink = 'mqtt' AND status = 'pending'")
+        query = text(
+            "SELECT count(*) FROM outbox WHERE (sink = 'mqtt' OR sink LIKE 'mqtt:%') AND status = 'pending'"
+        )
         return int((await tx.conn.execute(query)).scalar_one())
 
 

@@ -225,6 +225,7 @@ async def test_sink_fans_out_with_one_query(db_url: str, monkeypatch: pytest.Mon
     """Many vens: one audience query per change, a topic per ven that may see it, hidden per ven,
     and few outbox rows (one per distinct body, at most TOPICS_PER_ROW topics each)."""
     monkeypatch.setattr(mqtt, "TOPICS_PER_ROW", 150)
+    monkeypatch.setattr(mqtt, "SHARDS", 1)  # the row shapes below; sharding: the next test
     store = open_store(db_url)
     try:
         now = datetime.now(UTC)
@@ -266,7 +267,7 @@ async def test_sink_fans_out_with_one_query(db_url: str, monkeypatch: pytest.Mon
                 finally:
                     sa_event.remove(store.engine.sync_engine, "before_cursor_execute", record)
             assert len(statements) == 1, statements
-            assert all(i.sink == "mqtt" for i in items)
+            assert all(i.sink == "mqtt:0" for i in items)
             assert [len(row_topics(i.target)) for i in items] == rows
             assert row_topics(items[0].target)[:2] == bl_topics
             topics = [t for i in items for t in row_topics(i.target)]
@@ -290,6 +291,29 @@ def private_brokers() -> Iterator[list[Mosquitto]]:
     yield started
     for broker in started:
         broker.stop()
+
+
+def test_topics_are_sharded_by_ven_so_each_ven_keeps_its_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every topic in exactly one row; a ven's topics (and the BL topics) always in the same sink, so
+    its order holds; and the shards spread the vens so that they go out side by side."""
+    monkeypatch.setattr(mqtt, "TOPICS_PER_ROW", 50)
+    vens = [f"v{i:04d}" for i in range(1000)]
+    bl = [("p/events/create", ""), ("p/programs/p1/events/create", "")]
+    first = mqtt._items(bl + [(f"p/vens/{v}/events/create", v) for v in vens], "a")
+    second = mqtt._items(bl + [(f"p/vens/{v}/events/delete", v) for v in reversed(vens)], "b")
+    for items in (first, second):
+        seen = [t for i in items for t in row_topics(i.target)]
+        assert len(seen) == len(set(seen)) == 1002
+        assert all(len(row_topics(i.target)) <= 50 and mqtt.is_mqtt_sink(i.sink) for i in items)
+
+    def sinks(items: list[Any]) -> dict[str, str]:
+        return {
+            t.split("/")[2] if "/vens/" in t else "BL": i.sink for i in items for t in row_topics(i.target)
+        }
+
+    assert sinks(first) == sinks(second)
+    assert len(set(sinks(first).values())) == mqtt.SHARDS
+    assert not mqtt.is_mqtt_sink("sub:mqtt") and mqtt.is_mqtt_sink("mqtt")
 
 
 async def test_broker_outage_delays_but_loses_nothing(
@@ -408,3 +432,14 @@ def test_render_acl_grants_and_refusals() -> None:
             render_acl("vtn", [], {"ven-user": [bad_id]})
     with pytest.raises(ValueError):
         render_acl("vtn", [], {}, prefix="openadr3/#")
+
+
+def test_ven_topic_is_the_ven_scoped_family_topic() -> None:
+    scheme = TopicScheme("p/q")
+    for kind in mqtt.VEN_SCOPED_KINDS:
+        for op in mqtt.PUBLISHED:
+            assert scheme.ven_topic("v-1", kind, op.value.lower()) == scheme.ven_scoped("v-1", kind).for_op(
+                op
+            )
+    with pytest.raises(ValueError):
+        scheme.ven_topic("v/1", "events", "create")

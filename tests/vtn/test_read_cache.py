@@ -99,3 +99,23 @@ def test_an_answer_built_across_a_write_is_not_kept() -> None:
     assert cache.answer("k") is None
     cache.keep_answer("k", b"new", clocked=False, since=cache.generation)
     assert cache.answer("k") == b"new"
+
+
+def test_a_refused_grant_snapshot_is_not_retried_at_every_grant_change() -> None:
+    """Finding the grants too many to snapshot costs a query over all of them: after a refusal,
+    grant changes do not bring the snapshot back for SNAPSHOT_RETRY_S (per-client entries serve)."""
+    from vtn.services.read_cache import SNAPSHOT_RETRY_S, ReadCache
+
+    now = [0.0]
+    cache = ReadCache(grant_ttl_s=5.0, clock=lambda: now[0])
+    assert cache.needs_snapshot()
+    cache.keep_snapshot(None)  # too many grants
+    cache.grants_changed()
+    assert not cache.needs_snapshot()
+    cache.keep_grants("c1", frozenset({"t"}))
+    assert cache.grants("c1") == frozenset({"t"})
+    now[0] = SNAPSHOT_RETRY_S + 1
+    assert cache.needs_snapshot()
+    cache.keep_snapshot({"c1": frozenset({"u"})})
+    assert cache.grants("c1") == frozenset({"u"}) and cache.grants("c2") == frozenset()
+    assert not cache.needs_snapshot()

@@ -264,3 +264,29 @@ async def test_https_verifies_the_server(tmp_path: Path) -> None:
         await trusting.close()
         await default.close()
         await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook/1",
+        "https://Example.COM/a/b?x=1&y=2",
+        "http://h:80/p",
+        "http://[::1]:9/z",
+        "http://h/p?q='x'",
+        "http://h/a:b@c?x=a/b?c",
+        "http://h/p?",
+        "http://u:p@h/x",
+        "http://h/a/../b",
+        "http://h/a%20b",
+        "http://h/x#f",
+        "http://h/x/.y",
+    ],
+)
+def test_request_head_from_the_origin_cache_equals_the_full_parse(url: str) -> None:
+    """Plain URLs are built from their origin's parse (fast); the request must be what the full
+    parse of the URL gives, and URLs that are not plain must take the full parse."""
+    fast = WebhookClient(4, 1.0)
+    full = WebhookClient(4, 1.0)
+    full._by_origin = lambda target: None  # type: ignore[method-assign]
+    assert fast._target(url) == full._target(url)

@@ -17,6 +17,9 @@ cache while fresh (one query loads all clients' grants while the grant table is 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import TypeVar
 
 from shared.errors import BadRequest
@@ -29,6 +32,7 @@ from vtn.storage import Store
 from vtn.storage.filters import EVERYTHING, Permission
 
 P = TypeVar("P", Program, Event)
+log = logging.getLogger("vtn.visibility")
 
 # Up to this many (client, target) grant rows are cached as one snapshot; beyond it, per client.
 MAX_GRANT_SNAPSHOT = 500_000
@@ -94,6 +98,7 @@ class Visibility:
     def __init__(self, store: Store, cache: ReadCache) -> None:
         self._store = store
         self._cache = cache
+        self._loading: asyncio.Task[None] | None = None  # the grant snapshot being (re)loaded
 
     async def permission(self, who: Principal, requested: frozenset[str] | None = None) -> Permission:
         """What `who` may see of programs and events when asking for `requested` targets."""
@@ -109,14 +114,32 @@ class Visibility:
         """The targets BL granted a VEN client on its ven and resource objects."""
         cache = self._cache
         granted = cache.grants(client_id)
-        if granted is None and cache.needs_snapshot():
-            async with cache.snapshot_lock:  # one loader; the others wait for its snapshot
-                if cache.needs_snapshot():
-                    async with self._store.read() as tx:
-                        cache.keep_snapshot(await tx.vens.all_grants(MAX_GRANT_SNAPSHOT))
-            granted = cache.grants(client_id)
+        if granted is None and cache.needs_snapshot() and (self._loading is None or self._loading.done()):
+            # In the background: at 1,000,000 VENs the snapshot query ran 20 s before finding the
+            # grants too many to hold, and the requests waiting for it stalled that long. Meanwhile
+            # (and when the snapshot is refused) each client's grants cost one indexed query.
+            self._loading = asyncio.create_task(self._load_snapshot(), name="grant-snapshot")
         if granted is None:
             async with self._store.read() as tx:
                 granted = await tx.vens.granted_targets(client_id)
             cache.keep_grants(client_id, granted)
         return granted
+
+    async def _load_snapshot(self) -> None:
+        cache = self._cache
+        generation = cache.generation
+        try:
+            async with self._store.read() as tx:
+                snapshot = await tx.vens.all_grants(MAX_GRANT_SNAPSHOT)
+        except Exception:
+            log.warning("could not load the grant snapshot; grants are read per client", exc_info=True)
+            return
+        if cache.generation == generation:  # no grant (or object) change meanwhile: still current
+            cache.keep_snapshot(snapshot)
+
+    async def close(self) -> None:
+        """Wait out a snapshot load still running (it holds a read transaction of the store)."""
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loading

@@ -9,30 +9,34 @@
 - `MqttPublisher` is the worker's publisher: QoS 1, waits for every PUBACK, raises on any failure so
   the row stays in the outbox and is retried. A broker outage delays notifications; it never loses them.
 
-Row format: all MQTT rows share the outbox sink "mqtt", which the outbox delivers strictly one row
-at a time, in order. One row per topic would make an untargeted event for 10k vens 10k sequential
-claim/settle rounds (minutes to hours). So a row carries one notification body and the topics it goes
-to, newline-separated in `target` (MQTT_TOPICS_PER_ROW at most); the publisher sends them concurrently.
-Per-topic order still holds: a change lists each topic once, and rows go out one after the other.
+Row format: a row carries one notification body and the topics it goes to, newline-separated in
+`target` (TOPICS_PER_ROW at most); the publisher sends them all without waiting for each PUBACK.
+One row per topic would make an untargeted event for 10k vens 10k claim/settle rounds.
+Ordering: the outbox delivers the rows of one sink strictly one at a time, in order. All topics of
+one ven go to the same of SHARDS sinks (`mqtt:<n>`, by a hash of the ven id), and all BL topics to
+one, so a ven (and a BL) sees every change in order on all its topics, while the shards go out side
+by side: with one sink, 100,000 VENs were 100 rounds one after the other. Between two vens (of one
+client) there is no order. (Changing SHARDS while rows are pending may reorder those rows only;
+rows of the old single sink "mqtt" are still delivered.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import re
 import secrets
 import ssl
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-import aiomqtt
-
 from shared.enums import ObjectType, Operation
 from shared.models import Event, Program, Resource, Ven
 from vtn.config import VtnConfig
+from vtn.notify.mqtt_wire import MqttWire, MqttWireError
 from vtn.services.matching import PROGRAM_BOUND, Audience, Verdict, judge
 from vtn.services.notifier import AnyObject
 from vtn.storage import Tx
@@ -40,7 +44,8 @@ from vtn.storage.outbox import Claimed, OutboxItem
 
 log = logging.getLogger("vtn.notify.mqtt")
 
-SINK = "mqtt"  # the worker hands rows of this sink to the publisher
+SINK = "mqtt"  # the worker hands rows of this sink, and of its shards `mqtt:<n>`, to the publisher
+SHARDS = 16
 DEFAULT_PREFIX = "openadr3"
 ALL_OBJECT_KINDS = ("programs", "events", "reports", "subscriptions", "vens", "resources")
 VEN_SCOPED_KINDS = ("events", "programs", "resources", "reports", "subscriptions", "ven")
@@ -57,13 +62,13 @@ _PLURAL = {
 # Under vens/{venID}/: a ven's own object is singular ("ven"), everything else a collection.
 _VEN_SCOPED = {**_PLURAL, ObjectType.VEN: "ven"}
 # `/`, `+`, `#` would widen a subscription or an ACL grant; newlines separate topics in a row.
-_FORBIDDEN_IN_LEVEL = frozenset("/+#\0\r\n")
+_FORBIDDEN_IN_LEVEL = re.compile("[/+#\0\r\n]")
 TOPICS_PER_ROW = 1000  # bounds a row's size and what one failed publish round sends again
 
 
 def topic_level(value: str) -> str:
     """An id used as one topic level, refused if it could widen or split a topic (see _FORBIDDEN_IN_LEVEL)."""
-    if not value or _FORBIDDEN_IN_LEVEL & set(value):
+    if not value or _FORBIDDEN_IN_LEVEL.search(value):
         raise ValueError(f"{value!r} cannot be used as an MQTT topic level")
     return value
 
@@ -113,6 +118,11 @@ class TopicScheme:
         """Everything private to one ven lives below this; the broker ACL grants `{root}/#` to it."""
         return f"{self.prefix}/vens/{topic_level(ven_id)}"
 
+    def ven_topic(self, ven_id: str, kind: str, op: str) -> str:
+        """`ven_scoped(ven_id, kind).for_op(op)` for a lower-case op, made as fan-out needs it for each
+        of 100,000 vens (no Topics object)."""
+        return f"{self.prefix}/vens/{topic_level(ven_id)}/{kind}/{op}"
+
     def ven_scoped(self, ven_id: str, kind: str) -> Topics:
         """`{prefix}/vens/{venID}/{kind}/{op}`: what one ven may see, with its view of the object."""
         if kind not in VEN_SCOPED_KINDS:
@@ -124,7 +134,7 @@ BodyFor = Callable[[Verdict], str]
 
 
 class MqttSink:
-    """Notifier extra sink: the outbox rows of one change (sink "mqtt", target = topics, one a line)."""
+    """Notifier extra sink: the outbox rows of one change (sinks "mqtt:<n>", target = topics, one a line)."""
 
     def __init__(self, topics: TopicScheme) -> None:
         self.topics = topics
@@ -148,33 +158,30 @@ class MqttSink:
         except ValueError:
             # An id that is not URL-safe has no per-program topic; the write itself must not fail.
             log.warning("%s %r has no usable per-program MQTT topic", kind.value, obj.id)
-        # body -> its topics; a VEN's view of an untargeted object is the BL body, so they share rows.
-        by_body: dict[str, list[str]] = {body_for(Verdict(True)): names}
+        scoped, op = _VEN_SCOPED[kind], operation.value.lower()
+        # body -> its (topic, shard key); a VEN's view of an untargeted object is the BL body, so they
+        # share rows. The BL topics are one shard key, each ven's topics another.
+        by_body: dict[str, list[tuple[str, str]]] = {body_for(Verdict(True)): [(n, "") for n in names]}
         for ven_id, verdict in await self.audience(tx, kind, obj):
             try:
-                name = self.topics.ven_scoped(ven_id, _VEN_SCOPED[kind]).for_op(operation)
+                name = self.topics.ven_topic(ven_id, scoped, op)
             except ValueError:
                 # An id that is not URL-safe cannot get a private topic; skip it rather than fail the write.
                 log.warning("ven %r has no usable MQTT topic; not notified", ven_id)
                 continue
-            by_body.setdefault(body_for(verdict), []).append(name)
-        return [
-            _item(topics[i : i + TOPICS_PER_ROW], body)
-            for body, topics in by_body.items()
-            for i in range(0, len(topics), TOPICS_PER_ROW)
-        ]
+            by_body.setdefault(body_for(verdict), []).append((name, ven_id))
+        return [item for body, topics in by_body.items() for item in _items(topics, body)]
 
     async def _sandboxed(
         self, tx: Tx, kind: ObjectType, operation: Operation, obj: AnyObject, body_for: BodyFor, owner: str
     ) -> list[OutboxItem]:
-        names: list[str] = []
+        names: list[tuple[str, str]] = []
         for ven_id, _ in await tx.mqtt_audience().vens_of_clients([owner]):
             try:
-                names.append(self.topics.ven_scoped(ven_id, _VEN_SCOPED[kind]).for_op(operation))
+                names.append((self.topics.ven_scoped(ven_id, _VEN_SCOPED[kind]).for_op(operation), ven_id))
             except ValueError:
                 log.warning("ven %r has no usable MQTT topic; not notified", ven_id)
-        body = body_for(Verdict(True))
-        return [_item(names[i : i + TOPICS_PER_ROW], body) for i in range(0, len(names), TOPICS_PER_ROW)]
+        return _items(names, body_for(Verdict(True)))
 
     async def audience(self, tx: Tx, kind: ObjectType, obj: AnyObject) -> list[tuple[str, Verdict]]:
         """Each ven that may see `obj`, with what it may see (judged as for webhooks and reads)."""
@@ -198,15 +205,18 @@ class MqttSink:
         else:  # reports and subscriptions: every ven of their owner
             vens = dict(await repo.vens_of_clients([owner] if owner else []))
         out: list[tuple[str, Verdict]] = []
+        # judge() reads a VEN audience's client id only against the owner: one verdict per (owner or
+        # not, grants) serves 100,000 vens of an untargeted event.
+        verdicts: dict[tuple[bool, frozenset[str]], Verdict] = {}
+        no_grants: frozenset[str] = frozenset()
         for ven_id in sorted(vens):
             client_id = vens[ven_id]
-            audience = Audience(
-                client_id=client_id,
-                is_bl=False,
-                targets=None,
-                granted=frozenset(granted.get(client_id, ())),
-            )
-            verdict = judge(kind, owner, targets, audience)
+            grants = granted.get(client_id)
+            key = (client_id == owner, frozenset(grants) if grants else no_grants)
+            verdict = verdicts.get(key)
+            if verdict is None:
+                audience = Audience(client_id=client_id, is_bl=False, targets=None, granted=key[1])
+                verdict = verdicts[key] = judge(kind, owner, targets, audience)
             if verdict.visible:
                 out.append((ven_id, verdict))
         return out
@@ -217,10 +227,31 @@ def row_topics(target: str) -> list[str]:
     return [t for t in target.split("\n") if t]
 
 
-def _item(topics: list[str], body: str) -> OutboxItem:
+def is_mqtt_sink(sink: str) -> bool:
+    return sink == SINK or sink.startswith(SINK + ":")
+
+
+def shard_of(key: str) -> int:
+    """The shard of a ven id ("" for the BL topics): stable across processes and restarts."""
+    return zlib.crc32(key.encode()) % SHARDS
+
+
+def _items(topics: list[tuple[str, str]], body: str) -> list[OutboxItem]:
+    """The rows of one body: its topics by shard of their key, TOPICS_PER_ROW at most a row."""
+    shards: dict[int, list[str]] = {}
+    for topic, key in topics:
+        shards.setdefault(shard_of(key), []).append(topic)
+    return [
+        _item(names[i : i + TOPICS_PER_ROW], body, shard)
+        for shard, names in sorted(shards.items())
+        for i in range(0, len(names), TOPICS_PER_ROW)
+    ]
+
+
+def _item(topics: list[str], body: str, shard: int) -> OutboxItem:
     return OutboxItem(
         notification_id=str(uuid.uuid4()),
-        sink=SINK,
+        sink=f"{SINK}:{shard}",
         subscription_id=None,
         target="\n".join(topics),
         bearer_token=None,
@@ -264,91 +295,78 @@ class MqttPublishError(RuntimeError):
 
 
 class MqttPublisher:
-    """Publishes claimed outbox rows at QoS 1 over one broker connection, reconnecting as needed."""
+    """Publishes claimed outbox rows at QoS 1 over one broker connection, reconnecting as needed.
+
+    Rows of different shards (sink `mqtt:<n>`) are published at once; they share the connection,
+    each row waiting for its own PUBACKs (packet ids are per connection, so they never collide).
+    """
 
     def __init__(
-        self, address: BrokerAddress, *, timeout_s: float = 10.0, retain: bool = False, window: int = 256
+        self, address: BrokerAddress, *, timeout_s: float = 10.0, retain: bool = False, window: int = 2000
     ) -> None:
         self.address = address
         self.timeout_s = timeout_s
-        self.window = window  # QoS 1 publishes awaiting their PUBACK at once
+        self.window = window  # QoS 1 publishes awaiting their PUBACK at once, per row
         # Not retained by default: clients must re-read state over REST after (re)connecting (spec §16.2),
         # and a retained message would replay an old object to every new subscriber of the topic.
         self.retain = retain
         self.identifier = f"vtn-{secrets.token_hex(6)}"
-        self._client: aiomqtt.Client | None = None
+        self._wire: MqttWire | None = None
         self._lock = asyncio.Lock()
 
     async def __call__(self, item: Claimed) -> None:
         topics = row_topics(item.target)
-        client, reused = await self._connection()
+        payload = item.body.encode()
+        wire, reused = await self._connection()
         try:
-            await self._publish(client, topics, item.body.encode())
+            await wire.publish_many(topics, payload, retain=self.retain)
             return
-        except aiomqtt.MqttError as exc:
-            await self._drop(client)
+        except MqttWireError as exc:
+            await self._drop(wire)
             if not reused:
                 raise MqttPublishError(f"publish to {topics[0]!r}... failed: {exc}") from exc
         # A connection that worked before may have died since (broker restart): reconnect once at
         # once rather than wait a retry interval. At least once: topics already acknowledged in the
         # failed round (or whose PUBACK was lost) get the notification twice.
-        client, _ = await self._connection()
+        wire, _ = await self._connection()
         try:
-            await self._publish(client, topics, item.body.encode())
-        except aiomqtt.MqttError as exc:
-            await self._drop(client)
+            await wire.publish_many(topics, payload, retain=self.retain)
+        except MqttWireError as exc:
+            await self._drop(wire)
             raise MqttPublishError(f"publish to {topics[0]!r}... failed: {exc}") from exc
 
-    async def _publish(self, client: aiomqtt.Client, topics: list[str], payload: bytes) -> None:
-        """Publish to every topic; return only once the broker acknowledged each (QoS 1 PUBACK)."""
-        gate = asyncio.Semaphore(self.window)
-
-        async def one(topic: str) -> None:
-            async with gate:
-                await client.publish(topic, payload, qos=1, retain=self.retain, timeout=self.timeout_s)
-
-        outcomes = await asyncio.gather(*(one(t) for t in topics), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, aiomqtt.MqttError):
-                raise outcome
-            if isinstance(outcome, BaseException):
-                raise aiomqtt.MqttError(f"{type(outcome).__name__}: {outcome}") from outcome
-
-    async def _connection(self) -> tuple[aiomqtt.Client, bool]:
+    async def _connection(self) -> tuple[MqttWire, bool]:
         async with self._lock:
-            if self._client is not None:
-                return self._client, True
+            if self._wire is not None and not self._wire.closed:
+                return self._wire, True
             a = self.address
-            client = aiomqtt.Client(
-                a.host,
-                a.port,
-                username=a.username,
-                password=a.password,
-                identifier=self.identifier,
-                tls_context=ssl.create_default_context() if a.tls else None,
-                timeout=self.timeout_s,
-                keepalive=30,
-                max_inflight_messages=self.window,
-            )
-            client.pending_calls_threshold = self.window  # a full window is normal, not a warning
             try:
-                await client.__aenter__()
-            except aiomqtt.MqttError as exc:
+                wire = await MqttWire.open(
+                    a.host,
+                    a.port,
+                    client_id=self.identifier,
+                    username=a.username,
+                    password=a.password,
+                    tls=ssl.create_default_context() if a.tls else None,
+                    keepalive=30,
+                    window=self.window,
+                    timeout_s=self.timeout_s,
+                )
+            except MqttWireError as exc:
                 raise MqttPublishError(f"MQTT broker {a.public_uri()} unreachable: {exc}") from exc
             log.info("connected to MQTT broker %s as %s", a.public_uri(), self.identifier)
-            self._client = client
-            return client, False
+            self._wire = wire
+            return wire, False
 
-    async def _drop(self, client: aiomqtt.Client) -> None:
+    async def _drop(self, wire: MqttWire) -> None:
         async with self._lock:
-            if self._client is client:
-                self._client = None
-        with contextlib.suppress(aiomqtt.MqttError, OSError):
-            await client.__aexit__(None, None, None)
+            if self._wire is wire:
+                self._wire = None
+        wire.close()
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._drop(self._client)
+        if self._wire is not None:
+            await self._drop(self._wire)
 
 
 def advertised_uris(config: VtnConfig) -> list[str]:

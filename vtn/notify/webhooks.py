@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import socket
 import ssl
 import time
@@ -46,6 +47,9 @@ _MAX_BODY = 1024 * 1024
 _IDLE_S = 15.0  # an idle connection is not reused after this long (aiohttp's keepalive_timeout)
 _USER_AGENT = "energy-coordination-vtn"
 _Key = tuple[str, str, int]  # scheme, host, port
+# A path and query that need no encoding, taken as they are (yarl would leave them unchanged too).
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
+_NOT_PLAIN_ORIGIN = re.compile(r"[@?#\\%\s]")
 
 
 class ResponseError(ConnectionError):
@@ -215,6 +219,7 @@ class WebhookClient:
         self._lru: OrderedDict[_Connection, _Key] = OrderedDict()  # idle connections, oldest first
         self._open: set[_Connection] = set()
         self._targets: dict[str, tuple[_Key, bytes, str | None]] = {}
+        self._origins: dict[str, tuple[_Key, bytes]] = {}  # scheme://host:port -> key, Host header
 
     async def post(self, item: Claimed) -> int:
         if self._library:
@@ -299,6 +304,8 @@ class WebhookClient:
         """Pool key, request line and Host header, and Basic credentials of a callback URL (cached)."""
         found = self._targets.get(target)
         if found is None:
+            found = self._by_origin(target)
+        if found is None:
             url = URL(target)
             if url.scheme not in ("http", "https") or not url.raw_host or url.port is None:
                 raise ValueError(f"not an http(s) URL: {target!r}")
@@ -316,6 +323,40 @@ class WebhookClient:
                 self._targets.clear()  # a bound, not an LRU: callback URLs change rarely
             self._targets[target] = found
         return found
+
+    def _by_origin(self, target: str) -> tuple[_Key, bytes, str | None] | None:
+        """A plain URL (no credentials, a path of URL-safe ASCII) from its origin's parse, cached per
+        origin: a fan-out to 100,000 subscribers has as many distinct URLs on a few origins, and
+        parsing each one took a fifth of the sending CPU. None: not plain, parsed in full instead."""
+        start = target.find("://") + 3
+        end = target.find("/", start)
+        if start < 3 or end < 0:
+            return None
+        path, origin = target[end:], target[:end]
+        # Dot segments are normalised by yarl, credentials become Basic auth: both the full parse.
+        if (
+            not _PLAIN_PATH.fullmatch(path)
+            or "/." in path
+            or path.endswith("?")
+            or _NOT_PLAIN_ORIGIN.search(origin)
+        ):
+            return None
+        parsed = self._origins.get(origin)
+        if parsed is None:
+            url = URL(origin)
+            if url.raw_user is not None or url.scheme not in ("http", "https") or not url.raw_host:
+                return None
+            if url.port is None:
+                return None
+            parsed = (
+                (url.scheme, url.raw_host, url.port),
+                f"Host: {url.host_port_subcomponent}\r\nUser-Agent: {_USER_AGENT}\r\n".encode(),
+            )
+            if len(self._origins) >= 10_000:
+                self._origins.clear()
+            self._origins[origin] = parsed
+        key, host = parsed
+        return key, b"POST " + path.encode() + b" HTTP/1.1\r\n" + host, None
 
     async def _connect(self, key: _Key) -> _Connection:
         scheme, host, port = key

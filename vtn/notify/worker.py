@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from shared.durations import to_us
+from vtn.notify.mqtt import is_mqtt_sink
 from vtn.notify.policy import DeliveryPolicy
 from vtn.notify.webhooks import WebhookClient
 from vtn.observability.logs import redact_url
@@ -204,10 +205,11 @@ class DeliveryWorker:
         timeout_us = int(self.policy.timeout_s * 1e6)
         while self._queue:
             item = self._queue.popleft()
-            if to_us(self.clock()) + timeout_us >= item.lease_until_us:
+            now_us = to_us(self.clock())
+            if now_us + timeout_us >= item.lease_until_us:
                 self._unsent.append(item)
             else:
-                attempt = await self._send(item)
+                attempt = await self._send(item, now_us)
                 # Appended only now: the pump swaps in a new list while sends are in flight.
                 self._done.append((item, attempt))
             if len(self._done) + len(self._unsent) == self.policy.settle_batch or (
@@ -215,13 +217,12 @@ class DeliveryWorker:
             ):
                 self._kick.set()
 
-    async def _send(self, item: Claimed) -> Attempt:
+    async def _send(self, item: Claimed, at_us: int) -> Attempt:
         started = time.perf_counter()
-        at_us = to_us(self.clock())
         status: int | None = None
         error: str | None = None
         try:
-            if item.sink == "mqtt":
+            if is_mqtt_sink(item.sink):
                 if self.publisher is None:
                     raise RuntimeError("no MQTT broker configured")
                 await self.publisher(item)
@@ -264,7 +265,7 @@ class DeliveryWorker:
                 log.warning(
                     "giving up on notification %s to %s (subscription %s) after %d attempts: %s",
                     item.notification_id,
-                    redact_url(item.target) if item.sink != "mqtt" else item.target,
+                    item.target if is_mqtt_sink(item.sink) else redact_url(item.target),
                     item.subscription_id,
                     item.attempts + 1,
                     attempt.error,
@@ -292,7 +293,7 @@ class DeliveryWorker:
         counts: dict[tuple[str, str], int] = {}
         for item, attempt in done:
             outcome = "delivered" if attempt.error is None else "given_up" if item.id in gone else "retry"
-            key = ("mqtt" if item.sink == "mqtt" else "webhook", outcome)
+            key = ("mqtt" if is_mqtt_sink(item.sink) else "webhook", outcome)
             counts[key] = counts.get(key, 0) + 1
         for (kind, outcome), n in counts.items():
             self.on_outcomes(kind, outcome, n)

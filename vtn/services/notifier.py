@@ -269,6 +269,9 @@ async def _audience(
     no_grants: frozenset[str] = frozenset()
     kind_name, op_name = kind.value, operation.value
     out: list[tuple[Candidate, list[tuple[str, str | None]], Verdict]] = []
+    # judge() reads the subscriber's client id only against the owner: one verdict per distinct
+    # (BL or not, owner or not, targets filter, grants) serves 100,000 subscribers of one event.
+    verdicts: dict[tuple[bool, bool, frozenset[str] | None, frozenset[str]], Verdict] = {}
     for sub in candidates:
         hooks = {
             (h.callback_url, h.bearer_token)
@@ -277,15 +280,16 @@ async def _audience(
         }
         if not hooks or not sees_sandbox_object(sandbox, sub.client_id):
             continue
-        audience = Audience(
-            client_id=sub.client_id,
-            is_bl=sub.role is Role.BL,
-            targets=sub.targets,
-            granted=grants.get(sub.client_id, no_grants),
-        )
-        verdict = judge(kind, owner, targets, audience)
+        is_bl = sub.role is Role.BL
+        granted = grants.get(sub.client_id, no_grants)
+        key = (is_bl, sub.client_id == owner, sub.targets, granted)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            audience = Audience(client_id=sub.client_id, is_bl=is_bl, targets=sub.targets, granted=granted)
+            verdict = verdicts[key] = judge(kind, owner, targets, audience)
         if verdict.visible:
-            out.append((sub, sorted(hooks, key=lambda h: (h[0], h[1] or "")), verdict))
+            ordered = list(hooks) if len(hooks) == 1 else sorted(hooks, key=lambda h: (h[0], h[1] or ""))
+            out.append((sub, ordered, verdict))
     return out
 
 

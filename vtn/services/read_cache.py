@@ -19,7 +19,6 @@ store costs milliseconds, a cached one microseconds. Correctness rules:
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
@@ -27,6 +26,7 @@ from typing import Generic, TypeVar
 from vtn.storage.versions import GRANTS, OBJECTS
 
 V = TypeVar("V")
+SNAPSHOT_RETRY_S = 3600.0  # after a refused grant snapshot (too many grants), per-client entries this long
 _NONE: frozenset[str] = frozenset()
 
 
@@ -80,8 +80,8 @@ class ReadCache:
         self._snapshot: dict[str, frozenset[str]] | None = None
         self._snapshot_until = 0.0
         self._snapshot_possible = grant_ttl_s > 0
+        self._snapshot_refused_until = 0.0
         self._stamps: dict[str, bytes] | None = None
-        self.snapshot_lock = asyncio.Lock()
 
     def answer(self, key: Hashable) -> bytes | None:
         found = self._stable.get(key)
@@ -105,12 +105,21 @@ class ReadCache:
         return self._grants.get(client_id)
 
     def needs_snapshot(self) -> bool:
-        return self._snapshot_possible and (self._snapshot is None or self._clock() >= self._snapshot_until)
+        now = self._clock()
+        return (
+            self._snapshot_possible
+            and now >= self._snapshot_refused_until
+            and (self._snapshot is None or now >= self._snapshot_until)
+        )
 
     def keep_snapshot(self, snapshot: dict[str, frozenset[str]] | None) -> None:
-        """All clients' grants; None means too many to hold, so fall back to per-client entries."""
+        """All clients' grants; None means too many to hold, so fall back to per-client entries.
+
+        A refusal holds for SNAPSHOT_RETRY_S whatever changes meanwhile: finding out costs a query
+        over every grant (seconds at 1,000,000 VENs), and a deployment that large rarely shrinks."""
         if snapshot is None:
             self._snapshot_possible = False
+            self._snapshot_refused_until = self._clock() + SNAPSHOT_RETRY_S
             return
         self._snapshot = snapshot
         self._snapshot_until = self._clock() + self._grant_ttl_s
