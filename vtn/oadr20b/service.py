@@ -170,7 +170,13 @@ class Oadr20bService:
         expected, handler = entry
         if expected is not None and expected != service:
             raise Oadr20bError(ResponseCode.NOT_RECOGNIZED, f"{msg.TAG} belongs to {expected}, not {service}")
-        result = await self.run(lambda ctx: handler(ctx, msg), caller)
+        if isinstance(msg, m.RequestEvent):  # a VEN asking again for what it has writes nothing
+            try:
+                result = await self.run(lambda ctx: handler(ctx, msg), caller, read_only=True)
+            except NeedsWrite:
+                result = await self.run(lambda ctx: handler(ctx, msg), caller)
+        else:
+            result = await self.run(lambda ctx: handler(ctx, msg), caller)
         return self.build(result)
 
     async def run(
