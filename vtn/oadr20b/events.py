@@ -90,7 +90,13 @@ async def current_events(ctx: Ctx, ven: Ven) -> Current:
             )
         shown = [t for t in event.targets or () if t in grants]
         mapped = to_oadr20b(
-            event, modification_number=number, market=market, ven_id=ven.id, shown_targets=shown, now=ctx.now
+            event,
+            modification_number=number,
+            market=market,
+            ven_id=ven.id,
+            shown_targets=shown,
+            now=ctx.now,
+            shapes=ctx.shapes,
         )
         if mapped is None:
             continue
