@@ -45,13 +45,15 @@ _BATCH = 500
 async def _grants(ctx: Ctx, ven: Ven) -> frozenset[str]:
     granted = set(ven.targets or ())
     skip = 0
-    while batch := await ctx.tx.resources.list(
-        ResourceFilter(ven_id=VenId(ven.id), page=Page(skip=skip, limit=_BATCH))
-    ):
+    while True:
+        batch = await ctx.tx.resources.list(
+            ResourceFilter(ven_id=VenId(ven.id), page=Page(skip=skip, limit=_BATCH))
+        )
         for resource in batch:
             granted.update(resource.targets or ())
         skip += len(batch)
-    return frozenset(granted)
+        if len(batch) < _BATCH:  # a short page is the last: no query for an empty one
+            return frozenset(granted)
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,15 @@ async def current_events(ctx: Ctx, ven: Ven) -> Current:
     """All events for the VEN as 2.0b events, and which are new or changed since the last send."""
     grants = await _grants(ctx, ven)
     found: list[Event31] = []
-    while batch := await ctx.tx.events.list(
-        EventFilter(permission=targeting(grants), active_at=ctx.now, page=Page(skip=len(found), limit=_BATCH))
-    ):
+    while True:
+        batch = await ctx.tx.events.list(
+            EventFilter(
+                permission=targeting(grants), active_at=ctx.now, page=Page(skip=len(found), limit=_BATCH)
+            )
+        )
         found.extend(batch)
+        if len(batch) < _BATCH:
+            break
     deliveries = await ctx.st.deliveries(ven.id)
     known = await ctx.st.known_versions([e.id for e in found])
     markets: dict[str, str] = {}
