@@ -4,7 +4,7 @@ APIs, as VEN and as BL, on one seeded SQLite database, with the read cache off a
 Data: 1,000 VENs with 10 resources each, 20 events of 24 hourly intervals (10 untargeted, 10 for 10
 of the 100 groups: a VEN sees 11), one program; added to the working copy of each pass: 100 VEN
 subscriptions, 200 VEN reports (posted before the steps), one BL client with a known secret (for
-`POST /auth/token` as BL), and for 2.0b 100 VENs registered over HTTP (bench/sweep_20b.py).
+`POST /auth/token` as BL), and for 2.0b 40 VENs registered over HTTP (bench/sweep_20b.py).
 Every step (bench/sweep_plan.py) is checked before it is measured (its first request must get the
 expected status, a list must not be empty), and every answer of the measured run is counted:
 wrk's non-2xx count, and for 2.0b the responseCode in the body. A step whose answers are mostly
@@ -44,7 +44,7 @@ from vtn.storage import tables as t
 SPEC = SeedSpec("sweep-1000", 1000, resources_per_ven=10, events=20, intervals=24)
 SUBSCRIPTIONS = 100
 REPORTS = 200
-VENS_20B = 100
+VENS_20B = 40  # more VENs than connections; registered 8 at a time (setup, not measured)
 WRITE_RATE = 2500.0  # requests/s a write step's files are sized for (each line is sent once)
 SETUP_OBJECTS = 300  # objects made for a PUT/DELETE step whose POST step did not run (or made few)
 UPDATE_POOL = 2000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from shared.oadr20b._common import (
     get_datetime,
     get_item_base,
@@ -44,7 +46,25 @@ from shared.oadr20b.xml import (
 _SIGNAL_PARTS = {"intervals", "eiTarget", "signalName", "signalType", "signalID", "currentValue"}
 
 
-def put_event(parent: El, event: Event) -> None:
+class SignalMemo:
+    """Built `ei:eiEventSignal` elements by signal (a distribute repeats the same signals for every
+    VEN and request; each is built once and copied). Bounded: cleared when full."""
+
+    def __init__(self, limit: int = 2_000) -> None:
+        self._limit = limit
+        self._built: dict[EventSignal, El] = {}
+
+    def put(self, parent: El, signal: EventSignal) -> None:
+        found = self._built.get(signal)
+        if found is not None:
+            parent.append(copy.deepcopy(found))
+            return
+        if len(self._built) >= self._limit:
+            self._built.clear()
+        self._built[signal] = copy.deepcopy(_put_signal(parent, signal))
+
+
+def put_event(parent: El, event: Event, memo: SignalMemo | None = None) -> None:
     oadr_event = sub(parent, "oadr:oadrEvent")
     ei_event = sub(oadr_event, "ei:eiEvent")
     desc = sub(ei_event, "ei:eventDescriptor")
@@ -68,12 +88,15 @@ def put_event(parent: El, event: Event) -> None:
     sub(period, "xcal:components")
     signals = sub(ei_event, "ei:eiEventSignals")
     for signal in event.signals:
-        _put_signal(signals, signal)
+        if memo is None:
+            _put_signal(signals, signal)
+        else:
+            memo.put(signals, signal)
     put_target(ei_event, event.target)
     sub(oadr_event, "oadr:oadrResponseRequired", event.response_required.value)
 
 
-def _put_signal(parent: El, signal: EventSignal) -> None:
+def _put_signal(parent: El, signal: EventSignal) -> El:
     el = sub(parent, "ei:eiEventSignal")
     intervals = sub(el, "strm:intervals")
     for interval in signal.intervals:
@@ -93,6 +116,7 @@ def _put_signal(parent: El, signal: EventSignal) -> None:
         put_item_base(el, signal.item_base)
     if signal.current_value is not None:
         sub(sub(sub(el, "ei:currentValue"), "ei:payloadFloat"), "ei:value", fmt_float(signal.current_value))
+    return el
 
 
 def get_event(el: El) -> Event:

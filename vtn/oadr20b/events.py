@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 
 from shared.enums import Operation
 from shared.models import Event as Event31
@@ -44,43 +45,72 @@ _BATCH = 500
 async def _grants(ctx: Ctx, ven: Ven) -> frozenset[str]:
     granted = set(ven.targets or ())
     skip = 0
-    while batch := await ctx.tx.resources.list(
-        ResourceFilter(ven_id=VenId(ven.id), page=Page(skip=skip, limit=_BATCH))
-    ):
+    while True:
+        batch = await ctx.tx.resources.list(
+            ResourceFilter(ven_id=VenId(ven.id), page=Page(skip=skip, limit=_BATCH))
+        )
         for resource in batch:
             granted.update(resource.targets or ())
         skip += len(batch)
-    return frozenset(granted)
+        if len(batch) < _BATCH:  # a short page is the last: no query for an empty one
+            return frozenset(granted)
 
 
-async def current_events(ctx: Ctx, ven: Ven) -> tuple[list[Event], bool]:
-    """All events for the VEN as 2.0b events, and whether any is new or changed since the last send."""
+@dataclass(frozen=True)
+class Current:
+    """All events for a VEN as 2.0b events, and the ids of those it was not yet sent in this version."""
+
+    events: list[Event]
+    unsent: frozenset[str]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.unsent)
+
+
+async def current_events(ctx: Ctx, ven: Ven) -> Current:
+    """All events for the VEN as 2.0b events, and which are new or changed since the last send."""
     grants = await _grants(ctx, ven)
     found: list[Event31] = []
-    while batch := await ctx.tx.events.list(
-        EventFilter(permission=targeting(grants), active_at=ctx.now, page=Page(skip=len(found), limit=_BATCH))
-    ):
+    while True:
+        batch = await ctx.tx.events.list(
+            EventFilter(
+                permission=targeting(grants), active_at=ctx.now, page=Page(skip=len(found), limit=_BATCH)
+            )
+        )
         found.extend(batch)
+        if len(batch) < _BATCH:
+            break
     deliveries = await ctx.st.deliveries(ven.id)
+    known = await ctx.st.known_versions([e.id for e in found])
     markets: dict[str, str] = {}
     out: list[Event] = []
-    changed = False
+    unsent: set[str] = set()
     for event in found:
         if event.program_id not in markets:
             markets[event.program_id] = market_context(await ctx.tx.programs.get(event.program_id))
         market = markets[event.program_id]
-        number = await ctx.st.track_event(
-            event.id, event.modification_date_time, event.model_dump_json(by_alias=True), market
-        )
+        number = ctx.st.unchanged(known.get(event.id), event.modification_date_time)
+        if number is None:  # new or modified: counted (a write), with the document a cancel needs
+            number = await ctx.st.track_event(
+                event.id, event.modification_date_time, event.model_dump_json(by_alias=True), market
+            )
         shown = [t for t in event.targets or () if t in grants]
         mapped = to_oadr20b(
-            event, modification_number=number, market=market, ven_id=ven.id, shown_targets=shown, now=ctx.now
+            event,
+            modification_number=number,
+            market=market,
+            ven_id=ven.id,
+            shown_targets=shown,
+            now=ctx.now,
+            shapes=ctx.shapes,
         )
         if mapped is None:
             continue
         out.append(mapped)
         delivered = deliveries.get(event.id)
-        changed = changed or delivered is None or delivered.delivered_mod != number
+        if delivered is None or delivered.delivered_mod != number:
+            unsent.add(event.id)
     seen = {e.event_id for e in out}
     for event_id, delivered in deliveries.items():
         if event_id in seen:
@@ -90,8 +120,9 @@ async def current_events(ctx: Ctx, ven: Ven) -> tuple[list[Event], bool]:
             await ctx.st.drop_delivery(ven.id, event_id)
             continue
         out.append(cancelled)
-        changed = changed or delivered.delivered_mod != cancelled.modification_number
-    return out, changed
+        if delivered.delivered_mod != cancelled.modification_number:
+            unsent.add(event_id)
+    return Current(out, frozenset(unsent))
 
 
 async def _cancelled(ctx: Ctx, ven: Ven, event_id: str, answered_mod: int | None) -> Event | None:
@@ -117,14 +148,18 @@ async def _cancelled(ctx: Ctx, ven: Ven, event_id: str, answered_mod: int | None
 
 
 async def distribute(
-    ctx: Ctx, ven: Ven, request_id: str, limit: int | None = None, events: list[Event] | None = None
+    ctx: Ctx, ven: Ven, request_id: str, limit: int | None = None, current: Current | None = None
 ) -> m.DistributeEvent:
-    if events is None:
-        events, _ = await current_events(ctx, ven)
+    """oadrDistributeEvent of the VEN's events; records only versions it was not sent yet, so a
+    repeated oadrRequestEvent writes nothing (and runs read-only, service.py)."""
+    if current is None:
+        current = await current_events(ctx, ven)
+    events = current.events
     if limit is not None and limit > 0:
         events = events[:limit]
     for event in events:
-        await ctx.st.mark_delivered(ven.id, event.event_id, event.modification_number)
+        if event.event_id in current.unsent:
+            await ctx.st.mark_delivered(ven.id, event.event_id, event.modification_number)
     return m.DistributeEvent(
         response=EiResponse(request_id=request_id),
         request_id=request_id,
@@ -144,9 +179,9 @@ async def poll(ctx: Ctx, msg: m.Poll) -> m.Message | bytes:
     queued = await ctx.st.take_next(ven.id)
     if queued is not None:
         return queued.body
-    events, changed = await current_events(ctx, ven)
-    if changed:
-        return await distribute(ctx, ven, str(uuid.uuid4()), events=events)
+    current = await current_events(ctx, ven)
+    if current.changed:
+        return await distribute(ctx, ven, str(uuid.uuid4()), current=current)
     return m.Response(response=EiResponse(), ven_id=ven.id)
 
 

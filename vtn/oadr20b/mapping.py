@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -60,21 +61,40 @@ def _number(values: Sequence[object]) -> float | None:
     return None
 
 
-def to_oadr20b(
-    event: Event31,
-    *,
-    modification_number: int,
-    market: str,
-    ven_id: str,
-    shown_targets: Sequence[str],
-    now: datetime,
-    cancelled: bool = False,
-) -> Event | None:
+@dataclass(frozen=True)
+class Shape:
+    """What an event version maps to before any VEN or time comes in: its window and signals."""
+
+    start: datetime | None
+    end: datetime | None
+    signals: tuple[EventSignal, ...]
+
+
+class Shapes:
+    """Per process: each event version's Shape, by event id and modificationDateTime (which every
+    3.1 write moves; the 2.0b modificationNumber counts on it too), so a distribute to many VENs
+    maps each event's intervals once. Bounded: cleared when full."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._by: dict[tuple[str, datetime], Shape] = {}
+
+    def of(self, event: Event31) -> Shape:
+        key = (event.id, event.modification_date_time)
+        found = self._by.get(key)
+        if found is None:
+            if len(self._by) >= self._limit:
+                self._by.clear()
+            found = self._by[key] = shape(event)
+        return found
+
+
+def shape(event: Event31) -> Shape:
     written = event.modification_date_time
     start, end = event_window(event, written)
     spans = interval_spans(event, written)
     if start is None or not spans:
-        return None
+        return Shape(start, end, ())
     signals: list[EventSignal] = []
     for payload_type in dict.fromkeys(p.type for s in spans for p in s.interval.payloads):
         mapped = SIGNALS.get(payload_type)
@@ -112,7 +132,24 @@ def to_oadr20b(
                     intervals=tuple(intervals),
                 )
             )
-    if not signals:
+    return Shape(start, end, tuple(signals))
+
+
+def to_oadr20b(
+    event: Event31,
+    *,
+    modification_number: int,
+    market: str,
+    ven_id: str,
+    shown_targets: Sequence[str],
+    now: datetime,
+    cancelled: bool = False,
+    shapes: Shapes | None = None,
+) -> Event | None:
+    """`shapes`: a memo of the VEN-independent part (else it is computed here)."""
+    found = shape(event) if shapes is None else shapes.of(event)
+    start, end, signals = found.start, found.end, found.signals
+    if start is None or not signals:
         return None
     randomize = event.interval_period.randomize_start if event.interval_period else None
     if cancelled:
@@ -137,7 +174,7 @@ def to_oadr20b(
             duration=(end - start) if end is not None else _OPEN_ENDED,
             start_after=parse_duration(randomize) if randomize else None,
         ),
-        signals=tuple(signals),
+        signals=signals,
         target=Target(group_ids=tuple(shown_targets), ven_ids=(ven_id,)),
         response_required=ResponseRequired.ALWAYS,
     )

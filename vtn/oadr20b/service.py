@@ -25,6 +25,7 @@ from vtn.core.queries import NeedsWrite, Tx
 from vtn.oadr20b import events, opt, registration, reports
 from vtn.oadr20b.admission import LAB, Admission, Caller, CrlSource
 from vtn.oadr20b.context import Ctx
+from vtn.oadr20b.mapping import Shapes
 from vtn.oadr20b.pollcache import PollCache, ValidPayloads
 from vtn.oadr20b.settings import Oadr20bSettings
 from vtn.tls_runtime import PeerCertificate
@@ -105,6 +106,7 @@ class Oadr20bService:
         self.core = core
         self.polls = PollCache(core)
         self.payloads = ValidPayloads()
+        self.shapes = Shapes()
         self.settings = settings
         self.codec = codec
         self.signer = _signer(settings)
@@ -170,7 +172,13 @@ class Oadr20bService:
         expected, handler = entry
         if expected is not None and expected != service:
             raise Oadr20bError(ResponseCode.NOT_RECOGNIZED, f"{msg.TAG} belongs to {expected}, not {service}")
-        result = await self.run(lambda ctx: handler(ctx, msg), caller)
+        if isinstance(msg, m.RequestEvent):  # a VEN asking again for what it has writes nothing
+            try:
+                result = await self.run(lambda ctx: handler(ctx, msg), caller, read_only=True)
+            except NeedsWrite:
+                result = await self.run(lambda ctx: handler(ctx, msg), caller)
+        else:
+            result = await self.run(lambda ctx: handler(ctx, msg), caller)
         return self.build(result)
 
     async def run(
@@ -206,6 +214,7 @@ class Oadr20bService:
             changes=changes,
             now=clock(),
             caller=caller,
+            shapes=self.shapes,
         )
 
 

@@ -123,6 +123,25 @@ class Oadr20bStore:
             cancelled=row.cancelled_us is not None,
         )
 
+    async def known_versions(self, event_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """(modificationNumber, modificationDateTime in µs) of each of `event_ids` seen before: one
+        query for a whole distribute, so `track_event` is only called for events new or changed."""
+        c = t.event_versions.c
+        out: dict[str, tuple[int, int]] = {}
+        for first in range(0, len(event_ids), 500):
+            chunk = event_ids[first : first + 500]
+            rows = await self.conn.execute(
+                select(c.event_id, c.modification_number, c.modified_us).where(c.event_id.in_(chunk))
+            )
+            for row in rows:
+                out[row.event_id] = (int(row.modification_number), int(row.modified_us))
+        return out
+
+    @staticmethod
+    def unchanged(known: tuple[int, int] | None, modified: datetime) -> int | None:
+        """The known modificationNumber if the event was not modified since, else None."""
+        return known[0] if known is not None and known[1] == _us(modified) else None
+
     async def track_event(self, event_id: str, modified: datetime, doc: str, market_context: str) -> int:
         """The event's modificationNumber: 0 when first seen, +1 whenever modificationDateTime changed.
 
