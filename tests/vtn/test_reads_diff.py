@@ -6,7 +6,9 @@ three ways, on SQLite and PostgreSQL:
 - inline (SQLite on the loop, asyncpg directly) and through SQLAlchemy (`inline_reads=False`): the
   same documents;
 - the answer built from the documents (encode_stored_list) and the one built from the repositories'
-  typed objects (encode_list of tx.<kind>.list, with hide_targets): the same bytes.
+  typed objects (encode_list of tx.<kind>.list, with hide_targets): the same bytes;
+- the typed objects read without a transaction (`Reads.objects`, `Reads.program_of`: the 3.0.1 API)
+  and the repositories': the same objects.
 """
 
 from __future__ import annotations
@@ -186,6 +188,9 @@ async def _compare(vtn: Vtn, db_url: str, bl: Api, ven_a: Api, ven_b: Api) -> No
                 typed = [hide_targets(o, permission) for o in typed]
                 fast = [hide_targets_text(t, model, permission) for t in fast]
             assert encode_stored_list(fast, model) == encode_list(typed), (kind, flt)
+            # The 3.0.1 API's typed reads: the same objects as the repositories' (before hiding).
+            async with vtn.store.read() as tx:
+                assert await inline.objects(model, kind, flt) == await _typed_list(tx, kind).list(flt)
         objects = {
             ObjectType.PROGRAM: made["programs"],
             ObjectType.EVENT: made["events"],
@@ -217,6 +222,12 @@ async def _compare(vtn: Vtn, db_url: str, bl: Api, ven_a: Api, ven_b: Api) -> No
                             fast_one, lambda t=fast_one, m=MODELS[kind]: m.model_validate_json(t)
                         ) == encode(MODELS[kind].model_validate_json(fast_one))
         assert seen > 50
+        for event_id in [*made["events"], "no-such-id"]:  # 3.0.1 reports' programID
+            async with vtn.store.read() as tx:
+                found = await tx.events.get(event_id)
+            expected = None if found is None else found.program_id
+            assert await inline.program_of(event_id) == expected == await library.reads.program_of(event_id)
+            assert (expected is None) == (event_id == "no-such-id")
         assert inline.rerun == 0  # every read above ran inline: none was too long for the loop
     finally:
         await library.close()

@@ -6,7 +6,7 @@ is never built by a front-end, it comes from `Core.permission` (the visibility r
 
 from __future__ import annotations
 
-from vtn.storage import NewClient, Tx
+from vtn.storage import NewClient, Reads, Tx
 from vtn.storage.areas import AreaRecord, RunRecord
 from vtn.storage.audit import AuditEntry, AuditRecord
 from vtn.storage.filters import (
@@ -36,6 +36,7 @@ __all__ = [
     "Permission",
     "PreparedReport",
     "ProgramFilter",
+    "Reads",
     "ReportFilter",
     "ResourceFilter",
     "RunRecord",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
+
 from aiohttp import web
 
 from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest
 from shared.models import EventRequest, ProgramRequest, Report, ReportRequest, SubscriptionRequest
 from shared.models.common import EventId, ProgramId
-from vtn.core.queries import EventFilter, ProgramFilter, ReportFilter, SubscriptionFilter, Tx
+from vtn.core.queries import EventFilter, ProgramFilter, Reads, ReportFilter, SubscriptionFilter, Tx
 from vtn.handlers.http_io import caller, id_param, objects_param, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects, admit_report, report_deleted
 from vtn.notify.callbacks import check_callbacks
@@ -27,16 +30,14 @@ async def list_programs(request: web.Request) -> web.Response:
     flt = ProgramFilter(
         permission=await core.permission(caller(request), targets_query(request)), page=page(request)
     )
-    async with core.read() as tx:
-        found = await programs_svc.list_programs(tx, flt)
+    found = await programs_svc.read_programs(core.reads, flt)
     return respond([outbound.program(p) for p in found])
 
 
 async def get_program(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
-    async with core.read() as tx:
-        found = await programs_svc.get_program(tx, permission, path_id(request, "programID"))
+    found = await programs_svc.read_program(core.reads, permission, path_id(request, "programID"))
     return respond(outbound.program(found))
 
 
@@ -83,16 +84,14 @@ async def list_events(request: web.Request) -> web.Response:
         permission=await core.permission(caller(request), targets_query(request)),
         page=page(request),
     )
-    async with core.read() as tx:
-        found = await programs_svc.list_events(tx, flt)
+    found = await programs_svc.read_events(core.reads, flt)
     return respond([outbound.event(e) for e in found])
 
 
 async def get_event(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
-    async with core.read() as tx:
-        found = await programs_svc.get_event(tx, permission, path_id(request, "eventID"))
+    found = await programs_svc.read_event(core.reads, permission, path_id(request, "eventID"))
     return respond(outbound.event(found))
 
 
@@ -131,19 +130,24 @@ async def delete_event(request: web.Request) -> web.Response:
 
 
 class _Programs:
-    """programID of reports (3.0.1 requires it; 3.1 reports reach the program through the event)."""
+    """programID of reports (3.0.1 requires it; 3.1 reports reach the program through the event),
+    each event's looked up once by `lookup`: in a write's transaction, or for reads without one."""
 
-    def __init__(self, tx: Tx) -> None:
-        self._tx = tx
+    def __init__(self, lookup: Callable[[str], Awaitable[str | None]]) -> None:
+        self._lookup = lookup
         self._known: dict[str, str | None] = {}
 
     async def of(self, report: Report) -> str | None:
         if report.event_id not in self._known:
-            self._known[report.event_id] = await self._tx.events.program_of(report.event_id)
+            self._known[report.event_id] = await self._lookup(report.event_id)
         return self._known[report.event_id]
 
     async def doc(self, report: Report) -> Doc:
         return outbound.report(report, await self.of(report))
+
+
+def _reads_programs(reads: Reads) -> _Programs:
+    return _Programs(partial(reports_svc.program_of_event, reads))
 
 
 async def _checked_report(request: web.Request, tx: Tx, doc: Doc) -> ReportRequest:
@@ -167,18 +171,16 @@ async def list_reports(request: web.Request) -> web.Response:
         client_name=text_param(request, "clientName"),
         page=page(request),
     )
-    async with state(request).core.read() as tx:
-        found = await reports_svc.list_reports(tx, caller(request), flt)
-        programs = _Programs(tx)
-        docs = [await programs.doc(r) for r in found]
-    return respond(docs)
+    reads = state(request).core.reads
+    found = await reports_svc.read_reports(reads, caller(request), flt)
+    programs = _reads_programs(reads)
+    return respond([await programs.doc(r) for r in found])
 
 
 async def get_report(request: web.Request) -> web.Response:
-    async with state(request).core.read() as tx:
-        found = await reports_svc.get_report(tx, caller(request), path_id(request, "reportID"))
-        doc = await _Programs(tx).doc(found)
-    return respond(doc)
+    reads = state(request).core.reads
+    found = await reports_svc.read_report(reads, caller(request), path_id(request, "reportID"))
+    return respond(await _reads_programs(reads).doc(found))
 
 
 async def create_report(request: web.Request) -> web.Response:
@@ -190,7 +192,7 @@ async def create_report(request: web.Request) -> web.Response:
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         req = await _checked_report(request, tx, doc)
         created = await reports_svc.create_report(tx, who, req, permission)
-        return created, await _Programs(tx).doc(created)
+        return created, await _Programs(tx.events.program_of).doc(created)
 
     return await write(request, Operation.CREATE, work, 201)
 
@@ -203,7 +205,7 @@ async def update_report(request: web.Request) -> web.Response:
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         req = await _checked_report(request, tx, doc)
         new = await reports_svc.replace_report(tx, who, permission, path_id(request, "reportID"), req)
-        return new, await _Programs(tx).doc(new)
+        return new, await _Programs(tx.events.program_of).doc(new)
 
     return await write(request, Operation.UPDATE, work)
 
@@ -211,7 +213,7 @@ async def update_report(request: web.Request) -> web.Response:
 async def delete_report(request: web.Request) -> web.Response:
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         gone = await reports_svc.delete_report(tx, caller(request), path_id(request, "reportID"))
-        return gone, await _Programs(tx).doc(gone)
+        return gone, await _Programs(tx.events.program_of).doc(gone)
 
     answer = await write(request, Operation.DELETE, work)
     report_deleted(request, caller(request))
@@ -233,14 +235,13 @@ async def list_subscriptions(request: web.Request) -> web.Response:
         objects=objects_param(request),
         page=page(request),
     )
-    async with state(request).core.read() as tx:
-        found = await reports_svc.list_subscriptions(tx, caller(request), flt)
+    found = await reports_svc.read_subscriptions(state(request).core.reads, caller(request), flt)
     return respond([outbound.subscription(s) for s in found])
 
 
 async def get_subscription(request: web.Request) -> web.Response:
-    async with state(request).core.read() as tx:
-        found = await reports_svc.get_subscription(tx, caller(request), path_id(request, "subscriptionID"))
+    sub_id = path_id(request, "subscriptionID")
+    found = await reports_svc.read_subscription(state(request).core.reads, caller(request), sub_id)
     return respond(outbound.subscription(found))
 
 

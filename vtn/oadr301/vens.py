@@ -13,7 +13,7 @@ from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
-from vtn.core.queries import Page, ResourceFilter, Tx, VenFilter
+from vtn.core.queries import Page, Reads, ResourceFilter, Tx, VenFilter
 from vtn.handlers.http_io import caller, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects
 from vtn.oadr301 import inbound, outbound
@@ -30,23 +30,27 @@ async def _ven_doc(tx: Tx, who: Principal, ven: Ven) -> Doc:
     return outbound.ven(ven, resources)
 
 
+async def _read_ven_doc(reads: Reads, who: Principal, ven: Ven) -> Doc:
+    """_ven_doc for reads: the resources read without a transaction."""
+    resources = await svc.read_resources(reads, who, ResourceFilter(ven_id=VenId(ven.id), page=_ALL))
+    return outbound.ven(ven, resources)
+
+
 async def list_vens(request: web.Request) -> web.Response:
     who = caller(request)
     flt = VenFilter(
         ven_name=text_param(request, "venName"), targets=targets_query(request), page=page(request)
     )
-    async with state(request).core.read() as tx:
-        found = await svc.list_vens(tx, who, flt)
-        docs = [await _ven_doc(tx, who, v) for v in found]
-    return respond(docs)
+    reads = state(request).core.reads
+    found = await svc.read_vens(reads, who, flt)
+    return respond([await _read_ven_doc(reads, who, v) for v in found])
 
 
 async def get_ven(request: web.Request) -> web.Response:
     who = caller(request)
-    async with state(request).core.read() as tx:
-        found = await svc.get_ven(tx, who, path_id(request, "venID"))
-        doc = await _ven_doc(tx, who, found)
-    return respond(doc)
+    reads = state(request).core.reads
+    found = await svc.read_ven(reads, who, path_id(request, "venID"))
+    return respond(await _read_ven_doc(reads, who, found))
 
 
 def _resource_request(request: web.Request, doc: Doc, ven: Ven, pointer: str = "") -> ResourceRequest:
@@ -106,10 +110,14 @@ async def delete_ven(request: web.Request) -> web.Response:
 
 async def _resource_of_path(tx: Tx, who: Principal, request: web.Request) -> Resource:
     ven_id, resource_id = path_id(request, "venID"), path_id(request, "resourceID")
-    found = await svc.get_resource(tx, who, resource_id)
-    if found.ven_id != ven_id:
-        raise NotFound(f"ven {ven_id!r} has no resource with id {resource_id!r}")
-    return found
+    return _of_ven(await svc.get_resource(tx, who, resource_id), ven_id)
+
+
+def _of_ven(resource: Resource, ven_id: str) -> Resource:
+    """`resource` if it is a resource of ven `ven_id` (the path's), else 404."""
+    if resource.ven_id != ven_id:
+        raise NotFound(f"ven {ven_id!r} has no resource with id {resource.id!r}")
+    return resource
 
 
 async def list_resources(request: web.Request) -> web.Response:
@@ -121,16 +129,16 @@ async def list_resources(request: web.Request) -> web.Response:
         targets=targets_query(request),
         page=page(request),
     )
-    async with state(request).core.read() as tx:
-        await svc.get_ven(tx, who, ven_id)  # 404 for a ven the caller cannot see
-        found = await svc.list_resources(tx, who, flt)
+    reads = state(request).core.reads
+    await svc.read_ven(reads, who, ven_id)  # 404 for a ven the caller cannot see
+    found = await svc.read_resources(reads, who, flt)
     return respond([outbound.resource(r) for r in found])
 
 
 async def get_resource(request: web.Request) -> web.Response:
-    async with state(request).core.read() as tx:
-        found = await _resource_of_path(tx, caller(request), request)
-    return respond(outbound.resource(found))
+    ven_id, resource_id = path_id(request, "venID"), path_id(request, "resourceID")
+    found = await svc.read_resource(state(request).core.reads, caller(request), resource_id)
+    return respond(outbound.resource(_of_ven(found, ven_id)))
 
 
 async def create_resource(request: web.Request) -> web.Response:

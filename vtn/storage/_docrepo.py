@@ -27,6 +27,14 @@ def _load_all(model: type[M], docs: Sequence[str]) -> list[M]:
     return [_rows.load(model, d) for d in docs]
 
 
+async def load_page(model: type[M], docs: Sequence[str]) -> list[M]:
+    """The objects stored as `docs` (one page of a list)."""
+    if sum(len(d) for d in docs) > OFF_LOOP_BYTES:
+        # Decoding megabytes takes tens of milliseconds: not on the event loop, which serves others.
+        return await asyncio.to_thread(_load_all, model, docs)
+    return _load_all(model, docs)
+
+
 class DocRepo(Generic[M]):
     """Insert/get/replace/delete/list for one table; subclasses add columns and filters."""
 
@@ -110,10 +118,7 @@ class DocRepo(Generic[M]):
         """One page of the objects `flt` selects (shapes.page: the same statement as reads.py runs)."""
         query = shapes.page(self.kind, flt, self.conn.dialect.name)
         docs = [str(row[0]) for row in (await self.conn.execute(shapes.statement(query))).all()]
-        if sum(len(d) for d in docs) > OFF_LOOP_BYTES:
-            # Decoding megabytes takes tens of milliseconds: not on the event loop, which serves others.
-            return await asyncio.to_thread(_load_all, self.model, docs)
-        return _load_all(self.model, docs)
+        return await load_page(self.model, docs)
 
     def permitted(self, permission: Permission) -> builtins.list[ColumnElement[bool]]:
         """The clauses that keep only what `permission` lets its caller see (the rule: shapes.py)."""

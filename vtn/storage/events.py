@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from shared.enums import ObjectType
 from shared.models import Event
 from shared.timing import event_window
-from vtn.storage import _rows
+from vtn.storage import _rows, shapes
 from vtn.storage._docrepo import DocRepo
 from vtn.storage.filters import Permission
 from vtn.storage.tables import events
@@ -55,5 +55,6 @@ class EventRepo(DocRepo[Event]):
         return None if row is None else str(row[0])
 
     async def program_of(self, event_id: str) -> str | None:
-        row = (await self.conn.execute(select(events.c.program_id).where(events.c.id == event_id))).first()
+        query = shapes.statement(shapes.program_of(event_id, self.conn.dialect.name))
+        row = (await self.conn.execute(query)).first()
         return None if row is None else str(row[0])

@@ -25,16 +25,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.enums import ObjectType
+from shared.models.base import ObjectMetadata
 from vtn.storage import shapes
+from vtn.storage._docrepo import load_page
 from vtn.storage.filters import Permission
 from vtn.storage.shapes import Query, statement
+
+M = TypeVar("M", bound=ObjectMetadata)
 
 # An inline statement is interrupted after this many progress calls of PROGRESS_EVERY VM steps each
 # (~200,000 steps, about a millisecond) and run on the connection thread instead.
@@ -113,6 +117,14 @@ class Reads:
     async def page(self, kind: ObjectType, flt: shapes.AnyFilter) -> list[str]:
         """The stored documents of one page of a list (shapes.page)."""
         return await self.docs(shapes.page(kind, flt, self.dialect))
+
+    async def objects(self, model: type[M], kind: ObjectType, flt: shapes.AnyFilter) -> list[M]:
+        """`page` as typed objects (the 3.0.1 API converts them to its dialect)."""
+        return await load_page(model, await self.page(kind, flt))
+
+    async def program_of(self, event_id: str) -> str | None:
+        """The programID of event `event_id` (shapes.program_of), None if there is no such event."""
+        return await self.doc(shapes.program_of(event_id, self.dialect))
 
     async def docs(self, query: Query) -> list[str]:
         """The documents `query` reads (its first column), in its order."""

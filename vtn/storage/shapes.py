@@ -165,6 +165,11 @@ def one(
     return Query(("one", kind, dialect, tuple(names)), params)
 
 
+def program_of(event_id: str, dialect: str) -> Query:
+    """The programID of event `event_id`, whoever may see it (3.0.1 reports carry it)."""
+    return Query(("program_of", ObjectType.EVENT, dialect, ()), {"id": event_id})
+
+
 def page(kind: ObjectType, flt: AnyFilter, dialect: str) -> Query:
     """One page of documents of `kind` that `flt` selects, in list order."""
     names: list[str] = []
@@ -214,6 +219,9 @@ def statement(query: Query) -> Select[Any]:
     table = TABLES[kind]  # type: ignore[index]
     where = clauses(query)
     params = query.params
+    if verb == "program_of":
+        event_id = bindparam("id", params["id"], type_=events.c.id.type)
+        return select(events.c.program_id).where(events.c.id == event_id)
     if verb == "one":
         return select(table.c.doc).where(
             table.c.id == bindparam("id", params["id"], type_=table.c.id.type), *where
