@@ -114,6 +114,11 @@ class Reads:
         """The stored documents of one page of a list (shapes.page)."""
         return await self.docs(shapes.page(kind, flt, self.dialect))
 
+    async def granted(self, client_id: str) -> frozenset[str]:
+        """The targets BL granted to client `client_id` (shapes.grants): VenRepo.granted_targets
+        without a transaction, for a caller whose grants are not cached."""
+        return frozenset(str(row[0]) for row in await self.rows(shapes.grants(client_id, self.dialect)))
+
     async def docs(self, query: Query) -> list[str]:
         """The documents `query` reads (its first column), in its order."""
         return [str(row[0]) for row in await self.rows(query)]
