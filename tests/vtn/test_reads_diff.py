@@ -13,6 +13,7 @@ three ways, on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +23,7 @@ from support.harness import Api, Vtn
 from shared.enums import ObjectType, Role
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
 from shared.wire.oadr3_json import encode, encode_list, encode_stored, encode_stored_list
-from vtn.core.visibility import hide_targets, hide_targets_text
+from vtn.core.visibility import _hidden_in_text, hide_targets, hide_targets_text
 from vtn.storage import Store, Tx
 from vtn.storage.engine import create_engine
 from vtn.storage.filters import (
@@ -228,6 +229,12 @@ async def _compare(vtn: Vtn, db_url: str, bl: Api, ven_a: Api, ven_b: Api) -> No
             expected = None if found is None else found.program_id
             assert await inline.program_of(event_id) == expected == await library.reads.program_of(event_id)
             assert (expected is None) == (event_id == "no-such-id")
+
+        for client in (a, b, "no-such-client"):
+            async with vtn.store.read() as tx:
+                granted = await tx.vens.granted_targets(client)
+            assert await inline.granted(client) == await library.reads.granted(client) == granted, client
+        assert await inline.granted(a) == {"g1", "g2"}
         assert inline.rerun == 0  # every read above ran inline: none was too long for the loop
     finally:
         await library.close()
@@ -246,3 +253,72 @@ async def test_a_list_page_too_long_for_the_loop_runs_on_the_thread(vtn: Vtn, bl
         reads.max_steps = 0  # interrupted at the first progress call
         assert await reads.page(ObjectType.EVENT, replace(flt)) == before
         assert reads.rerun == 1
+
+
+# Targets a document may spell in ways a cut of its text could get wrong: quotes, escapes, brackets,
+# non-ASCII, a control character, the member name itself.
+_NAMES = ["g1", "g2", 'a"b', "\u00fc", "x\\y", "{t}", "[z]", "targets", '"targets":', "\x01", "\u00e9\u2028"]
+
+
+_STAMPS = {"createdDateTime": "2024-01-01T00:00:00Z", "modificationDateTime": "2024-01-01T00:00:00Z"}
+
+
+def test_hiding_targets_in_the_text_is_hiding_them_in_the_model() -> None:
+    """hide_targets_text cuts a stored document's own `targets` member; the answer is byte for byte
+    the model round trip's, whatever the targets, the caller's access and the report descriptors'
+    own (nested, never hidden) targets."""
+    cases = 0
+    for top in (None, [], ["g1"], ["g1", "g2"], _NAMES, list(reversed(_NAMES)), ["targets", "g2"]):
+        for nested in (None, ["g1", "zz"], ["g2"]):
+            doc: dict[str, Any] = {
+                **_STAMPS,
+                "id": "e1",
+                "programID": "p1",
+                "eventName": 'a "targets": [x] {y}',
+                "intervals": [
+                    {"id": i, "payloads": [{"type": "PRICE", "values": [i / 7, "s[{"]}]} for i in range(3)
+                ],
+            }
+            if top is not None:
+                doc["targets"] = top
+            if nested is not None:
+                doc["reportDescriptors"] = [{"payloadType": "X", "targets": nested}]
+            for model, obj in (
+                (Event, Event.model_validate(doc)),
+                (
+                    Program,
+                    Program.model_validate(
+                        {
+                            **_STAMPS,
+                            "id": "p1",
+                            "programName": "p",
+                            **({} if top is None else {"targets": top}),
+                        }
+                    ),
+                ),
+            ):
+                text = obj.model_dump_json(by_alias=True, exclude_none=True)
+                for access in ([], ["g1"], ["g2", "zz"], _NAMES[2:], _NAMES):
+                    permission = Permission(access=frozenset(access))
+                    want = hide_targets(obj, permission).model_dump_json(by_alias=True, exclude_none=True)
+                    assert hide_targets_text(text, model, permission) == want, (text, access)
+                    assert _hidden_in_text(text, permission.access or frozenset()) is not None  # no detour
+                    cases += 1
+    assert cases > 100
+
+
+def test_a_document_the_text_cut_cannot_read_goes_through_the_model() -> None:
+    """Spellings wire_json never writes (spaces, a null, a duplicate member) are not cut by hand."""
+    access = frozenset({"g1"})
+    base = '{"id":"e1","programID":"p1",' + json.dumps(_STAMPS, separators=(",", ":"))[1:-1]
+    for text in (
+        base + ',"targets": ["g1","g2"]}',
+        base + ',"targets":null}',
+        base + ',"targets":["g2"],"targets":["g1"]}',
+        base + ',"targets":["\\u0067"]}',
+    ):
+        assert _hidden_in_text(text, access) is None, text
+        want = hide_targets(Event.model_validate_json(text), Permission(access=access))
+        assert hide_targets_text(text, Event, Permission(access=access)) == want.model_dump_json(
+            by_alias=True, exclude_none=True
+        )

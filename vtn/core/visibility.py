@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import re
 from typing import TypeVar
 
 from shared.errors import BadRequest
@@ -77,14 +79,83 @@ def hide_targets(obj: P, permission: Permission) -> P:
 
 
 def hide_targets_text(text: str, model: type[P], permission: Permission) -> str:
-    """hide_targets for a stored document: the text itself unless it may hold a target to hide.
+    """hide_targets for a stored document: the text itself unless it holds a target to hide.
 
     Conservative: `"targets":` can appear in a wire document only as a member name (a quote inside a
-    string is escaped), so without it there is nothing to hide.
+    string is escaped), so without it there is nothing to hide. With it, the document's own
+    `targets` member is cut to what the caller may see (_hidden_in_text, ~20x cheaper than a model
+    round trip); a document it cannot read that way is read through the model, as before.
     """
-    if permission.access is None or '"targets":' not in text:
+    access = permission.access
+    if access is None or '"targets":' not in text:
         return text
+    hidden = _hidden_in_text(text, access)
+    if hidden is not None:
+        return hidden
     return wire_json(hide_targets(model.model_validate_json(text), permission))
+
+
+# A JSON string or one of the brackets that open or close a level: what _top_targets scans.
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_TARGETS = '"targets":'
+_DECODER = json.JSONDecoder()
+
+
+def _hidden_in_text(text: str, access: frozenset[str]) -> str | None:
+    """`text` with its top-level `targets` cut as hide_targets would, spelled as wire_json spells
+    it; None where that is not certain (the caller then goes through the model)."""
+    found = _top_targets(text)
+    if found is None:
+        return None
+    at, start = found
+    if at < 0:
+        return text  # only nested targets (report descriptors'): hide_targets hides none of them
+    try:
+        targets, end = _DECODER.raw_decode(text, start)
+    except ValueError:
+        return None
+    if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+        return None
+    if text[start:end] != _spelled(targets):  # the kept ones will be spelled as stored
+        return None
+    shown = [t for t in targets if t in access]
+    if len(shown) == len(targets):
+        return text
+    if shown:
+        return text[:start] + _spelled(shown) + text[end:]
+    # None: the member goes (wire_json leaves out nulls), with the comma that parted it from the next
+    if text.startswith(",", end):
+        return text[:at] + text[end + 1 :]
+    if text[at - 1] == ",":
+        return text[: at - 1] + text[end:]
+    return None
+
+
+def _top_targets(text: str) -> tuple[int, int] | None:
+    """(where the top-level `"targets":` member begins, where its value begins); (-1, -1) if the
+    document has none; None if it has more than one or is not one object."""
+    depth = 0
+    at = -1
+    for token in _TOKENS.finditer(text):
+        kind = text[token.start()]
+        if kind == '"':
+            if depth == 1 and text.startswith(_TARGETS, token.start()):
+                if at >= 0:
+                    return None
+                at = token.start()
+                if text.count(_TARGETS) == 1:
+                    break  # the only one: nothing after it can be another
+        elif kind in "[{":
+            depth += 1
+        else:
+            depth -= 1
+    if not text.startswith("{"):
+        return None
+    return (at, at + len(_TARGETS)) if at >= 0 else (-1, -1)
+
+
+def _spelled(targets: list[str]) -> str:
+    return json.dumps(targets, ensure_ascii=False, separators=(",", ":"))
 
 
 def forbid_bl_only(who: Principal, what: str) -> None:
@@ -120,8 +191,9 @@ class Visibility:
             # (and when the snapshot is refused) each client's grants cost one indexed query.
             self._loading = asyncio.create_task(self._load_snapshot(), name="grant-snapshot")
         if granted is None:
-            async with self._store.read() as tx:
-                granted = await tx.vens.granted_targets(client_id)
+            # One statement without a transaction (storage/reads.py): with grant_cache_seconds=0
+            # every VEN request comes here, and a transaction cost it ~0.5 ms of CPU.
+            granted = await self._store.reads.granted(client_id)
             cache.keep_grants(client_id, granted)
         return granted
 

@@ -126,6 +126,11 @@ class Reads:
         """The programID of event `event_id` (shapes.program_of), None if there is no such event."""
         return await self.doc(shapes.program_of(event_id, self.dialect))
 
+    async def granted(self, client_id: str) -> frozenset[str]:
+        """The targets BL granted to client `client_id` (shapes.grants): VenRepo.granted_targets
+        without a transaction, for a caller whose grants are not cached."""
+        return frozenset(str(row[0]) for row in await self.rows(shapes.grants(client_id, self.dialect)))
+
     async def docs(self, query: Query) -> list[str]:
         """The documents `query` reads (its first column), in its order."""
         return [str(row[0]) for row in await self.rows(query)]

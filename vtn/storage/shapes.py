@@ -31,6 +31,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    union,
 )
 
 from shared.enums import ObjectType
@@ -212,10 +213,31 @@ def page(kind: ObjectType, flt: AnyFilter, dialect: str) -> Query:
     return Query(("page", kind, dialect, tuple(names), pg.max_bytes is not None), params)
 
 
+def grants(client_id: str, dialect: str) -> Query:
+    """The targets BL granted to client `client_id` on its ven objects and their resources, one row each."""
+    return Query(("grants", None, dialect), {"client_id": client_id})
+
+
+def _grants(client_id: str) -> Any:
+    owner = bindparam("client_id", client_id, type_=vens.c.client_id.type)
+    ven_ids = select(vens.c.id).where(vens.c.client_id == owner)
+    res_ids = select(resources.c.id).where(resources.c.client_id == owner)
+    return union(
+        select(object_targets.c.target).where(
+            object_targets.c.kind == ObjectType.VEN, object_targets.c.object_id.in_(ven_ids)
+        ),
+        select(object_targets.c.target).where(
+            object_targets.c.kind == ObjectType.RESOURCE, object_targets.c.object_id.in_(res_ids)
+        ),
+    )
+
+
 def statement(query: Query) -> Select[Any]:
     """The statement of `query`, its values bound (SQLAlchemy runs it as it is; reads.py compiles
     it once per shape and binds each query's values itself)."""
     verb, kind = query.shape[0], query.shape[1]
+    if verb == "grants":
+        return _grants(query.params["client_id"])  # type: ignore[no-any-return]
     table = TABLES[kind]  # type: ignore[index]
     where = clauses(query)
     params = query.params

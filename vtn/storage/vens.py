@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, union
+from sqlalchemy import ColumnElement, func, select
 
 from shared.enums import ObjectType
 from shared.models import Resource, Ven
-from vtn.storage import _rows
+from vtn.storage import _rows, shapes
 from vtn.storage._docrepo import DocRepo
 from vtn.storage.tables import object_targets, resources, vens
 
@@ -29,16 +29,8 @@ class VenRepo(DocRepo[Ven]):
 
     async def granted_targets(self, client_id: str) -> frozenset[str]:
         """Targets BL granted to a client through its ven objects and their resources."""
-        ven_ids = select(vens.c.id).where(vens.c.client_id == client_id)
-        res_ids = select(resources.c.id).where(resources.c.client_id == client_id)
-        query = union(
-            select(object_targets.c.target).where(
-                object_targets.c.kind == ObjectType.VEN, object_targets.c.object_id.in_(ven_ids)
-            ),
-            select(object_targets.c.target).where(
-                object_targets.c.kind == ObjectType.RESOURCE, object_targets.c.object_id.in_(res_ids)
-            ),
-        )
+        # The statement the API's reads run too (shapes.grants, Reads.granted).
+        query = shapes.statement(shapes.grants(client_id, self.conn.dialect.name))
         return frozenset(str(r[0]) for r in (await self.conn.execute(query)).all())
 
     async def granted_targets_of(self, client_ids: Iterable[str]) -> dict[str, frozenset[str]]:
