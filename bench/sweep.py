@@ -38,6 +38,7 @@ from bench.seed import SeedSpec, add_subscriptions, ensure, mint_tokens, working
 from bench.sweep_plan import VEN, Obj, Step, World
 from shared.durations import to_us, utcnow
 from shared.enums import Role
+from vtn.core.ids import assigned_id
 from vtn.storage import open_store
 from vtn.storage import tables as t
 
@@ -160,7 +161,10 @@ class _Pass:
         bl_client, bl_secret = _add_bl_client(self.url)
         tokens = mint_tokens(self.url, m.client_ids)
         bl_token = mint_tokens(self.url, [m.bl_client_id], Role.BL)[0]
-        report_ids = [f"sweep-report-{i:04d}" for i in range(REPORTS)]
+        self.report_keys = [f"sweep-report-{i:04d}" for i in range(REPORTS)]
+        # A VEN's chosen id is a key: the VTN stores the report under the id it assigns from the
+        # VEN's client id and the key (vtn/core/ids.py), which is what the GET steps must ask for.
+        report_ids = [assigned_id(m.client_ids[i], k) or k for i, k in enumerate(self.report_keys)]
         self.w = World(m, tokens, bl_token, bl_client, bl_secret, report_ids, sub_ids)
         env = ENV | ({} if self.cache_on else CACHE_OFF)
         ctx.log(f"  sweep, read cache {self.cache}: {len(steps)} steps")
@@ -183,11 +187,11 @@ class _Pass:
     # -- setup ---------------------------------------------------------------------------------------
 
     def _seed_reports(self) -> None:
-        """VEN i's report for i < REPORTS, with a known id (our extension: client-chosen report ids)."""
+        """VEN i's report for i < REPORTS, with a known key (our extension: client-chosen report ids)."""
         w = self.w
         step = Step(plan.API31, "POST", "/reports", VEN, "create", "reports")
         reqs = []
-        for i, rid in enumerate(w.report_ids):
+        for i, rid in enumerate(self.report_keys):
             method, path, token, body = plan.create_request(step, w, i)
             reqs.append((method, path, token, body.replace('{"eventID"', f'{{"id":"{rid}","eventID"', 1)))
         self._send_all("sweep-seed-reports", reqs)
