@@ -219,6 +219,21 @@ async def test_silence_times_out() -> None:
         await server.stop()
 
 
+async def test_silence_on_a_pooled_connection_times_out_and_drops_it() -> None:
+    server = RawServer([OK, lambda transport: None, OK])
+    url = await server.start()
+    client = WebhookClient(concurrency=1, timeout_s=0.2)
+    try:
+        assert await client.post(item(url)) == 200
+        with pytest.raises(TimeoutError):
+            await client.post(item(url))  # on the pooled connection: the pool's sweep times it out
+        assert await client.post(item(url)) == 200
+        assert server.connections == 2  # the silent connection was not reused
+    finally:
+        await client.close()
+        await server.stop()
+
+
 async def test_header_injection_is_refused(client: WebhookClient) -> None:
     with pytest.raises(ValueError, match="line break"):
         await client.post(item("http://127.0.0.1:9/hook", token="x\r\nX-Evil: 1"))
