@@ -29,10 +29,10 @@ def make_app() -> web.Application:
     return app
 
 
-async def serve(host: str, port: int) -> None:
+async def serve(host: str, port: int, reuse_port: bool = False) -> None:
     runner = web.AppRunner(make_app(), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, reuse_port=reuse_port).start()
     await asyncio.Event().wait()
 
 
@@ -40,13 +40,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--reuse-port", action="store_true", help="share the port (bench/scaleout_bare.py)")
     p.add_argument("--uvloop", action="store_true", help="run on uvloop (for comparisons)")
     args = p.parse_args()
     if args.uvloop:
         import uvloop  # type: ignore[import-not-found,unused-ignore]
 
         uvloop.install()
-    asyncio.run(serve(args.host, args.port))
+    asyncio.run(serve(args.host, args.port, args.reuse_port))
 
 
 if __name__ == "__main__":

@@ -300,11 +300,12 @@ async def _poll_change_stamps(app: web.Application) -> None:
     st = app[STATE]
     while True:
         try:
-            await st.core.poll_stamps()
-            if CLIENTS in app:
+            directory = app.get(CLIENTS)
+            stamps = await st.core.poll_stamps((versions.CLIENTS,) if directory is not None else ())
+            # A second read only when the clients moved: the reload reads its stamp with the ids.
+            if directory is not None and directory.moved(stamps):
                 async with st.core.read() as tx:
-                    stamps = await tx.stamps.read((versions.CLIENTS,))
-                    await app[CLIENTS].stamps_seen(tx, stamps)
+                    await directory.stamps_seen(tx, await tx.stamps.read((versions.CLIENTS,)))
         except asyncio.CancelledError:
             raise
         except Exception:  # the store may be briefly away; the TTLs still bound staleness

@@ -43,11 +43,14 @@ class ClientDirectory:
         self._ids = await tx.clients.live_ids()
         self._stamp = stamp
 
+    def moved(self, stamps: dict[str, bytes]) -> bool:
+        """Whether `stamps` (read anywhere) say the ids must be reloaded."""
+        return self._ids is None or stamps.get(versions.CLIENTS) != self._stamp
+
     async def stamps_seen(self, tx: Tx, stamps: dict[str, bytes]) -> None:
         """Reload the ids if the clients stamp moved since the last load (read in the same `tx`)."""
-        stamp = stamps.get(versions.CLIENTS)
-        if self._ids is None or stamp != self._stamp:
-            await self.load(tx, stamp)
+        if self.moved(stamps):
+            await self.load(tx, stamps.get(versions.CLIENTS))
 
 
 async def verify_token(
