@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
+    case,
     func,
     or_,
     select,
@@ -255,4 +256,24 @@ def statement(query: Query) -> Select[Any]:
         bindparam("skip", params["skip"], type_=Integer),
         bindparam("limit", params["limit"], type_=Integer),
         None if budget is None else bindparam("max_bytes", budget, type_=BigInteger),
+    )
+
+
+def sized_page(query: Query) -> Select[Any]:
+    """`query`'s page (one with a byte budget) as rows of (id, length of doc, doc or NULL), in list
+    order, with no window: the caller keeps the budget as the rows come (reads.py on PostgreSQL).
+    A document longer than the bound `inline_max` comes as NULL (its length still counted), so one
+    statement never brings more than limit x inline_max characters; the caller reads those few by id.
+    """
+    kind = query.shape[1]
+    table = TABLES[kind]  # type: ignore[index]
+    params = query.params
+    size = func.length(table.c.doc)
+    capped = case((size <= bindparam("inline_max", params["inline_max"], type_=BigInteger), table.c.doc))
+    plain = Query((*query.shape[:4], False), params)
+    return _rows.page_query(
+        select(table.c.id, size, capped).where(*clauses(plain)),
+        table,
+        bindparam("skip", params["skip"], type_=Integer),
+        bindparam("limit", params["limit"], type_=Integer),
     )
