@@ -36,7 +36,7 @@ from shared.models.base import ObjectMetadata
 from vtn.storage import shapes
 from vtn.storage._docrepo import load_page
 from vtn.storage.filters import Permission
-from vtn.storage.shapes import Query, statement
+from vtn.storage.shapes import Query, cached, statement
 
 M = TypeVar("M", bound=ObjectMetadata)
 
@@ -83,6 +83,7 @@ class Reads:
         self._engine = engine
         self.dialect = engine.dialect.name
         self._compiled: dict[tuple[Any, ...], _Compiled] = {}
+        self._templates: dict[Any, Any] = {}  # shapes.cached: for the reads SQLAlchemy runs
         self._path: str | None = None
         self._conn: sqlite3.Connection | None = None
         self._steps = 0
@@ -149,7 +150,7 @@ class Reads:
             c = self._compile(query)
             return await self._pg.fetch(c.sql, c.args(query.params))
         async with self._engine.connect() as conn:
-            return list((await conn.execute(statement(query))).all())
+            return list((await conn.execute(cached(self._templates, query), query.params)).all())
 
     def _compile(self, query: Query) -> _Compiled:
         found = self._compiled.get(query.shape)
