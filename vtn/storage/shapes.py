@@ -218,7 +218,7 @@ def grants(client_id: str, dialect: str) -> Query:
     return Query(("grants", None, dialect), {"client_id": client_id})
 
 
-def _grants(client_id: str) -> Any:
+def _grants(client_id: str | None) -> Any:
     owner = bindparam("client_id", client_id, type_=vens.c.client_id.type)
     ven_ids = select(vens.c.id).where(vens.c.client_id == owner)
     res_ids = select(resources.c.id).where(resources.c.client_id == owner)
@@ -238,12 +238,12 @@ def statement(query: Query) -> Select[Any]:
     every value bound at execution (`cached`)."""
     verb, kind = query.shape[0], query.shape[1]
     if verb == "grants":
-        return _grants(query.params["client_id"])  # type: ignore[no-any-return]
+        return _grants(query.params.get("client_id"))  # type: ignore[no-any-return]
     table = TABLES[kind]  # type: ignore[index]
     where = clauses(query)
     params = query.params
     if verb == "program_of":
-        event_id = bindparam("id", params["id"], type_=events.c.id.type)
+        event_id = bindparam("id", params.get("id"), type_=events.c.id.type)
         return select(events.c.program_id).where(events.c.id == event_id)
     if verb == "one":
         return select(table.c.doc).where(
