@@ -127,7 +127,12 @@ def verdict(samples: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(
-    minutes: float, connections: int, interval: float, trace: bool = False, gc_probe: bool = False
+    minutes: float,
+    connections: int,
+    interval: float,
+    trace: bool = False,
+    gc_probe: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     seconds = minutes * 60
     m = ensure(SPEC, "sqlite", "", log=print)
@@ -148,7 +153,7 @@ def run(
     stats_file.unlink(missing_ok=True)
     port = free_port()
     argv = [VTN_BIN, "serve", "--db", url, "--port", str(port), "--no-migrate"]
-    env = vtn_env()
+    env = vtn_env() | (extra_env or {})
     trace_dir = DATA / "soak-trace"
     if trace or gc_probe:  # the same `vtn serve`, under tracemalloc (snapshots at half time and at
         # the end) or not (--gc-probe), and a full collection on SIGUSR2 (bench/soak_trace.py)
@@ -217,6 +222,7 @@ def run(
         "minutes": minutes,
         "connections": connections,
         "interval_s": interval,
+        "vtn_env": extra_env or {},
         "load_average_before": uptime_before,
         "load_average_after": Path("/proc/loadavg").read_text().split()[:3],
         "database": "sqlite (fresh copy of a seeded file: 1,000 VENs, 2,000 resources, 20 events)",
@@ -360,8 +366,17 @@ def main() -> None:
         action="store_true",
         help="run the VTN under tracemalloc and print what grew over the second half (implies --no-docs)",
     )
+    p.add_argument(
+        "--vtn-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the VTN only (e.g. MALLOC_ARENA_MAX=2, or SOAK_SQLITE_CACHE_KIB=256 "
+        "with --gc-probe); repeatable",
+    )
     args = p.parse_args()
-    result = run(args.minutes, args.connections, args.interval, args.trace, args.gc_probe)
+    extra = dict(kv.split("=", 1) for kv in args.vtn_env)
+    result = run(args.minutes, args.connections, args.interval, args.trace, args.gc_probe, extra)
     if args.gc_probe:
         print(f"full collection at the end: {json.dumps(result['gc_probe'])}")
     if args.trace:

@@ -3,6 +3,9 @@
     python -m bench.soak_trace serve --db URL --port N ...   (what `bench/soak.py --trace` starts)
     python -m bench.soak_trace diff A.snap B.snap [--top 25]
 
+SOAK_SQLITE_CACHE_KIB=N sets `PRAGMA cache_size=-N` (KiB) on every SQLite connection the VTN opens
+(an experiment: SQLite's default is 2,000 KiB per connection).
+
 SIGUSR2 runs one full garbage collection and logs what it found (a `SOAKGC {...}` line), which tells
 uncollected cyclic garbage from live objects; SOAK_TRACEMALLOC=0 serves without tracemalloc.
 
@@ -24,6 +27,7 @@ import time
 import tracemalloc
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 FRAMES = 12
 
@@ -69,8 +73,24 @@ def serve(args: list[str]) -> None:
     _snapshot_on_signal(directory)
     _collect_on_signal()
 
+    cache_kib = os.environ.get("SOAK_SQLITE_CACHE_KIB")
+    if cache_kib:  # an experiment: smaller SQLite page caches on every connection the VTN opens
+        _cap_sqlite_cache(int(cache_kib))
     sys.argv = ["vtn", "serve", *args]
     vtn_main()
+
+
+def _cap_sqlite_cache(kib: int) -> None:
+    import sqlite3
+
+    plain = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn: sqlite3.Connection = plain(*args, **kwargs)
+        conn.execute(f"PRAGMA cache_size=-{kib}").close()
+        return conn
+
+    sqlite3.connect = connect  # type: ignore[assignment]
 
 
 def diff(first: Path, second: Path, top: int = 25, frames: int = 6) -> str:

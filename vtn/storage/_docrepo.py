@@ -117,7 +117,10 @@ class DocRepo(Generic[M]):
     async def list(self, flt: shapes.AnyFilter) -> list[M]:
         """One page of the objects `flt` selects (shapes.page: the same statement as reads.py runs)."""
         query = shapes.page(self.kind, flt, self.conn.dialect.name)
-        docs = [str(row[0]) for row in (await self.conn.execute(shapes.statement(query))).all()]
+        pooled = self.conn.sync_connection.connection if self.conn.sync_connection else None
+        store: dict[Any, Any] = pooled.info.setdefault(shapes.TEMPLATES, {}) if pooled is not None else {}
+        rows = await self.conn.execute(shapes.cached(store, query), query.params)
+        docs = [str(row[0]) for row in rows.all()]
         return await load_page(self.model, docs)
 
     def permitted(self, permission: Permission) -> builtins.list[ColumnElement[bool]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vtn.storage.tables import delivery_attempts, outbox, subscription_health
@@ -107,6 +107,51 @@ _ATTEMPT_COLUMNS = (
 _HEALTH_FIELDS = ("status", "consecutive_failures", "last_success_us", "last_failure_us", "last_error")
 
 
+def _claim_statement(for_update: bool) -> Any:
+    """UPDATE ... RETURNING of the rows a claim leases (one statement instead of select, update,
+    select of the same ids); its values are bound at execution (c_now, c_limit, c_until, c_owner)."""
+    due, older = outbox.alias("due"), outbox.alias("older")
+    head = ~(
+        select(older.c.id)
+        .where(older.c.sink == due.c.sink, older.c.status == "pending", older.c.id < due.c.id)
+        .exists()
+    )
+    now = bindparam("c_now", type_=outbox.c.next_attempt_us.type)
+    pick = (
+        select(due.c.id)
+        .where(
+            due.c.status == "pending",
+            due.c.next_attempt_us <= now,
+            # Rows leased before claims moved next_attempt_us (older versions) are still skipped.
+            or_(due.c.lease_until_us.is_(None), due.c.lease_until_us < now),
+            head,
+        )
+        # The order of ix_outbox_status_next_id: the scan stops after `limit` rows, no sort.
+        .order_by(due.c.next_attempt_us, due.c.id)
+        .limit(bindparam("c_limit", type_=Integer))
+    )
+    if for_update:  # PostgreSQL: several VTN processes share the work
+        pick = pick.with_for_update(skip_locked=True, of=due)
+    until = bindparam("c_until", type_=outbox.c.lease_until_us.type)
+    return (
+        update(outbox)
+        .where(outbox.c.id.in_(pick))
+        .values(
+            lease_until_us=until,
+            lease_owner=bindparam("c_owner", type_=outbox.c.lease_owner.type),
+            next_attempt_us=until,
+        )
+        .returning(*_CLAIMED_COLUMNS)
+    )
+
+
+# Built once (as usage.py's statements): a claim runs several times a second even when idle, and a
+# statement tree built per call left thousands of objects in reference cycles for the collector
+# (bench/findings.md, "Soak"), besides the CPU of building and cache-keying it.
+_CLAIM = _claim_statement(for_update=False)
+_CLAIM_PG = _claim_statement(for_update=True)
+
+
 class OutboxRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -134,36 +179,10 @@ class OutboxRepo:
 
     async def claim(self, owner: str, now_us: int, lease_us: int, limit: int) -> list[Claimed]:
         """Lease up to `limit` deliverable rows: due, unleased, and the head of their sink."""
-        due, older = outbox.alias("due"), outbox.alias("older")
-        head = ~(
-            select(older.c.id)
-            .where(older.c.sink == due.c.sink, older.c.status == "pending", older.c.id < due.c.id)
-            .exists()
-        )
-        pick = (
-            select(due.c.id)
-            .where(
-                due.c.status == "pending",
-                due.c.next_attempt_us <= now_us,
-                # Rows leased before claims moved next_attempt_us (older versions) are still skipped.
-                or_(due.c.lease_until_us.is_(None), due.c.lease_until_us < now_us),
-                head,
-            )
-            # The order of ix_outbox_status_next_id: the scan stops after `limit` rows, no sort.
-            .order_by(due.c.next_attempt_us, due.c.id)
-            .limit(limit)
-        )
-        if self.conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True, of=due)
+        claim = _CLAIM_PG if self.conn.dialect.name == "postgresql" else _CLAIM
         until = now_us + lease_us
-        # One statement (UPDATE ... RETURNING) instead of select, update, select of the same ids.
-        claim = (
-            update(outbox)
-            .where(outbox.c.id.in_(pick))
-            .values(lease_until_us=until, lease_owner=owner, next_attempt_us=until)
-            .returning(*_CLAIMED_COLUMNS)
-        )
-        rows = (await self.conn.execute(claim)).all()
+        params = {"c_now": now_us, "c_limit": limit, "c_until": until, "c_owner": owner}
+        rows = (await self.conn.execute(claim, params)).all()
         return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
 
     async def delivered(self, owner: str, ids: Sequence[int], now_us: int) -> None:

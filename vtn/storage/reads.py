@@ -39,7 +39,7 @@ from shared.models.base import ObjectMetadata
 from vtn.storage import shapes
 from vtn.storage._docrepo import load_page
 from vtn.storage.filters import Permission
-from vtn.storage.shapes import Query, statement
+from vtn.storage.shapes import Query, cached, statement
 
 M = TypeVar("M", bound=ObjectMetadata)
 
@@ -86,6 +86,7 @@ class Reads:
         self._engine = engine
         self.dialect = engine.dialect.name
         self._compiled: dict[tuple[Any, ...], _Compiled] = {}
+        self._templates: dict[Any, Any] = {}  # shapes.cached: for the reads SQLAlchemy runs
         self._path: str | None = None
         self._conn: sqlite3.Connection | None = None
         self._steps = 0
@@ -154,7 +155,7 @@ class Reads:
             c = self._compile(query)
             return await self._pg.fetch(c.sql, c.args(query.params))
         async with self._engine.connect() as conn:
-            return list((await conn.execute(statement(query))).all())
+            return list((await conn.execute(cached(self._templates, query), query.params)).all())
 
     async def _pg_page(self, query: Query) -> list[Any]:
         """A page with a byte budget on PostgreSQL: the plain page's (id, length, doc) rows, cut here

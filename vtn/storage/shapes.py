@@ -219,7 +219,7 @@ def grants(client_id: str, dialect: str) -> Query:
     return Query(("grants", None, dialect), {"client_id": client_id})
 
 
-def _grants(client_id: str) -> Any:
+def _grants(client_id: str | None) -> Any:
     owner = bindparam("client_id", client_id, type_=vens.c.client_id.type)
     ven_ids = select(vens.c.id).where(vens.c.client_id == owner)
     res_ids = select(resources.c.id).where(resources.c.client_id == owner)
@@ -235,27 +235,28 @@ def _grants(client_id: str) -> Any:
 
 def statement(query: Query) -> Select[Any]:
     """The statement of `query`, its values bound (SQLAlchemy runs it as it is; reads.py compiles
-    it once per shape and binds each query's values itself)."""
+    it once per shape and binds each query's values itself). With no params: the shape's template,
+    every value bound at execution (`cached`)."""
     verb, kind = query.shape[0], query.shape[1]
     if verb == "grants":
-        return _grants(query.params["client_id"])  # type: ignore[no-any-return]
+        return _grants(query.params.get("client_id"))  # type: ignore[no-any-return]
     table = TABLES[kind]  # type: ignore[index]
     where = clauses(query)
     params = query.params
     if verb == "program_of":
-        event_id = bindparam("id", params["id"], type_=events.c.id.type)
+        event_id = bindparam("id", params.get("id"), type_=events.c.id.type)
         return select(events.c.program_id).where(events.c.id == event_id)
     if verb == "one":
         return select(table.c.doc).where(
-            table.c.id == bindparam("id", params["id"], type_=table.c.id.type), *where
+            table.c.id == bindparam("id", params.get("id"), type_=table.c.id.type), *where
         )
-    budget = params["max_bytes"] if query.shape[4] else None  # the shape decides, as for every clause
+    budget = query.shape[4]  # the shape decides, as for every clause
     return _rows.page_query(
         select(table.c.doc).where(*where),
         table,
-        bindparam("skip", params["skip"], type_=Integer),
-        bindparam("limit", params["limit"], type_=Integer),
-        None if budget is None else bindparam("max_bytes", budget, type_=BigInteger),
+        bindparam("skip", params.get("skip"), type_=Integer),
+        bindparam("limit", params.get("limit"), type_=Integer),
+        bindparam("max_bytes", params.get("max_bytes"), type_=BigInteger) if budget else None,
     )
 
 
@@ -277,3 +278,19 @@ def sized_page(query: Query) -> Select[Any]:
         bindparam("skip", params["skip"], type_=Integer),
         bindparam("limit", params["limit"], type_=Integer),
     )
+
+
+# Key of a pooled DBAPI connection's `info` dict (ConnectionPoolEntry.info) that holds its templates.
+TEMPLATES = "vtn.shape_templates"
+
+
+def cached(store: dict[Any, Any], query: Query) -> Select[Any]:
+    """The template of `query`'s shape, built once per `store` (a dict as long-lived as a pooled
+    connection): run it with `query.params`. Why: a statement tree built per request (subqueries,
+    aliases, bound values) cost its building and cache-keying, and left thousands of objects in
+    reference cycles between collections (bench/findings.md, "Soak"); a shape's statement never
+    changes, and there are few shapes."""
+    found = store.get(query.shape)
+    if found is None:
+        found = store[query.shape] = statement(Query(query.shape, {}))
+    return found
