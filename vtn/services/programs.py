@@ -33,10 +33,7 @@ async def get_program(tx: Tx, permission: Permission, program_id: str) -> Progra
 
 
 async def _visible_text(reads: Reads, kind: ObjectType, permission: Permission, object_id: str) -> str:
-    found = await reads.one(kind, object_id, permission=permission)
-    if found is None:
-        raise NotFound(f"no {kind.value.lower()} with id {object_id!r}")
-    return found
+    return await reads.require(kind, object_id, permission=permission)
 
 
 async def program_text(reads: Reads, permission: Permission, program_id: str) -> str:

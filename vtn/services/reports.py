@@ -100,10 +100,7 @@ async def get_report(tx: Tx, who: Principal, report_id: str) -> Report:
 
 async def report_text(reads: Reads, who: Principal, report_id: str) -> str:
     """get_report as the stored document (the API's read path: no transaction, no model)."""
-    found = await reads.one(ObjectType.REPORT, report_id, owner=owner(who))
-    if found is None:
-        raise NotFound(f"no report with id {report_id!r}")
-    return found
+    return await reads.require(ObjectType.REPORT, report_id, owner=owner(who))
 
 
 async def report_texts(reads: Reads, who: Principal, flt: ReportFilter) -> list[str]:
@@ -186,10 +183,7 @@ def _subscription_text(text: str) -> str:
 
 
 async def _owned_subscription(reads: Reads, who: Principal, subscription_id: str) -> str:
-    found = await reads.one(ObjectType.SUBSCRIPTION, subscription_id, owner=owner(who))
-    if found is None:
-        raise NotFound(f"no subscription with id {subscription_id!r}")
-    return found
+    return await reads.require(ObjectType.SUBSCRIPTION, subscription_id, owner=owner(who))
 
 
 async def subscription_text(reads: Reads, who: Principal, subscription_id: str) -> str:

@@ -54,10 +54,7 @@ async def get_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
 
 async def ven_text(reads: Reads, who: Principal, ven_id: str) -> str:
     """get_ven as the stored document (the API's read path: no transaction, no model)."""
-    found = await reads.one(ObjectType.VEN, ven_id, owner=owner(who))
-    if found is None:
-        raise NotFound(f"no ven with id {ven_id!r}")
-    return found
+    return await reads.require(ObjectType.VEN, ven_id, owner=owner(who))
 
 
 async def ven_texts(reads: Reads, who: Principal, flt: VenFilter) -> list[str]:
@@ -148,10 +145,7 @@ async def get_resource(tx: Tx, who: Principal, resource_id: str) -> Resource:
 
 async def resource_text(reads: Reads, who: Principal, resource_id: str) -> str:
     """get_resource as the stored document."""
-    found = await reads.one(ObjectType.RESOURCE, resource_id, owner=owner(who))
-    if found is None:
-        raise NotFound(f"no resource with id {resource_id!r}")
-    return found
+    return await reads.require(ObjectType.RESOURCE, resource_id, owner=owner(who))
 
 
 async def resource_texts(reads: Reads, who: Principal, flt: ResourceFilter) -> list[str]:

@@ -35,6 +35,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.enums import ObjectType
+from shared.errors import NotFound
 from shared.models.base import ObjectMetadata
 from vtn.storage import shapes
 from vtn.storage._docrepo import load_page
@@ -117,6 +118,20 @@ class Reads:
     ) -> str | None:
         """The stored document of object `object_id` if the caller may see it (shapes.one), else None."""
         return await self.doc(shapes.one(kind, object_id, self.dialect, owner=owner, permission=permission))
+
+    async def require(
+        self,
+        kind: ObjectType,
+        object_id: str,
+        *,
+        owner: str | None = None,
+        permission: Permission | None = None,
+    ) -> str:
+        """`one`, or NotFound (an object the caller may not see is not found either)."""
+        found = await self.one(kind, object_id, owner=owner, permission=permission)
+        if found is None:
+            raise NotFound(f"no {kind.value.lower()} with id {object_id!r}")
+        return found
 
     async def page(self, kind: ObjectType, flt: shapes.AnyFilter) -> list[str]:
         """The stored documents of one page of a list (shapes.page)."""
