@@ -10,7 +10,7 @@ from aiohttp import web
 from shared.enums import Operation
 from shared.errors import BadRequest, PayloadTooLarge
 from shared.models.base import WireModel
-from shared.wire.oadr3_json import decode_doc, encode_doc, parse_json
+from shared.wire.oadr3_json import decode_doc, encode_doc, encode_loaded, parse_json
 from vtn.audit.record import record_change
 from vtn.core.queries import Tx
 from vtn.handlers.http_io import caller, state
@@ -46,6 +46,24 @@ def as_31(request: web.Request, schema31: str, model: type[M], doc31: Doc) -> M:
 
 def respond(doc: Any, status: int = 200) -> web.Response:
     return web.Response(body=encode_doc(doc), status=status, content_type=JSON)
+
+
+def respond_loaded(doc: Any) -> web.Response:
+    """`respond` for a document converted from stored text (oadr3_json.load_stored): the same bytes."""
+    return web.Response(body=encode_loaded(doc), content_type=JSON)
+
+
+async def cached_answer(
+    request: web.Request, key: tuple[object, ...], build: Callable[[], Awaitable[bytes]]
+) -> web.Response:
+    """An answer from the read cache (kept until a write drops it, as the 3.1 lists'), or built.
+
+    `key` must hold everything the answer depends on: the permission, never the client."""
+    core = state(request).core
+    found = core.cached_answer(key)
+    if found is None:
+        found = await core.cached(key, build)
+    return web.Response(body=found, content_type=JSON)
 
 
 async def write(

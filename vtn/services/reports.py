@@ -123,6 +123,11 @@ async def program_of_event(reads: Reads, event_id: str) -> str | None:
     return await reads.program_of(event_id)
 
 
+async def programs_of_events(reads: Reads, event_ids: frozenset[str]) -> dict[str, str]:
+    """program_of_event of several events in one statement: eventID -> programID (those that exist)."""
+    return await reads.programs_of(event_ids)
+
+
 async def replace_report(
     tx: Tx, who: Principal, permission: Permission, report_id: str, req: ReportRequest
 ) -> Report:

@@ -153,6 +153,14 @@ async def resource_texts(reads: Reads, who: Principal, flt: ResourceFilter) -> l
     return await reads.page(ObjectType.RESOURCE, replace(flt, owner=owner(who)))
 
 
+async def resource_texts_of(
+    reads: Reads, who: Principal, ven_ids: frozenset[str], limit: int
+) -> dict[str, list[str]]:
+    """resource_texts of each ven `ven_ids` (the first `limit` of each), in one statement: venID ->
+    its resources' stored documents, in list order."""
+    return await reads.resources_of(ven_ids, owner=owner(who), limit=limit)
+
+
 async def read_resource(reads: Reads, who: Principal, resource_id: str) -> Resource:
     """get_resource read as resource_text is, as the typed object."""
     return Resource.model_validate_json(await resource_text(reads, who, resource_id))

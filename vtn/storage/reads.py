@@ -145,6 +145,25 @@ class Reads:
         """The programID of event `event_id` (shapes.program_of), None if there is no such event."""
         return await self.doc(shapes.program_of(event_id, self.dialect))
 
+    async def programs_of(self, event_ids: frozenset[str]) -> dict[str, str]:
+        """program_of of several events in one statement (shapes.programs_of): eventID -> programID
+        of those that exist."""
+        if not event_ids:
+            return {}
+        return {str(r[0]): str(r[1]) for r in await self.rows(shapes.programs_of(event_ids, self.dialect))}
+
+    async def resources_of(
+        self, ven_ids: frozenset[str], *, owner: str | None, limit: int
+    ) -> dict[str, list[str]]:
+        """The stored documents of the first `limit` resources of each ven `ven_ids` (those of client
+        `owner`; None: anyone's), in list order (shapes.resources_of): venID -> documents."""
+        found: dict[str, list[str]] = {v: [] for v in ven_ids}
+        if ven_ids:
+            query = shapes.resources_of(ven_ids, self.dialect, owner=owner, limit=limit)
+            for ven_id, doc in await self.rows(query):
+                found[str(ven_id)].append(str(doc))
+        return found
+
     async def granted(self, client_id: str) -> frozenset[str]:
         """The targets BL granted to client `client_id` (shapes.grants): VenRepo.granted_targets
         without a transaction, for a caller whose grants are not cached."""
