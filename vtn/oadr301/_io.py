@@ -10,7 +10,7 @@ from aiohttp import web
 from shared.enums import Operation
 from shared.errors import BadRequest, PayloadTooLarge
 from shared.models.base import WireModel
-from shared.wire.oadr3_json import decode_doc, encode_doc, encode_loaded, parse_json
+from shared.wire.oadr3_json import decode_doc, encode_doc, parse_json
 from vtn.audit.record import record_change
 from vtn.core.queries import Tx
 from vtn.handlers.http_io import caller, state
@@ -48,9 +48,13 @@ def respond(doc: Any, status: int = 200) -> web.Response:
     return web.Response(body=encode_doc(doc), status=status, content_type=JSON)
 
 
-def respond_loaded(doc: Any) -> web.Response:
-    """`respond` for a document converted from stored text (oadr3_json.load_stored): the same bytes."""
-    return web.Response(body=encode_loaded(doc), content_type=JSON)
+def respond_body(body: bytes) -> web.Response:
+    """An answer already encoded (vtn/oadr301/converted.py)."""
+    return web.Response(body=body, content_type=JSON)
+
+
+def respond_text(text: str) -> web.Response:
+    return web.Response(body=text.encode(), content_type=JSON)
 
 
 async def cached_answer(

@@ -10,21 +10,22 @@ from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest
 from shared.models import EventRequest, ProgramRequest, Report, ReportRequest, SubscriptionRequest
 from shared.models.common import EventId, ProgramId
-from shared.wire.oadr3_json import encode_loaded, load_stored
 from vtn.core.queries import EventFilter, ProgramFilter, Reads, ReportFilter, SubscriptionFilter, Tx
 from vtn.handlers.http_io import caller, id_param, objects_param, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects, admit_report, report_deleted
 from vtn.notify.callbacks import check_callbacks
-from vtn.oadr301 import inbound, outbound
+from vtn.oadr301 import converted, inbound, outbound
 from vtn.oadr301._io import (
     Doc,
     as_31,
     cached_answer,
     read_doc,
-    respond_loaded,
+    respond_body,
+    respond_text,
     targets_query,
     write,
 )
+from vtn.oadr301.converted import CONVERTED, joined
 from vtn.oadr301.notifications import API_VERSION
 from vtn.services import programs as programs_svc
 from vtn.services import reports as reports_svc
@@ -38,9 +39,10 @@ async def list_programs(request: web.Request) -> web.Response:
     permission = await core.permission(caller(request), targets_query(request))
     flt = ProgramFilter(permission=permission, page=page(request))
 
+    conv = request.app[CONVERTED]
+
     async def build() -> bytes:
-        found = await programs_svc.program_texts(core.reads, flt)
-        return encode_loaded([outbound.program_doc(load_stored(t)) for t in found])
+        return joined(converted.programs(conv, await programs_svc.program_texts(core.reads, flt)))
 
     # As the 3.1 list (vtn/handlers/programs.py): keyed by the permission, dropped by any program write.
     return await cached_answer(request, (API_VERSION, "programs", permission, flt.page), build)
@@ -50,7 +52,7 @@ async def get_program(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
     found = await programs_svc.program_text(core.reads, permission, path_id(request, "programID"))
-    return respond_loaded(outbound.program_doc(load_stored(found)))
+    return respond_text(converted.programs(request.app[CONVERTED], [found])[0])
 
 
 async def create_program(request: web.Request) -> web.Response:
@@ -96,9 +98,10 @@ async def list_events(request: web.Request) -> web.Response:
         program_id=id_param(request, "programID", ProgramId), permission=permission, page=page(request)
     )
 
+    conv = request.app[CONVERTED]
+
     async def build() -> bytes:
-        found = await programs_svc.event_texts(core.reads, flt)
-        return encode_loaded([outbound.event_doc(load_stored(t)) for t in found])
+        return joined(converted.events(conv, await programs_svc.event_texts(core.reads, flt)))
 
     # As the 3.1 list without `active` (3.0.1 has none): only an event or program write changes it.
     return await cached_answer(request, (API_VERSION, "events", permission, flt.program_id, flt.page), build)
@@ -108,7 +111,7 @@ async def get_event(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
     found = await programs_svc.event_text(core.reads, permission, path_id(request, "eventID"))
-    return respond_loaded(outbound.event_doc(load_stored(found)))
+    return respond_text(converted.events(request.app[CONVERTED], [found])[0])
 
 
 async def create_event(request: web.Request) -> web.Response:
@@ -162,11 +165,11 @@ class _Programs:
         return outbound.report(report, await self.of(report))
 
 
-async def _report_docs(reads: Reads, texts: list[str]) -> list[Doc]:
-    """Stored reports as 3.0.1 documents, their events' programIDs read in one statement."""
-    docs = [load_stored(t) for t in texts]
-    programs = await reports_svc.programs_of_events(reads, frozenset(d["eventID"] for d in docs))
-    return [outbound.report_doc(d, programs.get(d["eventID"])) for d in docs]
+async def _report_texts(request: web.Request, reads: Reads, texts: list[str]) -> list[str]:
+    """Stored reports in 3.0.1, their events' programIDs read in one statement."""
+    events = [converted.member(t, "eventID") for t in texts]
+    programs = await reports_svc.programs_of_events(reads, frozenset(events))
+    return converted.reports(request.app[CONVERTED], texts, [programs.get(e) for e in events])
 
 
 async def _checked_report(request: web.Request, tx: Tx, doc: Doc) -> ReportRequest:
@@ -192,13 +195,13 @@ async def list_reports(request: web.Request) -> web.Response:
     )
     reads = state(request).core.reads
     found = await reports_svc.report_texts(reads, caller(request), flt)
-    return respond_loaded(await _report_docs(reads, found))
+    return respond_body(joined(await _report_texts(request, reads, found)))
 
 
 async def get_report(request: web.Request) -> web.Response:
     reads = state(request).core.reads
     found = await reports_svc.report_text(reads, caller(request), path_id(request, "reportID"))
-    return respond_loaded((await _report_docs(reads, [found]))[0])
+    return respond_text((await _report_texts(request, reads, [found]))[0])
 
 
 async def create_report(request: web.Request) -> web.Response:
@@ -254,13 +257,13 @@ async def list_subscriptions(request: web.Request) -> web.Response:
         page=page(request),
     )
     found = await reports_svc.subscription_texts(state(request).core.reads, caller(request), flt)
-    return respond_loaded([outbound.subscription_doc(load_stored(t)) for t in found])
+    return respond_body(joined(converted.subscriptions(request.app[CONVERTED], found)))
 
 
 async def get_subscription(request: web.Request) -> web.Response:
     sub_id = path_id(request, "subscriptionID")
     found = await reports_svc.subscription_text(state(request).core.reads, caller(request), sub_id)
-    return respond_loaded(outbound.subscription_doc(load_stored(found)))
+    return respond_text(converted.subscriptions(request.app[CONVERTED], [found])[0])
 
 
 async def create_subscription(request: web.Request) -> web.Response:

@@ -13,12 +13,12 @@ from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
-from shared.wire.oadr3_json import load_stored
 from vtn.core.queries import Page, Reads, ResourceFilter, Tx, VenFilter
 from vtn.handlers.http_io import caller, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects
-from vtn.oadr301 import inbound, outbound
-from vtn.oadr301._io import Doc, as_31, read_doc, respond_loaded, targets_query, write
+from vtn.oadr301 import converted, inbound, outbound
+from vtn.oadr301._io import Doc, as_31, read_doc, respond_body, respond_text, targets_query, write
+from vtn.oadr301.converted import CONVERTED, joined
 from vtn.principal import Principal
 from vtn.services import vens as svc
 from vtn.services.notifier import AnyObject
@@ -31,11 +31,11 @@ async def _ven_doc(tx: Tx, who: Principal, ven: Ven) -> Doc:
     return outbound.ven(ven, resources)
 
 
-async def _read_ven_docs(reads: Reads, who: Principal, texts: list[str]) -> list[Doc]:
+async def _read_ven_texts(request: web.Request, reads: Reads, who: Principal, texts: list[str]) -> list[str]:
     """_ven_doc of stored vens for reads, without a transaction: their resources in one statement."""
-    docs = [load_stored(t) for t in texts]
-    found = await svc.resource_texts_of(reads, who, frozenset(d["id"] for d in docs), _ALL.limit)
-    return [outbound.ven_doc(d, [load_stored(r) for r in found[d["id"]]]) for d in docs]
+    ven_ids = frozenset(converted.member(t, "id") for t in texts)
+    found = await svc.resource_texts_of(reads, who, ven_ids, _ALL.limit)
+    return converted.vens(request.app[CONVERTED], texts, found)
 
 
 async def list_vens(request: web.Request) -> web.Response:
@@ -45,14 +45,14 @@ async def list_vens(request: web.Request) -> web.Response:
     )
     reads = state(request).core.reads
     found = await svc.ven_texts(reads, who, flt)
-    return respond_loaded(await _read_ven_docs(reads, who, found))
+    return respond_body(joined(await _read_ven_texts(request, reads, who, found)))
 
 
 async def get_ven(request: web.Request) -> web.Response:
     who = caller(request)
     reads = state(request).core.reads
     found = await svc.ven_text(reads, who, path_id(request, "venID"))
-    return respond_loaded((await _read_ven_docs(reads, who, [found]))[0])
+    return respond_text((await _read_ven_texts(request, reads, who, [found]))[0])
 
 
 def _resource_request(request: web.Request, doc: Doc, ven: Ven, pointer: str = "") -> ResourceRequest:
@@ -134,15 +134,15 @@ async def list_resources(request: web.Request) -> web.Response:
     reads = state(request).core.reads
     await svc.ven_text(reads, who, ven_id)  # 404 for a ven the caller cannot see
     found = await svc.resource_texts(reads, who, flt)
-    return respond_loaded([outbound.resource_doc(load_stored(t)) for t in found])
+    return respond_body(joined(converted.resources(request.app[CONVERTED], found)))
 
 
 async def get_resource(request: web.Request) -> web.Response:
     ven_id, resource_id = path_id(request, "venID"), path_id(request, "resourceID")
-    found = load_stored(await svc.resource_text(state(request).core.reads, caller(request), resource_id))
-    if found["venID"] != ven_id:
+    found = await svc.resource_text(state(request).core.reads, caller(request), resource_id)
+    if converted.member(found, "venID") != ven_id:
         raise NotFound(f"ven {ven_id!r} has no resource with id {resource_id!r}")
-    return respond_loaded(outbound.resource_doc(found))
+    return respond_text(converted.resources(request.app[CONVERTED], [found])[0])
 
 
 async def create_resource(request: web.Request) -> web.Response:
