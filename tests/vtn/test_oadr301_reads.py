@@ -8,6 +8,8 @@ each read in one statement, are what the per-object reads give, inline and throu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from support.api_data import (
@@ -26,7 +28,8 @@ from support.harness import Api
 from shared.enums import ObjectType, Role
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
 from shared.wire.oadr3_json import encode_doc, encode_loaded, load_stored
-from vtn.oadr301 import outbound
+from vtn.oadr301 import converted, outbound
+from vtn.oadr301.converted import Converted, joined
 from vtn.storage import Store
 from vtn.storage.engine import create_engine
 from vtn.storage.filters import (
@@ -102,6 +105,12 @@ def _same(fast: Any, typed: Any) -> None:
     assert encode_loaded(fast) == encode_doc(typed)
 
 
+def _same_texts(convert: Callable[[list[str]], list[str]], texts: list[str], typed: Any) -> None:
+    """What the handlers send (vtn/oadr301/converted.py), converted and then remembered: the typed bytes."""
+    for _ in range(2):
+        assert joined(convert([t.encode().decode() for t in texts])) == encode_doc(typed)
+
+
 async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None:
     async with lab_vtn(db_url) as vtn:
         bl = await vtn.login("bl", Role.BL)
@@ -117,13 +126,19 @@ async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None
             _same(
                 [outbound.program_doc(load_stored(t)) for t in texts], [outbound.program(o) for o in typed_p]
             )
+            conv = Converted()
+            _same_texts(partial(converted.programs, conv), texts, [outbound.program(o) for o in typed_p])
             texts = await reads.page(ObjectType.EVENT, EventFilter(permission=everything))
             typed_e = [Event.model_validate_json(t) for t in texts]
             _same([outbound.event_doc(load_stored(t)) for t in texts], [outbound.event(o) for o in typed_e])
+            _same_texts(partial(converted.events, conv), texts, [outbound.event(o) for o in typed_e])
             texts = await reads.page(ObjectType.SUBSCRIPTION, SubscriptionFilter())
             typed_s = [Subscription.model_validate_json(t) for t in texts]
             fast_s = [outbound.subscription_doc(load_stored(t)) for t in texts]
             _same(fast_s, [outbound.subscription(o) for o in typed_s])
+            _same_texts(
+                partial(converted.subscriptions, conv), texts, [outbound.subscription(o) for o in typed_s]
+            )
             assert len(texts) == 2
 
             # Reports: the programIDs of a page's events in one statement, as event by event.
@@ -139,7 +154,11 @@ async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None
                 outbound.report_doc(load_stored(t), programs.get(o.event_id))
                 for t, o in zip(texts, typed_r, strict=True)
             ]
-            _same(fast_r, [outbound.report(o, await reads.program_of(o.event_id)) for o in typed_r])
+            typed_reports = [outbound.report(o, await reads.program_of(o.event_id)) for o in typed_r]
+            _same(fast_r, typed_reports)
+            assert [converted.member(t, "eventID") for t in texts] == [o.event_id for o in typed_r]
+            ids = [programs.get(o.event_id) for o in typed_r]
+            _same_texts(lambda ts: converted.reports(conv, ts, ids), texts, typed_reports)
 
             # Vens: each one's resources in one statement, as ven by ven (owner and limit kept).
             texts = await reads.page(ObjectType.VEN, VenFilter())
@@ -162,6 +181,11 @@ async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None
                 outbound.ven(v, [Resource.model_validate_json(r) for r in found[v.id]]) for v in typed_v
             ]
             _same(fast_v, typed_ven_docs)
+            assert [converted.member(t, "id") for t in texts] == [v.id for v in typed_v]
+            _same_texts(lambda ts: converted.vens(conv, ts, found), texts, typed_ven_docs)
+            resource_texts = found[made["vens"][0]]
+            typed_res = [outbound.resource(Resource.model_validate_json(r)) for r in resource_texts]
+            _same_texts(partial(converted.resources, conv), resource_texts, typed_res)
             assert reads.rerun == 0
         finally:
             await library.close()
@@ -181,3 +205,28 @@ def test_encode_loaded_spells_as_json_dumps() -> None:
         text = json.dumps(doc, separators=(",", ":"))
         assert load_stored(text) == json.loads(text)
     assert load_stored('{"n":12345678901234567890123}') == {"n": 12345678901234567890123}
+
+
+def test_member_reads_a_top_level_member_or_parses() -> None:
+    text = '{"id":"a\\"b","name":"x \\"id\\": y","n":{"k":1}}'
+    assert converted.member(text, "id") == 'a"b'
+    assert converted.member(text, "n") == {"k": 1}
+    nested = '{"r":[{"id":"inner"}],"id":"outer"}'  # twice: parsed, the top level's
+    assert converted.member(nested, "id") == "outer"
+
+
+def test_converted_texts_stay_within_their_bound() -> None:
+    conv = Converted(max_chars=100)
+    calls: list[int] = []
+
+    def convert(n: int) -> Any:
+        calls.append(n)
+        return {"n": n}
+
+    for n in (1, 2, 1):
+        assert conv.text(("k", n), 30, partial(convert, n)) == f'{{"n":{n}}}'
+    assert calls == [1, 2]  # the third was remembered
+    for n in range(3, 10):
+        conv.text(("k", n), 30, partial(convert, n))
+    conv.text(("k", 1), 30, partial(convert, 1))
+    assert calls[-1] == 1  # dropped when the bound was passed, converted again
