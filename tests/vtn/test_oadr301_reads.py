@@ -165,7 +165,7 @@ async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None
             typed_v = [Ven.model_validate_json(t) for t in texts]
             ven_ids = frozenset([*made["vens"], "no-such-ven"])
             for owner in (None, ven_a.client_id, ven_b.client_id):
-                for limit in (500, 2):
+                for limit in (500, 2, 1):  # 1: more rows than the cap, ven by ven
                     found = await reads.resources_of(ven_ids, owner=owner, limit=limit)
                     assert found == await library.reads.resources_of(ven_ids, owner=owner, limit=limit)
                     for ven_id in ven_ids:
