@@ -315,3 +315,26 @@ def encode_list(objs: Sequence[WireModel]) -> bytes:
 
 def encode_doc(doc: Any) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def load_stored(text: str) -> Any:
+    """A stored document (wire_json text) as the dict its object's to_wire() gives: orjson's parse,
+    or json.loads' where a 19-digit run could be an integer beyond 64 bits (orjson makes it a float).
+
+    Why: a front-end answering in another dialect (3.0.1) converts the stored text at the JSON level
+    instead of building the typed object (pydantic's parse and to_wire cost ~5x this parse).
+    """
+    if _LONG_RUN in text.encode().translate(_DIGITS_AS_ZERO):
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    return orjson.loads(text)
+
+
+def encode_loaded(doc: Any) -> bytes:
+    """encode_doc of a document of plain JSON values (load_stored's, changed or not; no NaN or
+    infinity): orjson's text where it is byte for byte json.dumps' (ASCII, no float spelled with a
+    negative exponent), json.dumps' otherwise."""
+    try:
+        fast = orjson.dumps(doc)
+    except TypeError:  # an integer beyond 64 bits, a key that is not a string
+        return encode_doc(doc)
+    return fast if _same_as_json_dumps(fast.decode()) else encode_doc(doc)

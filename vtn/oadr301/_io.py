@@ -48,6 +48,28 @@ def respond(doc: Any, status: int = 200) -> web.Response:
     return web.Response(body=encode_doc(doc), status=status, content_type=JSON)
 
 
+def respond_body(body: bytes) -> web.Response:
+    """An answer already encoded (vtn/oadr301/converted.py)."""
+    return web.Response(body=body, content_type=JSON)
+
+
+def respond_text(text: str) -> web.Response:
+    return web.Response(body=text.encode(), content_type=JSON)
+
+
+async def cached_answer(
+    request: web.Request, key: tuple[object, ...], build: Callable[[], Awaitable[bytes]]
+) -> web.Response:
+    """An answer from the read cache (kept until a write drops it, as the 3.1 lists'), or built.
+
+    `key` must hold everything the answer depends on: the permission, never the client."""
+    core = state(request).core
+    found = core.cached_answer(key)
+    if found is None:
+        found = await core.cached(key, build)
+    return web.Response(body=found, content_type=JSON)
+
+
 async def write(
     request: web.Request,
     operation: Operation,

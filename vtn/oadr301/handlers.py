@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import partial
 
 from aiohttp import web
 
@@ -15,8 +14,18 @@ from vtn.core.queries import EventFilter, ProgramFilter, Reads, ReportFilter, Su
 from vtn.handlers.http_io import caller, id_param, objects_param, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects, admit_report, report_deleted
 from vtn.notify.callbacks import check_callbacks
-from vtn.oadr301 import inbound, outbound
-from vtn.oadr301._io import Doc, as_31, read_doc, respond, targets_query, write
+from vtn.oadr301 import converted, inbound, outbound
+from vtn.oadr301._io import (
+    Doc,
+    as_31,
+    cached_answer,
+    read_doc,
+    respond_body,
+    respond_text,
+    targets_query,
+    write,
+)
+from vtn.oadr301.converted import CONVERTED, joined
 from vtn.oadr301.notifications import API_VERSION
 from vtn.services import programs as programs_svc
 from vtn.services import reports as reports_svc
@@ -27,18 +36,23 @@ from vtn.services.notifier import AnyObject
 
 async def list_programs(request: web.Request) -> web.Response:
     core = state(request).core
-    flt = ProgramFilter(
-        permission=await core.permission(caller(request), targets_query(request)), page=page(request)
-    )
-    found = await programs_svc.read_programs(core.reads, flt)
-    return respond([outbound.program(p) for p in found])
+    permission = await core.permission(caller(request), targets_query(request))
+    flt = ProgramFilter(permission=permission, page=page(request))
+
+    conv = request.app[CONVERTED]
+
+    async def build() -> bytes:
+        return joined(converted.programs(conv, await programs_svc.program_texts(core.reads, flt)))
+
+    # As the 3.1 list (vtn/handlers/programs.py): keyed by the permission, dropped by any program write.
+    return await cached_answer(request, (API_VERSION, "programs", permission, flt.page), build)
 
 
 async def get_program(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
-    found = await programs_svc.read_program(core.reads, permission, path_id(request, "programID"))
-    return respond(outbound.program(found))
+    found = await programs_svc.program_text(core.reads, permission, path_id(request, "programID"))
+    return respond_text(converted.programs(request.app[CONVERTED], [found])[0])
 
 
 async def create_program(request: web.Request) -> web.Response:
@@ -79,20 +93,25 @@ async def delete_program(request: web.Request) -> web.Response:
 
 async def list_events(request: web.Request) -> web.Response:
     core = state(request).core
+    permission = await core.permission(caller(request), targets_query(request))
     flt = EventFilter(
-        program_id=id_param(request, "programID", ProgramId),
-        permission=await core.permission(caller(request), targets_query(request)),
-        page=page(request),
+        program_id=id_param(request, "programID", ProgramId), permission=permission, page=page(request)
     )
-    found = await programs_svc.read_events(core.reads, flt)
-    return respond([outbound.event(e) for e in found])
+
+    conv = request.app[CONVERTED]
+
+    async def build() -> bytes:
+        return joined(converted.events(conv, await programs_svc.event_texts(core.reads, flt)))
+
+    # As the 3.1 list without `active` (3.0.1 has none): only an event or program write changes it.
+    return await cached_answer(request, (API_VERSION, "events", permission, flt.program_id, flt.page), build)
 
 
 async def get_event(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
-    found = await programs_svc.read_event(core.reads, permission, path_id(request, "eventID"))
-    return respond(outbound.event(found))
+    found = await programs_svc.event_text(core.reads, permission, path_id(request, "eventID"))
+    return respond_text(converted.events(request.app[CONVERTED], [found])[0])
 
 
 async def create_event(request: web.Request) -> web.Response:
@@ -146,8 +165,11 @@ class _Programs:
         return outbound.report(report, await self.of(report))
 
 
-def _reads_programs(reads: Reads) -> _Programs:
-    return _Programs(partial(reports_svc.program_of_event, reads))
+async def _report_texts(request: web.Request, reads: Reads, texts: list[str]) -> list[str]:
+    """Stored reports in 3.0.1, their events' programIDs read in one statement."""
+    events = [converted.member(t, "eventID") for t in texts]
+    programs = await reports_svc.programs_of_events(reads, frozenset(events))
+    return converted.reports(request.app[CONVERTED], texts, [programs.get(e) for e in events])
 
 
 async def _checked_report(request: web.Request, tx: Tx, doc: Doc) -> ReportRequest:
@@ -172,15 +194,14 @@ async def list_reports(request: web.Request) -> web.Response:
         page=page(request),
     )
     reads = state(request).core.reads
-    found = await reports_svc.read_reports(reads, caller(request), flt)
-    programs = _reads_programs(reads)
-    return respond([await programs.doc(r) for r in found])
+    found = await reports_svc.report_texts(reads, caller(request), flt)
+    return respond_body(joined(await _report_texts(request, reads, found)))
 
 
 async def get_report(request: web.Request) -> web.Response:
     reads = state(request).core.reads
-    found = await reports_svc.read_report(reads, caller(request), path_id(request, "reportID"))
-    return respond(await _reads_programs(reads).doc(found))
+    found = await reports_svc.report_text(reads, caller(request), path_id(request, "reportID"))
+    return respond_text((await _report_texts(request, reads, [found]))[0])
 
 
 async def create_report(request: web.Request) -> web.Response:
@@ -235,14 +256,14 @@ async def list_subscriptions(request: web.Request) -> web.Response:
         objects=objects_param(request),
         page=page(request),
     )
-    found = await reports_svc.read_subscriptions(state(request).core.reads, caller(request), flt)
-    return respond([outbound.subscription(s) for s in found])
+    found = await reports_svc.subscription_texts(state(request).core.reads, caller(request), flt)
+    return respond_body(joined(converted.subscriptions(request.app[CONVERTED], found)))
 
 
 async def get_subscription(request: web.Request) -> web.Response:
     sub_id = path_id(request, "subscriptionID")
-    found = await reports_svc.read_subscription(state(request).core.reads, caller(request), sub_id)
-    return respond(outbound.subscription(found))
+    found = await reports_svc.subscription_text(state(request).core.reads, caller(request), sub_id)
+    return respond_text(converted.subscriptions(request.app[CONVERTED], [found])[0])
 
 
 async def create_subscription(request: web.Request) -> web.Response:

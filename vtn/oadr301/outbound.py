@@ -58,7 +58,11 @@ def _targets(doc: dict[str, Any]) -> None:
 
 
 def program(obj: Program) -> dict[str, Any]:
-    doc = obj.to_wire()
+    return program_doc(obj.to_wire())
+
+
+def program_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """`program` of a program's 3.1 wire document (changed in place and returned)."""
     for attr in doc.pop("attributes", None) or []:
         name = ATTRIBUTE_FIELDS.get(attr["type"])
         if name is not None and name not in doc and len(attr["values"]) == 1:
@@ -69,7 +73,11 @@ def program(obj: Program) -> dict[str, Any]:
 
 
 def event(obj: Event) -> dict[str, Any]:
-    doc = obj.to_wire()
+    return event_doc(obj.to_wire())
+
+
+def event_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """`event` of an event's 3.1 wire document (changed in place and returned)."""
     doc.pop("duration", None)
     _period(doc)
     _targets(doc)
@@ -82,7 +90,11 @@ def event(obj: Event) -> dict[str, Any]:
 
 
 def report(obj: Report, program_id: str | None) -> dict[str, Any]:
-    doc = obj.to_wire()
+    return report_doc(obj.to_wire(), program_id)
+
+
+def report_doc(doc: dict[str, Any], program_id: str | None) -> dict[str, Any]:
+    """`report` of a report's 3.1 wire document (changed in place and returned)."""
     doc.pop("clientID", None)
     if program_id is not None:
         doc["programID"] = program_id
@@ -93,17 +105,25 @@ def report(obj: Report, program_id: str | None) -> dict[str, Any]:
 
 
 def subscription(obj: Subscription) -> dict[str, Any]:
-    doc = obj.to_wire()
+    return subscription_doc(obj.to_wire())
+
+
+def subscription_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """`subscription` of a subscription's 3.1 wire document (changed in place and returned)."""
     doc.pop("clientID", None)
-    for op, wire in zip(obj.object_operations, doc["objectOperations"], strict=True):
-        wire["operations"] = [VERBS[o] for o in op.operations]
+    for wire in doc["objectOperations"]:
+        wire["operations"] = [VERBS[Operation(o)] for o in wire["operations"]]
         wire.setdefault("bearerToken", None)
     _targets(doc)
     return doc
 
 
 def resource(obj: Resource) -> dict[str, Any]:
-    doc = obj.to_wire()
+    return resource_doc(obj.to_wire())
+
+
+def resource_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """`resource` of a resource's 3.1 wire document (changed in place and returned)."""
     doc.pop("clientID", None)
     _targets(doc)
     return doc
@@ -111,9 +131,13 @@ def resource(obj: Resource) -> dict[str, Any]:
 
 def ven(obj: Ven, resources: Sequence[Resource] | None) -> dict[str, Any]:
     """A 3.0.1 ven embeds its resources; None (notifications) leaves `resources` out."""
-    doc = obj.to_wire()
+    return ven_doc(obj.to_wire(), None if resources is None else [r.to_wire() for r in resources])
+
+
+def ven_doc(doc: dict[str, Any], resources: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
+    """`ven` of a ven's and its resources' 3.1 wire documents (changed in place; the ven's returned)."""
     doc.pop("clientID", None)
     _targets(doc)
     if resources is not None:
-        doc["resources"] = [resource(r) for r in resources]
+        doc["resources"] = [resource_doc(r) for r in resources]
     return doc

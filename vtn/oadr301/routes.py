@@ -12,7 +12,7 @@ from aiohttp import web
 from shared.enums import Scope
 from vtn.core.state import STATE, Handler
 from vtn.middleware import ROUTE_SCOPES
-from vtn.oadr301 import auth, handlers, notifications, schema, vens
+from vtn.oadr301 import auth, converted, handlers, notifications, schema, vens
 
 BASE_301 = "/openadr3/3.0.1"
 READ = frozenset({Scope.READ_ALL, Scope.READ_TARGETS, Scope.READ_VEN_OBJECTS})
@@ -55,6 +55,7 @@ def add_routes(app: web.Application) -> None:
     3.0.1 notification shape for the subscriptions made through them."""
     app[STATE].core.register_renderer(notifications.API_VERSION, notifications.render)
     app[schema.SCHEMAS] = schema.RequestSchemas()
+    app[converted.CONVERTED] = converted.Converted()
     base = base_path(app)
     scopes = app[ROUTE_SCOPES]
     for method, path, handler, needed in ROUTES_301:

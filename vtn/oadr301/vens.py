@@ -16,8 +16,9 @@ from shared.models.common import VenId
 from vtn.core.queries import Page, Reads, ResourceFilter, Tx, VenFilter
 from vtn.handlers.http_io import caller, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects
-from vtn.oadr301 import inbound, outbound
-from vtn.oadr301._io import Doc, as_31, read_doc, respond, targets_query, write
+from vtn.oadr301 import converted, inbound, outbound
+from vtn.oadr301._io import Doc, as_31, read_doc, respond_body, respond_text, targets_query, write
+from vtn.oadr301.converted import CONVERTED, joined
 from vtn.principal import Principal
 from vtn.services import vens as svc
 from vtn.services.notifier import AnyObject
@@ -30,10 +31,11 @@ async def _ven_doc(tx: Tx, who: Principal, ven: Ven) -> Doc:
     return outbound.ven(ven, resources)
 
 
-async def _read_ven_doc(reads: Reads, who: Principal, ven: Ven) -> Doc:
-    """_ven_doc for reads: the resources read without a transaction."""
-    resources = await svc.read_resources(reads, who, ResourceFilter(ven_id=VenId(ven.id), page=_ALL))
-    return outbound.ven(ven, resources)
+async def _read_ven_texts(request: web.Request, reads: Reads, who: Principal, texts: list[str]) -> list[str]:
+    """_ven_doc of stored vens for reads, without a transaction: their resources in one statement."""
+    ven_ids = frozenset(converted.member(t, "id") for t in texts)
+    found = await svc.resource_texts_of(reads, who, ven_ids, _ALL.limit)
+    return converted.vens(request.app[CONVERTED], texts, found)
 
 
 async def list_vens(request: web.Request) -> web.Response:
@@ -42,15 +44,15 @@ async def list_vens(request: web.Request) -> web.Response:
         ven_name=text_param(request, "venName"), targets=targets_query(request), page=page(request)
     )
     reads = state(request).core.reads
-    found = await svc.read_vens(reads, who, flt)
-    return respond([await _read_ven_doc(reads, who, v) for v in found])
+    found = await svc.ven_texts(reads, who, flt)
+    return respond_body(joined(await _read_ven_texts(request, reads, who, found)))
 
 
 async def get_ven(request: web.Request) -> web.Response:
     who = caller(request)
     reads = state(request).core.reads
-    found = await svc.read_ven(reads, who, path_id(request, "venID"))
-    return respond(await _read_ven_doc(reads, who, found))
+    found = await svc.ven_text(reads, who, path_id(request, "venID"))
+    return respond_text((await _read_ven_texts(request, reads, who, [found]))[0])
 
 
 def _resource_request(request: web.Request, doc: Doc, ven: Ven, pointer: str = "") -> ResourceRequest:
@@ -130,15 +132,17 @@ async def list_resources(request: web.Request) -> web.Response:
         page=page(request),
     )
     reads = state(request).core.reads
-    await svc.read_ven(reads, who, ven_id)  # 404 for a ven the caller cannot see
-    found = await svc.read_resources(reads, who, flt)
-    return respond([outbound.resource(r) for r in found])
+    await svc.ven_text(reads, who, ven_id)  # 404 for a ven the caller cannot see
+    found = await svc.resource_texts(reads, who, flt)
+    return respond_body(joined(converted.resources(request.app[CONVERTED], found)))
 
 
 async def get_resource(request: web.Request) -> web.Response:
     ven_id, resource_id = path_id(request, "venID"), path_id(request, "resourceID")
-    found = await svc.read_resource(state(request).core.reads, caller(request), resource_id)
-    return respond(outbound.resource(_of_ven(found, ven_id)))
+    found = await svc.resource_text(state(request).core.reads, caller(request), resource_id)
+    if converted.member(found, "venID") != ven_id:
+        raise NotFound(f"ven {ven_id!r} has no resource with id {resource_id!r}")
+    return respond_text(converted.resources(request.app[CONVERTED], [found])[0])
 
 
 async def create_resource(request: web.Request) -> web.Response:

@@ -42,18 +42,6 @@ async def program_text(reads: Reads, permission: Permission, program_id: str) ->
     return hide_targets_text(found, Program, permission)
 
 
-async def read_program(reads: Reads, permission: Permission, program_id: str) -> Program:
-    """get_program read as program_text is (one statement, no transaction), as the typed object."""
-    found = await _visible_text(reads, ObjectType.PROGRAM, permission, program_id)
-    return hide_targets(Program.model_validate_json(found), permission)
-
-
-async def read_programs(reads: Reads, flt: ProgramFilter) -> list[Program]:
-    """list_programs read as program_texts is."""
-    found = await reads.objects(Program, ObjectType.PROGRAM, flt)
-    return [hide_targets(p, flt.permission) for p in found]
-
-
 async def program_texts(reads: Reads, flt: ProgramFilter) -> list[str]:
     """list_programs as stored documents."""
     found = await reads.page(ObjectType.PROGRAM, flt)
@@ -117,17 +105,6 @@ async def event_text(reads: Reads, permission: Permission, event_id: str) -> str
     """get_event as the stored document, its targets hidden as `permission` says."""
     found = await _visible_text(reads, ObjectType.EVENT, permission, event_id)
     return hide_targets_text(found, Event, permission)
-
-
-async def read_event(reads: Reads, permission: Permission, event_id: str) -> Event:
-    """get_event read as event_text is, as the typed object."""
-    found = await _visible_text(reads, ObjectType.EVENT, permission, event_id)
-    return hide_targets(Event.model_validate_json(found), permission)
-
-
-async def read_events(reads: Reads, flt: EventFilter) -> list[Event]:
-    """list_events read as event_texts is."""
-    return [hide_targets(e, flt.permission) for e in await reads.objects(Event, ObjectType.EVENT, flt)]
 
 
 async def event_texts(reads: Reads, flt: EventFilter) -> list[str]:

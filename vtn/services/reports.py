@@ -108,19 +108,9 @@ async def report_texts(reads: Reads, who: Principal, flt: ReportFilter) -> list[
     return await reads.page(ObjectType.REPORT, replace(flt, owner=owner(who)))
 
 
-async def read_report(reads: Reads, who: Principal, report_id: str) -> Report:
-    """get_report read as report_text is (one statement, no transaction), as the typed object."""
-    return Report.model_validate_json(await report_text(reads, who, report_id))
-
-
-async def read_reports(reads: Reads, who: Principal, flt: ReportFilter) -> list[Report]:
-    """list_reports read as report_texts is."""
-    return await reads.objects(Report, ObjectType.REPORT, replace(flt, owner=owner(who)))
-
-
-async def program_of_event(reads: Reads, event_id: str) -> str | None:
-    """The programID of event `event_id` (None: no such event), read without a transaction."""
-    return await reads.program_of(event_id)
+async def programs_of_events(reads: Reads, event_ids: frozenset[str]) -> dict[str, str]:
+    """program_of_event of several events in one statement: eventID -> programID (those that exist)."""
+    return await reads.programs_of(event_ids)
 
 
 async def replace_report(
@@ -191,20 +181,10 @@ async def subscription_text(reads: Reads, who: Principal, subscription_id: str) 
     return _subscription_text(await _owned_subscription(reads, who, subscription_id))
 
 
-async def read_subscription(reads: Reads, who: Principal, subscription_id: str) -> Subscription:
-    """get_subscription read as subscription_text is, as the typed object."""
-    return Subscription.model_validate_json(await _owned_subscription(reads, who, subscription_id))
-
-
 async def subscription_texts(reads: Reads, who: Principal, flt: SubscriptionFilter) -> list[str]:
     """list_subscriptions as stored documents."""
     found = await reads.page(ObjectType.SUBSCRIPTION, replace(flt, owner=owner(who)))
     return [_subscription_text(t) for t in found]
-
-
-async def read_subscriptions(reads: Reads, who: Principal, flt: SubscriptionFilter) -> list[Subscription]:
-    """list_subscriptions read as subscription_texts is."""
-    return await reads.objects(Subscription, ObjectType.SUBSCRIPTION, replace(flt, owner=owner(who)))
 
 
 async def replace_subscription(

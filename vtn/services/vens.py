@@ -62,16 +62,6 @@ async def ven_texts(reads: Reads, who: Principal, flt: VenFilter) -> list[str]:
     return await reads.page(ObjectType.VEN, replace(flt, owner=owner(who)))
 
 
-async def read_ven(reads: Reads, who: Principal, ven_id: str) -> Ven:
-    """get_ven read as ven_text is (one statement, no transaction), as the typed object."""
-    return Ven.model_validate_json(await ven_text(reads, who, ven_id))
-
-
-async def read_vens(reads: Reads, who: Principal, flt: VenFilter) -> list[Ven]:
-    """list_vens read as ven_texts is."""
-    return await reads.objects(Ven, ObjectType.VEN, replace(flt, owner=owner(who)))
-
-
 async def replace_ven(tx: Tx, who: Principal, ven_id: str, req: VenRequest) -> Ven:
     _check_variant(who, req.object_type, BL_VEN_REQUEST, "ven")
     old = await get_ven(tx, who, ven_id)
@@ -153,14 +143,12 @@ async def resource_texts(reads: Reads, who: Principal, flt: ResourceFilter) -> l
     return await reads.page(ObjectType.RESOURCE, replace(flt, owner=owner(who)))
 
 
-async def read_resource(reads: Reads, who: Principal, resource_id: str) -> Resource:
-    """get_resource read as resource_text is, as the typed object."""
-    return Resource.model_validate_json(await resource_text(reads, who, resource_id))
-
-
-async def read_resources(reads: Reads, who: Principal, flt: ResourceFilter) -> list[Resource]:
-    """list_resources read as resource_texts is."""
-    return await reads.objects(Resource, ObjectType.RESOURCE, replace(flt, owner=owner(who)))
+async def resource_texts_of(
+    reads: Reads, who: Principal, ven_ids: frozenset[str], limit: int
+) -> dict[str, list[str]]:
+    """resource_texts of each ven `ven_ids` (the first `limit` of each), in one statement: venID ->
+    its resources' stored documents, in list order."""
+    return await reads.resources_of(ven_ids, owner=owner(who), limit=limit)
 
 
 async def replace_resource(tx: Tx, who: Principal, resource_id: str, req: ResourceRequest) -> Resource:

@@ -37,9 +37,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.enums import ObjectType
 from shared.errors import NotFound
 from shared.models.base import ObjectMetadata
+from shared.models.common import VenId
 from vtn.storage import shapes
 from vtn.storage._docrepo import load_page
-from vtn.storage.filters import Permission
+from vtn.storage.filters import Page, Permission, ResourceFilter
 from vtn.storage.shapes import Query, cached, statement
 
 M = TypeVar("M", bound=ObjectMetadata)
@@ -78,6 +79,10 @@ def _within(cursor: sqlite3.Cursor, budget: int) -> list[Any]:
         rows.append(row)
         total += len(row[0])
     return rows
+
+
+def _same_time(listed: list[tuple[int, str, str]]) -> bool:
+    return any(a[0] == b[0] for a, b in zip(listed, listed[1:], strict=False))
 
 
 class Reads:
@@ -144,6 +149,43 @@ class Reads:
     async def program_of(self, event_id: str) -> str | None:
         """The programID of event `event_id` (shapes.program_of), None if there is no such event."""
         return await self.doc(shapes.program_of(event_id, self.dialect))
+
+    async def programs_of(self, event_ids: frozenset[str]) -> dict[str, str]:
+        """program_of of several events in one statement (shapes.programs_of): eventID -> programID
+        of those that exist."""
+        if not event_ids:
+            return {}
+        return {str(r[0]): str(r[1]) for r in await self.rows(shapes.programs_of(event_ids, self.dialect))}
+
+    async def resources_of(
+        self, ven_ids: frozenset[str], *, owner: str | None, limit: int
+    ) -> dict[str, list[str]]:
+        """The stored documents of the first `limit` resources (list order) of each ven `ven_ids`
+        (those of client `owner`; None: anyone's): venID -> documents, as `page` would give them
+        ven by ven, in one statement (shapes.resources_of) where it can.
+
+        The rows come unordered and are put in list order here (created_us, then id). Where that
+        cannot be certain, the ven's page is read as before: more rows than every ven's `limit`
+        (the statement's cap: memory stays bounded as with one page per ven), or, outside SQLite
+        (whose text order is Python's), two resources of one ven created in the same microsecond."""
+        found: dict[str, list[tuple[int, str, str]]] = {v: [] for v in ven_ids}
+        cap = len(ven_ids) * limit + 1
+        rows = (
+            await self.rows(shapes.resources_of(ven_ids, self.dialect, owner=owner, cap=cap))
+            if ven_ids
+            else []
+        )
+        for ven_id, created_us, object_id, doc in rows:
+            found[str(ven_id)].append((int(created_us), str(object_id), str(doc)))
+        out: dict[str, list[str]] = {}
+        for ven_id, listed in found.items():
+            listed.sort()
+            if len(rows) >= cap or (self.dialect != "sqlite" and _same_time(listed)):
+                flt = ResourceFilter(ven_id=VenId(ven_id), owner=owner, page=Page(limit=limit))  # type: ignore[arg-type]
+                out[ven_id] = await self.page(ObjectType.RESOURCE, flt)
+            else:
+                out[ven_id] = [doc for _, _, doc in listed[:limit]]
+        return out
 
     async def granted(self, client_id: str) -> frozenset[str]:
         """The targets BL granted to client `client_id` (shapes.grants): VenRepo.granted_targets

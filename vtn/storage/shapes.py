@@ -78,8 +78,9 @@ def bind_set(dialect: str, values: frozenset[str]) -> Any:
     return json.dumps(sorted(values)) if dialect == "sqlite" else sorted(values)
 
 
-def _in_set(dialect: str, name: str, value: Any) -> ColumnElement[bool]:
-    target = object_targets.c.target
+def _in_set(
+    dialect: str, name: str, value: Any, target: ColumnElement[str] = object_targets.c.target
+) -> ColumnElement[bool]:
     if dialect == "sqlite":
         listed = func.json_each(bindparam(name, value, type_=Text)).table_valued("value")
         return target.in_(select(listed.c.value))
@@ -172,6 +173,33 @@ def program_of(event_id: str, dialect: str) -> Query:
     return Query(("program_of", ObjectType.EVENT, dialect, ()), {"id": event_id})
 
 
+def programs_of(event_ids: frozenset[str], dialect: str) -> Query:
+    """(eventID, programID) of the events `event_ids` that exist, whoever may see them: program_of
+    for a page of 3.0.1 reports in one statement."""
+    return Query(("programs_of", ObjectType.EVENT, dialect, ()), {"ids": bind_set(dialect, event_ids)})
+
+
+def resources_of(ven_ids: frozenset[str], dialect: str, *, owner: str | None, cap: int) -> Query:
+    """(venID, created_us, id, document) of the resources of the vens `ven_ids`, those of client
+    `owner` only (None: anyone's), at most `cap` rows, in no order: a page of 3.0.1 vens with their
+    resources in one statement instead of one per ven (the caller orders and cuts them: sorting the
+    documents in SQLite cost twice reading them)."""
+    names = ("owner",) if owner is not None else ()
+    params: dict[str, Any] = {"ids": bind_set(dialect, ven_ids), "cap": cap, "owner": owner}
+    return Query(("resources_of", ObjectType.RESOURCE, dialect, names), params)
+
+
+def _resources_of(query: Query) -> Select[Any]:
+    params = query.params
+    where = [_in_set(query.shape[2], "ids", params.get("ids"), resources.c.ven_id)]  # type: ignore[arg-type]
+    if "owner" in query.shape[3]:  # type: ignore[operator]
+        where.append(
+            resources.c.client_id == bindparam("owner", params.get("owner"), type_=resources.c.client_id.type)
+        )
+    columns = (resources.c.ven_id, resources.c.created_us, resources.c.id, resources.c.doc)
+    return select(*columns).where(*where).limit(bindparam("cap", params.get("cap"), type_=Integer))
+
+
 def page(kind: ObjectType, flt: AnyFilter, dialect: str) -> Query:
     """One page of documents of `kind` that `flt` selects, in list order."""
     names: list[str] = []
@@ -246,6 +274,11 @@ def statement(query: Query) -> Select[Any]:
     if verb == "program_of":
         event_id = bindparam("id", params.get("id"), type_=events.c.id.type)
         return select(events.c.program_id).where(events.c.id == event_id)
+    if verb == "programs_of":
+        listed = _in_set(query.shape[2], "ids", params.get("ids"), events.c.id)  # type: ignore[arg-type]
+        return select(events.c.id, events.c.program_id).where(listed)
+    if verb == "resources_of":
+        return _resources_of(query)
     if verb == "one":
         return select(table.c.doc).where(
             table.c.id == bindparam("id", params.get("id"), type_=table.c.id.type), *where
