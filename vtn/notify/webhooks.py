@@ -44,6 +44,8 @@ from vtn.storage.outbox import Claimed
 
 _MAX_HEAD = 64 * 1024
 _MAX_BODY = 1024 * 1024
+_MAX_KNOWN = 1024  # answers remembered whole are at most this long (WebhookClient._answers)
+_KNOWN_ANSWERS = 64
 _IDLE_S = 15.0  # an idle connection is not reused after this long (aiohttp's keepalive_timeout)
 _USER_AGENT = "energy-coordination-vtn"
 _Key = tuple[str, str, int]  # scheme, host, port
@@ -91,8 +93,14 @@ def _parse_head(head: bytes) -> tuple[int, bool, int | None]:
 class _Connection(asyncio.Protocol):
     """One connection: sends a request, answers (status, reusable) once the response is read."""
 
-    def __init__(self, on_lost: Callable[[_Connection], None]) -> None:
+    def __init__(
+        self, on_lost: Callable[[_Connection], None], answers: dict[bytes, tuple[int, bool]]
+    ) -> None:
         self._on_lost = on_lost
+        # Whole answers read before (the bytes of one read, exactly one length-framed final
+        # response) -> (status, keep-alive): a receiver answers every notification with the same
+        # bytes, which then need no parsing. Shared by the pool's connections (WebhookClient's).
+        self._answers = answers
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.answered_bytes = False  # did the current request get any response bytes?
@@ -139,12 +147,26 @@ class _Connection(asyncio.Protocol):
             self.close()  # bytes nobody asked for: the connection's framing can no longer be trusted
             return
         self.answered_bytes = True
+        fresh = self._need < 0 and not self._buf
+        if fresh:
+            known = self._answers.get(data)
+            if known is not None:
+                self._status, self._keep = known
+                self._need = 0
+                self._answered(answer, True)
+                return
         self._buf += data
         try:
             self._read(answer)
         except ResponseError as exc:
             answer.set_exception(exc)
             self.close()
+            return
+        # Bytes that made exactly one answer are remembered: the same bytes make the same answer.
+        if fresh and answer.done() and not self._buf and self._need == 0 and len(data) <= _MAX_KNOWN:
+            if len(self._answers) >= _KNOWN_ANSWERS:
+                self._answers.clear()  # a bound, not an LRU (a Date header changes each second)
+            self._answers[data] = (self._status, self._keep)
 
     def _read(self, answer: asyncio.Future[tuple[int, bool]]) -> None:
         while self._need < 0:
@@ -163,14 +185,22 @@ class _Connection(asyncio.Protocol):
                 return
             self._status, self._keep, self._need = status, keep, length
         if len(self._buf) >= self._need:
-            # Bytes past the body would be a response to nothing, and an answer that came before all
-            # of the request was written leaves the rest in flight: do not reuse such a connection.
-            assert self.transport is not None
-            unsent = self.transport.get_write_buffer_size()
-            reusable = self._keep and len(self._buf) == self._need and not unsent
-            answer.set_result((self._status, reusable))
-            if not reusable:
-                self.close()
+            exact = len(self._buf) == self._need
+            if exact:
+                self._buf.clear()
+                self._need = 0
+            self._answered(answer, exact)
+
+    def _answered(self, answer: asyncio.Future[tuple[int, bool]], exact: bool) -> None:
+        """The answer (self._status, self._keep) is in; `exact`: no bytes came past its end."""
+        # Bytes past the body would be a response to nothing, and an answer that came before all
+        # of the request was written leaves the rest in flight: do not reuse such a connection.
+        assert self.transport is not None
+        unsent = self.transport.get_write_buffer_size()
+        reusable = self._keep and exact and not unsent
+        answer.set_result((self._status, reusable))
+        if not reusable:
+            self.close()
 
 
 def _header_value(value: str) -> bytes:
@@ -227,6 +257,9 @@ class WebhookClient:
         self._targets: dict[str, tuple[_Key, bytes, str | None]] = {}
         self._origins: dict[str, tuple[_Key, bytes]] = {}  # scheme://host:port -> key, Host header
         self._busy: dict[_Connection, float] = {}  # pooled connections in flight -> deadline
+        self._answers: dict[bytes, tuple[int, bool]] = {}  # see _Connection
+        # Body -> its Content-Length header and bytes: a fan-out sends one body to every subscriber.
+        self._tails: dict[str, bytes] = {}
         self._sweep_s = min(0.25, timeout_s / 4)
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -243,8 +276,14 @@ class WebhookClient:
             lines += [b"\r\nX-Payload-Signature: ", _header_value(item.signature)]
         if item.subscription_id:
             lines += [b"\r\nX-Subscription-ID: ", _header_value(item.subscription_id)]
-        body = item.body.encode()
-        lines += [b"\r\nContent-Length: ", str(len(body)).encode(), b"\r\n\r\n", body]
+        tail = self._tails.get(item.body)
+        if tail is None:
+            body = item.body.encode()
+            tail = b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            if len(self._tails) >= 16:
+                self._tails.clear()
+            self._tails[item.body] = tail
+        lines.append(tail)
         data = b"".join(lines)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout_s
@@ -424,7 +463,7 @@ class WebhookClient:
         sock = await aiohappyeyeballs.start_connection(infos, happy_eyeballs_delay=0.25, interleave=1)
         try:
             _, conn = await loop.create_connection(
-                lambda: _Connection(self._forget),
+                lambda: _Connection(self._forget, self._answers),
                 sock=sock,
                 ssl=tls,
                 server_hostname=host if tls is not None else None,
