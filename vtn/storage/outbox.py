@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vtn.storage.tables import delivery_attempts, outbox, subscription_health
+from vtn.storage.tables import delivery_attempts, notification_bodies, outbox, subscription_health
 
 T = TypeVar("T")
 
@@ -108,9 +108,11 @@ class Health:
     pending: int
 
 
-_CLAIMED_COLUMNS = [getattr(outbox.c, f) for f in Claimed._fields]
+# Claimed's fields, then the body row of a row whose body is stored once for several (body NULL).
+_CLAIMED_COLUMNS = [*(getattr(outbox.c, f) for f in Claimed._fields), outbox.c.body_id]
+_BODY_AT = Claimed._fields.index("body")
 # OutboxItem's fields, then the state of a new row.
-_ENQUEUE_COLUMNS = (*OutboxItem._fields, "status", "attempts", "created_us", "next_attempt_us")
+_ENQUEUE_COLUMNS = (*OutboxItem._fields, "body_id", "status", "attempts", "created_us", "next_attempt_us")
 _ATTEMPT_COLUMNS = (
     "outbox_id",
     "notification_id",
@@ -175,7 +177,7 @@ def _in_list(column: Any, for_pg: bool) -> Any:
     each execution) than the database spent on it, and 500 single-row UPDATEs cost SQLite more."""
     if for_pg:
         return column == func.any(bindparam("ids", type_=ARRAY(column.type)))
-    each = select(literal_column("value")).select_from(func.json_each(bindparam("ids", type_=String)))
+    each: Any = select(literal_column("value")).select_from(func.json_each(bindparam("ids", type_=String)))
     return column.in_(each.scalar_subquery())
 
 
@@ -212,8 +214,33 @@ class OutboxRepo:
         self.conn = conn
 
     async def enqueue(self, items: Sequence[OutboxItem], now_us: int) -> None:
+        """Insert the rows; a body several of them carry (a fan-out's) is stored once, in
+        notification_bodies, and those rows refer to it: 100,000 copies of a 1 kB body were most
+        of what a fan-out wrote, and again what each claim read back."""
+        if not items:
+            return
+        uses: dict[str, int] = {}
+        for item in items:
+            uses[item.body] = uses.get(item.body, 0) + 1
+        shared: dict[str, int] = {}
+        for body, n in uses.items():
+            if n > 1:
+                statement = insert(notification_bodies).returning(notification_bodies.c.id)
+                shared[body] = (
+                    await self.conn.execute(statement, {"body": body, "created_us": now_us})
+                ).scalar_one()
         rest = ("pending", 0, now_us, now_us)
-        await self._insert_many(outbox, _ENQUEUE_COLUMNS, [(*i, *rest) for i in items])
+        rows: list[tuple[Any, ...]]
+        if not shared:
+            rows = [(*i, None, *rest) for i in items]
+        else:
+            rows = [
+                (*i[:-1], None, body_id, *rest)  # body is OutboxItem's last field
+                if (body_id := shared.get(i.body)) is not None
+                else (*i, None, *rest)
+                for i in items
+            ]
+        await self._insert_many(outbox, _ENQUEUE_COLUMNS, rows)
 
     async def _insert_many(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         """executemany of an INSERT compiled for the dialect, with plain tuples: for 10,000s of rows
@@ -238,7 +265,22 @@ class OutboxRepo:
         until = now_us + lease_us
         params = {"c_now": now_us, "c_limit": limit, "c_until": until, "c_owner": owner}
         rows = (await self.conn.execute(claim, params)).all()
-        return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
+        shared = {r[-1] for r in rows if r[-1] is not None}
+        if not shared:
+            return sorted((Claimed(*r[:-1]) for r in rows), key=lambda c: c.id)
+        found = select(notification_bodies.c.id, notification_bodies.c.body).where(
+            notification_bodies.c.id.in_(sorted(shared))
+        )
+        # One str per body for all its rows: the sender builds its bytes once, by that str.
+        bodies: dict[int, str] = {r[0]: r[1] for r in (await self.conn.execute(found)).all()}
+        claimed = [
+            Claimed._make((*r[:_BODY_AT], bodies[r[-1]], *r[_BODY_AT + 1 : -1]))
+            if r[-1] is not None
+            else Claimed(*r[:-1])
+            for r in rows
+        ]
+        claimed.sort(key=lambda c: c.id)
+        return claimed
 
     async def delivered(self, owner: str, ids: Sequence[int], now_us: int) -> None:
         await self._settle("delivered", owner, ids, now_us)
@@ -390,6 +432,17 @@ class OutboxRepo:
         )
         gone += (
             await self.conn.execute(delete(delivery_attempts).where(delivery_attempts.c.id.in_(logged)))
+        ).rowcount or 0
+        # Shared bodies no outbox row refers to any more (their rows were purged above, or earlier).
+        referred = select(outbox.c.id).where(outbox.c.body_id == notification_bodies.c.id).exists()
+        unused = (
+            select(notification_bodies.c.id)
+            .where(notification_bodies.c.created_us < before_us, ~referred)
+            .order_by(notification_bodies.c.id)
+            .limit(limit)
+        )
+        gone += (
+            await self.conn.execute(delete(notification_bodies).where(notification_bodies.c.id.in_(unused)))
         ).rowcount or 0
         return int(gone)
 
