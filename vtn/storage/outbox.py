@@ -38,7 +38,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vtn.storage.tables import delivery_attempts, notification_bodies, outbox, subscription_health
+from vtn.storage.tables import (
+    OUTBOX_PENDING,
+    delivery_attempts,
+    notification_bodies,
+    outbox,
+    subscription_health,
+)
 
 T = TypeVar("T")
 
@@ -125,20 +131,23 @@ _ATTEMPT_COLUMNS = (
 _HEALTH_FIELDS = ("status", "consecutive_failures", "last_success_us", "last_failure_us", "last_error")
 
 
+_PENDING: Any = literal_column("'pending'")  # a literal: see OUTBOX_PENDING
+
+
 def _claim_statement(for_update: bool) -> Any:
     """UPDATE ... RETURNING of the rows a claim leases (one statement instead of select, update,
     select of the same ids); its values are bound at execution (c_now, c_limit, c_until, c_owner)."""
     due, older = outbox.alias("due"), outbox.alias("older")
     head = ~(
         select(older.c.id)
-        .where(older.c.sink == due.c.sink, older.c.status == "pending", older.c.id < due.c.id)
+        .where(older.c.sink == due.c.sink, older.c.status == _PENDING, older.c.id < due.c.id)
         .exists()
     )
     now = bindparam("c_now", type_=outbox.c.next_attempt_us.type)
     pick = (
         select(due.c.id)
         .where(
-            due.c.status == "pending",
+            due.c.status == _PENDING,
             due.c.next_attempt_us <= now,
             # Rows leased before claims moved next_attempt_us (older versions) are still skipped.
             or_(due.c.lease_until_us.is_(None), due.c.lease_until_us < now),
@@ -385,7 +394,7 @@ class OutboxRepo:
                 await self.conn.execute(
                     select(func.count())
                     .select_from(outbox)
-                    .where(and_(outbox.c.subscription_id == subscription_id, outbox.c.status == "pending"))
+                    .where(and_(outbox.c.subscription_id == subscription_id, OUTBOX_PENDING))
                 )
             ).scalar_one()
         )
@@ -447,5 +456,5 @@ class OutboxRepo:
         return int(gone)
 
     async def pending_count(self) -> int:
-        query = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
+        query = select(func.count()).select_from(outbox).where(OUTBOX_PENDING)
         return int((await self.conn.execute(query)).scalar_one())

@@ -1,4 +1,5 @@
-"""Notification bodies stored once per change: outbox rows of a fan-out refer to one body row
+"""Notification bodies stored once per change (outbox rows of a fan-out refer to one body row);
+the claim's two outbox indexes hold pending rows only
 
 Revision ID: 0011
 Revises: 0010
@@ -29,6 +30,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column('body_id', sa.BigInteger(), nullable=True))
         batch.alter_column('body', existing_type=sa.Text(), nullable=True)
         batch.create_index(batch.f('ix_outbox_body_id'), ['body_id'], unique=False)
+    op.drop_index('ix_outbox_sink_status_id', table_name='outbox')
+    op.drop_index('ix_outbox_status_next_id', table_name='outbox')
+    pending = sa.text("status = 'pending'")
+    for name, columns in (
+        ('ix_outbox_pending_sink_id', ['sink', 'id']),
+        ('ix_outbox_pending_next_id', ['next_attempt_us', 'id']),
+    ):
+        op.create_index(name, 'outbox', columns, unique=False, sqlite_where=pending, postgresql_where=pending)
 
 
 def downgrade() -> None:
@@ -37,6 +46,10 @@ def downgrade() -> None:
         'UPDATE outbox SET body = (SELECT b.body FROM notification_bodies b WHERE b.id = outbox.body_id) '
         'WHERE body_id IS NOT NULL'
     )
+    op.drop_index('ix_outbox_pending_next_id', table_name='outbox')
+    op.drop_index('ix_outbox_pending_sink_id', table_name='outbox')
+    op.create_index('ix_outbox_status_next_id', 'outbox', ['status', 'next_attempt_us', 'id'], unique=False)
+    op.create_index('ix_outbox_sink_status_id', 'outbox', ['sink', 'status', 'id'], unique=False)
     with op.batch_alter_table('outbox') as batch:
         batch.drop_index(batch.f('ix_outbox_body_id'))
         batch.alter_column('body', existing_type=sa.Text(), nullable=False)
