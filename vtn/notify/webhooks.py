@@ -203,10 +203,9 @@ class _Connection(asyncio.Protocol):
             self.close()
 
 
-def _header_value(value: str) -> bytes:
+def _check_header_value(value: str) -> None:
     if "\r" in value or "\n" in value or "\0" in value:
         raise ValueError("header value contains a line break or NUL")
-    return value.encode()
 
 
 class PrivateAddress(OSError):
@@ -267,15 +266,21 @@ class WebhookClient:
         if self._library:
             return await self._post_with_aiohttp(item)
         key, head, basic = self._target(item.target)
-        lines = [head, b"Content-Type: application/json\r\nX-Notification-ID: "]
-        lines.append(_header_value(item.notification_id))
         token = f"Bearer {item.bearer_token}" if item.bearer_token else basic
+        # The header values as one string, checked once for line breaks and NULs, encoded once.
+        text = "Content-Type: application/json\r\nX-Notification-ID: " + item.notification_id
+        values = item.notification_id
         if token:
-            lines += [b"\r\nAuthorization: ", _header_value(token)]
+            text += "\r\nAuthorization: " + token
+            values += token
         if item.signature:
-            lines += [b"\r\nX-Payload-Signature: ", _header_value(item.signature)]
+            text += "\r\nX-Payload-Signature: " + item.signature
+            values += item.signature
         if item.subscription_id:
-            lines += [b"\r\nX-Subscription-ID: ", _header_value(item.subscription_id)]
+            text += "\r\nX-Subscription-ID: " + item.subscription_id
+            values += item.subscription_id
+        _check_header_value(values)
+        lines = [head, text.encode()]
         tail = self._tails.get(item.body)
         if tail is None:
             body = item.body.encode()
@@ -363,7 +368,7 @@ class WebhookClient:
         if item.subscription_id:
             headers["X-Subscription-ID"] = item.subscription_id
         for value in headers.values():
-            _header_value(value)  # the same refusal of line breaks and NULs as the raw client
+            _check_header_value(value)  # the same refusal of line breaks and NULs as the raw client
         url = URL(item.target)
         if item.bearer_token and url.raw_user is not None:
             url = url.with_user(None)  # the token wins over credentials in the URL, as in post()
