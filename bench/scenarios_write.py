@@ -163,7 +163,9 @@ def fanout(ctx: Ctx, backend: str, subscribers: int) -> None:
             cpu0, rcpu0 = proc.cpu_seconds(), receiver.cpu_seconds()
             main0 = thread_cpu_seconds(proc.pid_main).get("main", 0.0)
             t0 = time.time()
-            status, body = http_json("POST", f"http://127.0.0.1:{proc.port}{BASE_PATH}/events", bl, event)
+            status, body = http_json(
+                "POST", f"http://127.0.0.1:{proc.port}{BASE_PATH}/events", bl, event, timeout=timeout
+            )
             answered = time.time() - t0
             if status != 201:
                 raise RuntimeError(f"POST /events: HTTP {status}: {body}")

@@ -13,7 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from shared.tls import client_ssl_context, server_ssl_context
-from vtn.notify.webhooks import Disconnected, ResponseError, WebhookClient
+from vtn.notify.http1 import Disconnected, ResponseError
+from vtn.notify.webhooks import WebhookClient
 from vtn.pki import CertificateAuthority
 from vtn.storage.outbox import Claimed
 

@@ -30,8 +30,6 @@ import socket
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import cast
 from urllib.parse import unquote
 
 import aiohappyeyeballs
@@ -40,167 +38,15 @@ import aiohttp.abc
 from yarl import URL
 
 from vtn.notify.callbacks import is_private_address
+from vtn.notify.http1 import Connection, Disconnected
 from vtn.storage.outbox import Claimed
 
-_MAX_HEAD = 64 * 1024
-_MAX_BODY = 1024 * 1024
-_MAX_KNOWN = 1024  # answers remembered whole are at most this long (WebhookClient._answers)
-_KNOWN_ANSWERS = 64
 _IDLE_S = 15.0  # an idle connection is not reused after this long (aiohttp's keepalive_timeout)
 _USER_AGENT = "energy-coordination-vtn"
 _Key = tuple[str, str, int]  # scheme, host, port
 # A path and query that need no encoding, taken as they are (yarl would leave them unchanged too).
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 _NOT_PLAIN_ORIGIN = re.compile(r"[@?#\\%\s]")
-
-
-class ResponseError(ConnectionError):
-    """The receiver's answer is not HTTP/1.x as this client reads it."""
-
-
-class Disconnected(ConnectionError):
-    """The server closed the connection before it answered."""
-
-
-def _parse_head(head: bytes) -> tuple[int, bool, int | None]:
-    """Status, whether the connection may be kept, and the body length (None: not length-framed)."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ", 2)
-    if len(parts) < 2 or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0") or not parts[1].isdigit():
-        raise ResponseError(f"bad status line {lines[0][:80]!r}")
-    status = int(parts[1])
-    keep = parts[0] == b"HTTP/1.1"
-    length: int | None = None
-    framed_otherwise = False
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep:
-            raise ResponseError(f"bad header line {line[:80]!r}")
-        name, value = name.strip().lower(), value.strip()
-        if name == b"content-length":
-            if not value.isdigit() or (length is not None and int(value) != length):
-                raise ResponseError(f"bad Content-Length {value[:40]!r}")
-            length = int(value)
-        elif name == b"transfer-encoding":
-            framed_otherwise = True  # chunked (or worse) wins over Content-Length (RFC 9112, 6.3)
-        elif name == b"connection" and b"close" in (t.strip() for t in value.lower().split(b",")):
-            keep = False
-    if status in (204, 304):
-        return status, keep, 0
-    return status, keep, None if framed_otherwise else length
-
-
-class _Connection(asyncio.Protocol):
-    """One connection: sends a request, answers (status, reusable) once the response is read."""
-
-    def __init__(
-        self, on_lost: Callable[[_Connection], None], answers: dict[bytes, tuple[int, bool]]
-    ) -> None:
-        self._on_lost = on_lost
-        # Whole answers read before (the bytes of one read, exactly one length-framed final
-        # response) -> (status, keep-alive): a receiver answers every notification with the same
-        # bytes, which then need no parsing. Shared by the pool's connections (WebhookClient's).
-        self._answers = answers
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self.answered_bytes = False  # did the current request get any response bytes?
-        self.idle_since = 0.0
-        self._buf = bytearray()
-        self._answer: asyncio.Future[tuple[int, bool]] | None = None
-        self._status = 0
-        self._keep = False
-        self._need = -1  # body bytes of the current response; -1 while its head is still coming
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # A stream transport (uvloop's are not asyncio.Transport subclasses, so no isinstance check).
-        self.transport = cast(asyncio.Transport, transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self._answer is not None and not self._answer.done():
-            self._answer.set_exception(Disconnected("the server closed the connection before answering"))
-        self._on_lost(self)
-
-    def expire(self) -> None:
-        """The request ran out of time: fail it and close the connection (its answer may still come)."""
-        if self._answer is not None and not self._answer.done():
-            self._answer.set_exception(TimeoutError())
-        self.close()
-
-    def close(self) -> None:
-        if not self.closed and self.transport is not None:
-            self.closed = True
-            self.transport.close()
-
-    def send(self, data: bytes) -> asyncio.Future[tuple[int, bool]]:
-        assert self.transport is not None
-        self._buf.clear()
-        self._need = -1
-        self.answered_bytes = False
-        self._answer = asyncio.get_running_loop().create_future()
-        self.transport.write(data)
-        return self._answer
-
-    def data_received(self, data: bytes) -> None:
-        answer = self._answer
-        if answer is None or answer.done():
-            self.close()  # bytes nobody asked for: the connection's framing can no longer be trusted
-            return
-        self.answered_bytes = True
-        fresh = self._need < 0 and not self._buf
-        if fresh:
-            known = self._answers.get(data)
-            if known is not None:
-                self._status, self._keep = known
-                self._need = 0
-                self._answered(answer, True)
-                return
-        self._buf += data
-        try:
-            self._read(answer)
-        except ResponseError as exc:
-            answer.set_exception(exc)
-            self.close()
-            return
-        # Bytes that made exactly one answer are remembered: the same bytes make the same answer.
-        if fresh and answer.done() and not self._buf and self._need == 0 and len(data) <= _MAX_KNOWN:
-            if len(self._answers) >= _KNOWN_ANSWERS:
-                self._answers.clear()  # a bound, not an LRU (a Date header changes each second)
-            self._answers[data] = (self._status, self._keep)
-
-    def _read(self, answer: asyncio.Future[tuple[int, bool]]) -> None:
-        while self._need < 0:
-            end = self._buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buf) > _MAX_HEAD:
-                    raise ResponseError("response head too large")
-                return
-            status, keep, length = _parse_head(bytes(self._buf[:end]))
-            del self._buf[: end + 4]
-            if 100 <= status < 200 and status != 101:
-                continue  # informational; the final answer follows
-            if length is None or length > _MAX_BODY or status == 101:
-                answer.set_result((status, False))
-                self.close()
-                return
-            self._status, self._keep, self._need = status, keep, length
-        if len(self._buf) >= self._need:
-            exact = len(self._buf) == self._need
-            if exact:
-                self._buf.clear()
-                self._need = 0
-            self._answered(answer, exact)
-
-    def _answered(self, answer: asyncio.Future[tuple[int, bool]], exact: bool) -> None:
-        """The answer (self._status, self._keep) is in; `exact`: no bytes came past its end."""
-        # Bytes past the body would be a response to nothing, and an answer that came before all
-        # of the request was written leaves the rest in flight: do not reuse such a connection.
-        assert self.transport is not None
-        unsent = self.transport.get_write_buffer_size()
-        reusable = self._keep and exact and not unsent
-        answer.set_result((self._status, reusable))
-        if not reusable:
-            self.close()
 
 
 def _check_header_value(value: str) -> None:
@@ -250,13 +96,13 @@ class WebhookClient:
         self._allow_private = allow_private
         self._max_idle = concurrency
         self._tls = tls
-        self._idle: dict[_Key, list[_Connection]] = {}
-        self._lru: OrderedDict[_Connection, _Key] = OrderedDict()  # idle connections, oldest first
-        self._open: set[_Connection] = set()
+        self._idle: dict[_Key, list[Connection]] = {}
+        self._lru: OrderedDict[Connection, _Key] = OrderedDict()  # idle connections, oldest first
+        self._open: set[Connection] = set()
         self._targets: dict[str, tuple[_Key, bytes, str | None]] = {}
         self._origins: dict[str, tuple[_Key, bytes]] = {}  # scheme://host:port -> key, Host header
-        self._busy: dict[_Connection, float] = {}  # pooled connections in flight -> deadline
-        self._answers: dict[bytes, tuple[int, bool]] = {}  # see _Connection
+        self._busy: dict[Connection, float] = {}  # pooled connections in flight -> deadline
+        self._answers: dict[bytes, tuple[int, bool]] = {}  # see Connection
         # Body -> its Content-Length header and bytes: a fan-out sends one body to every subscriber.
         self._tails: dict[str, bytes] = {}
         self._sweep_s = min(0.25, timeout_s / 4)
@@ -318,7 +164,7 @@ class WebhookClient:
         return status
 
     async def _timed(
-        self, loop: asyncio.AbstractEventLoop, conn: _Connection, data: bytes, deadline: float
+        self, loop: asyncio.AbstractEventLoop, conn: Connection, data: bytes, deadline: float
     ) -> tuple[int, bool]:
         """Send on a pooled connection, failing with TimeoutError once `deadline` (loop time) passed.
 
@@ -448,7 +294,7 @@ class WebhookClient:
         key, host = parsed
         return key, b"POST " + path.encode() + b" HTTP/1.1\r\n" + host, None
 
-    async def _connect(self, key: _Key) -> _Connection:
+    async def _connect(self, key: _Key) -> Connection:
         scheme, host, port = key
         tls = None
         if scheme == "https":
@@ -468,7 +314,7 @@ class WebhookClient:
         sock = await aiohappyeyeballs.start_connection(infos, happy_eyeballs_delay=0.25, interleave=1)
         try:
             _, conn = await loop.create_connection(
-                lambda: _Connection(self._forget, self._answers),
+                lambda: Connection(self._forget, self._answers),
                 sock=sock,
                 ssl=tls,
                 server_hostname=host if tls is not None else None,
@@ -479,7 +325,7 @@ class WebhookClient:
         self._open.add(conn)
         return conn
 
-    def _checkout(self, key: _Key) -> _Connection | None:
+    def _checkout(self, key: _Key) -> Connection | None:
         idle = self._idle.get(key)
         now = time.monotonic()
         while idle:
@@ -492,7 +338,7 @@ class WebhookClient:
             del self._idle[key]
         return None
 
-    def _checkin(self, key: _Key, conn: _Connection) -> None:
+    def _checkin(self, key: _Key, conn: Connection) -> None:
         conn.idle_since = time.monotonic()
         self._idle.setdefault(key, []).append(conn)
         self._lru[conn] = key
@@ -501,7 +347,7 @@ class WebhookClient:
             self._idle[oldest_key].remove(oldest)
             oldest.close()
 
-    def _forget(self, conn: _Connection) -> None:
+    def _forget(self, conn: Connection) -> None:
         """A connection closed (by either side): drop it from the pool."""
         self._open.discard(conn)
         key = self._lru.pop(conn, None)

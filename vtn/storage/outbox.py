@@ -21,23 +21,18 @@ from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
-    BigInteger,
-    Integer,
-    String,
     Table,
     and_,
     bindparam,
     delete,
     func,
     insert,
-    literal_column,
-    or_,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vtn.storage.outbox_sql import SETTLE, SETTLE_PG, claim_statement
 from vtn.storage.tables import (
     OUTBOX_PENDING,
     delivery_attempts,
@@ -131,91 +126,11 @@ _ATTEMPT_COLUMNS = (
 _HEALTH_FIELDS = ("status", "consecutive_failures", "last_success_us", "last_failure_us", "last_error")
 
 
-_PENDING: Any = literal_column("'pending'")  # a literal: see OUTBOX_PENDING
-
-
-def _claim_statement(for_update: bool) -> Any:
-    """UPDATE ... RETURNING of the rows a claim leases (one statement instead of select, update,
-    select of the same ids); its values are bound at execution (c_now, c_limit, c_until, c_owner)."""
-    due, older = outbox.alias("due"), outbox.alias("older")
-    head = ~(
-        select(older.c.id)
-        .where(older.c.sink == due.c.sink, older.c.status == _PENDING, older.c.id < due.c.id)
-        .exists()
-    )
-    now = bindparam("c_now", type_=outbox.c.next_attempt_us.type)
-    pick = (
-        select(due.c.id)
-        .where(
-            due.c.status == _PENDING,
-            due.c.next_attempt_us <= now,
-            # Rows leased before claims moved next_attempt_us (older versions) are still skipped.
-            or_(due.c.lease_until_us.is_(None), due.c.lease_until_us < now),
-            head,
-        )
-        # The order of ix_outbox_status_next_id: the scan stops after `limit` rows, no sort.
-        .order_by(due.c.next_attempt_us, due.c.id)
-        .limit(bindparam("c_limit", type_=Integer))
-    )
-    if for_update:  # PostgreSQL: several VTN processes share the work
-        pick = pick.with_for_update(skip_locked=True, of=due)
-    until = bindparam("c_until", type_=outbox.c.lease_until_us.type)
-    return (
-        update(outbox)
-        .where(outbox.c.id.in_(pick))
-        .values(
-            lease_until_us=until,
-            lease_owner=bindparam("c_owner", type_=outbox.c.lease_owner.type),
-            next_attempt_us=until,
-        )
-        .returning(*_CLAIMED_COLUMNS)
-    )
-
-
 # Built once (as usage.py's statements): a claim runs several times a second even when idle, and a
 # statement tree built per call left thousands of objects in reference cycles for the collector
 # (bench/findings.md, "Soak"), besides the CPU of building and cache-keying it.
-_CLAIM = _claim_statement(for_update=False)
-_CLAIM_PG = _claim_statement(for_update=True)
-
-
-def _in_list(column: Any, for_pg: bool) -> Any:
-    """`column` IN the values bound as `ids`: one parameter however many values (an array on
-    PostgreSQL, a JSON array read with json_each on SQLite). Settling a fan-out's batch as
-    IN (500 bound ids) cost SQLAlchemy more CPU (rendering and processing the expanded list at
-    each execution) than the database spent on it, and 500 single-row UPDATEs cost SQLite more."""
-    if for_pg:
-        return column == func.any(bindparam("ids", type_=ARRAY(column.type)))
-    each: Any = select(literal_column("value")).select_from(func.json_each(bindparam("ids", type_=String)))
-    return column.in_(each.scalar_subquery())
-
-
-def _settle_statement(for_pg: bool, **values: Any) -> Any:
-    """UPDATE of leased rows (`ids`, `owner`); `at` is the time the values may use."""
-    return (
-        update(outbox)
-        .where(_in_list(outbox.c.id, for_pg), outbox.c.lease_owner == bindparam("owner"))
-        .values(**values)
-    )
-
-
-def _settle_statements(for_pg: bool) -> dict[str, Any]:
-    at = bindparam("at", type_=BigInteger)
-    plus_one = outbox.c.attempts + 1
-    return {
-        "delivered": _settle_statement(
-            for_pg, status="delivered", done_us=at, lease_until_us=None, attempts=plus_one
-        ),
-        "dead": _settle_statement(for_pg, status="dead", done_us=at, lease_until_us=None, attempts=plus_one),
-        "release": _settle_statement(for_pg, next_attempt_us=at, lease_until_us=None),
-        "healthy": update(subscription_health)
-        .where(_in_list(subscription_health.c.subscription_id, for_pg))
-        .values(status="healthy", consecutive_failures=0, last_success_us=at),
-    }
-
-
-_SETTLE = _settle_statements(for_pg=False)
-_SETTLE_PG = _settle_statements(for_pg=True)
+_CLAIM = claim_statement(_CLAIMED_COLUMNS, for_update=False)
+_CLAIM_PG = claim_statement(_CLAIMED_COLUMNS, for_update=True)
 
 
 class OutboxRepo:
@@ -319,7 +234,7 @@ class OutboxRepo:
         if not ids:
             return
         pg = self.conn.dialect.name == "postgresql"
-        statement = (_SETTLE_PG if pg else _SETTLE)[what]
+        statement = (SETTLE_PG if pg else SETTLE)[what]
         params = {"ids": list(ids) if pg else json.dumps(list(ids)), "at": at_us}
         if owner is not None:
             params["owner"] = owner
