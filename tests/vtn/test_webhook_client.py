@@ -13,7 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from shared.tls import client_ssl_context, server_ssl_context
-from vtn.notify.webhooks import Disconnected, ResponseError, WebhookClient
+from vtn.notify.http1 import Disconnected, ResponseError
+from vtn.notify.webhooks import WebhookClient
 from vtn.pki import CertificateAuthority
 from vtn.storage.outbox import Claimed
 
@@ -108,20 +109,20 @@ async def test_headers_body_and_keep_alive(client: WebhookClient) -> None:
     assert all(t is first for _, _, t in seen)  # one connection, kept alive
 
 
-@pytest.mark.parametrize(
-    ("response", "status", "reused"),
-    [
-        (OK, 200, True),
-        (b"HTTP/1.1 204 No Content\r\n\r\n", 204, True),
-        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 201, True),
-        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", 200, False),
-        (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 200, False),
-        (b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 200, False),
-        (b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy", 503, True),
-        (b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n", 302, True),  # not followed
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n", 200, False),  # stray bytes
-    ],
-)
+FRAMINGS = [
+    (OK, 200, True),
+    (b"HTTP/1.1 204 No Content\r\n\r\n", 204, True),
+    (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 201, True),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", 200, False),
+    (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 200, False),
+    (b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 200, False),
+    (b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy", 503, True),
+    (b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n", 302, True),  # not followed
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n", 200, False),  # stray bytes
+]
+
+
+@pytest.mark.parametrize(("response", "status", "reused"), FRAMINGS)
 async def test_framing_decides_reuse(
     client: WebhookClient, response: bytes, status: int, reused: bool
 ) -> None:
@@ -131,6 +132,32 @@ async def test_framing_decides_reuse(
         assert await client.post(item(url)) == status
         assert await client.post(item(url)) == 200
         assert server.connections == (1 if reused else 2)
+    finally:
+        await server.stop()
+
+
+@pytest.mark.parametrize(("response", "status", "reused"), FRAMINGS)
+async def test_the_same_answer_again_reads_the_same(
+    client: WebhookClient, response: bytes, status: int, reused: bool
+) -> None:
+    """An answer read before is recognised by its bytes: same status, same reuse decision."""
+    server = RawServer([response] * 4)
+    url = await server.start()
+    try:
+        assert [await client.post(item(url)) for _ in range(4)] == [status] * 4
+        assert server.connections == (1 if reused else 4)
+    finally:
+        await server.stop()
+
+
+async def test_a_remembered_answer_is_told_apart_from_others(client: WebhookClient) -> None:
+    busy = b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy"
+    closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+    server = RawServer([OK, busy, OK, busy, closing, OK])
+    url = await server.start()
+    try:
+        assert [await client.post(item(url)) for _ in range(6)] == [200, 503, 200, 503, 200, 200]
+        assert server.connections == 2  # the Connection: close answer was not taken for OK
     finally:
         await server.stop()
 

@@ -30,8 +30,6 @@ import socket
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import cast
 from urllib.parse import unquote
 
 import aiohappyeyeballs
@@ -40,10 +38,9 @@ import aiohttp.abc
 from yarl import URL
 
 from vtn.notify.callbacks import is_private_address
+from vtn.notify.http1 import Connection, Disconnected
 from vtn.storage.outbox import Claimed
 
-_MAX_HEAD = 64 * 1024
-_MAX_BODY = 1024 * 1024
 _IDLE_S = 15.0  # an idle connection is not reused after this long (aiohttp's keepalive_timeout)
 _USER_AGENT = "energy-coordination-vtn"
 _Key = tuple[str, str, int]  # scheme, host, port
@@ -52,131 +49,9 @@ _PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 _NOT_PLAIN_ORIGIN = re.compile(r"[@?#\\%\s]")
 
 
-class ResponseError(ConnectionError):
-    """The receiver's answer is not HTTP/1.x as this client reads it."""
-
-
-class Disconnected(ConnectionError):
-    """The server closed the connection before it answered."""
-
-
-def _parse_head(head: bytes) -> tuple[int, bool, int | None]:
-    """Status, whether the connection may be kept, and the body length (None: not length-framed)."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ", 2)
-    if len(parts) < 2 or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0") or not parts[1].isdigit():
-        raise ResponseError(f"bad status line {lines[0][:80]!r}")
-    status = int(parts[1])
-    keep = parts[0] == b"HTTP/1.1"
-    length: int | None = None
-    framed_otherwise = False
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep:
-            raise ResponseError(f"bad header line {line[:80]!r}")
-        name, value = name.strip().lower(), value.strip()
-        if name == b"content-length":
-            if not value.isdigit() or (length is not None and int(value) != length):
-                raise ResponseError(f"bad Content-Length {value[:40]!r}")
-            length = int(value)
-        elif name == b"transfer-encoding":
-            framed_otherwise = True  # chunked (or worse) wins over Content-Length (RFC 9112, 6.3)
-        elif name == b"connection" and b"close" in (t.strip() for t in value.lower().split(b",")):
-            keep = False
-    if status in (204, 304):
-        return status, keep, 0
-    return status, keep, None if framed_otherwise else length
-
-
-class _Connection(asyncio.Protocol):
-    """One connection: sends a request, answers (status, reusable) once the response is read."""
-
-    def __init__(self, on_lost: Callable[[_Connection], None]) -> None:
-        self._on_lost = on_lost
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self.answered_bytes = False  # did the current request get any response bytes?
-        self.idle_since = 0.0
-        self._buf = bytearray()
-        self._answer: asyncio.Future[tuple[int, bool]] | None = None
-        self._status = 0
-        self._keep = False
-        self._need = -1  # body bytes of the current response; -1 while its head is still coming
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # A stream transport (uvloop's are not asyncio.Transport subclasses, so no isinstance check).
-        self.transport = cast(asyncio.Transport, transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self._answer is not None and not self._answer.done():
-            self._answer.set_exception(Disconnected("the server closed the connection before answering"))
-        self._on_lost(self)
-
-    def expire(self) -> None:
-        """The request ran out of time: fail it and close the connection (its answer may still come)."""
-        if self._answer is not None and not self._answer.done():
-            self._answer.set_exception(TimeoutError())
-        self.close()
-
-    def close(self) -> None:
-        if not self.closed and self.transport is not None:
-            self.closed = True
-            self.transport.close()
-
-    def send(self, data: bytes) -> asyncio.Future[tuple[int, bool]]:
-        assert self.transport is not None
-        self._buf.clear()
-        self._need = -1
-        self.answered_bytes = False
-        self._answer = asyncio.get_running_loop().create_future()
-        self.transport.write(data)
-        return self._answer
-
-    def data_received(self, data: bytes) -> None:
-        answer = self._answer
-        if answer is None or answer.done():
-            self.close()  # bytes nobody asked for: the connection's framing can no longer be trusted
-            return
-        self.answered_bytes = True
-        self._buf += data
-        try:
-            self._read(answer)
-        except ResponseError as exc:
-            answer.set_exception(exc)
-            self.close()
-
-    def _read(self, answer: asyncio.Future[tuple[int, bool]]) -> None:
-        while self._need < 0:
-            end = self._buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buf) > _MAX_HEAD:
-                    raise ResponseError("response head too large")
-                return
-            status, keep, length = _parse_head(bytes(self._buf[:end]))
-            del self._buf[: end + 4]
-            if 100 <= status < 200 and status != 101:
-                continue  # informational; the final answer follows
-            if length is None or length > _MAX_BODY or status == 101:
-                answer.set_result((status, False))
-                self.close()
-                return
-            self._status, self._keep, self._need = status, keep, length
-        if len(self._buf) >= self._need:
-            # Bytes past the body would be a response to nothing, and an answer that came before all
-            # of the request was written leaves the rest in flight: do not reuse such a connection.
-            assert self.transport is not None
-            unsent = self.transport.get_write_buffer_size()
-            reusable = self._keep and len(self._buf) == self._need and not unsent
-            answer.set_result((self._status, reusable))
-            if not reusable:
-                self.close()
-
-
-def _header_value(value: str) -> bytes:
+def _check_header_value(value: str) -> None:
     if "\r" in value or "\n" in value or "\0" in value:
         raise ValueError("header value contains a line break or NUL")
-    return value.encode()
 
 
 class PrivateAddress(OSError):
@@ -221,12 +96,15 @@ class WebhookClient:
         self._allow_private = allow_private
         self._max_idle = concurrency
         self._tls = tls
-        self._idle: dict[_Key, list[_Connection]] = {}
-        self._lru: OrderedDict[_Connection, _Key] = OrderedDict()  # idle connections, oldest first
-        self._open: set[_Connection] = set()
+        self._idle: dict[_Key, list[Connection]] = {}
+        self._lru: OrderedDict[Connection, _Key] = OrderedDict()  # idle connections, oldest first
+        self._open: set[Connection] = set()
         self._targets: dict[str, tuple[_Key, bytes, str | None]] = {}
         self._origins: dict[str, tuple[_Key, bytes]] = {}  # scheme://host:port -> key, Host header
-        self._busy: dict[_Connection, float] = {}  # pooled connections in flight -> deadline
+        self._busy: dict[Connection, float] = {}  # pooled connections in flight -> deadline
+        self._answers: dict[bytes, tuple[int, bool]] = {}  # see Connection
+        # Body -> its Content-Length header and bytes: a fan-out sends one body to every subscriber.
+        self._tails: dict[str, bytes] = {}
         self._sweep_s = min(0.25, timeout_s / 4)
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -234,17 +112,29 @@ class WebhookClient:
         if self._library:
             return await self._post_with_aiohttp(item)
         key, head, basic = self._target(item.target)
-        lines = [head, b"Content-Type: application/json\r\nX-Notification-ID: "]
-        lines.append(_header_value(item.notification_id))
         token = f"Bearer {item.bearer_token}" if item.bearer_token else basic
+        # The header values as one string, checked once for line breaks and NULs, encoded once.
+        text = "Content-Type: application/json\r\nX-Notification-ID: " + item.notification_id
+        values = item.notification_id
         if token:
-            lines += [b"\r\nAuthorization: ", _header_value(token)]
+            text += "\r\nAuthorization: " + token
+            values += token
         if item.signature:
-            lines += [b"\r\nX-Payload-Signature: ", _header_value(item.signature)]
+            text += "\r\nX-Payload-Signature: " + item.signature
+            values += item.signature
         if item.subscription_id:
-            lines += [b"\r\nX-Subscription-ID: ", _header_value(item.subscription_id)]
-        body = item.body.encode()
-        lines += [b"\r\nContent-Length: ", str(len(body)).encode(), b"\r\n\r\n", body]
+            text += "\r\nX-Subscription-ID: " + item.subscription_id
+            values += item.subscription_id
+        _check_header_value(values)
+        lines = [head, text.encode()]
+        tail = self._tails.get(item.body)
+        if tail is None:
+            body = item.body.encode()
+            tail = b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            if len(self._tails) >= 16:
+                self._tails.clear()
+            self._tails[item.body] = tail
+        lines.append(tail)
         data = b"".join(lines)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout_s
@@ -274,7 +164,7 @@ class WebhookClient:
         return status
 
     async def _timed(
-        self, loop: asyncio.AbstractEventLoop, conn: _Connection, data: bytes, deadline: float
+        self, loop: asyncio.AbstractEventLoop, conn: Connection, data: bytes, deadline: float
     ) -> tuple[int, bool]:
         """Send on a pooled connection, failing with TimeoutError once `deadline` (loop time) passed.
 
@@ -324,7 +214,7 @@ class WebhookClient:
         if item.subscription_id:
             headers["X-Subscription-ID"] = item.subscription_id
         for value in headers.values():
-            _header_value(value)  # the same refusal of line breaks and NULs as the raw client
+            _check_header_value(value)  # the same refusal of line breaks and NULs as the raw client
         url = URL(item.target)
         if item.bearer_token and url.raw_user is not None:
             url = url.with_user(None)  # the token wins over credentials in the URL, as in post()
@@ -404,7 +294,7 @@ class WebhookClient:
         key, host = parsed
         return key, b"POST " + path.encode() + b" HTTP/1.1\r\n" + host, None
 
-    async def _connect(self, key: _Key) -> _Connection:
+    async def _connect(self, key: _Key) -> Connection:
         scheme, host, port = key
         tls = None
         if scheme == "https":
@@ -424,7 +314,7 @@ class WebhookClient:
         sock = await aiohappyeyeballs.start_connection(infos, happy_eyeballs_delay=0.25, interleave=1)
         try:
             _, conn = await loop.create_connection(
-                lambda: _Connection(self._forget),
+                lambda: Connection(self._forget, self._answers),
                 sock=sock,
                 ssl=tls,
                 server_hostname=host if tls is not None else None,
@@ -435,7 +325,7 @@ class WebhookClient:
         self._open.add(conn)
         return conn
 
-    def _checkout(self, key: _Key) -> _Connection | None:
+    def _checkout(self, key: _Key) -> Connection | None:
         idle = self._idle.get(key)
         now = time.monotonic()
         while idle:
@@ -448,7 +338,7 @@ class WebhookClient:
             del self._idle[key]
         return None
 
-    def _checkin(self, key: _Key, conn: _Connection) -> None:
+    def _checkin(self, key: _Key, conn: Connection) -> None:
         conn.idle_since = time.monotonic()
         self._idle.setdefault(key, []).append(conn)
         self._lru[conn] = key
@@ -457,7 +347,7 @@ class WebhookClient:
             self._idle[oldest_key].remove(oldest)
             oldest.close()
 
-    def _forget(self, conn: _Connection) -> None:
+    def _forget(self, conn: Connection) -> None:
         """A connection closed (by either side): drop it from the pool."""
         self._open.discard(conn)
         key = self._lru.pop(conn, None)

@@ -69,6 +69,9 @@ class DeliveryWorker:
         self._next_purge = 0.0  # loop time of the next purge of old finished rows
         self._stopping = False
         self.on_outcomes: OutcomeSink | None = None
+        # Claim again while there is still work queued: a claim takes a few tens of milliseconds
+        # (more on a busy PostgreSQL), long enough for the senders to run dry otherwise.
+        self._low_water = max(policy.concurrency, policy.batch // 2)
 
     @property
     def running(self) -> bool:
@@ -165,12 +168,6 @@ class DeliveryWorker:
                 self.policy.purge_interval_s,
                 exc_info=True,
             )
-
-    @property
-    def _low_water(self) -> int:
-        # Claim again while there is still work queued: a claim takes a few tens of milliseconds
-        # (more on a busy PostgreSQL), long enough for the senders to run dry otherwise.
-        return max(self.policy.concurrency, self.policy.batch // 2)
 
     def _ready(self) -> bool:
         """Is there work for the pump right now (rather than after a wake-up or a timeout)?"""

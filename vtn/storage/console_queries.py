@@ -20,6 +20,7 @@ from shared.models import Report, Ven
 from vtn.storage import _rows
 from vtn.storage.clients import ClientRecord, _record
 from vtn.storage.tables import (
+    OUTBOX_PENDING,
     client_contacts,
     clients,
     outbox,
@@ -135,7 +136,7 @@ class ConsoleQueries:
             (await self.conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))).all()
         )
         oldest = (
-            await self.conn.execute(select(func.min(outbox.c.created_us)).where(outbox.c.status == "pending"))
+            await self.conn.execute(select(func.min(outbox.c.created_us)).where(OUTBOX_PENDING))
         ).scalar_one()
         unhealthy = (
             await self.conn.execute(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vtn.storage import contacts
 from vtn.storage._rows import to_us
-from vtn.storage.tables import outbox, subscription_health
+from vtn.storage.tables import OUTBOX_PENDING, outbox, subscription_health
 
 if TYPE_CHECKING:
     from vtn.storage import Store
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 async def outbox_pending(conn: AsyncConnection) -> tuple[int, int | None]:
     """Pending notifications, and the creation time (us) of the oldest one (None when none waits)."""
-    query = select(func.count(), func.min(outbox.c.created_us)).where(outbox.c.status == "pending")
+    query = select(func.count(), func.min(outbox.c.created_us)).where(OUTBOX_PENDING)
     count, oldest = (await conn.execute(query)).one()
     return int(count), None if oldest is None else int(oldest)
 

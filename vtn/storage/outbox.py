@@ -14,15 +14,32 @@ On PostgreSQL the claim uses FOR UPDATE SKIP LOCKED so several VTN processes sha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Integer, Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vtn.storage.tables import delivery_attempts, outbox, subscription_health
+from vtn.storage.outbox_sql import SETTLE, SETTLE_PG, claim_statement
+from vtn.storage.tables import (
+    OUTBOX_PENDING,
+    delivery_attempts,
+    notification_bodies,
+    outbox,
+    subscription_health,
+)
 
 T = TypeVar("T")
 
@@ -92,9 +109,11 @@ class Health:
     pending: int
 
 
-_CLAIMED_COLUMNS = [getattr(outbox.c, f) for f in Claimed._fields]
+# Claimed's fields, then the body row of a row whose body is stored once for several (body NULL).
+_CLAIMED_COLUMNS = [*(getattr(outbox.c, f) for f in Claimed._fields), outbox.c.body_id]
+_BODY_AT = Claimed._fields.index("body")
 # OutboxItem's fields, then the state of a new row.
-_ENQUEUE_COLUMNS = (*OutboxItem._fields, "status", "attempts", "created_us", "next_attempt_us")
+_ENQUEUE_COLUMNS = (*OutboxItem._fields, "body_id", "status", "attempts", "created_us", "next_attempt_us")
 _ATTEMPT_COLUMNS = (
     "outbox_id",
     "notification_id",
@@ -107,49 +126,11 @@ _ATTEMPT_COLUMNS = (
 _HEALTH_FIELDS = ("status", "consecutive_failures", "last_success_us", "last_failure_us", "last_error")
 
 
-def _claim_statement(for_update: bool) -> Any:
-    """UPDATE ... RETURNING of the rows a claim leases (one statement instead of select, update,
-    select of the same ids); its values are bound at execution (c_now, c_limit, c_until, c_owner)."""
-    due, older = outbox.alias("due"), outbox.alias("older")
-    head = ~(
-        select(older.c.id)
-        .where(older.c.sink == due.c.sink, older.c.status == "pending", older.c.id < due.c.id)
-        .exists()
-    )
-    now = bindparam("c_now", type_=outbox.c.next_attempt_us.type)
-    pick = (
-        select(due.c.id)
-        .where(
-            due.c.status == "pending",
-            due.c.next_attempt_us <= now,
-            # Rows leased before claims moved next_attempt_us (older versions) are still skipped.
-            or_(due.c.lease_until_us.is_(None), due.c.lease_until_us < now),
-            head,
-        )
-        # The order of ix_outbox_status_next_id: the scan stops after `limit` rows, no sort.
-        .order_by(due.c.next_attempt_us, due.c.id)
-        .limit(bindparam("c_limit", type_=Integer))
-    )
-    if for_update:  # PostgreSQL: several VTN processes share the work
-        pick = pick.with_for_update(skip_locked=True, of=due)
-    until = bindparam("c_until", type_=outbox.c.lease_until_us.type)
-    return (
-        update(outbox)
-        .where(outbox.c.id.in_(pick))
-        .values(
-            lease_until_us=until,
-            lease_owner=bindparam("c_owner", type_=outbox.c.lease_owner.type),
-            next_attempt_us=until,
-        )
-        .returning(*_CLAIMED_COLUMNS)
-    )
-
-
 # Built once (as usage.py's statements): a claim runs several times a second even when idle, and a
 # statement tree built per call left thousands of objects in reference cycles for the collector
 # (bench/findings.md, "Soak"), besides the CPU of building and cache-keying it.
-_CLAIM = _claim_statement(for_update=False)
-_CLAIM_PG = _claim_statement(for_update=True)
+_CLAIM = claim_statement(_CLAIMED_COLUMNS, for_update=False)
+_CLAIM_PG = claim_statement(_CLAIMED_COLUMNS, for_update=True)
 
 
 class OutboxRepo:
@@ -157,8 +138,33 @@ class OutboxRepo:
         self.conn = conn
 
     async def enqueue(self, items: Sequence[OutboxItem], now_us: int) -> None:
+        """Insert the rows; a body several of them carry (a fan-out's) is stored once, in
+        notification_bodies, and those rows refer to it: 100,000 copies of a 1 kB body were most
+        of what a fan-out wrote, and again what each claim read back."""
+        if not items:
+            return
+        uses: dict[str, int] = {}
+        for item in items:
+            uses[item.body] = uses.get(item.body, 0) + 1
+        shared: dict[str, int] = {}
+        for body, n in uses.items():
+            if n > 1:
+                statement = insert(notification_bodies).returning(notification_bodies.c.id)
+                shared[body] = (
+                    await self.conn.execute(statement, {"body": body, "created_us": now_us})
+                ).scalar_one()
         rest = ("pending", 0, now_us, now_us)
-        await self._insert_many(outbox, _ENQUEUE_COLUMNS, [(*i, *rest) for i in items])
+        rows: list[tuple[Any, ...]]
+        if not shared:
+            rows = [(*i, None, *rest) for i in items]
+        else:
+            rows = [
+                (*i[:-1], None, body_id, *rest)  # body is OutboxItem's last field
+                if (body_id := shared.get(i.body)) is not None
+                else (*i, None, *rest)
+                for i in items
+            ]
+        await self._insert_many(outbox, _ENQUEUE_COLUMNS, rows)
 
     async def _insert_many(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         """executemany of an INSERT compiled for the dialect, with plain tuples: for 10,000s of rows
@@ -183,17 +189,25 @@ class OutboxRepo:
         until = now_us + lease_us
         params = {"c_now": now_us, "c_limit": limit, "c_until": until, "c_owner": owner}
         rows = (await self.conn.execute(claim, params)).all()
-        return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
+        shared = {r[-1] for r in rows if r[-1] is not None}
+        if not shared:
+            return sorted((Claimed(*r[:-1]) for r in rows), key=lambda c: c.id)
+        found = select(notification_bodies.c.id, notification_bodies.c.body).where(
+            notification_bodies.c.id.in_(sorted(shared))
+        )
+        # One str per body for all its rows: the sender builds its bytes once, by that str.
+        bodies: dict[int, str] = {r[0]: r[1] for r in (await self.conn.execute(found)).all()}
+        claimed = [
+            Claimed._make((*r[:_BODY_AT], bodies[r[-1]], *r[_BODY_AT + 1 : -1]))
+            if r[-1] is not None
+            else Claimed(*r[:-1])
+            for r in rows
+        ]
+        claimed.sort(key=lambda c: c.id)
+        return claimed
 
     async def delivered(self, owner: str, ids: Sequence[int], now_us: int) -> None:
-        for chunk in _chunks(ids):
-            await self.conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(chunk), outbox.c.lease_owner == owner)
-                .values(
-                    status="delivered", done_us=now_us, lease_until_us=None, attempts=outbox.c.attempts + 1
-                )
-            )
+        await self._settle("delivered", owner, ids, now_us)
 
     async def retry_later(self, owner: str, retries: Sequence[tuple[int, int]]) -> None:
         """(id, next_attempt_us) for each row to try again, in one executemany."""
@@ -210,21 +224,21 @@ class OutboxRepo:
             )
 
     async def give_up(self, owner: str, ids: Sequence[int], now_us: int) -> None:
-        for chunk in _chunks(ids):
-            await self.conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(chunk), outbox.c.lease_owner == owner)
-                .values(status="dead", done_us=now_us, lease_until_us=None, attempts=outbox.c.attempts + 1)
-            )
+        await self._settle("dead", owner, ids, now_us)
 
     async def release(self, owner: str, ids: Sequence[int], now_us: int) -> None:
         """Give back leased rows that were not attempted: claimable again at once, no attempt counted."""
-        for chunk in _chunks(ids):
-            await self.conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(chunk), outbox.c.lease_owner == owner)
-                .values(next_attempt_us=now_us, lease_until_us=None)
-            )
+        await self._settle("release", owner, ids, now_us)
+
+    async def _settle(self, what: str, owner: str | None, ids: Sequence[Any], at_us: int) -> None:
+        if not ids:
+            return
+        pg = self.conn.dialect.name == "postgresql"
+        statement = (SETTLE_PG if pg else SETTLE)[what]
+        params = {"ids": list(ids) if pg else json.dumps(list(ids)), "at": at_us}
+        if owner is not None:
+            params["owner"] = owner
+        await self.conn.execute(statement, params)
 
     async def log_attempts(self, rows: Sequence[tuple[Claimed, Attempt]]) -> None:
         await self._insert_many(
@@ -271,12 +285,7 @@ class OutboxRepo:
 
     async def mark_healthy(self, subscription_ids: Sequence[str], now_us: int) -> None:
         """A delivery succeeded: reset the failure streak of those that have a health row."""
-        for chunk in _chunks(sorted(set(subscription_ids))):
-            await self.conn.execute(
-                update(subscription_health)
-                .where(subscription_health.c.subscription_id.in_(chunk))
-                .values(status="healthy", consecutive_failures=0, last_success_us=now_us)
-            )
+        await self._settle("healthy", None, sorted(set(subscription_ids)), now_us)
 
     async def attempts_for(self, subscription_id: str, limit: int) -> list[Attempt]:
         rows = (
@@ -300,7 +309,7 @@ class OutboxRepo:
                 await self.conn.execute(
                     select(func.count())
                     .select_from(outbox)
-                    .where(and_(outbox.c.subscription_id == subscription_id, outbox.c.status == "pending"))
+                    .where(and_(outbox.c.subscription_id == subscription_id, OUTBOX_PENDING))
                 )
             ).scalar_one()
         )
@@ -348,8 +357,19 @@ class OutboxRepo:
         gone += (
             await self.conn.execute(delete(delivery_attempts).where(delivery_attempts.c.id.in_(logged)))
         ).rowcount or 0
+        # Shared bodies no outbox row refers to any more (their rows were purged above, or earlier).
+        referred = select(outbox.c.id).where(outbox.c.body_id == notification_bodies.c.id).exists()
+        unused = (
+            select(notification_bodies.c.id)
+            .where(notification_bodies.c.created_us < before_us, ~referred)
+            .order_by(notification_bodies.c.id)
+            .limit(limit)
+        )
+        gone += (
+            await self.conn.execute(delete(notification_bodies).where(notification_bodies.c.id.in_(unused)))
+        ).rowcount or 0
         return int(gone)
 
     async def pending_count(self) -> int:
-        query = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
+        query = select(func.count()).select_from(outbox).where(OUTBOX_PENDING)
         return int((await self.conn.execute(query)).scalar_one())

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    literal_column,
 )
 
 metadata = MetaData(
@@ -188,9 +189,11 @@ outbox = Table(
     Column("subscription_id", String(ID), nullable=True, index=True),
     Column("target", Text, nullable=False),  # callback URL or MQTT topic
     Column("bearer_token", Text, nullable=True),
-    # base64 HMAC-SHA256 of `body` with the subscription's secret, computed at enqueue time.
+    # base64 HMAC-SHA256 of the body with the subscription's secret, computed at enqueue time.
     Column("signature", String(64), nullable=True),
-    Column("body", Text, nullable=False),
+    # The body itself, or (a body several rows share, as a fan-out's) its notification_bodies row.
+    Column("body", Text, nullable=True),
+    Column("body_id", BigInteger, nullable=True, index=True),
     Column("status", String(12), nullable=False),  # pending | delivered | dead
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("created_us", BigInteger, nullable=False),
@@ -198,10 +201,39 @@ outbox = Table(
     Column("lease_until_us", BigInteger, nullable=True),
     Column("lease_owner", String(64), nullable=True),
     Column("done_us", BigInteger, nullable=True),
-    Index("ix_outbox_sink_status_id", "sink", "status", "id"),
-    # The claim walks due rows in (next_attempt_us, id) order and stops at its limit; with `id` in
-    # the index PostgreSQL needs no sort of all pending rows (SQLite's indexes end in the rowid anyway).
-    Index("ix_outbox_status_next_id", "status", "next_attempt_us", "id"),
+)
+
+# The rows the claim looks at: only pending ones. Its two indexes hold only those (partial indexes),
+# so settling a row takes it out of them instead of moving it within them, which cost most of a
+# settle's time; queries for pending rows say so with this literal (a bound 'pending' would leave
+# PostgreSQL's generic plans unable to use them).
+OUTBOX_PENDING = outbox.c.status == literal_column("'pending'")
+# The head of a sink: its oldest pending row.
+Index(
+    "ix_outbox_pending_sink_id",
+    outbox.c.sink,
+    outbox.c.id,
+    sqlite_where=OUTBOX_PENDING,
+    postgresql_where=OUTBOX_PENDING,
+)
+# The claim walks due rows in (next_attempt_us, id) order and stops at its limit; with `id` in the
+# index PostgreSQL needs no sort of all pending rows (SQLite's indexes end in the rowid anyway).
+Index(
+    "ix_outbox_pending_next_id",
+    outbox.c.next_attempt_us,
+    outbox.c.id,
+    sqlite_where=OUTBOX_PENDING,
+    postgresql_where=OUTBOX_PENDING,
+)
+
+# A notification body shared by the outbox rows of one change (a fan-out), stored once; deleted by
+# the purge once no outbox row refers to it.
+notification_bodies = Table(
+    "notification_bodies",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("body", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )
 
 delivery_attempts = Table(
