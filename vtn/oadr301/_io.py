@@ -11,7 +11,7 @@ from shared.enums import Operation
 from shared.errors import BadRequest, PayloadTooLarge
 from shared.models.base import WireModel
 from shared.wire.oadr3_json import decode_doc, encode_doc, parse_json
-from vtn.audit.record import record_change
+from vtn.audit.record import origin
 from vtn.core.queries import Tx
 from vtn.handlers.http_io import caller, state
 from vtn.oadr301 import schema
@@ -80,16 +80,13 @@ async def write(
     answer in 3.0.1."""
     out: list[Doc] = []
 
-    who = caller(request)
-
     async def run(tx: Tx) -> AnyObject:
         obj, doc = await work(tx)
         out.append(doc)
-        # BL writes leave an audit row in the same transaction (vtn/audit), as through 3.1.0.
-        await record_change(tx, request, who, operation, obj.object_type, obj.id)
         return obj
 
-    await state(request).core.write(who, operation, run)
+    # BL writes leave an audit row in the same transaction (vtn/audit), as through 3.1.0.
+    await state(request).core.write(caller(request), operation, run, origin(request))
     # The last run is the committed one (group commit may run a unit of work twice).
     return respond(out[-1], status)
 
