@@ -26,6 +26,11 @@ Doc = dict[str, Any]
 
 async def read_doc(request: web.Request, name: str) -> Doc:
     """The JSON body, nulls stripped and checked against 3.0.1 request schema `name`."""
+    return (await read_body(request, name))[1]
+
+
+async def read_body(request: web.Request, name: str) -> tuple[bytes, Doc]:
+    """read_doc, and the body it was parsed from."""
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
@@ -35,8 +40,9 @@ async def read_doc(request: web.Request, name: str) -> Doc:
     doc = parse_json(raw)
     if not isinstance(doc, dict):
         raise BadRequest("the request body must be a JSON object")
-    validated: Doc = request.app[schema.SCHEMAS].validate(name, doc)
-    return validated
+    # Only a body that spells `null` somewhere can hold a null member; skip the copying walk otherwise.
+    validated: Doc = request.app[schema.SCHEMAS].validate(name, doc, nulls=b"null" in raw)
+    return raw, validated
 
 
 def as_31(request: web.Request, schema31: str, model: type[M], doc31: Doc) -> M:
