@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 from shared.enums import ObjectType, Operation
 from shared.errors import NotFound
@@ -39,14 +39,16 @@ _GRANT_KINDS = frozenset({ObjectType.VEN, ObjectType.RESOURCE})
 _OBJECT_KINDS = frozenset({ObjectType.PROGRAM, ObjectType.EVENT})
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(Protocol):
     """Where a write came from: the client's address and "METHOD /path". Given to the write path,
     it leaves the audit row of a BL write in the write's own transaction (vtn/audit); VEN writes
-    are their own business, not the operator's, and leave none."""
+    are their own business, not the operator's, and leave none (nor read their origin)."""
 
-    address: str | None
-    request: str
+    @property
+    def address(self) -> str | None: ...
+
+    @property
+    def request(self) -> str: ...
 
 
 async def _audit(
