@@ -57,6 +57,13 @@ def parse_json(body: bytes) -> Any:
 _NOT_PARSED = object()
 
 
+def parse_stored(text: str) -> Any:
+    """A stored document (JSON the VTN wrote) parsed as json.loads parses it, by orjson where
+    that surely gives the same (not, e.g., for integers beyond 64 bits)."""
+    doc = _fast_parse(text.encode())
+    return json.loads(text) if doc is _NOT_PARSED else doc
+
+
 def _fast_parse(body: bytes) -> Any:
     """orjson's parse where it surely equals json.loads' (_NOT_PARSED otherwise).
 

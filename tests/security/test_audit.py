@@ -70,3 +70,26 @@ async def test_bl_writes_through_301_are_audited(vtn: Vtn, bl: Api) -> None:
     changes = await _audit(bl, actor=bl.client_id, action="create")
     assert [(e["objectType"], e["objectID"]) for e in changes] == [("PROGRAM", made["id"])]
     assert "/openadr3/3.0.1/programs" in changes[0]["detail"]
+
+
+async def test_bl_reports_are_audited_once_through_both_apis(vtn: Vtn, bl: Api, ven_a: Api) -> None:
+    """BL reports take the prepared write path (no typed report); its audit row is the write's."""
+    prog = await create(bl, "/programs", program("p"))
+    ev = await create(bl, "/events", event(prog["id"]))
+    body = {"eventID": ev["id"], "clientName": "bl-side", "resources": []}
+    made31 = await create(bl, "/reports", {**body, "id": "bl-chosen"})
+    assert made31["id"] == "bl-chosen"  # BL's chosen id is kept
+    resp = await vtn.client.post(
+        "/openadr3/3.0.1/reports",
+        json={**body, "programID": prog["id"]},
+        headers={"Authorization": f"Bearer {bl.token}"},
+    )
+    assert resp.status == 201, await resp.text()
+    made301 = await resp.json()
+    await create(ven_a, "/reports", body)  # a VEN's report is not an operator action
+    changes = await _audit(bl, action="create")
+    reports = [(e["actor"], e["objectID"], e["detail"]) for e in changes if e["objectType"] == "REPORT"]
+    assert reports == [
+        (bl.client_id, made301["id"], "POST /openadr3/3.0.1/reports"),
+        (bl.client_id, "bl-chosen", f"POST {BASE}/reports"),
+    ]

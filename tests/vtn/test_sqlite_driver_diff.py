@@ -8,6 +8,8 @@ results, raise the same errors and leave the same rows.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +88,36 @@ async def test_our_driver_and_aiosqlite_agree(tmp_path: Path) -> None:
     assert used_ours and not used_library
     assert ours == library
     assert library[2] == "IntegrityError" and library[-1] == 0
+
+
+async def test_begin_immediate_waits_on_the_thread_while_another_connection_writes(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE is tried on the loop without waiting; if another connection holds the write
+    lock it waits for it on the connection's thread (the loop keeps serving), as before."""
+    path = tmp_path / "lock.db"
+    sqlite3.connect(path).execute("PRAGMA journal_mode=WAL").close()
+    conn = await sqlite_driver.connect(str(path), timeout=5)
+    try:
+        # Free: taken at once on the loop, and statements run there.
+        await (await conn.cursor().execute("BEGIN IMMEDIATE")).close()
+        assert conn.writing
+        await (await conn.cursor().execute("CREATE TABLE t (x)")).close()
+        await conn.commit()
+        assert not conn.writing
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        begun = asyncio.ensure_future(conn.cursor().execute("BEGIN IMMEDIATE"))
+        await asyncio.sleep(0.2)
+        assert not begun.done()  # waiting for the lock, on the thread: the loop ran this line
+        other.execute("INSERT INTO t VALUES (1)")
+        other.execute("COMMIT")
+        await asyncio.wait_for(begun, 5)
+        assert conn.writing
+        await (await conn.cursor().execute("INSERT INTO t VALUES (2)")).close()
+        await conn.commit()
+        other.close()
+        # The connection's own lock wait is back to its timeout afterwards.
+        cursor = await conn.cursor().execute("PRAGMA busy_timeout")
+        assert await cursor.fetchall() == [(5000,)]
+        assert sqlite3.connect(path).execute("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,)]
+    finally:
+        await conn.close()

@@ -1,34 +1,29 @@
-"""record_change: the audit row of one BL write, in the write's own transaction."""
+"""origin: where a request's write came from, for the audit row the write path leaves of a BL write
+(`Core.write(..., origin=...)`, in the write's own transaction)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from shared.enums import Operation
-from vtn.principal import Principal
-from vtn.storage import Tx
-from vtn.storage.audit import AuditEntry
+
+class RequestOrigin:
+    """A request as the write path's `Origin` (vtn/core/core.py), read only for BL writes: the
+    peer address costs a transport lookup, and VEN writes leave no audit row."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+
+    @property
+    def address(self) -> str | None:
+        return self._request.remote
+
+    @property
+    def request(self) -> str:
+        return f"{self._request.method} {self._request.path}"
 
 
-async def record_change(
-    tx: Tx,
-    request: web.Request,
-    who: Principal | None,
-    operation: Operation,
-    object_type: str,
-    object_id: str,
-) -> None:
-    """Audit a write if a BL client made it (VEN writes are their own business, not the operator's)."""
-    if who is None or not who.is_bl:
-        return
-    cascaded = len(tx.cascaded)
-    entry = AuditEntry(
-        actor=who.client_id,
-        role=who.role.value,
-        action=operation.value.lower(),
-        object_type=object_type,
-        object_id=object_id,
-        address=request.remote,
-        detail=f"{request.method} {request.path}" + (f"; {cascaded} dependents deleted" if cascaded else ""),
-    )
-    await tx.audit().add(entry)
+def origin(request: web.Request) -> RequestOrigin:
+    """The client's address and "METHOD /path" of `request`."""
+    return RequestOrigin(request)

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 from shared.enums import ObjectType, Operation
 from shared.errors import NotFound
@@ -27,6 +27,7 @@ from vtn.services.notifier import AnyObject, Notifier, Renderer
 from vtn.services.read_cache import ReadCache
 from vtn.services.reports import create_prepared_report
 from vtn.storage import Store, Tx, versions
+from vtn.storage.audit import AuditEntry
 from vtn.storage.filters import Permission
 from vtn.storage.reports import PreparedReport
 
@@ -36,6 +37,36 @@ Obj = TypeVar("Obj", bound=AnyObject)
 # Writes of these kinds change what VENs are granted, or what they may read.
 _GRANT_KINDS = frozenset({ObjectType.VEN, ObjectType.RESOURCE})
 _OBJECT_KINDS = frozenset({ObjectType.PROGRAM, ObjectType.EVENT})
+
+
+class Origin(Protocol):
+    """Where a write came from: the client's address and "METHOD /path". Given to the write path,
+    it leaves the audit row of a BL write in the write's own transaction (vtn/audit); VEN writes
+    are their own business, not the operator's, and leave none (nor read their origin)."""
+
+    @property
+    def address(self) -> str | None: ...
+
+    @property
+    def request(self) -> str: ...
+
+
+async def _audit(
+    tx: Tx, who: Principal, origin: Origin | None, operation: Operation, kind: str, object_id: str
+) -> None:
+    if origin is None or not who.is_bl:
+        return
+    cascaded = len(tx.cascaded)
+    entry = AuditEntry(
+        actor=who.client_id,
+        role=who.role.value,
+        action=operation.value.lower(),
+        object_type=kind,
+        object_id=object_id,
+        address=origin.address,
+        detail=origin.request + (f"; {cascaded} dependents deleted" if cascaded else ""),
+    )
+    await tx.audit().add(entry)
 
 
 @dataclass
@@ -131,13 +162,21 @@ class Core:
 
     # -- writes --------------------------------------------------------------------------------
 
-    async def write(self, who: Principal, operation: Operation, work: Callable[[Tx], Awaitable[Obj]]) -> Obj:
-        """Write one object on behalf of `who`, with its notifications and cascades; returns it after
-        the commit. A work that refers to other objects gets the caller's `permission()` beforehand."""
+    async def write(
+        self,
+        who: Principal,
+        operation: Operation,
+        work: Callable[[Tx], Awaitable[Obj]],
+        origin: Origin | None = None,
+    ) -> Obj:
+        """Write one object on behalf of `who`, with its notifications and cascades (and, given the
+        request's `origin`, a BL write's audit row); returns it after the commit. A work that refers
+        to other objects gets the caller's `permission()` beforehand."""
         notifier = self.notifier
 
         async def unit(tx: Tx, changes: Changes) -> Obj:
             obj = await work(tx)
+            await _audit(tx, who, origin, operation, obj.object_type, obj.id)
             changes.touched(obj.object_type)
             for made in cast("list[AnyObject]", tx.created_along):
                 changes.touched(made.object_type)
@@ -175,27 +214,33 @@ class Core:
 
         return await self.run(unit)
 
-    async def write_prepared_report(self, who: Principal, prepared: PreparedReport) -> None:
+    async def write_prepared_report(
+        self, who: Principal, prepared: PreparedReport, origin: Origin | None = None
+    ) -> str | None:
         """Store a report validated and serialised beforehand (`services.reports.prepare_report_body`,
-        here or in an intake worker), with its notifications, and tell the observers.
+        here or in an intake worker), with its notifications (and a BL write's audit row, as
+        `write`), and tell the observers. Returns the programID of the report's event.
 
         The typed report is built only if a subscriber is to hear of it, or an observer.
         """
         permission = await self.visibility.permission(who)
         notifier = self.notifier
 
-        async def unit(tx: Tx, changes: Changes) -> None:
+        async def unit(tx: Tx, changes: Changes) -> str | None:
             await create_prepared_report(tx, who, prepared, permission)
+            await _audit(tx, who, origin, Operation.CREATE, ObjectType.REPORT, prepared.id)
             program_id = tx.reports.written_program(prepared.id)
             changes.queued += await notifier.changed_if_heard(
                 tx, Operation.CREATE, ObjectType.REPORT, program_id, prepared.model
             )
+            return program_id
 
-        await self.run(unit)
+        program_id = await self.run(unit)
         if self.observers:
             report = prepared.model()
             for observe in self.observers:
                 observe(who, Operation.CREATE, report)
+        return program_id
 
     async def notify(self, tx: Tx, changes: Changes, operation: Operation, obj: AnyObject) -> None:
         """Queue the notifications of a change that a unit of work given to `run` made itself."""

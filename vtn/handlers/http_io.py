@@ -17,7 +17,7 @@ from shared.errors import BadRequest, NotFound, PayloadTooLarge
 from shared.models.base import WireModel
 from shared.wire import oadr3_json
 from shared.wire.oadr3_json import check_text
-from vtn.audit.record import record_change
+from vtn.audit.record import origin
 from vtn.core.queries import MAX_LIMIT, Page, Tx
 from vtn.core.state import Handler, caller, state
 from vtn.services.notifier import AnyObject
@@ -71,15 +71,8 @@ async def mutate(
 ) -> web.Response:
     """Write through the core (one transaction with its notifications); answer after the commit."""
     core = state(request).core
-    who = caller(request)
-
-    async def audited(tx: Tx) -> Obj:
-        obj = await work(tx)
-        # BL writes leave an audit row in the same transaction (vtn/audit).
-        await record_change(tx, request, who, operation, obj.object_type, obj.id)
-        return obj
-
-    obj = await core.write(who, operation, audited)
+    # BL writes leave an audit row in the same transaction (vtn/audit): the origin says where from.
+    obj = await core.write(caller(request), operation, work, origin(request))
     return web.Response(body=oadr3_json.encode(obj, core.stored_texts), status=status, content_type=JSON)
 
 

@@ -8,6 +8,7 @@ from shared.enums import Operation
 from shared.models import Report, ReportRequest
 from shared.models.common import EventId, ProgramId
 from shared.wire import oadr3_json
+from vtn.audit.record import origin
 from vtn.core.ids import key_scope
 from vtn.core.queries import ReportFilter
 from vtn.handlers.http_io import (
@@ -42,13 +43,6 @@ async def list_reports(request: web.Request) -> web.Response:
 async def create_report(request: web.Request) -> web.Response:
     st = state(request)
     who = caller(request)
-    if who.is_bl:
-        # BL writes go through mutate, which leaves their audit row (vtn/audit).
-        req = await body(request, "reportRequest", ReportRequest)
-        permission = await st.core.permission(who)
-        return await mutate(
-            request, Operation.CREATE, lambda tx: svc.create_report(tx, who, req, permission), 201
-        )
     raw = await raw_body(request)
     if st.intake is not None:
         await admit_report(request, who)
@@ -60,8 +54,9 @@ async def create_report(request: web.Request) -> web.Response:
             st.registry, raw, core.new_id(), core.clock(), who.client_id, key_scope(who)
         )
         await admit_report(request, who)
-    # The core's write path as for every write: answered only after the commit.
-    await st.core.write_prepared_report(who, prepared)
+    # The core's write path as for every write: answered only after the commit; a BL write leaves
+    # its audit row (vtn/audit) in the same transaction.
+    await st.core.write_prepared_report(who, prepared, origin(request))
     answer = oadr3_json.encode_stored(prepared.doc, prepared.model)
     return web.Response(body=answer, status=201, content_type=JSON)
 

@@ -11,7 +11,7 @@ from shared.enums import Operation
 from shared.errors import BadRequest, PayloadTooLarge
 from shared.models.base import WireModel
 from shared.wire.oadr3_json import decode_doc, encode_doc, parse_json
-from vtn.audit.record import record_change
+from vtn.audit.record import origin
 from vtn.core.queries import Tx
 from vtn.handlers.http_io import caller, state
 from vtn.oadr301 import schema
@@ -26,6 +26,11 @@ Doc = dict[str, Any]
 
 async def read_doc(request: web.Request, name: str) -> Doc:
     """The JSON body, nulls stripped and checked against 3.0.1 request schema `name`."""
+    return (await read_body(request, name))[1]
+
+
+async def read_body(request: web.Request, name: str) -> tuple[bytes, Doc]:
+    """read_doc, and the body it was parsed from."""
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
@@ -35,8 +40,9 @@ async def read_doc(request: web.Request, name: str) -> Doc:
     doc = parse_json(raw)
     if not isinstance(doc, dict):
         raise BadRequest("the request body must be a JSON object")
-    validated: Doc = request.app[schema.SCHEMAS].validate(name, doc)
-    return validated
+    # Only a body that spells `null` somewhere can hold a null member; skip the copying walk otherwise.
+    validated: Doc = request.app[schema.SCHEMAS].validate(name, doc, nulls=b"null" in raw)
+    return raw, validated
 
 
 def as_31(request: web.Request, schema31: str, model: type[M], doc31: Doc) -> M:
@@ -80,16 +86,13 @@ async def write(
     answer in 3.0.1."""
     out: list[Doc] = []
 
-    who = caller(request)
-
     async def run(tx: Tx) -> AnyObject:
         obj, doc = await work(tx)
         out.append(doc)
-        # BL writes leave an audit row in the same transaction (vtn/audit), as through 3.1.0.
-        await record_change(tx, request, who, operation, obj.object_type, obj.id)
         return obj
 
-    await state(request).core.write(who, operation, run)
+    # BL writes leave an audit row in the same transaction (vtn/audit), as through 3.1.0.
+    await state(request).core.write(caller(request), operation, run, origin(request))
     # The last run is the committed one (group commit may run a unit of work twice).
     return respond(out[-1], status)
 

@@ -10,6 +10,8 @@ from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest
 from shared.models import EventRequest, ProgramRequest, Report, ReportRequest, SubscriptionRequest
 from shared.models.common import EventId, ProgramId
+from vtn.audit.record import origin
+from vtn.core.ids import key_scope
 from vtn.core.queries import EventFilter, ProgramFilter, Reads, ReportFilter, SubscriptionFilter, Tx
 from vtn.handlers.http_io import caller, id_param, objects_param, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects, admit_report, report_deleted
@@ -19,7 +21,9 @@ from vtn.oadr301._io import (
     Doc,
     as_31,
     cached_answer,
+    read_body,
     read_doc,
+    respond,
     respond_body,
     respond_text,
     targets_query,
@@ -177,13 +181,18 @@ async def _checked_report(request: web.Request, tx: Tx, doc: Doc) -> ReportReque
     req = as_31(request, "reportRequest", ReportRequest, inbound.report(doc))
     sent = doc.get("programID")
     if sent is not None:
-        actual = await tx.events.program_of(req.event_id)
-        if actual is not None and actual != sent:
-            raise BadRequest(
-                f"programID {sent!r} is not the program of event {req.event_id!r} ({actual!r})",
-                pointer="/programID",
-            )
+        _check_program(sent, await tx.events.program_of(req.event_id), req.event_id)
     return req
+
+
+def _check_program(sent: str, actual: str | None, event_id: str) -> None:
+    """A 3.0.1 `programID` sent must be the program of the report's event (`actual`, None: no such
+    event, which the write itself refuses)."""
+    if actual is not None and actual != sent:
+        raise BadRequest(
+            f"programID {sent!r} is not the program of event {event_id!r} ({actual!r})",
+            pointer="/programID",
+        )
 
 
 async def list_reports(request: web.Request) -> web.Response:
@@ -205,17 +214,23 @@ async def get_report(request: web.Request) -> web.Response:
 
 
 async def create_report(request: web.Request) -> web.Response:
-    doc = await read_doc(request, "report")
+    raw, doc = await read_body(request, "report")
     who = caller(request)
     await admit_report(request, who)
-    permission = await state(request).core.permission(who)
-
-    async def work(tx: Tx) -> tuple[AnyObject, Doc]:
-        req = await _checked_report(request, tx, doc)
-        created = await reports_svc.create_report(tx, who, req, permission)
-        return created, await _Programs(tx.events.program_of).doc(created)
-
-    return await write(request, Operation.CREATE, work, 201)
+    st = state(request)
+    core = st.core
+    # Validated against the 3.1 schemas and serialised straight from the translated body, as
+    # 3.1 reports are (services.reports.prepare_report_body), outside the write's transaction.
+    prepared = reports_svc.prepare_report_doc(
+        st.registry, raw, inbound.report(doc), core.new_id(), core.clock(), who.client_id, key_scope(who)
+    )
+    sent = doc.get("programID")
+    if sent is not None:
+        event_id = prepared.event_id
+        actual = await reports_svc.programs_of_events(core.reads, frozenset({event_id}))
+        _check_program(sent, actual.get(event_id), event_id)
+    program_id = await core.write_prepared_report(who, prepared, origin(request))
+    return respond(outbound.stored_report(prepared.doc, program_id), 201)
 
 
 async def update_report(request: web.Request) -> web.Response:

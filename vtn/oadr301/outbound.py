@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.enums import Operation
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
+from shared.wire.oadr3_json import parse_stored
 from vtn.oadr301.targets import to_values_maps
 
 # 3.0.1 program fields that 3.1 expresses as program attributes (3.1 Definition, Program Attributes).
@@ -91,6 +92,12 @@ def event_doc(doc: dict[str, Any]) -> dict[str, Any]:
 
 def report(obj: Report, program_id: str | None) -> dict[str, Any]:
     return report_doc(obj.to_wire(), program_id)
+
+
+def stored_report(text: str, program_id: str | None) -> dict[str, Any]:
+    """report() of the report stored as `text` (its wire JSON, what to_wire() gives as a
+    document), without building the typed report."""
+    return report_doc(parse_stored(text), program_id)
 
 
 def report_doc(doc: dict[str, Any], program_id: str | None) -> dict[str, Any]:

@@ -60,9 +60,12 @@ class RequestSchemas:
             )
         return found
 
-    def validate(self, name: str, doc: Any) -> Any:
-        """Strip null members, check `doc` against definition `name`, and return the stripped document."""
-        doc = strip_nulls(doc)
+    def validate(self, name: str, doc: Any, *, nulls: bool = True) -> Any:
+        """Strip null members, check `doc` against definition `name`, and return the stripped document.
+
+        `nulls=False`: the caller knows `doc` holds no null (its body never spells `null`)."""
+        if nulls:
+            doc = strip_nulls(doc)
         validator = self._validator(name)
         if validator.is_valid(doc):
             return doc

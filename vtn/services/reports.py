@@ -67,6 +67,28 @@ def prepare_report_body(
     oadr3_json.decode raises), and for a body in the plain form the stored document written
     straight from it, without building the typed request (shared/wire/stored_report.py)."""
     doc = oadr3_json.validated(registry, "reportRequest", body)
+    return _prepare_valid(body, doc, report_id, now, client_id, id_scope)
+
+
+def prepare_report_doc(
+    registry: SchemaRegistry,
+    body: bytes,
+    doc: dict[str, Any],
+    report_id: str,
+    now: datetime,
+    client_id: str,
+    id_scope: str | None,
+) -> PreparedReport:
+    """prepare_report_body of a report request document `doc` (nulls already stripped) that
+    another front-end translated from its own request `body` (3.0.1): every string of `doc` is
+    one of `body`'s or the translation's own."""
+    valid = oadr3_json.validated_doc(registry, "reportRequest", doc, nulls=False)
+    return _prepare_valid(body, valid, report_id, now, client_id, id_scope)
+
+
+def _prepare_valid(
+    body: bytes, doc: Any, report_id: str, now: datetime, client_id: str, id_scope: str | None
+) -> PreparedReport:
     chosen = doc.get("id") if isinstance(doc, dict) else None
     if chosen is None or type(chosen) is str:
         own = assigned_id(id_scope, chosen) or report_id

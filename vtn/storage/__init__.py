@@ -10,8 +10,8 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -46,35 +46,76 @@ __all__ = ["ClientRecord", "NewClient", "Reads", "Store", "Tx", "TxNotes", "Writ
 T = TypeVar("T")
 
 
-@dataclass
 class Tx:
-    """Repositories bound to one connection and transaction."""
+    """Repositories bound to one connection and transaction, each made at its first use: a unit
+    of work uses two or three of the nine (a report's: reports, subscriptions), and group commit
+    binds a fresh Tx to every unit of a batch."""
 
-    conn: AsyncConnection
-    programs: ProgramRepo
-    events: EventRepo
-    reports: ReportRepo
-    subscriptions: SubscriptionRepo
-    vens: VenRepo
-    resources: ResourceRepo
-    clients: ClientRepo
-    outbox: OutboxRepo
-    stamps: StampRepo
-    # Objects removed along with the one a request deleted (a program's events, a ven's resources),
-    # so that their DELETE notifications go out in the same transaction.
-    cascaded: list[ObjectMetadata] = field(default_factory=list)
-    # Objects created along with the one a request wrote (3.0.1: a ven's embedded resources), so
-    # that their CREATE notifications go out in the same transaction, before the request's own.
-    created_along: list[ObjectMetadata] = field(default_factory=list)
-    notes: TxNotes = field(default_factory=TxNotes)
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        texts: StoredTexts,
+        report_statements: ReportStatements,
+        notes: TxNotes | None = None,
+    ) -> None:
+        self.conn = conn
+        self._clock = clock
+        self._new_id = new_id
+        self._texts = texts
+        self._report_statements = report_statements
+        # Objects removed along with the one a request deleted (a program's events, a ven's
+        # resources), so that their DELETE notifications go out in the same transaction.
+        self.cascaded: list[ObjectMetadata] = []
+        # Objects created along with the one a request wrote (3.0.1: a ven's embedded resources), so
+        # that their CREATE notifications go out in the same transaction, before the request's own.
+        self.created_along: list[ObjectMetadata] = []
+        self.notes = TxNotes() if notes is None else notes
+
+    @cached_property
+    def programs(self) -> ProgramRepo:
+        return ProgramRepo(self.conn, self._clock, self._new_id, self._texts)
+
+    @cached_property
+    def events(self) -> EventRepo:
+        return EventRepo(self.conn, self._clock, self._new_id, self._texts)
+
+    @cached_property
+    def reports(self) -> ReportRepo:
+        return ReportRepo(self.conn, self._clock, self._new_id, self._texts, self._report_statements)
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionRepo:
+        return SubscriptionRepo(self.conn, self._clock, self._new_id, self._texts)
+
+    @cached_property
+    def vens(self) -> VenRepo:
+        return VenRepo(self.conn, self._clock, self._new_id, self._texts)
+
+    @cached_property
+    def resources(self) -> ResourceRepo:
+        return ResourceRepo(self.conn, self._clock, self._new_id, self._texts)
+
+    @cached_property
+    def clients(self) -> ClientRepo:
+        return ClientRepo(self.conn, self._clock)
+
+    @cached_property
+    def outbox(self) -> OutboxRepo:
+        return OutboxRepo(self.conn)
+
+    @cached_property
+    def stamps(self) -> StampRepo:
+        return StampRepo(self.conn)
 
     def audit(self) -> AuditRepo:
         """The audit log (vtn/audit), written in this transaction."""
-        return AuditRepo(self.conn, self.clients.clock)
+        return AuditRepo(self.conn, self._clock)
 
     def logins(self) -> LoginRepo:
         """Refused logins and lockouts per client id."""
-        return LoginRepo(self.conn, self.clients.clock)
+        return LoginRepo(self.conn, self._clock)
 
     async def report_usage(self, client_ids: Sequence[str]) -> dict[str, Usage]:
         """What each of `client_ids` stores in reports (per-VEN quotas); clients without reports
@@ -141,20 +182,7 @@ class Store:
         return await self._group.run(work)
 
     def _tx(self, conn: AsyncConnection, notes: TxNotes | None = None) -> Tx:
-        c, i, t = self.clock, self.new_id, self.texts
-        return Tx(
-            conn=conn,
-            programs=ProgramRepo(conn, c, i, t),
-            events=EventRepo(conn, c, i, t),
-            reports=ReportRepo(conn, c, i, t, self._report_statements),
-            subscriptions=SubscriptionRepo(conn, c, i, t),
-            vens=VenRepo(conn, c, i, t),
-            resources=ResourceRepo(conn, c, i, t),
-            clients=ClientRepo(conn, c),
-            outbox=OutboxRepo(conn),
-            stamps=StampRepo(conn),
-            notes=TxNotes() if notes is None else notes,
-        )
+        return Tx(conn, self.clock, self.new_id, self.texts, self._report_statements, notes)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vtn.storage import _rows
+from vtn.storage import _rows, direct
 from vtn.storage.tables import audit_log
 
 OPERATOR = "operator"
+
+_COLUMNS = ("at_us", "actor", "role", "action", "object_type", "object_id", "address", "detail")
+# RETURNING: direct.first_row runs statements that return a row (whichever way it runs them).
+_ADD = insert(audit_log).values({name: bindparam(name) for name in _COLUMNS}).returning(audit_log.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,18 +63,19 @@ class AuditRepo:
         self.clock = clock
 
     async def add(self, entry: AuditEntry) -> None:
-        await self.conn.execute(
-            insert(audit_log).values(
-                at_us=_rows.to_us(self.clock()),
-                actor=entry.actor[:128],
-                role=entry.role,
-                action=entry.action,
-                object_type=entry.object_type,
-                object_id=entry.object_id[:128] if entry.object_id else None,
-                address=entry.address[:64] if entry.address else None,
-                detail=entry.detail,
-            )
-        )
+        # Built once, sent straight to the driver inside a write transaction (direct.py): every BL
+        # write adds a row, and building and compiling the INSERT each time cost more than the write.
+        params = {
+            "at_us": _rows.to_us(self.clock()),
+            "actor": entry.actor[:128],
+            "role": entry.role,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id[:128] if entry.object_id else None,
+            "address": entry.address[:64] if entry.address else None,
+            "detail": entry.detail,
+        }
+        await direct.first_row(self.conn, _ADD, params)
 
     async def page(
         self, *, skip: int, limit: int, actor: str | None = None, action: str | None = None

@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 # executemany with more rows than this goes to the thread: it may take milliseconds (fan-out).
 INLINE_MANY = 64
+_LOCKING = ("IMMEDIATE", "EXCLUSIVE")
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -143,10 +144,11 @@ class Cursor:
 class Connection:
     """What SQLAlchemy's aiosqlite adapter expects of an aiosqlite.Connection."""
 
-    def __init__(self, conn: sqlite3.Connection, worker: _Worker) -> None:
+    def __init__(self, conn: sqlite3.Connection, worker: _Worker, busy_ms: int = 0) -> None:
         self._connection: sqlite3.Connection | None = conn  # the adapter tests this attribute
         self._worker = worker
         self._writing = False  # inside BEGIN IMMEDIATE/EXCLUSIVE: statements run on the loop
+        self._busy_ms = busy_ms  # how long the connection's own statements wait for a lock
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -166,13 +168,33 @@ class Connection:
             finally:
                 # A COMMIT/ROLLBACK sent as a statement ends the transaction: back to the thread.
                 self._writing = self._conn.in_transaction
-        result = await self._worker.call(fn)
         words = begins.split(None, 2)
+        # Only a transaction that took the write lock at BEGIN can never wait for it later.
+        locking = len(words) > 1 and words[0].upper() == "BEGIN" and words[1].upper() in _LOCKING
+        if locking and self._busy_ms:
+            taken = self._begin_now(fn)
+            if taken:
+                self._writing = self._conn.in_transaction
+                return taken[0]
+        result = await self._worker.call(fn)
         if words and words[0].upper() == "BEGIN":
-            # Only a transaction that took the write lock at BEGIN can never wait for it later.
-            mode = words[1].upper() if len(words) > 1 else ""
-            self._writing = mode in ("IMMEDIATE", "EXCLUSIVE") and self._conn.in_transaction
+            self._writing = locking and self._conn.in_transaction
         return result
+
+    def _begin_now(self, begin: Callable[[], T]) -> list[T]:
+        """Take the write lock on the loop if it is free this instant (a thread hop less per write
+        transaction: the group commit's batches): [what `begin` returned]; [] if another
+        connection holds the lock, and the caller waits for it on the thread as before."""
+        conn = self._conn
+        conn.execute("PRAGMA busy_timeout = 0").close()
+        try:
+            return [begin()]
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return []
+            raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}").close()
 
     @property
     def writing(self) -> bool:
@@ -243,4 +265,4 @@ async def connect(database: str, *, timeout: float) -> Connection:
     except BaseException:
         worker.stop()
         raise
-    return Connection(conn, worker)
+    return Connection(conn, worker, busy_ms=int(timeout * 1000))
