@@ -53,9 +53,7 @@ def main() -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--reuse-port", action="store_true", help="share the port (bench/scaleout_bare.py)")
     p.add_argument("--uvloop", action="store_true", help="run on uvloop (for comparisons)")
-    p.add_argument(
-        "--body-bytes", type=int, default=0, help="answer a prebuilt JSON list of about this size"
-    )
+    p.add_argument("--body-bytes", type=int, default=0, help="answer a prebuilt JSON list of about this size")
     args = p.parse_args()
     if args.uvloop:
         import uvloop  # type: ignore[import-not-found,unused-ignore]

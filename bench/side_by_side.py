@@ -44,9 +44,7 @@ def _start(argv: list[str], cwd: str, port: int, log: Path) -> subprocess.Popen[
     raise RuntimeError(f"{argv[0]} did not come up on port {port}: see {log}")
 
 
-def _load(
-    proc: subprocess.Popen[bytes], port: int, reqfile: str, seconds: int
-) -> tuple[float, float, float]:
+def _load(proc: subprocess.Popen[bytes], port: int, reqfile: str, seconds: int) -> tuple[float, float, float]:
     """req/s, CPU µs per request, and the system (kernel) part of it."""
     c0 = _cpu(proc.pid)
     argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(HERE / "rotate.lua")]

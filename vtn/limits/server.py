@@ -108,9 +108,7 @@ class GuardedHandler(RequestHandler):
             for k in range(max(0, len(messages) - (self._request_count - parsed)), len(messages)):
                 payload = messages[k][1]
                 if not payload.is_eof():  # GETs have none: the common case arms nothing
-                    timer = asyncio.get_running_loop().call_later(
-                        body_timeout, self._body_deadline, payload
-                    )
+                    timer = asyncio.get_running_loop().call_later(body_timeout, self._body_deadline, payload)
                     self._body_timers.append(timer)
 
     def connection_lost(self, exc: BaseException | None) -> None:
