@@ -24,9 +24,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def _cpu(pid: int) -> float:
+def _cpu(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of `pid` so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def _start(argv: list[str], cwd: str, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -42,7 +44,8 @@ def _start(argv: list[str], cwd: str, port: int, log: Path) -> subprocess.Popen[
     raise RuntimeError(f"{argv[0]} did not come up on port {port}: see {log}")
 
 
-def _load(proc: subprocess.Popen[bytes], port: int, reqfile: str, seconds: int) -> tuple[float, float]:
+def _load(proc: subprocess.Popen[bytes], port: int, reqfile: str, seconds: int) -> tuple[float, float, float]:
+    """req/s, CPU µs per request, and the system (kernel) part of it."""
     c0 = _cpu(proc.pid)
     argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(HERE / "rotate.lua")]
     out = subprocess.run(
@@ -52,7 +55,8 @@ def _load(proc: subprocess.Popen[bytes], port: int, reqfile: str, seconds: int) 
     n = next((int(line.split()[0]) for line in out.stdout.splitlines() if "requests in" in line), 0)
     if not n or "Non-2xx" in out.stdout:
         raise RuntimeError(f"{reqfile} on port {port}: {out.stdout}{out.stderr}")
-    return n / seconds, (c1 - c0) / n * 1e6
+    user, system = c1[0] - c0[0], c1[1] - c0[1]
+    return n / seconds, (user + system) / n * 1e6, system / n * 1e6
 
 
 def main() -> None:
@@ -63,6 +67,15 @@ def main() -> None:
     p.add_argument("--db", help="a database URL both serve instead (e.g. PostgreSQL)")
     p.add_argument("--seconds", type=int, default=3)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument(
+        "--port-base", type=int, default=18591, help="ports used: this one and the next two (default 18591)"
+    )
+    p.add_argument(
+        "--baseline-bytes",
+        type=int,
+        default=0,
+        help="the bare aiohttp baseline answers a prebuilt body of this size (default: its small JSON)",
+    )
     p.add_argument("reqfiles", nargs="+")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="side-by-side-"))
@@ -75,7 +88,7 @@ def main() -> None:
                 copy = work / f"{name}.db"
                 shutil.copy(source, copy)
                 url = f"sqlite:///{copy}"
-            port = 18591 + i
+            port = args.port_base + i
             vtn = str(Path(root).resolve() / ".venv/bin/vtn")
             argv = [vtn, "serve", "--db", url, "--port", str(port), "--no-migrate"]
             servers[name] = (_start(argv, root, port, work / f"{name}.log"), port)
@@ -84,23 +97,27 @@ def main() -> None:
             "-m",
             "bench.baseline",
             "--port",
-            "18593",
+            str(args.port_base + 2),
+            "--body-bytes",
+            str(args.baseline_bytes),
         ]
-        servers["baseline"] = (_start(argv, args.after, 18593, work / "baseline.log"), 18593)
+        base_port = args.port_base + 2
+        servers["baseline"] = (_start(argv, args.after, base_port, work / "baseline.log"), base_port)
         for reqfile in args.reqfiles:
             for proc, port in servers.values():
                 _load(proc, port, reqfile, 1)  # warm
-            done: dict[str, list[tuple[float, float]]] = {name: [] for name in servers}
+            done: dict[str, list[tuple[float, float, float]]] = {name: [] for name in servers}
             for _ in range(args.rounds):
                 for name, (proc, port) in servers.items():
                     done[name].append(_load(proc, port, reqfile, args.seconds))
-            base = sum(r for r, _ in done["baseline"])
+            base = sum(r for r, _, _ in done["baseline"])
             cells = [Path(reqfile).stem]
             for name, results in done.items():
-                rps = sum(r for r, _ in results)
-                cpu = sorted(c for _, c in results)[len(results) // 2]
+                rps = sum(r for r, _, _ in results)
+                cpu, system = sorted((c, s) for _, c, s in results)[len(results) // 2]
                 cells.append(
-                    f"{name}: {rps / len(results):,.0f} req/s ratio {rps / base:.2f} cpu {cpu:.0f}us"
+                    f"{name}: {rps / len(results):,.0f} req/s ratio {rps / base:.2f} "
+                    f"cpu {cpu:.0f}us (sys {system:.0f})"
                 )
             cells.append(f"load {os.getloadavg()[0]:.2f}")
             print(" | ".join(cells), flush=True)

@@ -158,6 +158,8 @@ def _peer_from_transport(request: web.Request) -> PeerCertificate | None:
     if transport is None:
         return None
     ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:  # plain HTTP, every request of it: answered before the isinstance check
+        return None
     if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
         return None
     der = ssl_object.getpeercert(binary_form=True)

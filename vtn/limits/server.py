@@ -101,10 +101,14 @@ class GuardedHandler(RequestHandler):
         super().data_received(data)
         if self._request_count != parsed:
             self._head_since = None  # the head is in; the timer, if it fires, finds nothing pending
-            loop = asyncio.get_running_loop()
-            for _, payload in list(self._messages)[-(self._request_count - parsed) :]:
-                if not payload.is_eof() and self._limits.body_timeout_s > 0:
-                    timer = loop.call_later(self._limits.body_timeout_s, self._body_deadline, payload)
+            body_timeout = self._limits.body_timeout_s
+            if body_timeout <= 0:
+                return
+            messages = self._messages  # the requests just parsed are its last ones
+            for k in range(max(0, len(messages) - (self._request_count - parsed)), len(messages)):
+                payload = messages[k][1]
+                if not payload.is_eof():  # GETs have none: the common case arms nothing
+                    timer = asyncio.get_running_loop().call_later(body_timeout, self._body_deadline, payload)
                     self._body_timers.append(timer)
 
     def connection_lost(self, exc: BaseException | None) -> None:

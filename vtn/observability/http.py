@@ -19,6 +19,7 @@ import secrets
 from urllib.parse import unquote_plus
 
 from aiohttp import web
+from multidict import istr
 
 from vtn.observability.access import AccessLog
 from vtn.observability.state import Observability, RouteInfo, RouteKind
@@ -26,7 +27,8 @@ from vtn.principal import Principal
 
 auth_log = logging.getLogger("vtn.auth")
 
-REQUEST_ID_HEADER = "X-Request-ID"
+# An istr: multidict looks it up without case-folding it first (on every request, twice).
+REQUEST_ID_HEADER = istr("X-Request-ID")
 # What we accept from a client or proxy as a request id; anything else is replaced by our own.
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 UNMATCHED = "(unmatched)"

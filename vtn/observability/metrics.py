@@ -13,6 +13,7 @@ is per process: each process samples its own into a `livesum` gauge.
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,8 +110,36 @@ class DbGauges:
         yield seen
 
 
+class _Pending:
+    """Request observations of one labelled histogram child not yet handed to prometheus_client:
+    a count per bucket (the last one is +Inf) and their sum."""
+
+    __slots__ = ("buckets", "child", "total")
+
+    def __init__(self, child: Histogram) -> None:
+        self.child = child
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.total = 0.0
+
+    def flush(self) -> None:
+        child = self.child
+        for i, n in enumerate(self.buckets):
+            if n:
+                child._buckets[i].inc(n)
+                self.buckets[i] = 0
+        if self.total:
+            child._sum.inc(self.total)
+            self.total = 0.0
+
+
 class VtnMetrics:
-    """The metric objects of one application."""
+    """The metric objects of one application.
+
+    Request latencies are counted in per-child bucket arrays and handed to prometheus_client when
+    the metrics are read (`exposition`), in memory mode: `Histogram.observe` takes a lock and walks
+    the buckets in Python for every request, a few µs of each cached poll. In multiprocess mode
+    another process may answer the scrape, so each request is observed at once, as before.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -146,7 +175,8 @@ class VtnMetrics:
             "vtn_vens_first_seen", "VEN clients seen for the first time by this VTN", registry=r
         )
         # Children of `requests` by (route, method, status): all three labels take bounded values.
-        self._request_children: dict[tuple[str, str, int], Histogram] = {}
+        self._request_children: dict[tuple[str, str, int], _Pending] = {}
+        self._batched = multiprocess_dir() is None
         self.pool = Gauge(
             "vtn_db_pool_connections",
             "Database connections of the VTN processes, by state",
@@ -158,10 +188,21 @@ class VtnMetrics:
     def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one request; the labelled child is looked up once (`labels()` costs as much as `observe`)."""
         key = (route, method, status)
-        child = self._request_children.get(key)
-        if child is None:
-            child = self._request_children[key] = self.requests.labels(route, method, str(status))
-        child.observe(seconds)
+        pending = self._request_children.get(key)
+        if pending is None:
+            child = self.requests.labels(route, method, str(status))
+            pending = self._request_children[key] = _Pending(child)
+        if not self._batched:
+            pending.child.observe(seconds)
+            return
+        # Histogram.observe's rule: the first bucket whose upper bound is >= the value.
+        pending.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        pending.total += seconds
+
+    def flush(self) -> None:
+        """Hand the request observations counted so far to prometheus_client."""
+        for pending in self._request_children.values():
+            pending.flush()
 
     def pool_sample(self, checked_out: int, idle: int) -> None:
         self.pool.labels("in_use").set(checked_out)
@@ -169,6 +210,7 @@ class VtnMetrics:
 
     def exposition(self, extra: Iterable[DbGauges] = ()) -> bytes:
         """The text format of every process's metrics, then the database gauges."""
+        self.flush()
         directory = multiprocess_dir()
         if directory is None:
             out = generate_latest(self.registry)
