@@ -116,12 +116,15 @@ class DocRepo(Generic[M]):
 
     async def list(self, flt: shapes.AnyFilter) -> list[M]:
         """One page of the objects `flt` selects (shapes.page: the same statement as reads.py runs)."""
+        return await load_page(self.model, await self.list_docs(flt))
+
+    async def list_docs(self, flt: shapes.AnyFilter) -> builtins.list[str]:
+        """`list` as the stored documents, not decoded (for a caller that keeps decoded versions)."""
         query = shapes.page(self.kind, flt, self.conn.dialect.name)
         pooled = self.conn.sync_connection.connection if self.conn.sync_connection else None
         store: dict[Any, Any] = pooled.info.setdefault(shapes.TEMPLATES, {}) if pooled is not None else {}
         rows = await self.conn.execute(shapes.cached(store, query), query.params)
-        docs = [str(row[0]) for row in rows.all()]
-        return await load_page(self.model, docs)
+        return [str(row[0]) for row in rows.all()]
 
     def permitted(self, permission: Permission) -> builtins.list[ColumnElement[bool]]:
         """The clauses that keep only what `permission` lets its caller see (the rule: shapes.py)."""
