@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Table, and_, delete
+from sqlalchemy import ColumnElement, Table, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.enums import ObjectType
@@ -90,6 +90,13 @@ class DocRepo(Generic[M]):
             clause = clause & where
         doc = await _rows.fetch_doc(self.conn, self.table, clause)
         return None if doc is None else _rows.load(self.model, doc)
+
+    async def exists(self, object_id: str, where: ColumnElement[bool] | None = None) -> bool:
+        """`get(...) is not None` without reading (or decoding) the document."""
+        clause = self.table.c.id == object_id
+        if where is not None:
+            clause = clause & where
+        return (await self.conn.execute(select(self.table.c.id).where(clause))).first() is not None
 
     async def require(self, object_id: str, where: ColumnElement[bool] | None = None) -> M:
         found = await self.get(object_id, where)
