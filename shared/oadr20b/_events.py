@@ -68,8 +68,8 @@ class EventMemo:
     """Built `oadr:oadrEvent` elements without their `ei:eiTarget`, by everything else in the event
     (a distribute sends each event version to every VEN, only the target differs): a hit is a copy
     of the built element and the VEN's target put after the signals, where put_event puts it, so the
-    bytes are those put_event makes. Signals are built through a SignalMemo on a miss. Bounded:
-    cleared when full.
+    bytes are those put_event makes. Signals are built through a SignalMemo on a miss. Bounded
+    (an event of 24 intervals is some 30 KB built): cleared when full.
 
     The signals are keyed by identity, not value (hashing 24 intervals per event per request cost
     more than the copy saves): the VTN maps each event version's signals once (vtn/oadr20b
@@ -77,7 +77,7 @@ class EventMemo:
     id is not reused while the entry lives; signals built anew for each message simply miss.
     """
 
-    def __init__(self, limit: int = 2_000) -> None:
+    def __init__(self, limit: int = 500) -> None:
         self._limit = limit
         self._built: dict[tuple[object, ...], tuple[tuple[EventSignal, ...], El]] = {}
         self.signals = SignalMemo()

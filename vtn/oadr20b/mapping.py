@@ -97,11 +97,12 @@ class Decoded(Generic[D]):
     """Per process: stored documents of one kind (3.1 events, resources) decoded once, by their text
     (a distribute reads every event and the VEN's resources for each request; decoding them was a
     fifth of its CPU). The objects are shared between requests: read them, never change them.
-    Bounded: cleared when full."""
+    Bounded by the documents' length (the decoded objects take a few times that): cleared when full."""
 
-    def __init__(self, model: type[D], limit: int = 20_000) -> None:
+    def __init__(self, model: type[D], max_chars: int = 4_000_000) -> None:
         self._model: type[D] = model
-        self._limit = limit
+        self._max_chars = max_chars
+        self._chars = 0
         self._by_text: dict[str, D] = {}
 
     def of(self, docs: Sequence[str]) -> list[D]:
@@ -110,9 +111,12 @@ class Decoded(Generic[D]):
         for doc in docs:
             found = known.get(doc)
             if found is None:
-                if len(known) >= self._limit:
+                found = self._model.model_validate_json(doc)
+                if self._chars + len(doc) > self._max_chars:
                     known.clear()
-                found = known[doc] = self._model.model_validate_json(doc)
+                    self._chars = 0
+                known[doc] = found
+                self._chars += len(doc)
             out.append(found)
         return out
 
