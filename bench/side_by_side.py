@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +23,12 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _cpu(pid: int) -> tuple[float, float]:
@@ -53,7 +60,8 @@ def _load(proc: subprocess.Popen[bytes], port: int, reqfile: str, seconds: int) 
     )
     c1 = _cpu(proc.pid)
     n = next((int(line.split()[0]) for line in out.stdout.splitlines() if "requests in" in line), 0)
-    if not n or "Non-2xx" in out.stdout:
+    bad = next((line for line in out.stdout.splitlines() if line.startswith("BENCHJSON")), "")
+    if not n or "Non-2xx" in out.stdout or '"bad":0' not in bad:  # bad: BENCH_EXPECT not in the body
         raise RuntimeError(f"{reqfile} on port {port}: {out.stdout}{out.stderr}")
     user, system = c1[0] - c0[0], c1[1] - c0[1]
     return n / seconds, (user + system) / n * 1e6, system / n * 1e6
@@ -68,27 +76,27 @@ def main() -> None:
     p.add_argument("--seconds", type=int, default=3)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument(
-        "--port-base", type=int, default=18591, help="ports used: this one and the next two (default 18591)"
-    )
-    p.add_argument(
         "--baseline-bytes",
         type=int,
         default=0,
         help="the bare aiohttp baseline answers a prebuilt body of this size (default: its small JSON)",
+    )
+    p.add_argument(
+        "--no-baseline", action="store_true", help="no bare aiohttp server (it answers GETs only: writes)"
     )
     p.add_argument("reqfiles", nargs="+")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="side-by-side-"))
     servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     try:
-        for i, (name, root) in enumerate((("before", args.before), ("after", args.after))):
+        for name, root in (("before", args.before), ("after", args.after)):
             url = args.db
             if url is None:
                 source = args.sqlite or str(next((HERE / ".data").glob("vens-1000-*.db")))
                 copy = work / f"{name}.db"
                 shutil.copy(source, copy)
                 url = f"sqlite:///{copy}"
-            port = args.port_base + i
+            port = _free_port()  # fixed ports would meet another run's servers on a shared machine
             vtn = str(Path(root).resolve() / ".venv/bin/vtn")
             argv = [vtn, "serve", "--db", url, "--port", str(port), "--no-migrate"]
             servers[name] = (_start(argv, root, port, work / f"{name}.log"), port)
@@ -97,12 +105,12 @@ def main() -> None:
             "-m",
             "bench.baseline",
             "--port",
-            str(args.port_base + 2),
+            str(base_port := _free_port()),
             "--body-bytes",
             str(args.baseline_bytes),
         ]
-        base_port = args.port_base + 2
-        servers["baseline"] = (_start(argv, args.after, base_port, work / "baseline.log"), base_port)
+        if not args.no_baseline:
+            servers["baseline"] = (_start(argv, args.after, base_port, work / "baseline.log"), base_port)
         for reqfile in args.reqfiles:
             for proc, port in servers.values():
                 _load(proc, port, reqfile, 1)  # warm
@@ -110,14 +118,15 @@ def main() -> None:
             for _ in range(args.rounds):
                 for name, (proc, port) in servers.items():
                     done[name].append(_load(proc, port, reqfile, args.seconds))
-            base = sum(r for r, _, _ in done["baseline"])
+            base = sum(r for r, _, _ in done["baseline"]) if "baseline" in done else 0.0
             cells = [Path(reqfile).stem]
             for name, results in done.items():
                 rps = sum(r for r, _, _ in results)
                 cpu, system = sorted((c, s) for _, c, s in results)[len(results) // 2]
                 cells.append(
-                    f"{name}: {rps / len(results):,.0f} req/s ratio {rps / base:.2f} "
-                    f"cpu {cpu:.0f}us (sys {system:.0f})"
+                    f"{name}: {rps / len(results):,.0f} req/s"
+                    + (f" ratio {rps / base:.2f}" if base else "")
+                    + f" cpu {cpu:.0f}us (sys {system:.0f})"
                 )
             cells.append(f"load {os.getloadavg()[0]:.2f}")
             print(" | ".join(cells), flush=True)

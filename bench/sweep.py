@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import re
 import urllib.error
 import urllib.request
@@ -95,7 +96,11 @@ def sweep(
     passes = selected(only, ctx.quick)
     if not any(passes.values()):
         raise RuntimeError(f"--only {only!r} matches no sweep step (see bench/sweep_plan.py)")
+    # BENCH_SWEEP_CACHE=off|on: one pass only (profiling a step does not need both).
+    only_cache = os.environ.get("BENCH_SWEEP_CACHE", "")
     for cache_on in (False, True):  # one VTN and one working copy per cache setting
+        if only_cache and only_cache != ("on" if cache_on else "off"):
+            continue
         if passes[cache_on]:
             warm = WARMUP if warmup is None else warmup
             _Pass(ctx, cache_on, duration or DURATION, warm).run(passes[cache_on])
@@ -314,6 +319,11 @@ class _Pass:
         once: bool = False,
         expect: str | None = None,
     ) -> None:
+        # --profile: py-spy over the warm-up and the measured run (its CPU figure then includes
+        # py-spy's sampling: read the profile, not the row).
+        slug = re.sub(r"[^a-z0-9]+", "-", step.label.lower()).strip("-")
+        spy = self.ctx.start_profile(self.proc, f"sweep-{self.cache}-{slug}", self.duration + self.warmup)
+        threads0 = _thread_cpu(self.proc.pid_main) if self.ctx.profile else {}
         r = self.ctx.measure(
             self.proc,
             reqfile,
@@ -323,6 +333,11 @@ class _Pass:
             once=once,
             expect=expect,
         )
+        self.ctx.stop_profile(spy)
+        if threads0 and r.requests:  # where the CPU went, per thread name (µs per answer)
+            threads1 = _thread_cpu(self.proc.pid_main)
+            split = {k: round((v - threads0.get(k, 0.0)) / r.requests * 1e6) for k, v in threads1.items()}
+            self.ctx.log(f"  threads (CPU µs/req over warm-up and run, {r.requests} answers): {split}")
         if r.requests < MIN_ANSWERS and not once:  # the warm-up was the first run
             longer = self.duration * RETRY_FACTOR
             self.ctx.log(f"  sweep {step.label}: {r.requests} answers, measuring again for {longer:g} s")
@@ -362,3 +377,18 @@ def _post_xml(url: str, body: str) -> tuple[int, str]:
             return resp.status, resp.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(errors="replace")
+
+
+def _thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of the main thread of `pid` (the event loop) and of its other threads
+    (SQLite connections, executors), from Linux /proc."""
+    out = {"loop": 0.0, "threads": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        key = "loop" if task.name == str(pid) else "threads"
+        out[key] += (int(fields[11]) + int(fields[12])) / tick
+    return out

@@ -64,6 +64,55 @@ class SignalMemo:
         self._built[signal] = copy.deepcopy(_put_signal(parent, signal))
 
 
+class EventMemo:
+    """Built `oadr:oadrEvent` elements without their `ei:eiTarget`, by everything else in the event
+    (a distribute sends each event version to every VEN, only the target differs): a hit is a copy
+    of the built element and the VEN's target put after the signals, where put_event puts it, so the
+    bytes are those put_event makes. Signals are built through a SignalMemo on a miss. Bounded
+    (an event of 24 intervals is some 30 KB built): cleared when full.
+
+    The signals are keyed by identity, not value (hashing 24 intervals per event per request cost
+    more than the copy saves): the VTN maps each event version's signals once (vtn/oadr20b
+    mapping.Shapes) and hands the same tuple to every distribute. An entry holds its tuple, so its
+    id is not reused while the entry lives; signals built anew for each message simply miss.
+    """
+
+    def __init__(self, limit: int = 500) -> None:
+        self._limit = limit
+        self._built: dict[tuple[object, ...], tuple[tuple[EventSignal, ...], El]] = {}
+        self.signals = SignalMemo()
+
+    def put(self, parent: El, event: Event) -> None:
+        key = (
+            id(event.signals),
+            event.event_id,
+            event.modification_number,
+            event.modification_date_time,
+            event.modification_reason,
+            event.priority,
+            event.market_context,
+            event.created_date_time,
+            event.event_status,
+            event.test_event,
+            event.vtn_comment,
+            event.active_period,
+            event.response_required,
+        )
+        found = self._built.get(key)
+        if found is None or found[0] is not event.signals:
+            put_event(parent, event, self.signals)
+            built = copy.deepcopy(parent[-1])
+            ei_event = built[0]
+            ei_event.remove(ei_event[-1])  # the eiTarget: put_event puts it last in eiEvent
+            if len(self._built) >= self._limit:
+                self._built.clear()
+            self._built[key] = (event.signals, built)
+            return
+        el = copy.deepcopy(found[1])
+        parent.append(el)
+        put_target(el[0], event.target)
+
+
 def put_event(parent: El, event: Event, memo: SignalMemo | None = None) -> None:
     oadr_event = sub(parent, "oadr:oadrEvent")
     ei_event = sub(oadr_event, "ei:eiEvent")

@@ -15,7 +15,7 @@ from shared.oadr20b._common import (
     put_response,
     put_target,
 )
-from shared.oadr20b._events import SignalMemo, get_event, get_event_response, put_event, put_event_response
+from shared.oadr20b._events import EventMemo, get_event, get_event_response, put_event, put_event_response
 from shared.oadr20b.parts import OptType
 from shared.oadr20b.xml import (
     El,
@@ -190,13 +190,16 @@ def get_request_event(el: El) -> m.RequestEvent:
     )
 
 
-def put_distribute(el: El, msg: m.DistributeEvent, memo: SignalMemo | None = None) -> None:
+def put_distribute(el: El, msg: m.DistributeEvent, memo: EventMemo | None = None) -> None:
     if msg.response is not None:
         put_response(el, msg.response)
     sub(el, "pyld:requestID", msg.request_id)
     sub(el, "ei:vtnID", msg.vtn_id)
     for event in msg.events:
-        put_event(el, event, memo)
+        if memo is None:
+            put_event(el, event)
+        else:
+            memo.put(el, event)
 
 
 def get_distribute(el: El) -> m.DistributeEvent:

@@ -18,7 +18,7 @@ from lxml import etree
 from shared.oadr20b import _msg_flow as f
 from shared.oadr20b import _msg_reports as r
 from shared.oadr20b import messages as m
-from shared.oadr20b._events import SignalMemo
+from shared.oadr20b._events import EventMemo
 from shared.oadr20b.errors import Oadr20bError, SchemaInvalid
 from shared.oadr20b.namespaces import SCHEMA_VERSION, ns
 from shared.oadr20b.schema import Oadr20bSchema
@@ -72,14 +72,14 @@ class Oadr20bCodec:
         self.parser = parser or SafeXmlParser()
         # Only for payloads this codec built itself (sign_built): no limits needed, still no DTDs.
         self._own_parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        self._signals = SignalMemo()  # event signals built once per process (_events.py)
+        self._events = EventMemo()  # each event version built once per process (_events.py)
 
     def build(self, msg: m.Message, signer: XmlSigner | None = None) -> bytes:
         """Encode, sign if asked, validate (a failure here is our bug: SchemaInvalid) and serialise."""
         root = new_root("oadr:oadrPayload")
         body = sub(new_signed_object(root), f"oadr:{msg.TAG}", ei_schemaVersion=SCHEMA_VERSION)
         if isinstance(msg, m.DistributeEvent):
-            f.put_distribute(body, msg, self._signals)
+            f.put_distribute(body, msg, self._events)
         else:
             _CODECS[type(msg)][0](body, msg)
         if signer is not None:

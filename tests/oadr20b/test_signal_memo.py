@@ -57,3 +57,29 @@ def test_memo_gives_the_same_bytes_on_first_and_later_builds() -> None:
         assert built == Oadr20bCodec(schema).build(msg)  # a fresh codec builds every signal
         assert memo_codec.build(msg) == built
         assert memo_codec.parse(built) == msg
+
+
+def test_event_memo_puts_each_vens_target_where_a_fresh_build_does() -> None:
+    """The event memo keeps an event without its target: every VEN's copy carries its own target
+    (venID and groupIDs) and nothing of another VEN's, byte for byte as a fresh codec builds it."""
+    schema = Oadr20bSchema()
+    memo_codec = Oadr20bCodec(schema)
+    base = _event("e1", "v1", 1.0)
+
+    def for_ven(ven_id: str, groups: tuple[str, ...] = (), **changes: object) -> Event:
+        fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
+        fields |= {"target": Target(group_ids=groups, ven_ids=(ven_id,))} | changes
+        return Event(**fields)  # type: ignore[arg-type]
+
+    msgs = [
+        _distribute(for_ven("v1", ("g1",)), _event("e2", "v1", 2.0)),
+        _distribute(for_ven("v2")),
+        _distribute(for_ven("v3", ("g1", "g2")), _event("e2", "v3", 2.0)),
+        _distribute(for_ven("v2", event_status=EventStatus.ACTIVE)),
+        _distribute(for_ven("v2", modification_number=1, event_status=EventStatus.CANCELLED)),
+        _distribute(for_ven("v1", ("g1",)), _event("e2", "v1", 2.0)),
+    ]
+    for msg in msgs * 2:
+        built = memo_codec.build(msg)
+        assert built == Oadr20bCodec(schema).build(msg)
+        assert memo_codec.parse(built) == msg

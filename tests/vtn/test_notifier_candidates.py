@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support.api_data import create, event, lab_vtn, program
+from support.api_data import bl_resource, bl_ven, create, event, lab_vtn, program
 from support.harness import Api, Vtn
 
 from shared.enums import Role
@@ -56,3 +56,30 @@ async def _local_subscriptions(vtn_lab: Vtn) -> None:
     await create(ven, "/subscriptions", _subscription())  # any program
     assert await _queued_after_event(vtn_lab, bl, p1) == 2
     assert await _queued_after_event(vtn_lab, bl, p2) == 1
+
+
+async def _queued_after_targeted_event(vtn: Vtn, bl: Api, program_id: str) -> int:
+    before = await vtn.count("outbox")
+    await create(bl, "/events", event(program_id, targets=["t1"]))
+    return await vtn.count("outbox") - before
+
+
+async def test_a_grant_made_by_another_process_counts_for_the_next_targeted_event(db_url: str) -> None:
+    """The notifier keeps VEN subscribers' grants while the grants stamp holds: a grant another
+    process writes (a ven object, then a resource) or takes back is seen by the very next write."""
+    async with lab_vtn(db_url) as a, lab_vtn(db_url) as b:
+        bl_a = await a.login("bl", Role.BL)
+        bl_b = await b.login("bl-b", Role.BL)
+        ven = await a.login("ven", Role.VEN)
+        p = (await create(bl_a, "/programs", program("p")))["id"]
+        await create(ven, "/subscriptions", _subscription(p))
+        assert await _queued_after_targeted_event(a, bl_a, p) == 0  # not granted t1: A keeps that
+        ven_obj = await create(bl_b, "/vens", bl_ven("v", ven.client_id, targets=["t1"]))
+        assert await _queued_after_targeted_event(a, bl_a, p) == 1
+        resp = await bl_b.put(f"/vens/{ven_obj['id']}", json=bl_ven("v", ven.client_id, targets=[]))
+        assert resp.status == 200
+        assert await _queued_after_targeted_event(a, bl_a, p) == 0
+        await create(bl_b, "/resources", bl_resource("r", ven_obj["id"], ven.client_id, targets=["t1"]))
+        assert await _queued_after_targeted_event(a, bl_a, p) == 1
+        assert (await bl_b.delete(f"/vens/{ven_obj['id']}")).status == 200  # and its resource
+        assert await _queued_after_targeted_event(a, bl_a, p) == 0

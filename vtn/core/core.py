@@ -180,6 +180,9 @@ class Core:
             changes.touched(obj.object_type)
             for made in cast("list[AnyObject]", tx.created_along):
                 changes.touched(made.object_type)
+            if changes.grants:  # the notifier must not take this transaction's grants for committed ones
+                tx.notes.wrote_grants = True
+            for made in cast("list[AnyObject]", tx.created_along):
                 changes.queued += await notifier.changed(tx, Operation.CREATE, made)
             changes.queued += await notifier.changed(tx, operation, obj)
             for gone in tx.cascaded:
@@ -245,6 +248,8 @@ class Core:
     async def notify(self, tx: Tx, changes: Changes, operation: Operation, obj: AnyObject) -> None:
         """Queue the notifications of a change that a unit of work given to `run` made itself."""
         changes.touched(obj.object_type)
+        if changes.grants:
+            tx.notes.wrote_grants = True
         changes.queued += await self.notifier.changed(tx, operation, obj)
 
     async def run(self, work: Callable[[Tx, Changes], Awaitable[T]]) -> T:
@@ -254,6 +259,7 @@ class Core:
             changes = Changes()
             result = await work(tx, changes)
             if changes.grants:
+                tx.notes.wrote_grants = True  # later units of this transaction (group commit)
                 await tx.stamps.bump(versions.GRANTS)
             elif changes.objects:
                 await tx.stamps.bump(versions.OBJECTS)

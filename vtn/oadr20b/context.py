@@ -14,7 +14,7 @@ from vtn.core.core import Changes, Core
 from vtn.core.oadr20b_records import Registration
 from vtn.core.queries import Oadr20bStore, Tx
 from vtn.oadr20b.admission import LAB, Caller
-from vtn.oadr20b.mapping import Shapes
+from vtn.oadr20b.mapping import DecodedDocs, Shapes
 from vtn.oadr20b.settings import Oadr20bSettings
 
 
@@ -29,6 +29,7 @@ class Ctx:
     now: datetime
     caller: Caller = LAB
     shapes: Shapes | None = None  # the service's memo of mapped event versions (mapping.py)
+    docs: DecodedDocs | None = None  # the service's memo of decoded events and resources (mapping.py)
 
     async def notify(self, operation: Operation, report: Report31) -> None:
         """Tell 3.1 subscribers (BL) about a report written on behalf of a 2.0b VEN."""

@@ -46,9 +46,11 @@ async def _grants(ctx: Ctx, ven: Ven) -> frozenset[str]:
     granted = set(ven.targets or ())
     skip = 0
     while True:
-        batch = await ctx.tx.resources.list(
-            ResourceFilter(ven_id=VenId(ven.id), page=Page(skip=skip, limit=_BATCH))
-        )
+        flt = ResourceFilter(ven_id=VenId(ven.id), page=Page(skip=skip, limit=_BATCH))
+        if ctx.docs is None:
+            batch = await ctx.tx.resources.list(flt)
+        else:  # decoded once per stored version
+            batch = ctx.docs.resources.of(await ctx.tx.resources.list_docs(flt))
         for resource in batch:
             granted.update(resource.targets or ())
         skip += len(batch)
@@ -73,11 +75,13 @@ async def current_events(ctx: Ctx, ven: Ven) -> Current:
     grants = await _grants(ctx, ven)
     found: list[Event31] = []
     while True:
-        batch = await ctx.tx.events.list(
-            EventFilter(
-                permission=targeting(grants), active_at=ctx.now, page=Page(skip=len(found), limit=_BATCH)
-            )
+        flt = EventFilter(
+            permission=targeting(grants), active_at=ctx.now, page=Page(skip=len(found), limit=_BATCH)
         )
+        if ctx.docs is None:
+            batch = await ctx.tx.events.list(flt)
+        else:  # decoded once per stored version
+            batch = ctx.docs.events.of(await ctx.tx.events.list_docs(flt))
         found.extend(batch)
         if len(batch) < _BATCH:
             break

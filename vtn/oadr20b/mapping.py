@@ -18,11 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 from urllib.parse import quote
 
 from shared.durations import parse_duration
 from shared.models import Event as Event31
-from shared.models import Program
+from shared.models import Program, Resource
+from shared.models.base import ObjectMetadata
 from shared.oadr20b.parts import (
     ActivePeriod,
     Event,
@@ -33,6 +35,8 @@ from shared.oadr20b.parts import (
     Target,
 )
 from shared.timing import event_window, interval_spans
+
+D = TypeVar("D", bound=ObjectMetadata)
 
 SIGNALS: dict[str, tuple[str, str]] = {
     "SIMPLE": ("SIMPLE", "level"),
@@ -87,6 +91,42 @@ class Shapes:
                 self._by.clear()
             found = self._by[key] = shape(event)
         return found
+
+
+class Decoded(Generic[D]):
+    """Per process: stored documents of one kind (3.1 events, resources) decoded once, by their text
+    (a distribute reads every event and the VEN's resources for each request; decoding them was a
+    fifth of its CPU). The objects are shared between requests: read them, never change them.
+    Bounded by the documents' length (the decoded objects take a few times that): cleared when full."""
+
+    def __init__(self, model: type[D], max_chars: int = 4_000_000) -> None:
+        self._model: type[D] = model
+        self._max_chars = max_chars
+        self._chars = 0
+        self._by_text: dict[str, D] = {}
+
+    def of(self, docs: Sequence[str]) -> list[D]:
+        known = self._by_text
+        out: list[D] = []
+        for doc in docs:
+            found = known.get(doc)
+            if found is None:
+                found = self._model.model_validate_json(doc)
+                if self._chars + len(doc) > self._max_chars:
+                    known.clear()
+                    self._chars = 0
+                known[doc] = found
+                self._chars += len(doc)
+            out.append(found)
+        return out
+
+
+class DecodedDocs:
+    """The service's memos of decoded events and resources (one per application)."""
+
+    def __init__(self) -> None:
+        self.events = Decoded(Event31)
+        self.resources = Decoded(Resource)
 
 
 def shape(event: Event31) -> Shape:

@@ -25,7 +25,7 @@ from vtn.core.queries import NeedsWrite, Tx
 from vtn.oadr20b import events, opt, registration, reports
 from vtn.oadr20b.admission import LAB, Admission, Caller, CrlSource
 from vtn.oadr20b.context import Ctx
-from vtn.oadr20b.mapping import Shapes
+from vtn.oadr20b.mapping import DecodedDocs, Shapes
 from vtn.oadr20b.pollcache import PollCache, ValidPayloads
 from vtn.oadr20b.settings import Oadr20bSettings
 from vtn.tls_runtime import PeerCertificate
@@ -107,6 +107,7 @@ class Oadr20bService:
         self.polls = PollCache(core)
         self.payloads = ValidPayloads()
         self.shapes = Shapes()
+        self.docs = DecodedDocs()
         self.settings = settings
         self.codec = codec
         self.signer = _signer(settings)
@@ -215,6 +216,7 @@ class Oadr20bService:
             now=clock(),
             caller=caller,
             shapes=self.shapes,
+            docs=self.docs,
         )
 
 

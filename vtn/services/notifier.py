@@ -143,6 +143,9 @@ class Notifier:
         self._candidates: dict[tuple[ObjectType, str | None], list[Candidate]] = {}
         self._candidates_stamp: bytes | None = None
         self._max_cached_keys = max_cached_keys
+        # VEN subscribers' granted targets, valid for one grants stamp: a targeted event's write
+        # needs every VEN subscriber's grants, and the query was a fifth of an event write's CPU.
+        self._grants = _GrantMemo(max_cached_keys * 64)
 
     def register_renderer(self, api_version: str, render: Renderer) -> None:
         """Send subscriptions marked with `api_version` the bodies `render` makes of the 3.1 ones."""
@@ -166,7 +169,7 @@ class Notifier:
         bodies = _Bodies(operation, obj, program_id, self.renderers)
         sandbox = await sandbox_owner(tx, obj)
         # (subscription, its hooks for this change, its verdict) for each subscriber that hears of it.
-        hearing = await _audience(tx, kind, operation, obj, candidates, sandbox)
+        hearing = await _audience(tx, kind, operation, obj, candidates, self._grants, sandbox)
         ids = notification_ids(sum(len(hooks) for _, hooks, _ in hearing))
         items: list[OutboxItem] = []
         signed: dict[str, bytes] = {}  # body -> its bytes, encoded once for all the HMACs over it
@@ -251,35 +254,72 @@ async def sandbox_owner(tx: Tx, obj: AnyObject) -> str | None:
     return None
 
 
+class _GrantMemo:
+    """VEN clients' granted targets as of one grants stamp (the stamp moves with every ven or
+    resource write, in any process; a random stamp never comes back, vtn/storage/versions.py).
+
+    The stamp is read once per transaction, in it, before the grants; a transaction that changed
+    grants itself (`TxNotes.wrote_grants`) reads them from the database and keeps nothing.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._stamp: bytes | None = None
+        self._by_client: dict[str, frozenset[str]] = {}
+        self._sets: dict[frozenset[str], frozenset[str]] = {}  # equal grants share one frozenset
+
+    async def of(self, tx: Tx, client_ids: set[str]) -> dict[str, frozenset[str]]:
+        notes = tx.notes
+        if notes.wrote_grants:
+            return await tx.vens.granted_targets_of(client_ids)
+        if notes.grants_stamp is None:
+            notes.grants_stamp = await tx.stamps.read_grants()
+        known, sets = self._by_client, self._sets
+        if notes.grants_stamp != self._stamp or len(known) + len(client_ids) > self._limit:
+            known.clear()
+            sets.clear()
+            self._stamp = notes.grants_stamp
+        missing = [c for c in client_ids if c not in known]
+        if missing:
+            for client, granted in (await tx.vens.granted_targets_of(missing)).items():
+                known[client] = sets.setdefault(granted, granted)
+        return {c: known[c] for c in client_ids if c in known}
+
+
 async def _audience(
     tx: Tx,
     kind: ObjectType,
     operation: Operation,
     obj: AnyObject,
     candidates: list[Candidate],
+    grant_memo: _GrantMemo,
     sandbox: str | None = None,
 ) -> list[tuple[Candidate, list[tuple[str, str | None]], Verdict]]:
     """The subscribers that asked for this change and may see it (matching.py), with their hooks."""
     owner = getattr(obj, "client_id", None)
     targets = getattr(obj, "targets", None)
-    grants: dict[str, frozenset[str]] = {}
-    if kind in PROGRAM_BOUND and targets:
-        # Targeted programs/events need every VEN subscriber's grants: fetch them all at once.
-        grants = await tx.vens.granted_targets_of(s.client_id for s in candidates if s.role is not Role.BL)
-    no_grants: frozenset[str] = frozenset()
     kind_name, op_name = kind.value, operation.value
-    out: list[tuple[Candidate, list[tuple[str, str | None]], Verdict]] = []
-    # judge() reads the subscriber's client id only against the owner: one verdict per distinct
-    # (BL or not, owner or not, targets filter, grants) serves 100,000 subscribers of one event.
-    verdicts: dict[tuple[bool, bool, frozenset[str] | None, frozenset[str]], Verdict] = {}
+    asking: list[tuple[Candidate, set[tuple[str, str | None]]]] = []
     for sub in candidates:
         hooks = {
             (h.callback_url, h.bearer_token)
             for h in sub.hooks
             if kind_name in h.objects and op_name in h.operations
         }
-        if not hooks or not sees_sandbox_object(sandbox, sub.client_id):
-            continue
+        if hooks and sees_sandbox_object(sandbox, sub.client_id):
+            asking.append((sub, hooks))
+    grants: dict[str, frozenset[str]] = {}
+    if kind in PROGRAM_BOUND and targets:
+        # Targeted programs/events need the grants of every VEN subscriber that asked for this change.
+        vens = {s.client_id for s, _ in asking if s.role is not Role.BL}
+        if vens:
+            grants = await grant_memo.of(tx, vens)
+    no_grants: frozenset[str] = frozenset()
+    out: list[tuple[Candidate, list[tuple[str, str | None]], Verdict]] = []
+    # judge() reads the subscriber's client id only against the owner: one verdict per distinct
+    # (BL or not, owner or not, targets filter, grants) serves 100,000 subscribers of one event.
+    verdicts: dict[tuple[bool, bool, frozenset[str] | None, frozenset[str]], Verdict] = {}
+    for sub, hooks in asking:
         is_bl = sub.role is Role.BL
         granted = grants.get(sub.client_id, no_grants)
         key = (is_bl, sub.client_id == owner, sub.targets, granted)

@@ -79,7 +79,7 @@ async def _all_events_of(tx: Tx, program_id: str) -> list[Event]:
 
 
 async def _check_program(tx: Tx, program_id: str) -> None:
-    if await tx.programs.get(program_id, tx.programs.real()) is None:
+    if not await tx.programs.exists(program_id, tx.programs.real()):
         raise BadRequest(f"programID {program_id!r} names no program", pointer="/programID")
 
 

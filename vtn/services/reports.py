@@ -161,7 +161,7 @@ async def delete_report(tx: Tx, who: Principal, report_id: str) -> Report:
 async def _check_program(tx: Tx, permission: Permission, program_id: str | None) -> None:
     if program_id is None:
         return
-    if await tx.programs.visible(program_id, permission) is None:
+    if not await tx.programs.exists(program_id, tx.programs.permitted_one(permission)):
         raise BadRequest(f"programID {program_id!r} names no program you can see", pointer="/programID")
 
 

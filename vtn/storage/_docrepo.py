@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Table, and_, delete
+from sqlalchemy import ColumnElement, Table, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.enums import ObjectType
@@ -91,6 +91,13 @@ class DocRepo(Generic[M]):
         doc = await _rows.fetch_doc(self.conn, self.table, clause)
         return None if doc is None else _rows.load(self.model, doc)
 
+    async def exists(self, object_id: str, where: ColumnElement[bool] | None = None) -> bool:
+        """`get(...) is not None` without reading (or decoding) the document."""
+        clause = self.table.c.id == object_id
+        if where is not None:
+            clause = clause & where
+        return (await self.conn.execute(select(self.table.c.id).where(clause))).first() is not None
+
     async def require(self, object_id: str, where: ColumnElement[bool] | None = None) -> M:
         found = await self.get(object_id, where)
         if found is None:
@@ -116,12 +123,15 @@ class DocRepo(Generic[M]):
 
     async def list(self, flt: shapes.AnyFilter) -> list[M]:
         """One page of the objects `flt` selects (shapes.page: the same statement as reads.py runs)."""
+        return await load_page(self.model, await self.list_docs(flt))
+
+    async def list_docs(self, flt: shapes.AnyFilter) -> builtins.list[str]:
+        """`list` as the stored documents, not decoded (for a caller that keeps decoded versions)."""
         query = shapes.page(self.kind, flt, self.conn.dialect.name)
         pooled = self.conn.sync_connection.connection if self.conn.sync_connection else None
         store: dict[Any, Any] = pooled.info.setdefault(shapes.TEMPLATES, {}) if pooled is not None else {}
         rows = await self.conn.execute(shapes.cached(store, query), query.params)
-        docs = [str(row[0]) for row in rows.all()]
-        return await load_page(self.model, docs)
+        return [str(row[0]) for row in rows.all()]
 
     def permitted(self, permission: Permission) -> builtins.list[ColumnElement[bool]]:
         """The clauses that keep only what `permission` lets its caller see (the rule: shapes.py)."""

@@ -13,3 +13,8 @@ class TxNotes:
     subscription_stamp: bytes | None = None
     # This transaction wrote a subscription: its fan-out candidates are not the committed ones.
     wrote_subscriptions: bool = False
+    # The grants change stamp as this transaction read it (None: not read yet).
+    grants_stamp: bytes | None = None
+    # This transaction changed what VENs are granted (ven or resource objects): their grants are
+    # not the committed ones (set by the core's write path before it notifies).
+    wrote_grants: bool = False

@@ -28,6 +28,7 @@ CLIENTS = "stamp:clients"
 
 # Built once: read in every write transaction that notifies, so it must be a plain cache hit.
 _READ_SUBSCRIPTIONS = select(settings.c.value).where(settings.c.key == SUBSCRIPTIONS)
+_READ_GRANTS = select(settings.c.value).where(settings.c.key == GRANTS)
 
 
 async def bump(conn: AsyncConnection, name: str) -> None:
@@ -54,6 +55,12 @@ async def read_subscriptions(conn: AsyncConnection) -> bytes:
     return b"" if row is None else bytes(row[0])
 
 
+async def read_grants(conn: AsyncConnection) -> bytes:
+    """The grants stamp as this transaction sees it (b"" before the first ven or resource write)."""
+    row = (await conn.execute(_READ_GRANTS)).first()
+    return b"" if row is None else bytes(row[0])
+
+
 class StampRepo:
     """The change stamps, bound to one transaction's connection (what callers above storage use)."""
 
@@ -70,3 +77,6 @@ class StampRepo:
 
     async def read_subscriptions(self) -> bytes:
         return await read_subscriptions(self._conn)
+
+    async def read_grants(self) -> bytes:
+        return await read_grants(self._conn)
