@@ -14,6 +14,7 @@ from shared.errors import BadRequest, Forbidden, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
 from shared.models.ven import BL_RESOURCE_REQUEST, BL_VEN_REQUEST
+from shared.wire.oadr3_json import StoredDocs
 from vtn.core.ids import object_id
 from vtn.core.visibility import owner
 from vtn.principal import Principal
@@ -57,7 +58,7 @@ async def ven_text(reads: Reads, who: Principal, ven_id: str) -> str:
     return await reads.require(ObjectType.VEN, ven_id, owner=owner(who))
 
 
-async def ven_texts(reads: Reads, who: Principal, flt: VenFilter) -> list[str]:
+async def ven_texts(reads: Reads, who: Principal, flt: VenFilter) -> StoredDocs:
     """list_vens as stored documents."""
     return await reads.page(ObjectType.VEN, replace(flt, owner=owner(who)))
 
@@ -138,7 +139,7 @@ async def resource_text(reads: Reads, who: Principal, resource_id: str) -> str:
     return await reads.require(ObjectType.RESOURCE, resource_id, owner=owner(who))
 
 
-async def resource_texts(reads: Reads, who: Principal, flt: ResourceFilter) -> list[str]:
+async def resource_texts(reads: Reads, who: Principal, flt: ResourceFilter) -> StoredDocs:
     """list_resources as stored documents."""
     return await reads.page(ObjectType.RESOURCE, replace(flt, owner=owner(who)))
 
