@@ -342,9 +342,9 @@ def encode_stored(text: str, build: Callable[[], WireModel], known_canonical: bo
 def encode_stored_list(texts: Sequence[str], model: type[WireModel]) -> bytes:
     """encode_list of the objects stored as `texts` (their wire_json), building none whose text
     json.dumps would spell the same; StoredDocs marked canonical are joined unchecked."""
-    joined = ",".join(texts)
     if isinstance(texts, StoredDocs) and texts.canonical:
-        return b"[" + joined.encode() + b"]"
+        return f"[{','.join(texts)}]".encode()  # two copies of the page, not four
+    joined = ",".join(texts)
     # One check of the whole page (the documents' "e-" and ascii tests do not change when joined).
     if not canonical(joined):
         joined = ",".join(t if canonical(t) else _wire_text(model.model_validate_json(t)) for t in texts)

@@ -64,7 +64,8 @@ def test_0012_keeps_every_row_and_marks_the_canonical_documents(tmp_path: Path) 
         f"INSERT INTO vens {rows}, client_id, ven_name) VALUES ('v1', 1, 1, ?, 'c', 'v')", ('{"id":"v1"}',)
     )
     conn.execute(
-        f"INSERT INTO resources {rows}, client_id, ven_id, resource_name) VALUES ('r1', 1, 1, ?, 'c', 'v1', 'r')",
+        f"INSERT INTO resources {rows}, client_id, ven_id, resource_name)"
+        " VALUES ('r1', 1, 1, ?, 'c', 'v1', 'r')",
         ('{"id":"r1"}',),
     )
     conn.commit()

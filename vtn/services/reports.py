@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -118,7 +117,7 @@ def _no_such_event(event_id: str) -> BadRequest:
 
 
 async def list_reports(tx: Tx, who: Principal, flt: ReportFilter) -> list[Report]:
-    return await tx.reports.list(replace(flt, owner=owner(who)))
+    return await tx.reports.list(flt._replace(owner=owner(who)))
 
 
 async def get_report(tx: Tx, who: Principal, report_id: str) -> Report:
@@ -132,7 +131,7 @@ async def report_text(reads: Reads, who: Principal, report_id: str) -> str:
 
 async def report_texts(reads: Reads, who: Principal, flt: ReportFilter) -> StoredDocs:
     """list_reports as stored documents."""
-    return await reads.page(ObjectType.REPORT, replace(flt, owner=owner(who)))
+    return await reads.page(ObjectType.REPORT, flt._replace(owner=owner(who)))
 
 
 async def programs_of_events(reads: Reads, event_ids: frozenset[str]) -> dict[str, str]:
@@ -181,7 +180,7 @@ async def create_subscription(
 
 
 async def list_subscriptions(tx: Tx, who: Principal, flt: SubscriptionFilter) -> list[Subscription]:
-    return await tx.subscriptions.list(replace(flt, owner=owner(who)))
+    return await tx.subscriptions.list(flt._replace(owner=owner(who)))
 
 
 async def get_subscription(tx: Tx, who: Principal, subscription_id: str) -> Subscription:
@@ -210,7 +209,7 @@ async def subscription_text(reads: Reads, who: Principal, subscription_id: str) 
 
 async def subscription_texts(reads: Reads, who: Principal, flt: SubscriptionFilter) -> StoredDocs:
     """list_subscriptions as stored documents."""
-    found = await reads.page(ObjectType.SUBSCRIPTION, replace(flt, owner=owner(who)))
+    found = await reads.page(ObjectType.SUBSCRIPTION, flt._replace(owner=owner(who)))
     return found.mapped(_subscription_text)
 
 
