@@ -379,4 +379,4 @@ def encode_loaded(doc: Any) -> bytes:
         fast = orjson.dumps(doc)
     except TypeError:  # an integer beyond 64 bits, a key that is not a string
         return encode_doc(doc)
-    return fast if _same_as_json_dumps(fast.decode()) else encode_doc(doc)
+    return fast if canonical(fast.decode()) else encode_doc(doc)
