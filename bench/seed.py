@@ -309,7 +309,8 @@ def _row(obj: Any, columns: dict[str, Any]) -> dict[str, Any]:
         "id": obj.id,
         "created_us": to_us(obj.created_date_time),
         "modified_us": to_us(obj.modification_date_time),
-        "doc": oadr3_json.wire_json(obj),
+        "doc": (doc := oadr3_json.wire_json(obj)),
+        "canonical": oadr3_json.canonical(doc),
         **columns,
     }
 

@@ -8,6 +8,7 @@ rounds, and the server's CPU µs per request (median of rounds), with the load a
     python bench/side_by_side.py --before /work/main --after . --seconds 3 --rounds 2 REQFILE...
 
 Each checkout must have its own `.venv` with `vtn` installed; rate limits are off, as in bench/run.py.
+With `--migrate` each VTN migrates its own copy of the SQLite database (a branch with a migration).
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ def main() -> None:
     p.add_argument(
         "--no-baseline", action="store_true", help="no bare aiohttp server (it answers GETs only: writes)"
     )
+    p.add_argument(
+        "--migrate",
+        action="store_true",
+        help="each VTN migrates its copy of the database to its own schema first (for a branch that "
+        "adds a migration; with --db both share one database, so not with --db)",
+    )
     p.add_argument("reqfiles", nargs="+")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="side-by-side-"))
@@ -98,7 +105,9 @@ def main() -> None:
                 url = f"sqlite:///{copy}"
             port = _free_port()  # fixed ports would meet another run's servers on a shared machine
             vtn = str(Path(root).resolve() / ".venv/bin/vtn")
-            argv = [vtn, "serve", "--db", url, "--port", str(port), "--no-migrate"]
+            argv = [vtn, "serve", "--db", url, "--port", str(port)]
+            if not args.migrate:
+                argv.append("--no-migrate")
             servers[name] = (_start(argv, root, port, work / f"{name}.log"), port)
         argv = [
             str(Path(args.after).resolve() / ".venv/bin/python"),

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from pydantic import ValidationError
@@ -244,6 +244,34 @@ def wire_json(obj: WireModel) -> str:
     return obj.model_dump_json(by_alias=True, exclude_none=True)
 
 
+class StoredDoc(NamedTuple):
+    """A document as the store keeps it: its text (wire_json) and whether json.dumps would spell it
+    the same (`canonical`), decided once when it is written."""
+
+    text: str
+    canonical: bool
+
+
+class StoredDocs(list[str]):
+    """Stored documents (wire_json texts) in list order; `canonical`: every one of them was marked
+    canonical when written, so encode_stored_list joins them as they are, unchecked."""
+
+    __slots__ = ("canonical",)
+
+    def __init__(self, texts: Iterable[str] = (), canonical: bool = False) -> None:
+        super().__init__(texts)
+        self.canonical = canonical
+
+    def mapped(self, change: Callable[[str], str]) -> StoredDocs:
+        """`change` applied to each document (e.g. targets hidden); still canonical if each document
+        it changed is (a changed one is checked: few are)."""
+        changed = [change(t) for t in self]
+        known = self.canonical and all(
+            new is old or canonical(new) for old, new in zip(self, changed, strict=True)
+        )
+        return StoredDocs(changed, known)
+
+
 class StoredTexts:
     """pydantic's JSON of the objects a store wrote last, by id, with the object itself so that an id
     is never mistaken for a later object's: the answer to a write is the same text (one per store)."""
@@ -251,20 +279,21 @@ class StoredTexts:
     def __init__(self, max_entries: int = 128) -> None:
         # More than one group-commit batch (64) of writes awaiting their answers.
         self._max = max_entries
-        self._recent: dict[int, tuple[WireModel, str]] = {}
+        self._recent: dict[int, tuple[WireModel, StoredDoc]] = {}
 
-    def keep(self, obj: WireModel) -> str:
-        """wire_json, kept for a moment, so that encoding the answer to the write that stored it costs
-        nothing more."""
+    def keep(self, obj: WireModel) -> StoredDoc:
+        """wire_json and whether it is canonical, kept for a moment, so that encoding the answer to
+        the write that stored it costs nothing more."""
         text = wire_json(obj)
+        doc = StoredDoc(text, canonical(text))
         recent = self._recent
         if len(recent) >= self._max:
             recent.pop(next(iter(recent), 0), None)  # the oldest
-        recent[id(obj)] = (obj, text)
-        return text
+        recent[id(obj)] = (obj, doc)
+        return doc
 
-    def take(self, obj: WireModel) -> str | None:
-        """The text kept for `obj`, once: nothing outlives its request here."""
+    def take(self, obj: WireModel) -> StoredDoc | None:
+        """The document kept for `obj`, once: nothing outlives its request here."""
         found = self._recent.pop(id(obj), None)
         return found[1] if found is not None and found[0] is obj else None
 
@@ -275,18 +304,23 @@ def _wire_text(obj: WireModel, stored: StoredTexts | None = None) -> str:
     pydantic writes the same JSON straight from the model in ~1/5 of the time (no intermediate
     dicts); where its spelling could differ from json.dumps', json.dumps writes it as before.
     """
-    text = stored.take(obj) if stored is not None else None
+    kept = stored.take(obj) if stored is not None else None
+    if kept is not None and kept.canonical:
+        return kept.text
+    text = kept.text if kept is not None else None
     if text is None:
         try:
             text = obj.model_dump_json(by_alias=True, exclude_none=True)
         except ValueError:  # a value pydantic's serializer refuses: json.dumps decides, as before
             text = None
-    if text is None or not _same_as_json_dumps(text):
+    if text is None or not canonical(text):
         text = json.dumps(obj.to_wire(), separators=(",", ":"))
     return text
 
 
-def _same_as_json_dumps(text: str) -> bool:
+def canonical(text: str) -> bool:
+    """Whether json.dumps(to_wire()) spells the object whose wire_json is `text` the same, so that
+    `text` is its answer as it is. False where unsure: the answer is then encoded anew."""
     # Substring tests first (memchr speed); then a look at each "e-", where an exponent may hide.
     if not text.isascii() or "\x7f" in text or "0.0000" in text:
         return False
@@ -298,21 +332,22 @@ def encode(obj: WireModel, stored: StoredTexts | None = None) -> bytes:
     return _wire_text(obj, stored).encode()
 
 
-def encode_stored(text: str, build: Callable[[], WireModel]) -> bytes:
+def encode_stored(text: str, build: Callable[[], WireModel], known_canonical: bool = False) -> bytes:
     """The answer for an object stored as `text` (its wire_json): what encode(build()) gives,
-    without building the object unless json.dumps would spell the text differently."""
-    return text.encode() if _same_as_json_dumps(text) else encode(build())
+    without building the object unless json.dumps would spell the text differently.
+    `known_canonical`: `text` was found canonical when written (no need to look again)."""
+    return text.encode() if known_canonical or canonical(text) else encode(build())
 
 
 def encode_stored_list(texts: Sequence[str], model: type[WireModel]) -> bytes:
     """encode_list of the objects stored as `texts` (their wire_json), building none whose text
-    json.dumps would spell the same."""
+    json.dumps would spell the same; StoredDocs marked canonical are joined unchecked."""
+    if isinstance(texts, StoredDocs) and texts.canonical:
+        return f"[{','.join(texts)}]".encode()  # two copies of the page, not four
     joined = ",".join(texts)
     # One check of the whole page (the documents' "e-" and ascii tests do not change when joined).
-    if not _same_as_json_dumps(joined):
-        joined = ",".join(
-            t if _same_as_json_dumps(t) else _wire_text(model.model_validate_json(t)) for t in texts
-        )
+    if not canonical(joined):
+        joined = ",".join(t if canonical(t) else _wire_text(model.model_validate_json(t)) for t in texts)
     return ("[" + joined + "]").encode()
 
 
@@ -344,4 +379,4 @@ def encode_loaded(doc: Any) -> bytes:
         fast = orjson.dumps(doc)
     except TypeError:  # an integer beyond 64 bits, a key that is not a string
         return encode_doc(doc)
-    return fast if _same_as_json_dumps(fast.decode()) else encode_doc(doc)
+    return fast if canonical(fast.decode()) else encode_doc(doc)

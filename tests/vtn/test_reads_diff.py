@@ -14,7 +14,6 @@ three ways, on SQLite and PostgreSQL:
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 from support.api_data import bl_resource, bl_ven, create, event, lab_vtn, program, report, ven_ven
@@ -251,7 +250,7 @@ async def test_a_list_page_too_long_for_the_loop_runs_on_the_thread(vtn: Vtn, bl
     assert len(before) == 15
     if db_url.startswith("sqlite"):
         reads.max_steps = 0  # interrupted at the first progress call
-        assert await reads.page(ObjectType.EVENT, replace(flt)) == before
+        assert await reads.page(ObjectType.EVENT, flt._replace()) == before
         assert reads.rerun == 1
 
 

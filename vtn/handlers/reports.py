@@ -57,7 +57,7 @@ async def create_report(request: web.Request) -> web.Response:
     # The core's write path as for every write: answered only after the commit; a BL write leaves
     # its audit row (vtn/audit) in the same transaction.
     await st.core.write_prepared_report(who, prepared, origin(request))
-    answer = oadr3_json.encode_stored(prepared.doc, prepared.model)
+    answer = oadr3_json.encode_stored(prepared.doc, prepared.model, prepared.canonical)
     return web.Response(body=answer, status=201, content_type=JSON)
 
 

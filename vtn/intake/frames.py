@@ -36,6 +36,7 @@ class IntakeReply:
     event_id: str = ""
     client_name: str = ""
     doc: str | None = None
+    canonical: bool = False  # oadr3_json.canonical(doc), decided by the worker
     failure: str | None = None
 
 
@@ -59,7 +60,12 @@ def decode_request(payload: bytes) -> IntakeRequest:
 def encode_reply(reply: IntakeReply) -> bytes:
     if reply.doc is not None:
         head = orjson.dumps(
-            {"id": reply.report_id, "eventID": reply.event_id, "clientName": reply.client_name}
+            {
+                "id": reply.report_id,
+                "eventID": reply.event_id,
+                "clientName": reply.client_name,
+                "canonical": reply.canonical,
+            }
         )
         return frame(b"+" + head + b"\n" + reply.doc.encode())
     if reply.invalid:
@@ -72,7 +78,9 @@ def decode_reply(payload: bytes) -> IntakeReply:
     if kind == b"+":
         head, _, doc = rest.partition(b"\n")
         fields = orjson.loads(head)
-        return IntakeReply(False, fields["id"], fields["eventID"], fields["clientName"], doc.decode())
+        return IntakeReply(
+            False, fields["id"], fields["eventID"], fields["clientName"], doc.decode(), fields["canonical"]
+        )
     if kind == b"-":
         return IntakeReply(True)
     return IntakeReply(False, failure=rest.decode(errors="replace"))

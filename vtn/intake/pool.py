@@ -160,7 +160,13 @@ class IntakePool:
             else:
                 if reply.doc is not None:
                     return PreparedReport(
-                        reply.report_id, reply.event_id, reply.client_name, client_id, now, reply.doc
+                        reply.report_id,
+                        reply.event_id,
+                        reply.client_name,
+                        client_id,
+                        now,
+                        reply.doc,
+                        reply.canonical,
                     )
                 if reply.failure is not None:
                     log.error("intake worker failed on a report (decoded here instead): %s", reply.failure)

@@ -26,7 +26,7 @@ def handle(registry: SchemaRegistry, payload: bytes) -> IntakeReply:
             return IntakeReply(True)
     except Exception as exc:  # noqa: BLE001 - the serving process decides instead, and logs it
         return IntakeReply(False, failure=f"{type(exc).__name__}: {exc}")
-    return IntakeReply(False, report.id, report.event_id, report.client_name, report.doc)
+    return IntakeReply(False, report.id, report.event_id, report.client_name, report.doc, report.canonical)
 
 
 def serve(inp: BinaryIO, out: BinaryIO) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ from shared.errors import BadRequest, NotFound
 from shared.models import Report, ReportRequest, Subscription, SubscriptionRequest
 from shared.validation import SchemaRegistry
 from shared.wire import oadr3_json, stored_report
-from shared.wire.oadr3_json import wire_json
+from shared.wire.oadr3_json import StoredDocs, wire_json
 from vtn.core.ids import assigned_id, object_id
 from vtn.core.visibility import owner
 from vtn.principal import Principal
@@ -57,7 +56,10 @@ def prepare_report(
     own = assigned_id(id_scope, req.id)
     stamp = {"id": own or report_id, "created_date_time": now, "modification_date_time": now}
     report = _stamped(req, stamp, client_id)
-    return PreparedReport(report.id, report.event_id, report.client_name, client_id, now, wire_json(report))
+    text = wire_json(report)
+    return PreparedReport(
+        report.id, report.event_id, report.client_name, client_id, now, text, oadr3_json.canonical(text)
+    )
 
 
 def prepare_report_body(
@@ -94,7 +96,9 @@ def _prepare_valid(
         own = assigned_id(id_scope, chosen) or report_id
         text = stored_report.stored_doc(body, doc, own, now, client_id)
         if text is not None:
-            return PreparedReport(own, doc["eventID"], doc["clientName"], client_id, now, text)
+            return PreparedReport(
+                own, doc["eventID"], doc["clientName"], client_id, now, text, oadr3_json.canonical(text)
+            )
     return prepare_report(oadr3_json.model_of(ReportRequest, doc), report_id, now, client_id, id_scope)
 
 
@@ -113,7 +117,7 @@ def _no_such_event(event_id: str) -> BadRequest:
 
 
 async def list_reports(tx: Tx, who: Principal, flt: ReportFilter) -> list[Report]:
-    return await tx.reports.list(replace(flt, owner=owner(who)))
+    return await tx.reports.list(flt._replace(owner=owner(who)))
 
 
 async def get_report(tx: Tx, who: Principal, report_id: str) -> Report:
@@ -125,9 +129,9 @@ async def report_text(reads: Reads, who: Principal, report_id: str) -> str:
     return await reads.require(ObjectType.REPORT, report_id, owner=owner(who))
 
 
-async def report_texts(reads: Reads, who: Principal, flt: ReportFilter) -> list[str]:
+async def report_texts(reads: Reads, who: Principal, flt: ReportFilter) -> StoredDocs:
     """list_reports as stored documents."""
-    return await reads.page(ObjectType.REPORT, replace(flt, owner=owner(who)))
+    return await reads.page(ObjectType.REPORT, flt._replace(owner=owner(who)))
 
 
 async def programs_of_events(reads: Reads, event_ids: frozenset[str]) -> dict[str, str]:
@@ -176,7 +180,7 @@ async def create_subscription(
 
 
 async def list_subscriptions(tx: Tx, who: Principal, flt: SubscriptionFilter) -> list[Subscription]:
-    return await tx.subscriptions.list(replace(flt, owner=owner(who)))
+    return await tx.subscriptions.list(flt._replace(owner=owner(who)))
 
 
 async def get_subscription(tx: Tx, who: Principal, subscription_id: str) -> Subscription:
@@ -203,10 +207,10 @@ async def subscription_text(reads: Reads, who: Principal, subscription_id: str) 
     return _subscription_text(await _owned_subscription(reads, who, subscription_id))
 
 
-async def subscription_texts(reads: Reads, who: Principal, flt: SubscriptionFilter) -> list[str]:
+async def subscription_texts(reads: Reads, who: Principal, flt: SubscriptionFilter) -> StoredDocs:
     """list_subscriptions as stored documents."""
-    found = await reads.page(ObjectType.SUBSCRIPTION, replace(flt, owner=owner(who)))
-    return [_subscription_text(t) for t in found]
+    found = await reads.page(ObjectType.SUBSCRIPTION, flt._replace(owner=owner(who)))
+    return found.mapped(_subscription_text)
 
 
 async def replace_subscription(

@@ -7,13 +7,12 @@ a POST is BL's verbatim, a VEN's a key the VTN derives the id from (vtn/core/ids
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from shared.enums import ObjectType
 from shared.errors import BadRequest, Forbidden, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
 from shared.models.ven import BL_RESOURCE_REQUEST, BL_VEN_REQUEST
+from shared.wire.oadr3_json import StoredDocs
 from vtn.core.ids import object_id
 from vtn.core.visibility import owner
 from vtn.principal import Principal
@@ -45,7 +44,7 @@ async def create_ven(tx: Tx, who: Principal, req: VenRequest) -> Ven:
 
 
 async def list_vens(tx: Tx, who: Principal, flt: VenFilter) -> list[Ven]:
-    return await tx.vens.list(replace(flt, owner=owner(who)))
+    return await tx.vens.list(flt._replace(owner=owner(who)))
 
 
 async def get_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
@@ -57,9 +56,9 @@ async def ven_text(reads: Reads, who: Principal, ven_id: str) -> str:
     return await reads.require(ObjectType.VEN, ven_id, owner=owner(who))
 
 
-async def ven_texts(reads: Reads, who: Principal, flt: VenFilter) -> list[str]:
+async def ven_texts(reads: Reads, who: Principal, flt: VenFilter) -> StoredDocs:
     """list_vens as stored documents."""
-    return await reads.page(ObjectType.VEN, replace(flt, owner=owner(who)))
+    return await reads.page(ObjectType.VEN, flt._replace(owner=owner(who)))
 
 
 async def replace_ven(tx: Tx, who: Principal, ven_id: str, req: VenRequest) -> Ven:
@@ -83,7 +82,7 @@ async def replace_ven(tx: Tx, who: Principal, ven_id: str, req: VenRequest) -> V
 async def _move_resources(tx: Tx, ven_id: str, client_id: str) -> None:
     skip = 0
     while batch := await tx.resources.list(
-        ResourceFilter(ven_id=VenId(ven_id), page=replace(_PAGE, skip=skip))
+        ResourceFilter(ven_id=VenId(ven_id), page=_PAGE._replace(skip=skip))
     ):
         for res in batch:
             await tx.resources.replace(res.model_copy(update={"client_id": client_id}))
@@ -94,7 +93,7 @@ async def delete_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
     old = await get_ven(tx, who, ven_id)
     skip = 0
     while batch := await tx.resources.list(
-        ResourceFilter(ven_id=VenId(ven_id), page=replace(_PAGE, skip=skip))
+        ResourceFilter(ven_id=VenId(ven_id), page=_PAGE._replace(skip=skip))
     ):
         tx.cascaded.extend(batch)
         skip += len(batch)
@@ -126,7 +125,7 @@ async def create_resource(tx: Tx, who: Principal, req: ResourceRequest) -> Resou
 
 
 async def list_resources(tx: Tx, who: Principal, flt: ResourceFilter) -> list[Resource]:
-    return await tx.resources.list(replace(flt, owner=owner(who)))
+    return await tx.resources.list(flt._replace(owner=owner(who)))
 
 
 async def get_resource(tx: Tx, who: Principal, resource_id: str) -> Resource:
@@ -138,9 +137,9 @@ async def resource_text(reads: Reads, who: Principal, resource_id: str) -> str:
     return await reads.require(ObjectType.RESOURCE, resource_id, owner=owner(who))
 
 
-async def resource_texts(reads: Reads, who: Principal, flt: ResourceFilter) -> list[str]:
+async def resource_texts(reads: Reads, who: Principal, flt: ResourceFilter) -> StoredDocs:
     """list_resources as stored documents."""
-    return await reads.page(ObjectType.RESOURCE, replace(flt, owner=owner(who)))
+    return await reads.page(ObjectType.RESOURCE, flt._replace(owner=owner(who)))
 
 
 async def resource_texts_of(

@@ -71,11 +71,13 @@ class DocRepo(Generic[M]):
         return {"id": object_id or self.new_id(), "created_date_time": now, "modification_date_time": now}
 
     async def insert(self, obj: M, extra: dict[str, Any] | None = None) -> M:
+        doc, canonical = self.texts.keep(obj)
         values = {
             "id": obj.id,
             "created_us": _rows.to_us(obj.created_date_time),
             "modified_us": _rows.to_us(obj.modification_date_time),
-            "doc": self.texts.keep(obj),
+            "doc": doc,
+            "canonical": canonical,
             **self.columns(obj),
             **(extra or {}),
         }
@@ -105,9 +107,11 @@ class DocRepo(Generic[M]):
         return found
 
     async def replace(self, obj: M, extra: dict[str, Any] | None = None) -> M:
+        doc, canonical = self.texts.keep(obj)
         values = {
             "modified_us": _rows.to_us(obj.modification_date_time),
-            "doc": self.texts.keep(obj),
+            "doc": doc,
+            "canonical": canonical,
             **self.columns(obj),
             **(extra or {}),
         }

@@ -59,8 +59,8 @@ async def fetch_doc(conn: AsyncConnection, table: Table, where: ColumnElement[bo
 
 
 def page_query(query: Select[Any], table: Table, skip: Any, limit: Any, max_bytes: Any = None) -> Select[Any]:
-    """A doc query in the stable list order (creation time, then id) with skip/limit (ints or bound
-    parameters).
+    """A doc query (its columns, the document first) in the stable list order (creation time, then
+    id) with skip/limit (ints or bound parameters).
 
     With `max_bytes`, the database keeps only the leading documents of the page whose lengths sum
     to less than the budget before each is added (the first always), so oversized pages never reach
@@ -76,7 +76,11 @@ def page_query(query: Select[Any], table: Table, skip: Any, limit: Any, max_byte
     running = func.sum(page.c.n).over(order_by=(page.c.created_us, page.c.id))
     sized = select(page.c.id, page.c.n, running.label("run")).subquery()
     fitting = select(sized.c.id).where(sized.c.run - sized.c.n < max_bytes)
-    return select(table.c.doc).where(table.c.id.in_(fitting)).order_by(table.c.created_us, table.c.id)
+    return (
+        select(*query.selected_columns)
+        .where(table.c.id.in_(fitting))
+        .order_by(table.c.created_us, table.c.id)
+    )
 
 
 async def set_targets(

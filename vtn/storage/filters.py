@@ -4,11 +4,14 @@
 means BL, which sees everything. A `Permission` is what a caller may see of programs and events;
 the repositories apply it in SQL. It is built in one place only, the core's visibility rule
 (vtn/core/visibility.py), from the caller and the targets it asked for.
+
+Named tuples, not frozen dataclasses: one page and one filter are built per list request (and the
+page is part of the read cache's key), and a frozen dataclass's __init__ and dataclasses.replace
+cost several times a tuple's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
@@ -19,8 +22,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 50
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
+class Page(NamedTuple):
     skip: int = 0
     limit: int = DEFAULT_LIMIT
     # Byte budget of one answer: objects are added while the documents so far stay under it (at
@@ -54,14 +56,12 @@ class Permission(NamedTuple):
 EVERYTHING = Permission()
 
 
-@dataclass(frozen=True, slots=True)
-class ProgramFilter:
+class ProgramFilter(NamedTuple):
     permission: Permission = EVERYTHING
     page: Page = Page()
 
 
-@dataclass(frozen=True, slots=True)
-class EventFilter:
+class EventFilter(NamedTuple):
     program_id: ProgramId | None = None
     permission: Permission = EVERYTHING
     # Only events that have not fully transpired at this moment.
@@ -69,8 +69,7 @@ class EventFilter:
     page: Page = Page()
 
 
-@dataclass(frozen=True, slots=True)
-class ReportFilter:
+class ReportFilter(NamedTuple):
     owner: ClientId | None = None
     program_id: ProgramId | None = None
     event_id: EventId | None = None
@@ -78,8 +77,7 @@ class ReportFilter:
     page: Page = Page()
 
 
-@dataclass(frozen=True, slots=True)
-class SubscriptionFilter:
+class SubscriptionFilter(NamedTuple):
     owner: ClientId | None = None
     program_id: ProgramId | None = None
     client_name: str | None = None
@@ -87,16 +85,14 @@ class SubscriptionFilter:
     page: Page = Page()
 
 
-@dataclass(frozen=True, slots=True)
-class VenFilter:
+class VenFilter(NamedTuple):
     owner: ClientId | None = None
     ven_name: str | None = None
     targets: frozenset[str] | None = None
     page: Page = Page()
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceFilter:
+class ResourceFilter(NamedTuple):
     owner: ClientId | None = None
     resource_name: str | None = None
     ven_id: VenId | None = None

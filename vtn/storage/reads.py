@@ -27,6 +27,7 @@ import asyncio
 import sqlite3
 from collections import deque
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -38,6 +39,7 @@ from shared.enums import ObjectType
 from shared.errors import NotFound
 from shared.models.base import ObjectMetadata
 from shared.models.common import VenId
+from shared.wire.oadr3_json import StoredDocs
 from vtn.storage import shapes
 from vtn.storage._docrepo import load_page
 from vtn.storage.filters import Page, Permission, ResourceFilter
@@ -66,6 +68,10 @@ class _Compiled:
     def args(self, params: dict[str, Any]) -> list[Any]:
         fixed = self.fixed
         return [params[k] if k in params else fixed[k] for k in self.order]
+
+
+_DOC = itemgetter(0)
+_CANONICAL = itemgetter(1)  # a page's rows: (doc, canonical), shapes.statement
 
 
 def _within(cursor: sqlite3.Cursor, budget: int) -> list[Any]:
@@ -138,9 +144,10 @@ class Reads:
             raise NotFound(f"no {kind.value.lower()} with id {object_id!r}")
         return found
 
-    async def page(self, kind: ObjectType, flt: shapes.AnyFilter) -> list[str]:
-        """The stored documents of one page of a list (shapes.page)."""
-        return await self.docs(shapes.page(kind, flt, self.dialect))
+    async def page(self, kind: ObjectType, flt: shapes.AnyFilter) -> StoredDocs:
+        """The stored documents of one page of a list (shapes.page), marked canonical if all are."""
+        rows = await self.rows(shapes.page(kind, flt, self.dialect))
+        return StoredDocs(map(_DOC, rows), all(map(_CANONICAL, rows)))
 
     async def objects(self, model: type[M], kind: ObjectType, flt: shapes.AnyFilter) -> list[M]:
         """`page` as typed objects (the 3.0.1 API converts them to its dialect)."""
@@ -192,10 +199,6 @@ class Reads:
         without a transaction, for a caller whose grants are not cached."""
         return frozenset(str(row[0]) for row in await self.rows(shapes.grants(client_id, self.dialect)))
 
-    async def docs(self, query: Query) -> list[str]:
-        """The documents `query` reads (its first column), in its order."""
-        return [str(row[0]) for row in await self.rows(query)]
-
     async def doc(self, query: Query) -> str | None:
         rows = await self.rows(query)
         return str(rows[0][0]) if rows else None
@@ -215,8 +218,8 @@ class Reads:
             return list((await conn.execute(cached(self._templates, query), query.params)).all())
 
     async def _pg_page(self, query: Query) -> list[Any]:
-        """A page with a byte budget on PostgreSQL: the plain page's (id, length, doc) rows, cut here
-        at the budget as on SQLite (shapes' window query cost the database ~15x the plain page).
+        """A page with a byte budget on PostgreSQL: the plain page's (id, length, doc, canonical) rows, cut
+        here at the budget as on SQLite (shapes' window query cost the database ~15x the plain page).
 
         Memory stays bounded without the window: a document over budget/limit characters comes as
         NULL (shapes.sized_page) and is read by id only if the page keeps it, so what this process
@@ -239,14 +242,15 @@ class Reads:
             kept.append(row)
             total += row[1]
         if all(row[2] is not None for row in kept):
-            return [(row[2],) for row in kept]
+            return [(row[2], row[3]) for row in kept]
         kind = query.shape[1]
         docs: list[Any] = []
-        for object_id, _, doc in kept:
+        for object_id, _, doc, canonical in kept:
             if doc is None:
                 doc = await self.doc(shapes.one(kind, object_id, self.dialect))  # type: ignore[arg-type]
+                canonical = False  # possibly replaced since: not known
             if doc is not None:
-                docs.append((doc,))
+                docs.append((doc, canonical))
         return docs
 
     def _compile(self, query: Query, build: Callable[[Query], Select[Any]] = statement) -> _Compiled:

@@ -21,7 +21,7 @@ from vtn.storage.filters import Permission
 from vtn.storage.tables import events, object_targets, reports
 
 # Bound per report by insert_for_visible_event; event_id and program_id come from the event row.
-_BOUND = ("id", "created_us", "modified_us", "doc", "client_id", "client_name")
+_BOUND = ("id", "created_us", "modified_us", "doc", "canonical", "client_id", "client_name")
 Rule = Literal["all", "untargeted", "granted"]
 
 
@@ -114,6 +114,7 @@ class PreparedReport:
     client_id: str
     created: datetime
     doc: str
+    canonical: bool  # oadr3_json.canonical(doc), decided where the document was written
 
     def model(self) -> Report:
         return Report.model_validate_json(self.doc)
@@ -152,11 +153,13 @@ class ReportRepo(DocRepo[Report]):
     async def insert_for_visible_event(self, obj: Report, permission: Permission) -> bool:
         """Insert `obj` with its event's programID if that event is visible under `permission`;
         False, with nothing written, if there is no such event."""
+        doc, canonical = self.texts.keep(obj)
         params: dict[str, Any] = {
             "id": obj.id,
             "created_us": _rows.to_us(obj.created_date_time),
             "modified_us": _rows.to_us(obj.modification_date_time),
-            "doc": self.texts.keep(obj),
+            "doc": doc,
+            "canonical": canonical,
             "client_id": obj.client_id,
             "client_name": obj.client_name,
             "event_id": obj.event_id,
@@ -171,6 +174,7 @@ class ReportRepo(DocRepo[Report]):
             "created_us": at,
             "modified_us": at,
             "doc": report.doc,
+            "canonical": report.canonical,
             "client_id": report.client_id,
             "client_name": report.client_name,
             "event_id": report.event_id,

@@ -284,8 +284,9 @@ def statement(query: Query) -> Select[Any]:
             table.c.id == bindparam("id", params.get("id"), type_=table.c.id.type), *where
         )
     budget = query.shape[4]  # the shape decides, as for every clause
+    # A page's rows: (doc, canonical) (reads.py answers a page of canonical documents unchecked).
     return _rows.page_query(
-        select(table.c.doc).where(*where),
+        select(table.c.doc, table.c.canonical).where(*where),
         table,
         bindparam("skip", params.get("skip"), type_=Integer),
         bindparam("limit", params.get("limit"), type_=Integer),
@@ -294,8 +295,8 @@ def statement(query: Query) -> Select[Any]:
 
 
 def sized_page(query: Query) -> Select[Any]:
-    """`query`'s page (one with a byte budget) as rows of (id, length of doc, doc or NULL), in list
-    order, with no window: the caller keeps the budget as the rows come (reads.py on PostgreSQL).
+    """`query`'s page (one with a byte budget) as rows of (id, length of doc, doc or NULL, canonical),
+    in list order, with no window: the caller keeps the budget as the rows come (reads.py on PostgreSQL).
     A document longer than the bound `inline_max` comes as NULL (its length still counted), so one
     statement never brings more than limit x inline_max characters; the caller reads those few by id.
     """
@@ -306,7 +307,7 @@ def sized_page(query: Query) -> Select[Any]:
     capped = case((size <= bindparam("inline_max", params["inline_max"], type_=BigInteger), table.c.doc))
     plain = Query((*query.shape[:4], False), params)
     return _rows.page_query(
-        select(table.c.id, size, capped).where(*clauses(plain)),
+        select(table.c.id, size, capped, table.c.canonical).where(*clauses(plain)),
         table,
         bindparam("skip", params["skip"], type_=Integer),
         bindparam("limit", params["limit"], type_=Integer),

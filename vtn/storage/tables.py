@@ -38,12 +38,16 @@ ID = 128  # spec objectID maxLength
 
 
 def _object_columns() -> list[Column[object]]:
-    # created_us orders lists stably (then id); doc is the wire document.
+    # created_us orders lists stably (then id); doc is the wire document. `canonical`: doc was found,
+    # when written, spelled as json.dumps would spell it (shared.wire.oadr3_json.canonical), so a list
+    # answer joins such documents as they are; false (rows written before 0012, or by other means):
+    # not known, checked when read.
     return [
         Column("id", String(ID), primary_key=True),
         Column("created_us", BigInteger, nullable=False),
         Column("modified_us", BigInteger, nullable=False),
         Column("doc", Text, nullable=False),
+        Column("canonical", Boolean, nullable=False, server_default=false()),
     ]
 
 
@@ -53,7 +57,7 @@ programs = Table(
     *_object_columns(),
     Column("program_name", String(128), nullable=False, unique=True),
     # The sandbox client that owns this program (vtn/sandbox); NULL for every real program.
-    Column("sandbox_client", String(128), nullable=True, index=True),
+    Column("sandbox_client", String(128), nullable=True),
 )
 
 events = Table(
@@ -66,7 +70,7 @@ events = Table(
     # NULL = never ends (or no known start): such an event is always "active".
     Column("end_us", BigInteger, nullable=True),
     # The sandbox client that owns this event (that of its program); NULL for every real event.
-    Column("sandbox_client", String(128), nullable=True, index=True),
+    Column("sandbox_client", String(128), nullable=True),
 )
 
 vens = Table(
@@ -119,6 +123,16 @@ subscriptions = Table(
 LISTED = (programs, events, vens, resources, reports, subscriptions)
 for _listed in LISTED:
     Index(f"ix_{_listed.name}_created_us_id", _listed.c.created_us, _listed.c.id)
+# Programs and events: every list reads "sandbox_client IS NULL" (real objects) in list order. With
+# an index on sandbox_client alone SQLite searched it and sorted the page, documents and all (events
+# as BL: ~110 µs instead of ~20 µs for 20 events); this one gives the rows in list order.
+for _sandboxed in (programs, events):
+    Index(
+        f"ix_{_sandboxed.name}_sandbox_client_created_us_id",
+        _sandboxed.c.sandbox_client,
+        _sandboxed.c.created_us,
+        _sandboxed.c.id,
+    )
 
 object_targets = Table(
     "object_targets",
