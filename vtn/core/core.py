@@ -28,7 +28,7 @@ from vtn.services.read_cache import ReadCache
 from vtn.services.reports import create_prepared_report
 from vtn.storage import Store, Tx, versions
 from vtn.storage.filters import Permission
-from vtn.storage.reports import PreparedReport
+from vtn.storage.reports import PreparedReport, ReportInsert
 
 T = TypeVar("T")
 Obj = TypeVar("Obj", bound=AnyObject)
@@ -191,7 +191,8 @@ class Core:
                 tx, Operation.CREATE, ObjectType.REPORT, program_id, prepared.model
             )
 
-        await self.run(unit)
+        # The insert may run ahead of `unit`, with those of the reports sharing its commit.
+        await self._run(unit, ReportInsert(prepared, permission))
         if self.observers:
             report = prepared.model()
             for observe in self.observers:
@@ -204,6 +205,9 @@ class Core:
 
     async def run(self, work: Callable[[Tx, Changes], Awaitable[T]]) -> T:
         """Run a unit of work that reports what it changed (`Changes`) through the write path."""
+        return await self._run(work)
+
+    async def _run(self, work: Callable[[Tx, Changes], Awaitable[T]], ahead: ReportInsert | None = None) -> T:
 
         async def unit(tx: Tx) -> tuple[T, Changes]:
             changes = Changes()
@@ -215,7 +219,7 @@ class Core:
             return result, changes
 
         # Group commit: concurrent writes share one durable commit; each is answered after it.
-        result, changes = await self._store.write(unit)
+        result, changes = await self._store.write(unit, ahead)
         self._settle(changes)
         return result
 

@@ -34,7 +34,7 @@ from vtn.storage.operators import OperatorRepo
 from vtn.storage.outbox import OutboxRepo
 from vtn.storage.programs import ProgramRepo
 from vtn.storage.reads import Reads
-from vtn.storage.reports import ReportRepo, ReportStatements
+from vtn.storage.reports import ReportInsert, ReportRepo, ReportStatements
 from vtn.storage.subscriptions import SubscriptionRepo
 from vtn.storage.tx_notes import TxNotes
 from vtn.storage.usage import Usage, owned_count, report_usage
@@ -125,7 +125,7 @@ class Store:
         self._sqlite = engine.dialect.name == "sqlite"
         self._write_lock = asyncio.Lock()
         self._group = GroupCommit(self)
-        self._report_statements = ReportStatements()
+        self.report_statements = ReportStatements()
         # The JSON of the objects written last: a write's answer is the text it stored.
         self.texts = StoredTexts()
         # The API's hot reads, one statement each without a transaction (reads.py); `inline_reads=False`
@@ -136,24 +136,26 @@ class Store:
         """Fresh repositories on an open connection (one unit of work inside a shared transaction)."""
         return self._tx(conn, notes)
 
-    async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        """Run a write through group commit: its own savepoint, a commit shared with concurrent writes."""
-        return await self._group.run(work)
+    async def write(self, work: Callable[[Tx], Awaitable[T]], ahead: ReportInsert | None = None) -> T:
+        """Run a write through group commit: its own savepoint, a commit shared with concurrent writes.
+        `ahead`: the prepared report `work` inserts first (group commit may run it with its batch's)."""
+        return await self._group.run(work, ahead)
 
     def _tx(self, conn: AsyncConnection, notes: TxNotes | None = None) -> Tx:
         c, i, t = self.clock, self.new_id, self.texts
+        tx_notes = TxNotes() if notes is None else notes
         return Tx(
             conn=conn,
             programs=ProgramRepo(conn, c, i, t),
             events=EventRepo(conn, c, i, t),
-            reports=ReportRepo(conn, c, i, t, self._report_statements),
+            reports=ReportRepo(conn, c, i, t, self.report_statements, tx_notes),
             subscriptions=SubscriptionRepo(conn, c, i, t),
             vens=VenRepo(conn, c, i, t),
             resources=ResourceRepo(conn, c, i, t),
             clients=ClientRepo(conn, c),
             outbox=OutboxRepo(conn),
             stamps=StampRepo(conn),
-            notes=TxNotes() if notes is None else notes,
+            notes=tx_notes,
         )
 
     @asynccontextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -13,3 +13,6 @@ class TxNotes:
     subscription_stamp: bytes | None = None
     # This transaction wrote a subscription: its fan-out candidates are not the committed ones.
     wrote_subscriptions: bool = False
+    # Reports whose inserts group commit ran ahead of their units (reports.insert_ahead): report id
+    # -> the programID written with it, or None if its event is not visible (nothing was written).
+    reports_ahead: dict[str, str | None] = field(default_factory=dict)
