@@ -117,15 +117,13 @@ class Core:
 
     async def read_stamps(self, names: tuple[str, ...]) -> dict[str, bytes]:
         """The store's change stamps `names` (vtn/storage/versions.py)."""
-        async with self._store.read() as tx:
-            return await tx.stamps.read(names)
+        return await self.reads.stamps(names)
 
     async def poll_stamps(self, also: tuple[str, ...] = ()) -> dict[str, bytes]:
         """Read the store's change stamps (and the stamps `also`, in the same read: one round trip
         per poll in every process); drop cached answers that other processes' writes made stale.
         Returns the stamps, for other per-process caches that follow them."""
-        async with self._store.read() as tx:
-            stamps = await tx.stamps.read((versions.OBJECTS, versions.GRANTS, *also))
+        stamps = await self.reads.stamps((versions.OBJECTS, versions.GRANTS, *also))
         self.cache.stamps_seen(stamps)
         return stamps
 

@@ -191,6 +191,12 @@ class Reads:
         without a transaction, for a caller whose grants are not cached."""
         return frozenset(str(row[0]) for row in await self.rows(shapes.grants(client_id, self.dialect)))
 
+    async def stamps(self, names: tuple[str, ...]) -> dict[str, bytes]:
+        """The change stamps `names` (versions.read) in one statement without a transaction: what
+        every process polls a few times a second (on PostgreSQL one round trip instead of the
+        pool's ping, BEGIN, SELECT and ROLLBACK)."""
+        return {str(k): bytes(v) for k, v in await self.rows(Query(("stamps", names), {}))}
+
     async def docs(self, query: Query) -> list[str]:
         """The documents `query` reads (its first column), in its order."""
         return [str(row[0]) for row in await self.rows(query)]
