@@ -10,6 +10,7 @@ from support.harness import Api, Vtn
 
 from shared.enums import ObjectType
 from vtn.core.visibility import targeting
+from vtn.storage.filters import Page, VenFilter
 
 
 async def test_concurrent_reads_by_id_get_their_own_answers(vtn: Vtn, bl: Api, ven_a: Api) -> None:
@@ -35,3 +36,16 @@ async def test_concurrent_reads_by_id_get_their_own_answers(vtn: Vtn, bl: Api, v
     pg = reads._pg  # noqa: SLF001
     if vtn.store.engine.dialect.name == "postgresql":
         assert pg is not None and pg.shared > 0  # some went together (4 connections, 100 reads)
+
+
+async def test_the_same_page_read_at_once_is_read_once_for_all(vtn: Vtn, bl: Api) -> None:
+    for i in range(8):
+        await create(bl, "/vens", bl_ven(f"v{i}", f"client-{i}"))
+    reads = vtn.store.reads
+    pages = [VenFilter(page=Page(limit=5, max_bytes=1 << 20)), VenFilter(page=Page(skip=5, limit=5))]
+    alone = [await reads.page(ObjectType.VEN, flt) for flt in pages]
+    assert [len(a) for a in alone] == [5, 3]
+    at_once = await asyncio.gather(*(reads.page(ObjectType.VEN, pages[n % 2]) for n in range(40)))
+    assert list(at_once) == [alone[n % 2] for n in range(40)]
+    if vtn.store.engine.dialect.name == "postgresql":
+        assert reads._pg is not None and reads._pg.shared > 0  # noqa: SLF001

@@ -5,8 +5,9 @@ Why: a read on PostgreSQL is a round trip, and its CPU (asyncpg's protocol, a se
 the loop's wake-ups around them) cost about as much as the rest of a `GET /vens/{id}`. While every
 connection is busy, reads queue; reads of the same statement that queued meanwhile then go
 together as one pipelined round trip (asyncpg's fetchmany: one Bind/Execute per read, one Sync),
-each execution tagged with its read's number so that the rows find their reads. A read that finds
-a connection free runs at once as before: nothing waits for company.
+each execution tagged with its read's number so that the rows find their reads. A page (whose rows'
+order must hold) shares only with queued reads of the same page, which get its rows. A read that
+finds a connection free runs at once as before: nothing waits for company.
 """
 
 from __future__ import annotations
@@ -76,12 +77,16 @@ class PgConnections:
         conn = self._idle.pop() if self._idle else await self._acquire(loop, sql, args, together)
         if type(conn) is _Done:
             return conn.rows
-        mates = self._mates(sql) if together is not None else None
+        mates = self._mates(sql, together, args)
         try:
-            if mates:
-                rows = await self._together(conn, together, args, mates)  # type: ignore[arg-type]
+            if mates and together is not None:
+                rows = await self._together(conn, together, args, mates)
             else:
                 rows = await conn.fetch(sql, *args)
+                for mate in mates:  # the same statement with the same values, queued meanwhile
+                    if not mate.future.done():
+                        mate.future.set_result(_Done(rows))
+                self.shared += len(mates)
         except BaseException:
             conn.terminate()
             self._open -= 1
@@ -93,20 +98,18 @@ class PgConnections:
         self._hand_off(conn)
         return rows
 
-    def _mates(self, sql: str) -> list[_Waiter]:
-        """Take the waiting reads of `sql` off the queue (up to MAX_TOGETHER - 1)."""
+    def _mates(self, sql: str, together: str | None, args: list[Any]) -> list[_Waiter]:
+        """Take the reads that may share this one's round trip off the queue (up to MAX_TOGETHER -
+        1): of the same statement if it may run `together`, else the same statement with the same
+        values (they began before it runs, so its rows are what each would read)."""
         waiters = self._waiters
         if not waiters:
             return []
         mates: list[_Waiter] = []
         rest: deque[_Waiter] = deque()
         for waiter in waiters:
-            if (
-                waiter.sql == sql
-                and waiter.together is not None
-                and len(mates) < MAX_TOGETHER - 1
-                and not waiter.future.done()
-            ):
+            same = waiter.together is not None if together is not None else waiter.args == args
+            if same and waiter.sql == sql and len(mates) < MAX_TOGETHER - 1 and not waiter.future.done():
                 mates.append(waiter)
             else:
                 rest.append(waiter)
