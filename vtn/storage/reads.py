@@ -13,7 +13,8 @@ snapshot), so:
   path below, as is one that finds the database busy (busy_timeout 0: never waits on the loop).
 - PostgreSQL (asyncpg): the statement goes straight to the driver on a connection of the reads' own
   (_pg_reads.py; asyncpg prepares it once per connection), without BEGIN/ROLLBACK around it and
-  without the pool's ping; reads by id that queue for a connection share a round trip.
+  without the pool's ping. Reads that queue for a connection share a round trip: those of one
+  statement by id as one pipelined batch, those of one page with the same values as one read.
 - Anywhere else, or with `inline=False` (the library path, for comparison and as a way back):
   SQLAlchemy runs the same statement on a pooled connection (tests/vtn/test_reads_diff.py compares).
 
