@@ -35,8 +35,9 @@ def _touch(dialect: str) -> Update:
     return update(cc).where(_among(dialect)).values(last_seen_us=bindparam("now")).returning(cc.c.client_id)
 
 
-# Built once per dialect (immutable statements, compiled from SQLAlchemy's cache after the first).
-_TOUCH = {"sqlite": _touch("sqlite"), "postgresql": _touch("postgresql")}
+# Built once per dialect (immutable statements: SQLAlchemy's compiled cache hits after the first).
+_TOUCH_SQLITE = _touch("sqlite")
+_TOUCH_PG = _touch("postgresql")
 
 
 def _ids(dialect: str, ids: list[str]) -> Any:
@@ -53,7 +54,8 @@ async def record(conn: AsyncConnection, seen: Mapping[str, str], now_us: int) ->
     if not ids:
         return []
     name = conn.dialect.name
-    touched = await conn.execute(_TOUCH[name], {"ids": _ids(name, ids), "now": now_us})
+    touch = _TOUCH_SQLITE if name == "sqlite" else _TOUCH_PG
+    touched = await conn.execute(touch, {"ids": _ids(name, ids), "now": now_us})
     known = {str(r[0]) for r in touched}
     dialect = postgresql if name == "postgresql" else sqlite
     new: list[str] = []
