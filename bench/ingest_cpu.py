@@ -36,6 +36,7 @@ from vtn.services import reports as report_svc  # noqa: E402
 from vtn.services.notifier import Notifier  # noqa: E402
 from vtn.storage import Store, Tx  # noqa: E402
 from vtn.storage.engine import create_engine  # noqa: E402
+from vtn.storage.reports import ReportInsert  # noqa: E402
 
 
 async def run(
@@ -72,7 +73,7 @@ async def run(
                     tx, Operation.CREATE, ObjectType.REPORT, program_id, prepared.model
                 )
 
-        await store.write(unit)
+        await store.write(unit, ReportInsert(prepared, targeting(grants[clients[k]])))
         oadr3_json.encode_stored(prepared.doc, prepared.model)
 
     async def worker(w: int, count: int) -> None:

@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--db",
         choices=["sqlite", "postgresql"],
-        help="run polling/scale/ingest/fanout on this database only "
+        help="run polling/scale/ingest/fanout/sweep on this database only "
         "(default: SQLite, plus PostgreSQL for ingest; scaleout PostgreSQL unless --db sqlite)",
     )
     p.add_argument(
@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     if "oadr20b" in selected:
         attempt("oadr20b", scenarios_peer.oadr20b, ctx)
     if "sweep" in selected:
-        attempt("sweep", sweep.sweep, ctx, args.only, args.duration, args.warmup)
+        for backend in ctx.backends([db or "sqlite"]):
+            attempt("sweep", sweep.sweep, ctx, args.only, args.duration, args.warmup, backend)
 
     after = run_baseline(ctx, base_file)
     print(f"  baseline (bare aiohttp), again: {after.rps:,.0f} req/s", flush=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -323,8 +324,10 @@ def _pg_admin(url: str) -> str:
 
 
 def pg_name(name: str) -> str:
-    """Our PostgreSQL database names: vtnbench_<name> with only [a-z0-9_]."""
-    return "vtnbench_" + "".join(c if c.isalnum() else "_" for c in name.lower())
+    """Our PostgreSQL database names: vtnbench_<name> with only [a-z0-9_]; with VTNBENCH_PG_TAG=x,
+    vtnbench_x_<name> (benches of several checkouts sharing one server keep apart)."""
+    tag = "".join(c if c.isalnum() else "_" for c in os.environ.get("VTNBENCH_PG_TAG", "").lower())
+    return "vtnbench_" + (f"{tag}_" if tag else "") + "".join(c if c.isalnum() else "_" for c in name.lower())
 
 
 def pg_db_url(base: str, name: str) -> str:

@@ -1,5 +1,6 @@
 """Endpoint sweep (`bench/run.py --scenario sweep`): every endpoint of the 3.1.0, 3.0.1 and 2.0b
-APIs, as VEN and as BL, on one seeded SQLite database, with the read cache off and then on.
+APIs, as VEN and as BL, on one seeded SQLite database (or PostgreSQL: `--db postgresql`), with the
+read cache off and then on.
 
 Data: 1,000 VENs with 10 resources each, 20 events of 24 hourly intervals (10 untargeted, 10 for 10
 of the 100 groups: a VEN sees 11), one program; added to the working copy of each pass: 100 VEN
@@ -91,7 +92,11 @@ def selected(only: str | None, quick: bool) -> dict[bool, list[Step]]:
 
 
 def sweep(
-    ctx: Ctx, only: str | None = None, duration: float | None = None, warmup: float | None = None
+    ctx: Ctx,
+    only: str | None = None,
+    duration: float | None = None,
+    warmup: float | None = None,
+    backend: str = "sqlite",
 ) -> None:
     passes = selected(only, ctx.quick)
     if not any(passes.values()):
@@ -103,7 +108,7 @@ def sweep(
             continue
         if passes[cache_on]:
             warm = WARMUP if warmup is None else warmup
-            _Pass(ctx, cache_on, duration or DURATION, warm).run(passes[cache_on])
+            _Pass(ctx, cache_on, duration or DURATION, warm, backend).run(passes[cache_on])
 
 
 def _add_bl_client(url: str) -> tuple[str, str]:
@@ -151,8 +156,9 @@ def _created(url: str, collection: str, since_us: int, until_us: int) -> list[Ob
 class _Pass:
     """One cache setting: a working copy of the seeded database, one VTN, every selected step."""
 
-    def __init__(self, ctx: Ctx, cache_on: bool, duration: float, warmup: float) -> None:
+    def __init__(self, ctx: Ctx, cache_on: bool, duration: float, warmup: float, backend: str) -> None:
         self.ctx, self.cache_on, self.duration, self.warmup = ctx, cache_on, duration, warmup
+        self.backend = backend
         self.cache = "on" if cache_on else "off"
         self.created: dict[tuple[str, str, str], list[Obj]] = {}
         self.next_n: dict[tuple[str, str, str], int] = {}
@@ -160,8 +166,8 @@ class _Pass:
 
     def run(self, steps: list[Step]) -> None:
         ctx = self.ctx
-        m = ensure(SPEC, "sqlite", ctx.pg_url, log=ctx.log)
-        self.url = working_copy(m, "sqlite", ctx.pg_url, f"sweep-cache-{self.cache}")
+        m = ensure(SPEC, self.backend, ctx.pg_url, log=ctx.log)
+        self.url = working_copy(m, self.backend, ctx.pg_url, f"sweep-cache-{self.cache}")
         sub_ids = add_subscriptions(self.url, m, SUBSCRIPTIONS, plan.CALLBACK)
         bl_client, bl_secret = _add_bl_client(self.url)
         tokens = mint_tokens(self.url, m.client_ids)
@@ -352,7 +358,7 @@ class _Pass:
             "role": step.role,
             "cache": self.cache,
         }
-        row = Row("sweep", f"{step.api} {step.endpoint}", "sqlite", f"{step.role}, cache {self.cache}")
+        row = Row("sweep", f"{step.api} {step.endpoint}", self.backend, f"{step.role}, cache {self.cache}")
         if aim is not None:
             row.target, extra["min_ratio"] = aim
         if r is not None:

@@ -29,7 +29,7 @@ from vtn.services.reports import create_prepared_report
 from vtn.storage import Store, Tx, versions
 from vtn.storage.audit import AuditEntry
 from vtn.storage.filters import Permission
-from vtn.storage.reports import PreparedReport
+from vtn.storage.reports import PreparedReport, ReportInsert
 
 T = TypeVar("T")
 Obj = TypeVar("Obj", bound=AnyObject)
@@ -148,15 +148,13 @@ class Core:
 
     async def read_stamps(self, names: tuple[str, ...]) -> dict[str, bytes]:
         """The store's change stamps `names` (vtn/storage/versions.py)."""
-        async with self._store.read() as tx:
-            return await tx.stamps.read(names)
+        return await self.reads.stamps(names)
 
     async def poll_stamps(self, also: tuple[str, ...] = ()) -> dict[str, bytes]:
         """Read the store's change stamps (and the stamps `also`, in the same read: one round trip
         per poll in every process); drop cached answers that other processes' writes made stale.
         Returns the stamps, for other per-process caches that follow them."""
-        async with self._store.read() as tx:
-            stamps = await tx.stamps.read((versions.OBJECTS, versions.GRANTS, *also))
+        stamps = await self.reads.stamps((versions.OBJECTS, versions.GRANTS, *also))
         self.cache.stamps_seen(stamps)
         return stamps
 
@@ -238,7 +236,8 @@ class Core:
             )
             return program_id
 
-        program_id = await self.run(unit)
+        # The insert may run ahead of `unit`, with those of the reports sharing its commit.
+        program_id = await self._run(unit, ReportInsert(prepared, permission))
         if self.observers:
             report = prepared.model()
             for observe in self.observers:
@@ -254,6 +253,9 @@ class Core:
 
     async def run(self, work: Callable[[Tx, Changes], Awaitable[T]]) -> T:
         """Run a unit of work that reports what it changed (`Changes`) through the write path."""
+        return await self._run(work)
+
+    async def _run(self, work: Callable[[Tx, Changes], Awaitable[T]], ahead: ReportInsert | None = None) -> T:
 
         async def unit(tx: Tx) -> tuple[T, Changes]:
             changes = Changes()
@@ -266,7 +268,7 @@ class Core:
             return result, changes
 
         # Group commit: concurrent writes share one durable commit; each is answered after it.
-        result, changes = await self._store.write(unit)
+        result, changes = await self._store.write(unit, ahead)
         self._settle(changes)
         return result
 

@@ -34,7 +34,7 @@ from vtn.storage.operators import OperatorRepo
 from vtn.storage.outbox import OutboxRepo
 from vtn.storage.programs import ProgramRepo
 from vtn.storage.reads import Reads
-from vtn.storage.reports import ReportRepo, ReportStatements
+from vtn.storage.reports import ReportInsert, ReportRepo, ReportStatements
 from vtn.storage.subscriptions import SubscriptionRepo
 from vtn.storage.tx_notes import TxNotes
 from vtn.storage.usage import Usage, owned_count, report_usage
@@ -83,7 +83,9 @@ class Tx:
 
     @cached_property
     def reports(self) -> ReportRepo:
-        return ReportRepo(self.conn, self._clock, self._new_id, self._texts, self._report_statements)
+        return ReportRepo(
+            self.conn, self._clock, self._new_id, self._texts, self._report_statements, self.notes
+        )
 
     @cached_property
     def subscriptions(self) -> SubscriptionRepo:
@@ -166,7 +168,7 @@ class Store:
         self._sqlite = engine.dialect.name == "sqlite"
         self._write_lock = asyncio.Lock()
         self._group = GroupCommit(self)
-        self._report_statements = ReportStatements()
+        self.report_statements = ReportStatements()
         # The JSON of the objects written last: a write's answer is the text it stored.
         self.texts = StoredTexts()
         # The API's hot reads, one statement each without a transaction (reads.py); `inline_reads=False`
@@ -177,12 +179,13 @@ class Store:
         """Fresh repositories on an open connection (one unit of work inside a shared transaction)."""
         return self._tx(conn, notes)
 
-    async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        """Run a write through group commit: its own savepoint, a commit shared with concurrent writes."""
-        return await self._group.run(work)
+    async def write(self, work: Callable[[Tx], Awaitable[T]], ahead: ReportInsert | None = None) -> T:
+        """Run a write through group commit: its own savepoint, a commit shared with concurrent writes.
+        `ahead`: the prepared report `work` inserts first (group commit may run it with its batch's)."""
+        return await self._group.run(work, ahead)
 
     def _tx(self, conn: AsyncConnection, notes: TxNotes | None = None) -> Tx:
-        return Tx(conn, self.clock, self.new_id, self.texts, self._report_statements, notes)
+        return Tx(conn, self.clock, self.new_id, self.texts, self.report_statements, notes)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

@@ -77,3 +77,26 @@ async def first_row(
         return None if record is None else tuple(record)
     row = (await conn.execute(statement, params)).first()
     return None if row is None else tuple(row)
+
+
+def enabled(conn: AsyncConnection) -> bool:
+    """Whether this connection may run statements straight on its driver (create_engine's switch)."""
+    pooled = conn.sync_connection.connection if conn.sync_connection else None
+    return pooled is not None and bool(pooled.info.get(ENABLED, True))
+
+
+async def all_rows(
+    conn: AsyncConnection, statement: Executable, params: list[dict[str, Any]]
+) -> list[tuple[Any, ...]] | None:
+    """Every row `statement` returns for each of `params`, all in one round trip (asyncpg pipelines
+    the executions: fetchmany), on an asyncpg connection inside a transaction; None elsewhere.
+    One execution that fails fails them all (and the transaction)."""
+    pooled = conn.sync_connection.connection if conn.sync_connection else None
+    driver = pooled.driver_connection if pooled is not None and pooled.info.get(ENABLED, True) else None
+    if conn.dialect.driver != "asyncpg" or driver is None or not driver.is_in_transaction():
+        return None
+    assert pooled is not None
+    c = _compiled(pooled.info, statement, conn.dialect)
+    order, fixed = c.order, c.fixed
+    records = await driver.fetchmany(c.sql, [[p[k] if k in p else fixed[k] for k in order] for p in params])
+    return [tuple(record) for record in records]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vtn.storage import sqlite_driver
+from vtn.storage.reports import ReportInsert, insert_ahead
 from vtn.storage.tx_notes import TxNotes
 
 if TYPE_CHECKING:
@@ -31,19 +32,24 @@ _SAVEPOINT = "SAVEPOINT group_write"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT group_write"
 _RELEASE = "RELEASE SAVEPOINT group_write"
 Work = Callable[["Tx"], Awaitable[Any]]
+# A write queued: its unit of work, its caller's future, and the report insert it starts with, if
+# any (a batch of those runs its inserts ahead, together: _all_or_nothing).
+Entry = tuple[Work, asyncio.Future[Any], ReportInsert | None]
 
 
 class GroupCommit:
     def __init__(self, store: Store, max_batch: int = 64) -> None:
         self._store = store
         self._max_batch = max_batch
-        self._queue: list[tuple[Work, asyncio.Future[Any]]] = []
+        self._queue: list[Entry] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def run(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        """Run `work` in a savepoint of the next group transaction; returns after the commit."""
+    async def run(self, work: Callable[[Tx], Awaitable[T]], ahead: ReportInsert | None = None) -> T:
+        """Run `work` in a savepoint of the next group transaction; returns after the commit.
+        `ahead`: the report insert `work` starts with (ReportRepo.insert_prepared), which may run
+        ahead of it with its batch mates'."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append((work, future))
+        self._queue.append((work, future, ahead))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="group-commit")
         return await future
@@ -68,17 +74,17 @@ class GroupCommit:
             with contextlib.suppress(Exception):  # every batch is answered already
                 await held.__aexit__(None, None, None)
 
-    def _next_batch(self) -> list[tuple[Work, asyncio.Future[Any]]]:
+    def _next_batch(self) -> list[Entry]:
         batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
         return batch
 
-    async def _commit(self, writer: Writer, batch: list[tuple[Work, asyncio.Future[Any]]]) -> bool:
+    async def _commit(self, writer: Writer, batch: list[Entry]) -> bool:
         """Run and commit `batch`, answer its callers; False if the commit itself failed."""
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
             if len(batch) == 1:
                 # Alone: the transaction itself isolates the write, no savepoint needed.
-                (work, future), failed = batch[0], None
+                (work, future, _), failed = batch[0], None
                 try:
                     async with writer.transaction() as tx:
                         outcomes.append((future, await work(tx), None))
@@ -102,29 +108,40 @@ class GroupCommit:
         return True
 
     async def _all_or_nothing(
-        self, writer: Writer, batch: list[tuple[Work, asyncio.Future[Any]]]
+        self, writer: Writer, batch: list[Entry]
     ) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]] | None:
         """The batch without savepoints; None, with nothing committed, as soon as one write fails.
 
         Writes rarely fail, and a savepoint per write cost a round trip each on PostgreSQL (about a
         fifth of a report's write). A unit of work is a function of the transaction, so after a
         failure the batch simply runs again, each write in its own savepoint (_one_by_one).
+
+        A batch of prepared reports runs their inserts first, together (one round trip on
+        PostgreSQL instead of one per report: reports.insert_ahead); each unit then finds its
+        insert's outcome. Only when every write of the batch is one: reports do not see each
+        other, so their order does not matter, whereas an event written beside them might.
         """
         results: list[Any] = []
+        inserts = [ahead for _, _, ahead in batch if ahead is not None]
         try:
             async with writer.transaction() as shared:
                 notes = TxNotes()
-                for work, _ in batch:
+                if len(inserts) == len(batch):
+                    try:
+                        await insert_ahead(shared.conn, self._store.report_statements, notes, inserts)
+                    except Exception as exc:
+                        raise _WriteFailed from exc
+                for work, _, _ in batch:
                     try:
                         results.append(await work(self._store.bind(shared.conn, notes)))
                     except Exception as exc:
                         raise _WriteFailed from exc
         except _WriteFailed:
             return None
-        return [(future, result, None) for (_, future), result in zip(batch, results, strict=True)]
+        return [(future, result, None) for (_, future, _), result in zip(batch, results, strict=True)]
 
     async def _one_by_one(
-        self, writer: Writer, batch: list[tuple[Work, asyncio.Future[Any]]]
+        self, writer: Writer, batch: list[Entry]
     ) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
         """The batch with a savepoint per write: a write that fails is rolled back alone."""
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
@@ -132,7 +149,7 @@ class GroupCommit:
             conn = shared.conn
             savepoints = await _Savepoints.on(conn)
             notes = TxNotes()  # shared by the batch's units: they share the transaction
-            for work, future in batch:
+            for work, future, _ in batch:
                 await savepoints.open()
                 try:
                     result = await work(self._store.bind(conn, notes))
@@ -145,8 +162,8 @@ class GroupCommit:
         return outcomes
 
 
-def _fail(batch: list[tuple[Work, asyncio.Future[Any]]], exc: BaseException) -> None:
-    for _, future in batch:
+def _fail(batch: list[Entry], exc: BaseException) -> None:
+    for _, future, _ in batch:
         if not future.done():
             future.set_exception(exc)
 

@@ -12,8 +12,9 @@ snapshot), so:
   (a deep `skip`, a target filter over a large table) is interrupted and run again on the thread
   path below, as is one that finds the database busy (busy_timeout 0: never waits on the loop).
 - PostgreSQL (asyncpg): the statement goes straight to the driver on a connection of the reads' own
-  (_PgConnections; asyncpg prepares it once per connection), without BEGIN/ROLLBACK around it and
-  without the pool's ping.
+  (_pg_reads.py; asyncpg prepares it once per connection), without BEGIN/ROLLBACK around it and
+  without the pool's ping. Reads that queue for a connection share a round trip: those of one
+  statement by id as one pipelined batch, those of one page with the same values as one read.
 - Anywhere else, or with `inline=False` (the library path, for comparison and as a way back):
   SQLAlchemy runs the same statement on a pooled connection (tests/vtn/test_reads_diff.py compares).
 
@@ -23,15 +24,12 @@ seeing one committed snapshot; a write acknowledged before the read began is see
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections import deque
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import asyncpg
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,6 +40,7 @@ from shared.models.common import VenId
 from shared.wire.oadr3_json import StoredDocs
 from vtn.storage import shapes
 from vtn.storage._docrepo import load_page
+from vtn.storage._pg_reads import PgConnections, tagged
 from vtn.storage.filters import Page, Permission, ResourceFilter
 from vtn.storage.shapes import Query, cached, statement
 
@@ -58,12 +57,13 @@ PG_CONNECTIONS = 4
 
 
 class _Compiled:
-    __slots__ = ("fixed", "order", "sql")
+    __slots__ = ("fixed", "order", "sql", "together")
 
-    def __init__(self, sql: str, order: tuple[str, ...], fixed: dict[str, Any]) -> None:
+    def __init__(self, sql: str, order: tuple[str, ...], fixed: dict[str, Any], together: str | None) -> None:
         self.sql = sql
         self.order = order  # parameter names in positional order
         self.fixed = fixed  # values the statement binds itself (e.g. a LIKE pattern)
+        self.together = together  # PostgreSQL: the statement as several reads share a round trip
 
     def args(self, params: dict[str, Any]) -> list[Any]:
         fixed = self.fixed
@@ -104,10 +104,10 @@ class Reads:
         self._steps = 0
         self.max_steps = INLINE_STEPS
         self.rerun = 0  # inline statements interrupted or busy, run again through SQLAlchemy
-        self._pg: _PgConnections | None = None
+        self._pg: PgConnections | None = None
         if inline and engine.dialect.driver == "asyncpg":
             dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._pg = _PgConnections(dsn, PG_CONNECTIONS)
+            self._pg = PgConnections(dsn, PG_CONNECTIONS)
         if inline and self.dialect == "sqlite":
             database = engine.url.database
             # A file only: ":memory:" or a URI would be another database on a connection of our own.
@@ -199,6 +199,16 @@ class Reads:
         without a transaction, for a caller whose grants are not cached."""
         return frozenset(str(row[0]) for row in await self.rows(shapes.grants(client_id, self.dialect)))
 
+    async def stamps(self, names: tuple[str, ...]) -> dict[str, bytes]:
+        """The change stamps `names` (versions.read) in one statement without a transaction: what
+        every process polls a few times a second (on PostgreSQL one round trip instead of the
+        pool's ping, BEGIN, SELECT and ROLLBACK)."""
+        return {str(k): bytes(v) for k, v in await self.rows(Query(("stamps", names), {}))}
+
+    async def docs(self, query: Query) -> list[str]:
+        """The documents `query` reads (its first column), in its order."""
+        return [str(row[0]) for row in await self.rows(query)]
+
     async def doc(self, query: Query) -> str | None:
         rows = await self.rows(query)
         return str(rows[0][0]) if rows else None
@@ -213,7 +223,7 @@ class Reads:
             if query.shape[0] == "page" and query.shape[4]:
                 return await self._pg_page(query)
             c = self._compile(query)
-            return await self._pg.fetch(c.sql, c.args(query.params))
+            return await self._pg.fetch(c.sql, c.args(query.params), c.together)
         async with self._engine.connect() as conn:
             return list((await conn.execute(cached(self._templates, query), query.params)).all())
 
@@ -259,7 +269,11 @@ class Reads:
             compiled = build(query).compile(dialect=self._engine.dialect)
             # Named parameters carry the first query's values: `args` takes each query's own instead.
             fixed = {name: bind.value for name, bind in compiled.binds.items() if name not in query.params}
-            found = _Compiled(compiled.string, tuple(compiled.positiontup or ()), fixed)
+            order = tuple(compiled.positiontup or ())
+            # Rows of a page keep their order only alone: pages never share a round trip.
+            alone = query.shape[0] in ("page", "sized")
+            together = tagged(compiled.string, len(order)) if self._pg and not alone else None
+            found = _Compiled(compiled.string, order, fixed, together)
             self._compiled[query.shape] = found
         return found
 
@@ -307,76 +321,3 @@ class Reads:
             conn.close()
         if self._pg is not None:
             self._pg.close()
-
-
-class _PgConnections:
-    """A few asyncpg connections of the reads' own, each statement prepared once per connection
-    (asyncpg's statement cache). Not SQLAlchemy's pool: its checkout pings the server (pool_pre_ping)
-    and its return rolls back, two round trips more per read. Only single read statements run here,
-    outside transactions, so a connection carries no state from one read to the next; one that
-    failed or was cancelled mid-statement is closed, never reused."""
-
-    def __init__(self, dsn: str, size: int) -> None:
-        self._dsn = dsn
-        self._size = size
-        self._idle: list[Any] = []
-        self._open = 0  # connections made or being made, idle or in use
-        # Reads waiting while all `size` are in use: each gets a connection, or None for a freed slot.
-        # Not an asyncio.Semaphore: its async context manager was ~4 % of the VTN's CPU per read.
-        self._waiters: deque[asyncio.Future[Any]] = deque()
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # an asyncpg connection serves the loop it was made on only
-            self.close()
-            self._open = 0
-            self._waiters.clear()
-            self._loop = loop
-        conn = self._idle.pop() if self._idle else await self._acquire(loop)
-        try:
-            rows: list[Any] = await conn.fetch(sql, *args)
-        except BaseException:
-            conn.terminate()
-            self._open -= 1
-            self._hand_off(None)
-            raise
-        self._hand_off(conn)
-        return rows
-
-    async def _acquire(self, loop: asyncio.AbstractEventLoop) -> Any:
-        while True:
-            if self._open < self._size:
-                self._open += 1
-                try:
-                    return await asyncpg.connect(self._dsn)
-                except BaseException:
-                    self._open -= 1
-                    self._hand_off(None)
-                    raise
-            waiter: asyncio.Future[Any] = loop.create_future()
-            self._waiters.append(waiter)
-            try:
-                conn = await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():  # handed over as this read was cancelled
-                    self._hand_off(waiter.result())
-                raise
-            if conn is not None:
-                return conn
-            # None: a connection was closed, its slot is this read's: open one (unless taken since).
-
-    def _hand_off(self, conn: Any) -> None:
-        """Give `conn` (or None: a free slot) to the first read waiting, else keep it idle."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(conn)
-                return
-        if conn is not None:
-            self._idle.append(conn)
-
-    def close(self) -> None:
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.terminate()

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from shared.enums import ObjectType
-from vtn.storage import _rows
+from vtn.storage import _rows, versions
 from vtn.storage.filters import (
     EventFilter,
     Page,
@@ -268,6 +268,8 @@ def statement(query: Query) -> Select[Any]:
     verb, kind = query.shape[0], query.shape[1]
     if verb == "grants":
         return _grants(query.params.get("client_id"))  # type: ignore[no-any-return]
+    if verb == "stamps":
+        return versions.read_statement(kind)  # type: ignore[arg-type]
     table = TABLES[kind]  # type: ignore[index]
     where = clauses(query)
     params = query.params

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -18,3 +18,6 @@ class TxNotes:
     # This transaction changed what VENs are granted (ven or resource objects): their grants are
     # not the committed ones (set by the core's write path before it notifies).
     wrote_grants: bool = False
+    # Reports whose inserts group commit ran ahead of their units (reports.insert_ahead): report id
+    # -> the programID written with it, or None if its event is not visible (nothing was written).
+    reports_ahead: dict[str, str | None] = field(default_factory=dict)

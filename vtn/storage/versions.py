@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,6 +29,15 @@ CLIENTS = "stamp:clients"
 # Built once: read in every write transaction that notifies, so it must be a plain cache hit.
 _READ_SUBSCRIPTIONS = select(settings.c.value).where(settings.c.key == SUBSCRIPTIONS)
 _READ_GRANTS = select(settings.c.value).where(settings.c.key == GRANTS)
+
+
+def read_statement(names: tuple[str, ...]) -> Select[tuple[str, bytes]]:
+    """The stamps `names` as (key, value) rows, the names bound as the statement's own values
+    (reads.py compiles it once per tuple of names and runs it outside any transaction)."""
+    key = settings.c.key
+    return select(key, settings.c.value).where(
+        or_(*(key == bindparam(f"stamp_{i}", name, type_=key.type) for i, name in enumerate(names)))
+    )
 
 
 async def bump(conn: AsyncConnection, name: str) -> None:
