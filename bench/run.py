@@ -27,6 +27,7 @@ from bench import (  # noqa: E402
     scenarios_mqtt,
     scenarios_peer,
     scenarios_read,
+    scenarios_scale,
     scenarios_write,
     sweep,
 )
@@ -192,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                 do_poll,
                 do_scale,
             )
+        if do_scale and len(set(sizes)) > 1:
+            attempt("scale", scenarios_scale.scale_rounds, ctx, backend, min(sizes), max(sizes))
     if "ingest" in selected:
         ingest_backends = [db] if db else (["sqlite"] if quick else ["sqlite", "postgresql"])
         for backend in ctx.backends(ingest_backends):
