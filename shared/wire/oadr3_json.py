@@ -343,12 +343,16 @@ def encode_stored_list(texts: Sequence[str], model: type[WireModel]) -> bytes:
     """encode_list of the objects stored as `texts` (their wire_json), building none whose text
     json.dumps would spell the same; StoredDocs marked canonical are joined unchecked."""
     if isinstance(texts, StoredDocs) and texts.canonical:
-        return f"[{','.join(texts)}]".encode()  # two copies of the page, not four
-    joined = ",".join(texts)
+        return joined(texts)
     # One check of the whole page (the documents' "e-" and ascii tests do not change when joined).
-    if not canonical(joined):
-        joined = ",".join(t if canonical(t) else _wire_text(model.model_validate_json(t)) for t in texts)
-    return ("[" + joined + "]").encode()
+    if not canonical(",".join(texts)):
+        texts = [t if canonical(t) else _wire_text(model.model_validate_json(t)) for t in texts]
+    return joined(texts)
+
+
+def joined(texts: Sequence[str]) -> bytes:
+    """The JSON list of documents spelled as `texts` (two copies of the page, not four)."""
+    return f"[{','.join(texts)}]".encode()
 
 
 def encode_list(objs: Sequence[WireModel]) -> bytes:

@@ -27,9 +27,9 @@ from support.harness import Api
 
 from shared.enums import ObjectType, Role
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
-from shared.wire.oadr3_json import encode_doc, encode_loaded, load_stored
+from shared.wire.oadr3_json import encode_doc, encode_loaded, joined, load_stored
 from vtn.oadr301 import converted, outbound
-from vtn.oadr301.converted import Converted, joined
+from vtn.oadr301.converted import Converted
 from vtn.storage import Store
 from vtn.storage.engine import create_engine
 from vtn.storage.filters import (

@@ -7,8 +7,9 @@ three ways, on SQLite and PostgreSQL:
   same documents;
 - the answer built from the documents (encode_stored_list) and the one built from the repositories'
   typed objects (encode_list of tx.<kind>.list, with hide_targets): the same bytes;
-- the typed objects read without a transaction (`Reads.objects`, `Reads.program_of`: the 3.0.1 API)
-  and the repositories': the same objects.
+- the typed objects read without a transaction (`Reads.objects`, `Reads.program_of`: what
+  tests/vtn/test_oadr301_reads.py checks the 3.0.1 conversions against) and the repositories': the
+  same objects.
 """
 
 from __future__ import annotations

@@ -52,11 +52,6 @@ class Converted:
 CONVERTED = web.AppKey("oadr301_converted", Converted)
 
 
-def joined(texts: Sequence[str]) -> bytes:
-    """The JSON list of documents spelled as `texts` (what encode_doc gives for the list)."""
-    return ("[" + ",".join(texts) + "]").encode()
-
-
 _DECODER = json.JSONDecoder()
 
 

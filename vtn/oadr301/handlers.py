@@ -10,6 +10,7 @@ from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest
 from shared.models import EventRequest, ProgramRequest, Report, ReportRequest, SubscriptionRequest
 from shared.models.common import EventId, ProgramId
+from shared.wire.oadr3_json import joined
 from vtn.audit.record import origin
 from vtn.core.ids import key_scope
 from vtn.core.queries import EventFilter, ProgramFilter, Reads, ReportFilter, SubscriptionFilter, Tx
@@ -29,7 +30,7 @@ from vtn.oadr301._io import (
     targets_query,
     write,
 )
-from vtn.oadr301.converted import CONVERTED, joined
+from vtn.oadr301.converted import CONVERTED
 from vtn.oadr301.notifications import API_VERSION
 from vtn.services import programs as programs_svc
 from vtn.services import reports as reports_svc

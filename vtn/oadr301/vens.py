@@ -13,12 +13,13 @@ from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
+from shared.wire.oadr3_json import joined
 from vtn.core.queries import Page, Reads, ResourceFilter, Tx, VenFilter
 from vtn.handlers.http_io import caller, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects
 from vtn.oadr301 import converted, inbound, outbound
 from vtn.oadr301._io import Doc, as_31, read_doc, respond_body, respond_text, targets_query, write
-from vtn.oadr301.converted import CONVERTED, joined
+from vtn.oadr301.converted import CONVERTED
 from vtn.principal import Principal
 from vtn.services import vens as svc
 from vtn.services.notifier import AnyObject

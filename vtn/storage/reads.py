@@ -205,10 +205,6 @@ class Reads:
         pool's ping, BEGIN, SELECT and ROLLBACK)."""
         return {str(k): bytes(v) for k, v in await self.rows(Query(("stamps", names), {}))}
 
-    async def docs(self, query: Query) -> list[str]:
-        """The documents `query` reads (its first column), in its order."""
-        return [str(row[0]) for row in await self.rows(query)]
-
     async def doc(self, query: Query) -> str | None:
         rows = await self.rows(query)
         return str(rows[0][0]) if rows else None
