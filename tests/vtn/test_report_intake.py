@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ from vtn.intake import frames, pool, worker
 from vtn.intake.pool import IntakePool
 from vtn.principal import Principal
 from vtn.services.reports import prepare_report
-from vtn.storage import open_store
+from vtn.storage import open_store, random_uuid
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=UTC)
 CLIENT_A = Principal(ClientId("client-a"), Role.VEN, frozenset())
@@ -109,8 +110,9 @@ async def test_a_killed_worker_loses_no_request_and_comes_back(
     monkeypatch.setattr(pool, "RESTART_DELAY_S", 0.05)
     body = json.dumps(report("ev-1")).encode()
     worker = intake._workers[0]
-    os.kill(worker.proc.pid, signal.SIGKILL)
-    await worker.proc.wait()
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
+    await worker.wait()
     answers = await asyncio.gather(*(intake.prepare(body, C) for _ in range(20)))
     assert len({a.id for a in answers}) == 20  # decoded here meanwhile, each with its own id
     for _ in range(100):
@@ -229,3 +231,11 @@ def test_the_example_config_loads_and_bounds_the_workers() -> None:
     assert VtnConfig.load(env={"VTN_INTAKE_WORKERS": "2"}).intake_workers == 2
     with pytest.raises(ValueError, match="intake_workers"):
         VtnConfig.load(env={}, overrides={"intake_workers": -1})
+
+
+def test_the_store_makes_its_ids_as_uuid4_does() -> None:
+    made = [random_uuid() for _ in range(2000)]
+    assert len(set(made)) == len(made)
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
