@@ -168,6 +168,24 @@ def test_the_worker_answers_every_frame_in_order_however_the_pipe_splits_them(st
     assert answers[-1] == frames.IntakeReply(True) and len(answers) == len(bodies)
 
 
+@pytest.mark.parametrize("step", [1, 5, 1 << 20])
+async def test_the_serving_process_reads_every_reply_in_order_however_the_pipe_splits_them(step: int) -> None:
+    replies = [
+        frames.IntakeReply(False, "r1", "e1", "n\u00e9", '{"x":"\u2028"}', True),
+        frames.IntakeReply(True),
+        frames.IntakeReply(False, "r2", "e2", "n", "{}"),
+        frames.IntakeReply(False, failure="KeyError: 'x'"),
+    ]
+    sent = b"".join(frames.encode_reply(r) for r in replies)
+    end = pool._Worker()  # the protocol alone: no process behind it
+    loop = asyncio.get_running_loop()
+    waiting = [loop.create_future() for _ in replies]
+    end._waiting.extend(waiting)
+    for at in range(0, len(sent), step):
+        end.pipe_data_received(1, sent[at : at + step])
+    assert [f.result() for f in waiting] == replies and not end._buffer and end.alive
+
+
 # ---------------------------------------------------------------------- through the API
 
 
