@@ -7,7 +7,10 @@ notification fan-out, answered after the commit), with `-c` writers at once. It 
 and CPU µs per report (process time, all threads: aiosqlite's thread and the fsync included), so
 that a change to the write path can be measured in seconds, apart from aiohttp and the load
 generator. `--aiosqlite` runs the same on aiosqlite instead of our SQLite driver
-(vtn/storage/sqlite_driver.py), to measure what that earns.
+(vtn/storage/sqlite_driver.py), to measure what that earns. `--intake-workers N` prepares the
+bodies in N intake worker processes (vtn/intake, as `vtn serve --intake-workers`) and prints the
+CPU per report of this process and of the workers apart; `--no-write` leaves the writes out (the
+intake hand-off alone).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +35,7 @@ from shared.validation import SchemaRegistry  # noqa: E402
 from shared.wire import oadr3_json  # noqa: E402
 from vtn.core.ids import key_scope  # noqa: E402
 from vtn.core.visibility import targeting  # noqa: E402
+from vtn.intake.pool import IntakePool  # noqa: E402
 from vtn.principal import Principal  # noqa: E402
 from vtn.services import reports as report_svc  # noqa: E402
 from vtn.services.notifier import Notifier  # noqa: E402
@@ -48,9 +53,14 @@ async def run(
     n: int,
     notify: bool,
     own_sqlite_driver: bool = True,
+    intake_workers: int = 0,
+    write: bool = True,
 ) -> None:
     store = Store(create_engine(url, own_sqlite_driver=own_sqlite_driver))
     registry = SchemaRegistry()
+    pool = IntakePool(intake_workers, registry, store.new_id, store.clock) if intake_workers else None
+    if pool is not None:
+        await pool.start()
     notifier = Notifier(store.clock)
     bodies = [report_body(events[i % len(events)], names[i], i).encode() for i in range(len(clients))]
     grants: dict[str, frozenset[str]] = {}
@@ -61,9 +71,14 @@ async def run(
     async def one(i: int) -> None:
         k = i % len(clients)
         who = Principal(clients[k], Role.VEN, ROLE_SCOPES[Role.VEN])
-        prepared = report_svc.prepare_report_body(
-            registry, bodies[k], store.new_id(), store.clock(), who.client_id, key_scope(who)
-        )
+        if pool is not None:
+            prepared = await pool.prepare(bodies[k], who)
+        else:
+            prepared = report_svc.prepare_report_body(
+                registry, bodies[k], store.new_id(), store.clock(), who.client_id, key_scope(who)
+            )
+        if not write:
+            return
 
         async def unit(tx: Tx) -> None:
             await report_svc.create_prepared_report(tx, who, prepared, targeting(grants[clients[k]]))
@@ -81,15 +96,32 @@ async def run(
             await one(w * count + j)
 
     await asyncio.gather(*(worker(w, 20) for w in range(c)))  # warm-up
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall, cpu_workers = time.process_time(), time.perf_counter(), _children_cpu()
     await asyncio.gather(*(worker(w, n // c) for w in range(c)))
     done = (n // c) * c
     cpu_s, wall_s = time.process_time() - cpu, time.perf_counter() - wall
+    workers_s = _children_cpu() - cpu_workers
     print(
         f"{done} reports, {c} writers: {done / wall_s:,.0f} reports/s, "
         f"{cpu_s / done * 1e6:,.0f} µs CPU/report ({cpu_s / wall_s:.2f} cores)"
+        + (f", intake workers {workers_s / done * 1e6:,.0f} µs CPU/report" if pool is not None else "")
     )
+    if pool is not None:
+        await pool.close()
     await store.close()
+
+
+def _children_cpu() -> float:
+    """CPU seconds used so far by this process's children (the intake workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as fh:
+            for pid in fh.read().split():
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def main() -> None:
@@ -101,6 +133,10 @@ def main() -> None:
     p.add_argument("--uvloop", action="store_true")
     p.add_argument("--no-notify", action="store_true", help="leave Notifier.changed out (its share)")
     p.add_argument("--aiosqlite", action="store_true", help="aiosqlite instead of our SQLite driver")
+    p.add_argument("--intake-workers", type=int, default=0, help="prepare in this many worker processes")
+    p.add_argument(
+        "--no-write", action="store_true", help="prepare only (with --intake-workers: the hand-off)"
+    )
     p.add_argument("--default-gc", action="store_true", help="Python's collector settings, not the server's")
     args = p.parse_args()
     if not args.default_gc:
@@ -119,6 +155,8 @@ def main() -> None:
         args.n,
         not args.no_notify,
         own_sqlite_driver=not args.aiosqlite,
+        intake_workers=args.intake_workers,
+        write=not args.no_write,
     )
     if args.uvloop:
         import uvloop

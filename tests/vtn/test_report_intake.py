@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ from vtn.intake import frames, pool, worker
 from vtn.intake.pool import IntakePool
 from vtn.principal import Principal
 from vtn.services.reports import prepare_report
-from vtn.storage import open_store
+from vtn.storage import open_store, random_uuid
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=UTC)
 CLIENT_A = Principal(ClientId("client-a"), Role.VEN, frozenset())
@@ -109,8 +110,9 @@ async def test_a_killed_worker_loses_no_request_and_comes_back(
     monkeypatch.setattr(pool, "RESTART_DELAY_S", 0.05)
     body = json.dumps(report("ev-1")).encode()
     worker = intake._workers[0]
-    os.kill(worker.proc.pid, signal.SIGKILL)
-    await worker.proc.wait()
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
+    await worker.wait()
     answers = await asyncio.gather(*(intake.prepare(body, C) for _ in range(20)))
     assert len({a.id for a in answers}) == 20  # decoded here meanwhile, each with its own id
     for _ in range(100):
@@ -164,6 +166,24 @@ def test_the_worker_answers_every_frame_in_order_however_the_pipe_splits_them(st
         req = oadr3_json.decode(registry, "reportRequest", ReportRequest, body)
         assert answers[i].doc == prepare_report(req, f"id-{i}", NOW, "c", "c").doc
     assert answers[-1] == frames.IntakeReply(True) and len(answers) == len(bodies)
+
+
+@pytest.mark.parametrize("step", [1, 5, 1 << 20])
+async def test_the_serving_process_reads_every_reply_in_order_however_the_pipe_splits_them(step: int) -> None:
+    replies = [
+        frames.IntakeReply(False, "r1", "e1", "n\u00e9", '{"x":"\u2028"}', True),
+        frames.IntakeReply(True),
+        frames.IntakeReply(False, "r2", "e2", "n", "{}"),
+        frames.IntakeReply(False, failure="KeyError: 'x'"),
+    ]
+    sent = b"".join(frames.encode_reply(r) for r in replies)
+    end = pool._Worker()  # the protocol alone: no process behind it
+    loop = asyncio.get_running_loop()
+    waiting = [loop.create_future() for _ in replies]
+    end._waiting.extend(waiting)
+    for at in range(0, len(sent), step):
+        end.pipe_data_received(1, sent[at : at + step])
+    assert [f.result() for f in waiting] == replies and not end._buffer and end.alive
 
 
 # ---------------------------------------------------------------------- through the API
@@ -229,3 +249,11 @@ def test_the_example_config_loads_and_bounds_the_workers() -> None:
     assert VtnConfig.load(env={"VTN_INTAKE_WORKERS": "2"}).intake_workers == 2
     with pytest.raises(ValueError, match="intake_workers"):
         VtnConfig.load(env={}, overrides={"intake_workers": -1})
+
+
+def test_the_store_makes_its_ids_as_uuid4_does() -> None:
+    made = [random_uuid() for _ in range(2000)]
+    assert len(set(made)) == len(made)
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122

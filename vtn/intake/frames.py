@@ -45,8 +45,16 @@ def frame(payload: bytes) -> bytes:
 
 
 def encode_request(req: IntakeRequest) -> bytes:
-    head = orjson.dumps({"id": req.report_id, "now": req.now, "client": req.client_id, "scope": req.id_scope})
-    return frame(head + b"\n" + req.body)
+    return b"".join(request_parts(req.report_id, req.now, req.client_id, req.id_scope, req.body))
+
+
+def request_parts(
+    report_id: str, now: str, client_id: str, scope: str | None, body: bytes
+) -> tuple[bytes, bytes]:
+    """A request's frame in two parts, the body as it came: the sender joins a burst of frames
+    once, instead of copying each body into its frame first."""
+    head = orjson.dumps({"id": report_id, "now": now, "client": client_id, "scope": scope})
+    return HEADER.pack(len(head) + 1 + len(body)) + head + b"\n", body
 
 
 def decode_request(payload: bytes) -> IntakeRequest:
@@ -73,7 +81,7 @@ def encode_reply(reply: IntakeReply) -> bytes:
     return frame(b"!" + (reply.failure or "").encode())
 
 
-def decode_reply(payload: bytes) -> IntakeReply:
+def decode_reply(payload: bytes | bytearray) -> IntakeReply:
     kind, rest = payload[:1], payload[1:]
     if kind == b"+":
         head, _, doc = rest.partition(b"\n")

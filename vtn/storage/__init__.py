@@ -7,7 +7,7 @@ commits when the block exits normally, so a write is acknowledged only after it 
 from __future__ import annotations
 
 import asyncio
-import uuid
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -153,13 +153,23 @@ class Tx:
         return Oadr20bStore(self.conn, clock, read_only=read_only)
 
 
+def random_uuid() -> str:
+    """What str(uuid.uuid4()) gives, without building a UUID object (~7 µs down to ~1.5: every
+    created object's id, and on an intake worker's path most of the serving process's share)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 class Store:
     def __init__(
         self,
         engine: AsyncEngine,
         *,
         clock: Callable[[], datetime] = utcnow,
-        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        new_id: Callable[[], str] = random_uuid,
         inline_reads: bool = True,
     ) -> None:
         self.engine = engine
