@@ -25,7 +25,6 @@ is `read_cache_seconds = 0` and `grant_cache_seconds = 0` (docs/config-reference
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import re
@@ -34,14 +33,14 @@ from pathlib import Path
 
 from bench import sweep_20b as b20
 from bench import sweep_plan as plan
-from bench.common import Proc, http_json
+from bench.common import Proc
 from bench.context import Ctx, vtn
 from bench.load import LoadResult, Request, run_load
 from bench.progress import SWEEP_PASS_SETUP_S, Progress, fmt, sweep_row_seconds, sweep_seconds
 from bench.report import Row
 from bench.seed import SeedSpec, add_subscriptions, ensure, mint_tokens, working_copy
 from bench.sweep_plan import VEN, Obj, Step, World
-from bench.sweep_setup import add_bl_client, created, post_xml, thread_cpu
+from bench.sweep_setup import add_bl_client, created, first_line, preflight, thread_cpu, timed
 from shared.durations import to_us, utcnow
 from shared.enums import Role
 from vtn.core.ids import assigned_id
@@ -64,7 +63,6 @@ ENV = {
     "VTN_WEBHOOK_ECHO_CHALLENGE": "false",
 }
 CACHE_OFF = {"VTN_READ_CACHE_SECONDS": "0", "VTN_GRANT_CACHE_SECONDS": "0"}
-EXPECTED = {"list": 200, "get": 200, "create": 201, "update": 200, "delete": 200, "token": 200}
 
 
 def selected(only: str | None, quick: bool, cache: str = "") -> dict[bool, list[Step]]:
@@ -140,10 +138,6 @@ def sweep(
         )
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-
-
 class _Pass:
     """One cache setting: a working copy of the seeded database, one VTN, every selected step."""
 
@@ -158,21 +152,26 @@ class _Pass:
         self.vens20b: list[b20.Ven20b] = []
         self.unready: dict[str, str] = {}  # "reports" | "20b": why that part of the setup failed
         self._vtn: contextlib.ExitStack | None = None
+        self.starts = 0  # VTNs started for this pass (one, unless one died)
         self._row_started = time.monotonic()
         self.order = {s.label: i for i, s in enumerate(plan.steps())}  # the table's order
 
     def run(self, steps: list[Step]) -> None:
         ctx = self.ctx
         ctx.log(f"  sweep, read cache {self.cache}: {len(steps)} steps")
+        took: dict[str, float] = {}
         try:
-            self._setup()
-            self._start_vtn()
-            self._setup_running(steps)
+            with timed(took, "data"):
+                self._setup()
+            with timed(took, "VTN start"):
+                self._start_vtn()
+            self._setup_running(steps, took)
+            ctx.log("  setup: " + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
         except Exception as exc:  # every step of the pass is reported, none measured
-            ctx.log(f"  sweep setup (cache {self.cache}) FAILED: {_first_line(exc)}")
+            ctx.log(f"  sweep setup (cache {self.cache}) FAILED: {first_line(exc)}")
             for step in steps:
                 self._begin(step)
-                self._add(step, None, note=f"sweep setup failed: {_first_line(exc)}", met=False)
+                self._add(step, None, note=f"sweep setup failed: {first_line(exc)}", met=False)
                 self.progress.end()
             self._stop_vtn()
             return
@@ -182,18 +181,29 @@ class _Pass:
             for step in steps:
                 self._begin(step)
                 try:
-                    if not self.proc.alive():
-                        ctx.log(f"  the VTN had exited; starting it again:\n{self.proc.tail(5)}")
-                        self._stop_vtn()
-                        self._start_vtn()
-                    self._step(step)
+                    self._step_once_more_if_the_vtn_died(step)
                 except Exception as exc:  # one broken step is reported, the others still run
-                    ctx.log(f"  sweep {step.label} (cache {self.cache}) FAILED: {_first_line(exc)}")
-                    self._add(step, None, note=f"failed: {_first_line(exc)}", met=False)
+                    ctx.log(f"  sweep {step.label} (cache {self.cache}) FAILED: {first_line(exc)}")
+                    self._add(step, None, note=f"failed: {first_line(exc)}", met=False)
                 finally:
                     self.progress.end()
         finally:
             self._stop_vtn()
+
+    def _step_once_more_if_the_vtn_died(self, step: Step) -> None:
+        """A step on a VTN that is running; if the VTN died meanwhile, it is started again (same
+        working copy) and the step runs once more: a crash is in the VTN's log, not in the table."""
+        for attempt in (1, 2):
+            if not self.proc.alive():
+                self.ctx.log(f"  the VTN had exited; starting it again (log: {self.proc.log})")
+                self._stop_vtn()
+                self._start_vtn()
+            try:
+                self._step(step)
+                return
+            except Exception:
+                if attempt == 2 or self.proc.alive():
+                    raise
 
     # -- setup ---------------------------------------------------------------------------------------
 
@@ -216,7 +226,8 @@ class _Pass:
     def _start_vtn(self) -> None:
         env = ENV | ({} if self.cache_on else CACHE_OFF)
         stack = contextlib.ExitStack()
-        name = f"vtn-sweep-cache-{self.cache}"
+        self.starts += 1  # a VTN started again logs to its own file: the dead one's log stays
+        name = f"vtn-sweep-cache-{self.cache}" + (f"-{self.starts}" if self.starts > 1 else "")
         self.proc: Proc = stack.enter_context(vtn(self.ctx, self.url, name, env=env))
         self._vtn = stack
 
@@ -225,21 +236,23 @@ class _Pass:
             self._vtn.close()
             self._vtn = None
 
-    def _setup_running(self, steps: list[Step]) -> None:
+    def _setup_running(self, steps: list[Step], took: dict[str, float]) -> None:
         """Setup through the VTN, only for the steps that need it; a failure fails those steps only."""
         reads_reports = any(s.collection == "reports" and s.kind in ("list", "get") for s in steps)
         if reads_reports:
             try:
-                self._seed_reports()
+                with timed(took, "reports"):
+                    self._seed_reports()
             except Exception as exc:
-                self.unready["reports"] = _first_line(exc)
+                self.unready["reports"] = first_line(exc)
         if any(s.api == plan.API20B for s in steps):
             try:
-                client = b20.Client20b(self.proc.port)
-                self.vens20b = b20.register(client, self.m.ven_names[:VENS_20B])
+                with timed(took, "2.0b VENs"):
+                    client = b20.Client20b(self.proc.port)
+                    self.vens20b = b20.register(client, self.m.ven_names[:VENS_20B])
                 self.client20b = client
             except Exception as exc:
-                self.unready["20b"] = _first_line(exc)
+                self.unready["20b"] = first_line(exc)
 
     def _begin(self, step: Step) -> None:
         self._row_started = time.monotonic()
@@ -353,20 +366,7 @@ class _Pass:
             self._measure(step, self._file(step, "", reqs), expect=b20.EXPECT)
 
     def _preflight(self, step: Step, req: Request) -> None:
-        """The step's first request must get the expected answer before anything is measured."""
-        method, path, token, body = req
-        url = f"http://127.0.0.1:{self.proc.port}{path}"
-        if step.kind == "20b":
-            status, answer = post_xml(url, body)
-            if status != 200 or b20.EXPECT not in answer:
-                raise RuntimeError(f"preflight: HTTP {status}, not {b20.EXPECT!r}: {answer[:300]}")
-            return
-        status, doc = http_json(method, url, token or None, json.loads(body) if body else None)
-        want = EXPECTED[step.kind]
-        if status != want:
-            raise RuntimeError(f"preflight: HTTP {status} (expected {want}): {str(doc)[:300]}")
-        if step.kind == "list" and not doc:
-            raise RuntimeError("preflight: empty list (the step would measure nothing)")
+        preflight(self.proc.port, step, req)
 
     def _measure(
         self,

@@ -1,21 +1,29 @@
 """The endpoint sweep's setup and bookkeeping outside the measured runs (bench/sweep.py): its own BL
-client, what a POST step created, 2.0b posts for preflights, per-thread CPU for --profile."""
+client, what a POST step created, the preflight of a step, per-thread CPU for --profile."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.sweep_plan import Obj
+from bench import sweep_20b as b20
+from bench.common import http_json
+from bench.load import Request
+from bench.sweep_plan import Obj, Step
 from shared.enums import Role
 from vtn.storage import open_store
 from vtn.storage import tables as t
 
+EXPECTED = {"list": 200, "get": 200, "create": 201, "update": 200, "delete": 200, "token": 200}
 TABLES = {
     "programs": t.programs,
     "events": t.events,
@@ -92,3 +100,34 @@ def thread_cpu(pid: int) -> dict[str, float]:
         key = "loop" if task.name == str(pid) else "threads"
         out[key] += (int(fields[11]) + int(fields[12])) / tick
     return out
+
+
+def preflight(port: int, step: Step, req: Request) -> None:
+    """The step's first request must get the expected answer before anything is measured."""
+    method, path, token, body = req
+    url = f"http://127.0.0.1:{port}{path}"
+    if step.kind == "20b":
+        status, answer = post_xml(url, body)
+        if status != 200 or b20.EXPECT not in answer:
+            raise RuntimeError(f"preflight: HTTP {status}, not {b20.EXPECT!r}: {answer[:300]}")
+        return
+    status, doc = http_json(method, url, token or None, json.loads(body) if body else None)
+    want = EXPECTED[step.kind]
+    if status != want:
+        raise RuntimeError(f"preflight: HTTP {status} (expected {want}): {str(doc)[:300]}")
+    if step.kind == "list" and not doc:
+        raise RuntimeError("preflight: empty list (the step would measure nothing)")
+
+
+@contextlib.contextmanager
+def timed(into: dict[str, float], what: str) -> Iterator[None]:
+    """Seconds spent in the block, as `into[what]`."""
+    t0 = time.monotonic()
+    try:
+        yield
+    finally:
+        into[what] = time.monotonic() - t0
+
+
+def first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
