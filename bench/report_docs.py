@@ -41,7 +41,8 @@ bench/findings.md.
 NO_SWEEP = """## Endpoint sweep
 
 No endpoint sweep is recorded in bench/results.json: `make bench` (or `python bench/run.py
---scenario sweep`) measures it and writes this table.
+--scenario sweep`) measures it and writes its table here. Earlier sweeps are kept in the findings
+below.
 """
 
 _MACHINE_KEYS = [

@@ -227,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     print("  expected on a quiet 2-core machine (seeded data cached in bench/.data):", flush=True)
     for name, seconds in plan:
         print(f"    {name:<28} {progress.fmt(seconds):>8}", flush=True)
+    if not any(DATA.glob("sqlite-*.json")):
+        print("    + seeding the databases (first run here: a few minutes more)", flush=True)
     busy = f"; load average now {load_start[0]}: expect longer" if load_start[0] > 2 else ""
     print(f"    {'total':<28} {progress.fmt(total):>8}{busy}", flush=True)
     DATA.mkdir(parents=True, exist_ok=True)
