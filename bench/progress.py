@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# Measured on the shared 2-core machine of 2026-12-05 (load average 8-15: the work around each
-# measurement took 0.3-0.9 s; quiet it is about half of that) and the run of 2026-11-26 (866 s for
-# polling, scale, ingest, fan-out, scale-out, mTLS and 2.0b at 10 s + 2 s per measurement).
+# Measured on the shared 2-core machine of 2026-12-05 (load average 8-15: a sweep row took 3.1-4.3 s
+# at 1 s + 2 s; quiet the work around the measurement is shorter) and the run of 2026-11-26 (866 s
+# for polling, scale, ingest, fan-out, scale-out, mTLS and 2.0b at 10 s + 2 s per measurement).
 SWEEP_ROW_OVERHEAD_S = 0.5  # around each sweep row: request file, preflight, wrk starts, /proc reads
 SWEEP_PASS_SETUP_S = 15.0  # a pass: working copy, subscriptions, tokens, VTN start, 2.0b registration
 SWEEP_SEED_S = 20.0  # the sweep's database, the first time (cached in bench/.data afterwards)
@@ -30,10 +30,10 @@ FULL_SECONDS = {
     "scale": 190.0,  # 5 lookups at 3 sizes, and 3 alternating rounds of both sizes
     "ingest": 200.0,  # 5 SQLite and 5 PostgreSQL runs
     "fanout": 40.0,
-    "mqtt": 40.0,
-    "mixed": 40.0,
+    "mqtt": 15.0,  # 8 s at load average 14, seeding 10,000 subscriptions included
+    "mixed": 35.0,  # 31 s at load average 14
     "scaleout": 90.0,
-    "mtls": 60.0,
+    "mtls": 120.0,  # 5 alternating rounds of 10 s per mode, and the handshake probe
     "oadr20b": 120.0,
 }
 QUICK_SECONDS = {"polling": 10.0, "ingest": 30.0, "fanout": 10.0}  # 8, 28, 7 s at load average 9

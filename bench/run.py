@@ -85,6 +85,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="warm-up seconds before each measurement (default 2; quick 1; sweep steps 1)",
     )
     p.add_argument(
+        "--sweep-duration",
+        type=float,
+        help="seconds per sweep step (default: --duration if given, else 2): with --duration, "
+        "the other scenarios' measurements change without the sweep's",
+    )
+    p.add_argument("--sweep-warmup", type=float, help="warm-up seconds per sweep step (default 1)")
+    p.add_argument(
         "--only",
         metavar="PATTERN",
         help="sweep: only the steps whose label ('3.1.0 GET /events/{id} VEN', '2.0b POST "
@@ -174,11 +181,18 @@ def _expected(
     out = [("baseline, before and after", progress.baseline_seconds(ctx.duration, ctx.warmup))]
     for name in selected:
         if name == "sweep":
-            seconds = sweep.expected_seconds(ctx, args.only, args.duration, args.warmup)
+            seconds = sweep.expected_seconds(ctx, args.only, *_sweep_settings(args))
         else:
             seconds = progress.scenario_seconds(name, ctx.quick, ctx.duration, ctx.warmup, recorded)
         out.append((name, seconds))
     return out
+
+
+def _sweep_settings(args: argparse.Namespace) -> tuple[float | None, float | None]:
+    """The sweep's --sweep-duration / --sweep-warmup, else --duration / --warmup (None: its own)."""
+    duration = args.sweep_duration if args.sweep_duration is not None else args.duration
+    warmup = args.sweep_warmup if args.sweep_warmup is not None else args.warmup
+    return duration, warmup
 
 
 def _recorded_timings(mode: str, ctx: Ctx) -> dict[str, Any]:
@@ -233,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    {'total':<28} {progress.fmt(total):>8}{busy}", flush=True)
     DATA.mkdir(parents=True, exist_ok=True)
 
-    sweep_duration, sweep_warmup = sweep.settings(args.duration, args.warmup)
+    sweep_duration, sweep_warmup = sweep.settings(*_sweep_settings(args))
     partial = bool(args.scenario) or bool(args.sizes) or bool(args.db) or bool(args.only)
     run: dict[str, Any] = {
         "mode": mode,
@@ -390,7 +404,7 @@ def _scenarios(
         attempt("oadr20b", scenarios_peer.oadr20b, ctx)
     if "sweep" in selected:
         for backend in ctx.backends([db or "sqlite"]):
-            attempt("sweep", sweep.sweep, ctx, args.only, args.duration, args.warmup, backend)
+            attempt("sweep", sweep.sweep, ctx, args.only, *_sweep_settings(args), backend)
 
     after = recorder.after = _baseline(ctx, base_file, failures)
     if after is not None:

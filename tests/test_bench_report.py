@@ -176,3 +176,10 @@ def test_a_cut_run_keeps_its_rows_and_renders_the_page(
     assert saved["baseline"]["after"] is None and saved["rows"][0]["ratio"] == 0.25
     page = report_docs.DOCS.read_text()
     assert "**cut**" in page and "| 3.1.0 | GET /events |" in page
+
+
+def test_the_sweep_takes_its_own_duration_else_the_runs() -> None:
+    assert bench_run._sweep_settings(bench_run.parse_args([])) == (None, None)
+    assert bench_run._sweep_settings(bench_run.parse_args(["--duration", "5"])) == (5.0, None)
+    both = bench_run.parse_args(["--duration", "8", "--sweep-duration", "2", "--sweep-warmup", "1"])
+    assert bench_run._sweep_settings(both) == (2.0, 1.0)
