@@ -93,11 +93,19 @@ def table(rows: list[dict[str, Any]]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def _cells(row: dict[str, Any] | None, planned: bool) -> list[str]:
-    """req/s, ratio, CPU µs/req, p99 ms of one pass of a sweep step."""
+def _cells(row: dict[str, Any] | None, absent: str) -> list[str]:
+    """req/s, ratio, CPU µs/req, p99 ms of one pass of a sweep step (`absent`: why there is none)."""
     if row is None:
-        return ["*off only*" if not planned else "*missing*", "–", "–", "–"]
+        return [absent, "–", "–", "–"]
     return [num(row["throughput"]), num(row["ratio"], 2), _cpu(row), num(row["p99_ms"], 2)]
+
+
+def _absent_on(x: dict[str, Any]) -> str:
+    """Why a sweep step has no cache-on figure: the cache cannot change it, this run did not plan
+    it (the quick form, BENCH_SWEEP_CACHE=off), or it was planned and not measured (cut)."""
+    if "on" not in x.get("passes", ["off", "on"]):
+        return "*off only*"
+    return "*missing*" if x.get("on_planned", True) else "*not run*"
 
 
 def _by_pass(values: dict[str, str]) -> str:
@@ -109,8 +117,7 @@ def _by_pass(values: dict[str, str]) -> str:
 
 def sweep_table(rows: list[dict[str, Any]], current_run: str | None = None) -> str:
     """The endpoint sweep (bench/sweep.py): one line per endpoint and role, the read cache off and on
-    side by side. A step the cache cannot change is measured with the cache off only (*off only*);
-    *missing*: planned in that pass but not measured (a cut or partial run)."""
+    side by side; where a pass has no figure, `_absent_on` says why (or *missing*)."""
     steps: dict[tuple[str, str, str, str], dict[str, dict[str, Any]]] = {}
     order: dict[tuple[str, str, str, str], float] = {}
     for r in rows:
@@ -130,9 +137,8 @@ def sweep_table(rows: list[dict[str, Any]], current_run: str | None = None) -> s
     lines = []
     for k in sorted(steps, key=lambda k: order[k]):
         by_cache = steps[k]
-        first = next(iter(by_cache.values()))
-        planned = first.get("extra", {}).get("passes", ["off", "on"])
-        cells = _cells(by_cache.get("off"), "off" in planned) + _cells(by_cache.get("on"), "on" in planned)
+        first = next(iter(by_cache.values())).get("extra", {})
+        cells = _cells(by_cache.get("off"), "*missing*") + _cells(by_cache.get("on"), _absent_on(first))
         measured: dict[str, dict[str, Any]] = {c: by_cache[c] for c in ("off", "on") if c in by_cache}
         targets: dict[str, str] = {c: r["target"] for c, r in measured.items() if r.get("target")}
         mets: dict[str, str] = {c: _met(r["met"]) for c, r in measured.items() if r.get("met") is not None}

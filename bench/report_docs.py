@@ -112,8 +112,10 @@ def _section(title: str, run: dict[str, Any], *, sweep: bool) -> str:
             "`read_cache_seconds = 0`, `grant_cache_seconds = 0`; *cache on*: the defaults, measured "
             "only for the endpoints the read cache can change (cached list answers, a VEN's cached "
             "grants, the 2.0b poll cache: bench/sweep_plan.py `cache_dependent`). *off only*: the "
-            "cache takes no part in that endpoint, so it ran once, with the cache off; *missing*: "
-            "planned but not measured (a cut or partial run). *Ratio* against this run's baseline; "
+            "cache takes no part in that endpoint, so it ran once, with the cache off; *not run*: "
+            "the cache can change it but this run left it out (the quick form measures only GET "
+            "/events with the cache on); *missing*: planned but not measured (a cut run). *Ratio* "
+            "against this run's baseline; "
             "on a shared machine compare *VTN CPU µs/req*, not req/s.",
         ]
     out += ["", body]

@@ -128,7 +128,8 @@ def sweep(
     )
     for cache_on in (False, True):  # one VTN and one working copy per cache setting
         if passes[cache_on]:
-            _Pass(ctx, cache_on, dur, warm, backend, progress).run(passes[cache_on])
+            planned_on = {s.label for s in passes[True]}
+            _Pass(ctx, cache_on, dur, warm, backend, progress, planned_on).run(passes[cache_on])
     rows = progress.row_seconds
     if rows:
         ctx.log(
@@ -142,10 +143,18 @@ class _Pass:
     """One cache setting: a working copy of the seeded database, one VTN, every selected step."""
 
     def __init__(
-        self, ctx: Ctx, cache_on: bool, duration: float, warmup: float, backend: str, progress: Progress
+        self,
+        ctx: Ctx,
+        cache_on: bool,
+        duration: float,
+        warmup: float,
+        backend: str,
+        progress: Progress,
+        planned_on: set[str],
     ) -> None:
         self.ctx, self.cache_on, self.duration, self.warmup = ctx, cache_on, duration, warmup
         self.backend, self.progress = backend, progress
+        self.planned_on = planned_on  # the steps this run measures with the cache on
         self.cache = "on" if cache_on else "off"
         self.created: dict[tuple[str, str, str], list[Obj]] = {}
         self.next_n: dict[tuple[str, str, str], int] = {}
@@ -411,6 +420,7 @@ class _Pass:
             "cache": self.cache,
             # The passes this step is measured in (a step the cache cannot change: "off" only).
             "passes": ["on" if p else "off" for p in plan.passes(step)],
+            "on_planned": step.label in self.planned_on,  # in this run (the quick form has fewer)
             "seconds": round(time.monotonic() - self._row_started, 1),  # wall time of the step
             "order": self.order.get(step.label, len(self.order)),
         }

@@ -66,24 +66,31 @@ def test_a_partial_run_replaces_only_its_rows_and_modes_stay_apart(tmp_path: Pat
 
 
 def test_the_sweep_table_puts_both_passes_side_by_side_and_says_what_was_not_run() -> None:
+    both = ["off", "on"]
+    quick_form = {"on_planned": False}
     rows = [
-        _sweep_row("3.1.0 GET /events", "VEN", "off", 2000.0, ["off", "on"], target="≥ 0.25×", met=False),
-        _sweep_row("3.1.0 GET /events", "VEN", "on", 8000.0, ["off", "on"], target="≥ 0.7×", met=True),
+        _sweep_row("3.1.0 GET /events", "VEN", "off", 2000.0, both, target="≥ 0.25×", met=False),
+        _sweep_row("3.1.0 GET /events", "VEN", "on", 8000.0, both, target="≥ 0.7×", met=True),
         _sweep_row("3.1.0 GET /vens", "BL", "off", 5000.0, ["off"]),
-        _sweep_row("3.1.0 GET /programs", "BL", "off", 4000.0, ["off", "on"], run="OLD"),
+        _sweep_row("3.1.0 GET /programs", "BL", "off", 4000.0, both, run="OLD"),
+        _sweep_row("3.0.1 GET /programs", "BL", "off", 4000.0, both),
         _sweep_row("3.1.0 POST /events", "BL", "off", None, ["off"], note="failed: boom", met=False),
         Row("polling", "GET /events", "sqlite", "1,000 VENs", 1.0).as_dict(),
     ]
+    rows[4]["extra"] |= quick_form
     text = report.sweep_table(rows, current_run="NEW")
-    lines = {ln.split(" | ")[1] + " " + ln.split(" | ")[2]: ln for ln in text.splitlines()[2:]}
-    assert len(lines) == 4  # one line per endpoint and role; other scenarios are not in it
-    events = lines["GET /events VEN"]
+    body = text.splitlines()[2:]
+    lines = {" ".join(cell.strip() for cell in ln.split("|")[1:4]): ln for ln in body}
+    assert len(body) == len(lines) == 5  # one line per endpoint and role; no other scenario
+    events = lines["3.1.0 GET /events VEN"]
     assert "2,000" in events and "8,000" in events
     assert "off: ≥ 0.25× · on: ≥ 0.7×" in events and "off: **no** · on: yes" in events
-    assert "*off only*" in lines["GET /vens BL"]  # the cache cannot change it: measured once
-    assert "*missing*" in lines["GET /programs BL"]  # planned with the cache on, not measured
-    assert "from the run of OLD" in lines["GET /programs BL"]
-    assert "failed: boom" in lines["POST /events BL"] and "**no**" in lines["POST /events BL"]
+    assert "*off only*" in lines["3.1.0 GET /vens BL"]  # the cache cannot change it: measured once
+    assert "*missing*" in lines["3.1.0 GET /programs BL"]  # planned with the cache on, not measured
+    assert "from the run of OLD" in lines["3.1.0 GET /programs BL"]
+    assert "*not run*" in lines["3.0.1 GET /programs BL"]  # left out by this run (the quick form)
+    failed = lines["3.1.0 POST /events BL"]
+    assert "failed: boom" in failed and "**no**" in failed
 
 
 def _sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
