@@ -14,7 +14,6 @@ its rows; docs/performance.md is rendered from bench/results.json at the end, cu
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import shlex
 import signal
@@ -42,6 +41,7 @@ from bench import (  # noqa: E402
 from bench.common import DATA, DEFAULT_PG_URL, _pg_version, machine_info  # noqa: E402
 from bench.context import Ctx, run_baseline  # noqa: E402
 from bench.load import LoadResult, have_wrk  # noqa: E402
+from bench.recorder import Recorder, Stopped, finalize, stop  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.seed import clean, ensure, mint_tokens  # noqa: E402
 
@@ -115,63 +115,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def finalize(rows: list[Row], baseline: float) -> None:
-    """Ratios against the run's baseline, and targets stated as minimum throughput/ratio."""
-    for row in rows:
-        if row.throughput is None or row.scenario == "fanout" or row.extra.get("own_load"):
-            continue  # no like-for-like baseline: other units, or a load generator of their own
-        row.baseline_rps = round(baseline, 1)
-        row.ratio = round(row.throughput / baseline, 3) if baseline else None
-        checks = []
-        if "min_rps" in row.extra:
-            checks.append(row.throughput >= row.extra["min_rps"])
-        if "min_ratio" in row.extra and row.ratio is not None:
-            checks.append(row.ratio >= row.extra["min_ratio"])
-        if checks and row.met is None:
-            row.met = all(checks) and row.errors == 0
-
-
 def _ingest_run(spec: str) -> tuple[int, int, int]:
     """ "2x64" -> (2, 64, 0); "1x64w1" -> (1, 64, 1): processes, connections, intake workers."""
     head, _, workers = spec.lower().partition("w")
     processes, connections = head.split("x")
     return int(processes), int(connections), int(workers or 0)
-
-
-class Stopped(BaseException):
-    """SIGTERM: end the run as Ctrl-C does (servers stopped, rows kept, the page rendered)."""
-
-
-def _stop(signum: int, _frame: object) -> None:
-    raise Stopped(f"signal {signal.Signals(signum).name}")
-
-
-class Recorder:
-    """Writes the run's rows to bench/results.json as they come (ctx.on_row)."""
-
-    def __init__(self, run: dict[str, Any], rows: list[Row], partial: bool, write: bool) -> None:
-        self.run, self.rows, self.partial, self.write = run, rows, partial, write
-        self.before: LoadResult | None = None  # the baseline before the scenarios
-        self.after: LoadResult | None = None  # and after them
-
-    @property
-    def baseline(self) -> float | None:
-        """What ratios are taken against while the run goes: the baseline measured before."""
-        return self.before.rps if self.before is not None else None
-
-    def row(self, row: Row) -> None:
-        row.run = self.run["started"]
-        self.save(final=False)
-
-    def save(self, final: bool) -> dict[str, Any]:
-        rows = self.rows
-        if not final and self.baseline is not None:  # provisional ratios, on copies
-            rows = [copy.copy(r) for r in rows]
-            finalize(rows, self.baseline)
-        self.run["rows"] = [r.as_dict() for r in rows]
-        if not self.write:
-            return {}
-        return report.merge(self.run, self.partial, final=final)
 
 
 def _expected(
@@ -280,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     recorder = Recorder(run, ctx.rows, partial, write=not args.no_docs)
     ctx.on_row = recorder.row
-    previous = signal.signal(signal.SIGTERM, _stop)
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         _scenarios(args, ctx, selected, sizes, run, recorder, plan)
         run["status"] = "complete"
