@@ -80,8 +80,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Benchmarks: the VTN and the load run as separate processes; results in bench/results.json and
-# docs/performance.md. Never part of `make test`.
+# Benchmarks: the VTN and the load run as separate processes; results in bench/results.json (written
+# row by row: a cut run keeps its rows) and docs/performance.md. `bench` about 25 minutes on a quiet
+# 2-core machine (the endpoint sweep ~9 of them), `bench-quick` 2-3; each prints its expected time
+# first. Never part of `make test`.
 bench: install
 	$(BIN)/python bench/run.py
 

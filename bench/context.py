@@ -46,6 +46,7 @@ class Ctx:
     uvloop: bool = False
     log: Callable[[str], None] = print
     rows: list[Row] = field(default_factory=list)
+    on_row: Callable[[Row], None] | None = None  # told of each row as it is added (results.json)
 
     def backends(self, wanted: list[str]) -> list[str]:
         """The requested backends that can run here (PostgreSQL only when reachable)."""
@@ -70,6 +71,8 @@ class Ctx:
                 f" machine busy {load['machine_busy_cores']} cores: {load.get('cores_by_group')})"
             )
         self.log(f"  {row.scenario}: {row.name} ({row.db}, {row.size}): {thr}{lat}{rss} {row.note}{met}")
+        if self.on_row is not None:
+            self.on_row(row)
         return row
 
     def requests_file(self, name: str, requests: list[Request]) -> Path:

@@ -1,6 +1,8 @@
 """Endpoint sweep (`bench/run.py --scenario sweep`): every endpoint of the 3.1.0, 3.0.1 and 2.0b
 APIs, as VEN and as BL, on one seeded SQLite database (or PostgreSQL: `--db postgresql`), with the
-read cache off and then on.
+read cache off; then, with the read cache on, the steps the cache can change (bench/sweep_plan.py
+`cache_dependent`: cached list answers, cached grants, the 2.0b poll cache). The others run the
+same code with the cache on, so they are measured once and the table says so.
 
 Data: 1,000 VENs with 10 resources each, 20 events of 24 hourly intervals (10 untargeted, 10 for 10
 of the 100 groups: a VEN sees 11), one program; added to the working copy of each pass: 100 VEN
@@ -9,7 +11,10 @@ subscriptions, 200 VEN reports (posted before the steps), one BL client with a k
 Every step (bench/sweep_plan.py) is checked before it is measured (its first request must get the
 expected status, a list must not be empty), and every answer of the measured run is counted:
 wrk's non-2xx count, and for 2.0b the responseCode in the body. A step whose answers are mostly
-errors is a bug of the sweep: its row says so instead of a throughput worth reading.
+errors is a bug of the sweep: its row says so instead of a throughput worth reading. A step that
+fails records its error as its row and the sweep goes on (a VTN that died is started again); a
+pass whose setup fails records every one of its steps as failed. Progress: `[k/N] step (elapsed,
+ETA)` before each step.
 
 The VTN runs with the limits of bench/common.py UNLIMITED off, no delivery worker (the sweep's
 writes start no fan-out, see bench/sweep_plan.py), plain-HTTP webhooks allowed and no echo
@@ -19,30 +24,26 @@ is `read_cache_seconds = 0` and `grant_cache_seconds = 0` (docs/config-reference
 
 from __future__ import annotations
 
-import asyncio
-import json
+import contextlib
 import math
 import os
 import re
-import urllib.error
-import urllib.request
+import time
 from pathlib import Path
-
-from sqlalchemy import select
 
 from bench import sweep_20b as b20
 from bench import sweep_plan as plan
-from bench.common import http_json
+from bench.common import Proc
 from bench.context import Ctx, vtn
 from bench.load import LoadResult, Request, run_load
+from bench.progress import SWEEP_PASS_SETUP_S, Progress, fmt, sweep_row_seconds, sweep_seconds
 from bench.report import Row
 from bench.seed import SeedSpec, add_subscriptions, ensure, mint_tokens, working_copy
 from bench.sweep_plan import VEN, Obj, Step, World
+from bench.sweep_setup import add_bl_client, created, first_line, preflight, thread_cpu, timed
 from shared.durations import to_us, utcnow
 from shared.enums import Role
 from vtn.core.ids import assigned_id
-from vtn.storage import open_store
-from vtn.storage import tables as t
 
 SPEC = SeedSpec("sweep-1000", 1000, resources_per_ven=10, events=20, intervals=24)
 SUBSCRIPTIONS = 100
@@ -54,7 +55,7 @@ UPDATE_POOL = 2000
 ERROR_SHARE = 0.01  # more errors than this: the step is broken, not slow
 MIN_ANSWERS = 50  # fewer in a measured run (a slow step on a busy machine): measure it again, longer
 RETRY_FACTOR = 3
-DURATION, WARMUP = 2.0, 1.0  # per step unless --duration / --warmup
+DURATION, WARMUP = 2.0, 1.0  # per step unless --duration / --warmup (wrk runs whole seconds)
 ENV = {
     "VTN_DELIVERY_WORKER": "false",
     "VTN_WEBHOOK_REQUIRE_HTTPS": "false",
@@ -62,19 +63,14 @@ ENV = {
     "VTN_WEBHOOK_ECHO_CHALLENGE": "false",
 }
 CACHE_OFF = {"VTN_READ_CACHE_SECONDS": "0", "VTN_GRANT_CACHE_SECONDS": "0"}
-TABLES = {
-    "programs": t.programs,
-    "events": t.events,
-    "reports": t.reports,
-    "subscriptions": t.subscriptions,
-    "vens": t.vens,
-    "resources": t.resources,
-}
-EXPECTED = {"list": 200, "get": 200, "create": 201, "update": 200, "delete": 200, "token": 200}
 
 
-def selected(only: str | None, quick: bool) -> dict[bool, list[Step]]:
-    """The steps of each pass (cache off: False, on: True), filtered by --only (substring or regex)."""
+def selected(only: str | None, quick: bool, cache: str = "") -> dict[bool, list[Step]]:
+    """The steps of each pass (cache off: False, on: True), filtered by --only (substring or regex).
+
+    The cache-on pass runs only the steps the read cache can change (the quick form: GET /events).
+    `cache` ("off" or "on", BENCH_SWEEP_CACHE) runs one pass only; asked for by name, the cache-on
+    pass runs every selected step (to check that a step does not depend on the cache)."""
 
     def match(step: Step) -> bool:
         if not only:
@@ -83,12 +79,27 @@ def selected(only: str | None, quick: bool) -> dict[bool, list[Step]]:
         return only.lower() in label.lower() or re.search(only, label, re.IGNORECASE) is not None
 
     everything = [s for s in plan.steps() if match(s)]
-    if not quick:
-        return {False: everything, True: everything}
-    return {
-        False: [s for s in everything if s.label in plan.QUICK_OFF],
-        True: [s for s in everything if s.label in plan.QUICK_ON],
-    }
+    if quick:
+        off = [s for s in everything if s.label in plan.QUICK_OFF]
+        on = [s for s in everything if s.label in plan.QUICK_ON]
+    else:
+        off, on = everything, [s for s in everything if plan.cache_dependent(s)]
+    if cache == "on":
+        return {False: [], True: on if quick else everything}
+    if cache == "off":
+        return {False: off, True: []}
+    return {False: off, True: on}
+
+
+def settings(duration: float | None, warmup: float | None) -> tuple[float, float]:
+    """Seconds per step and of its warm-up: --duration / --warmup, else the sweep's own."""
+    return duration or DURATION, WARMUP if warmup is None else warmup
+
+
+def expected_seconds(ctx: Ctx, only: str | None, duration: float | None, warmup: float | None) -> float:
+    passes = selected(only, ctx.quick, os.environ.get("BENCH_SWEEP_CACHE", ""))
+    dur, warm = settings(duration, warmup)
+    return sweep_seconds([len(passes[False]), len(passes[True])], dur, warm)
 
 
 def sweep(
@@ -98,78 +109,120 @@ def sweep(
     warmup: float | None = None,
     backend: str = "sqlite",
 ) -> None:
-    passes = selected(only, ctx.quick)
+    # BENCH_SWEEP_CACHE=off|on: one pass only (profiling a step does not need both).
+    passes = selected(only, ctx.quick, os.environ.get("BENCH_SWEEP_CACHE", ""))
     if not any(passes.values()):
         raise RuntimeError(f"--only {only!r} matches no sweep step (see bench/sweep_plan.py)")
-    # BENCH_SWEEP_CACHE=off|on: one pass only (profiling a step does not need both).
-    only_cache = os.environ.get("BENCH_SWEEP_CACHE", "")
+    dur, warm = settings(duration, warmup)
+    counts = [len(passes[False]), len(passes[True])]
+    ctx.log(
+        f"  sweep: {counts[0]} steps with the read cache off, {counts[1]} with it on (the steps the "
+        f"cache can change), {warm:g} s warm-up + {dur:g} s each; expected "
+        f"{fmt(sweep_seconds(counts, dur, warm))} on a quiet machine"
+    )
+    progress = Progress(
+        sum(counts),
+        sweep_row_seconds(dur, warm),
+        log=ctx.log,
+        pending_setup_s=SWEEP_PASS_SETUP_S * sum(1 for n in counts if n),
+    )
     for cache_on in (False, True):  # one VTN and one working copy per cache setting
-        if only_cache and only_cache != ("on" if cache_on else "off"):
-            continue
         if passes[cache_on]:
-            warm = WARMUP if warmup is None else warmup
-            _Pass(ctx, cache_on, duration or DURATION, warm, backend).run(passes[cache_on])
-
-
-def _add_bl_client(url: str) -> tuple[str, str]:
-    """A BL client whose secret the sweep knows (the seed's is never shown)."""
-
-    async def run() -> tuple[str, str]:
-        store = open_store(url)
-        try:
-            async with store.transaction() as tx:
-                new = await tx.clients.add("sweep-bl", Role.BL, client_id="bl-sweep")
-                return new.record.client_id, new.secret
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
-
-
-def _created(url: str, collection: str, since_us: int, until_us: int) -> list[Obj]:
-    """The objects written to `collection` in a time window (the POST step that ran then)."""
-    table = TABLES[collection]
-    cols = [table.c.id, table.c.client_id if "client_id" in table.c else None]
-    cols.append(table.c.ven_id if "ven_id" in table.c else None)
-
-    async def run() -> list[Obj]:
-        store = open_store(url)
-        try:
-            async with store.read() as tx:
-                query = select(*[c for c in cols if c is not None]).where(
-                    table.c.created_us >= since_us, table.c.created_us <= until_us
-                )
-                rows = (await tx.conn.execute(query.order_by(table.c.created_us))).all()
-        finally:
-            await store.close()
-        out: list[Obj] = []
-        for row in rows:
-            values = list(row)
-            client = values.pop(1) if cols[1] is not None else None
-            ven = values.pop(1) if cols[2] is not None else None
-            out.append((str(values[0]), client, ven))
-        return out
-
-    return asyncio.run(run())
+            planned_on = {s.label for s in passes[True]}
+            _Pass(ctx, cache_on, dur, warm, backend, progress, planned_on).run(passes[cache_on])
+    rows = progress.row_seconds
+    if rows:
+        ctx.log(
+            f"  sweep: {len(rows)} steps in {fmt(progress.elapsed())} "
+            f"({sum(rows) / len(rows):.1f} s per step, setup included: "
+            f"{progress.elapsed() / len(rows):.1f} s)"
+        )
 
 
 class _Pass:
     """One cache setting: a working copy of the seeded database, one VTN, every selected step."""
 
-    def __init__(self, ctx: Ctx, cache_on: bool, duration: float, warmup: float, backend: str) -> None:
+    def __init__(
+        self,
+        ctx: Ctx,
+        cache_on: bool,
+        duration: float,
+        warmup: float,
+        backend: str,
+        progress: Progress,
+        planned_on: set[str],
+    ) -> None:
         self.ctx, self.cache_on, self.duration, self.warmup = ctx, cache_on, duration, warmup
-        self.backend = backend
+        self.backend, self.progress = backend, progress
+        self.planned_on = planned_on  # the steps this run measures with the cache on
         self.cache = "on" if cache_on else "off"
         self.created: dict[tuple[str, str, str], list[Obj]] = {}
         self.next_n: dict[tuple[str, str, str], int] = {}
         self.vens20b: list[b20.Ven20b] = []
+        self.unready: dict[str, str] = {}  # "reports" | "20b": why that part of the setup failed
+        self._vtn: contextlib.ExitStack | None = None
+        self.starts = 0  # VTNs started for this pass (one, unless one died)
+        self._row_started = time.monotonic()
+        self.order = {s.label: i for i, s in enumerate(plan.steps())}  # the table's order
 
     def run(self, steps: list[Step]) -> None:
+        ctx = self.ctx
+        ctx.log(f"  sweep, read cache {self.cache}: {len(steps)} steps")
+        took: dict[str, float] = {}
+        try:
+            with timed(took, "data"):
+                self._setup()
+            with timed(took, "VTN start"):
+                self._start_vtn()
+            self._setup_running(steps, took)
+            ctx.log("  setup: " + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
+        except Exception as exc:  # every step of the pass is reported, none measured
+            ctx.log(f"  sweep setup (cache {self.cache}) FAILED: {first_line(exc)}")
+            for step in steps:
+                self._begin(step)
+                self._add(step, None, note=f"sweep setup failed: {first_line(exc)}", met=False)
+                self.progress.end()
+            self._stop_vtn()
+            return
+        finally:
+            self.progress.setup_done(SWEEP_PASS_SETUP_S)
+        try:
+            for step in steps:
+                self._begin(step)
+                try:
+                    self._step_once_more_if_the_vtn_died(step)
+                except Exception as exc:  # one broken step is reported, the others still run
+                    ctx.log(f"  sweep {step.label} (cache {self.cache}) FAILED: {first_line(exc)}")
+                    self._add(step, None, note=f"failed: {first_line(exc)}", met=False)
+                finally:
+                    self.progress.end()
+        finally:
+            self._stop_vtn()
+
+    def _step_once_more_if_the_vtn_died(self, step: Step) -> None:
+        """A step on a VTN that is running; if the VTN died meanwhile, it is started again (same
+        working copy) and the step runs once more: a crash is in the VTN's log, not in the table."""
+        for attempt in (1, 2):
+            if not self.proc.alive():
+                self.ctx.log(f"  the VTN had exited; starting it again (log: {self.proc.log})")
+                self._stop_vtn()
+                self._start_vtn()
+            try:
+                self._step(step)
+                return
+            except Exception:
+                if attempt == 2 or self.proc.alive():
+                    raise
+
+    # -- setup ---------------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        """The pass's working copy and what the steps' requests are built from."""
         ctx = self.ctx
         m = ensure(SPEC, self.backend, ctx.pg_url, log=ctx.log)
         self.url = working_copy(m, self.backend, ctx.pg_url, f"sweep-cache-{self.cache}")
         sub_ids = add_subscriptions(self.url, m, SUBSCRIPTIONS, plan.CALLBACK)
-        bl_client, bl_secret = _add_bl_client(self.url)
+        bl_client, bl_secret = add_bl_client(self.url)
         tokens = mint_tokens(self.url, m.client_ids)
         bl_token = mint_tokens(self.url, [m.bl_client_id], Role.BL)[0]
         self.report_keys = [f"sweep-report-{i:04d}" for i in range(REPORTS)]
@@ -177,25 +230,42 @@ class _Pass:
         # VEN's client id and the key (vtn/core/ids.py), which is what the GET steps must ask for.
         report_ids = [assigned_id(m.client_ids[i], k) or k for i, k in enumerate(self.report_keys)]
         self.w = World(m, tokens, bl_token, bl_client, bl_secret, report_ids, sub_ids)
-        env = ENV | ({} if self.cache_on else CACHE_OFF)
-        ctx.log(f"  sweep, read cache {self.cache}: {len(steps)} steps")
-        with vtn(ctx, self.url, f"vtn-sweep-cache-{self.cache}", env=env) as proc:
-            self.proc = proc
-            self._seed_reports()
-            if any(s.api == plan.API20B for s in steps):
-                client = b20.Client20b(proc.port)
-                names = m.ven_names[:VENS_20B]
-                self.vens20b = b20.register(client, names)
-                self.client20b = client
-            for step in steps:
-                try:
-                    self._step(step)
-                except Exception as exc:  # one broken step is reported, the others still run
-                    first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-                    ctx.log(f"  sweep {step.label} (cache {self.cache}) FAILED: {first}")
-                    self._add(step, None, note=f"sweep bug: {first}", met=False)
+        self.m = m
 
-    # -- setup ---------------------------------------------------------------------------------------
+    def _start_vtn(self) -> None:
+        env = ENV | ({} if self.cache_on else CACHE_OFF)
+        stack = contextlib.ExitStack()
+        self.starts += 1  # a VTN started again logs to its own file: the dead one's log stays
+        name = f"vtn-sweep-cache-{self.cache}" + (f"-{self.starts}" if self.starts > 1 else "")
+        self.proc: Proc = stack.enter_context(vtn(self.ctx, self.url, name, env=env))
+        self._vtn = stack
+
+    def _stop_vtn(self) -> None:
+        if self._vtn is not None:
+            self._vtn.close()
+            self._vtn = None
+
+    def _setup_running(self, steps: list[Step], took: dict[str, float]) -> None:
+        """Setup through the VTN, only for the steps that need it; a failure fails those steps only."""
+        reads_reports = any(s.collection == "reports" and s.kind in ("list", "get") for s in steps)
+        if reads_reports:
+            try:
+                with timed(took, "reports"):
+                    self._seed_reports()
+            except Exception as exc:
+                self.unready["reports"] = first_line(exc)
+        if any(s.api == plan.API20B for s in steps):
+            try:
+                with timed(took, "2.0b VENs"):
+                    client = b20.Client20b(self.proc.port)
+                    self.vens20b = b20.register(client, self.m.ven_names[:VENS_20B])
+                self.client20b = client
+            except Exception as exc:
+                self.unready["20b"] = first_line(exc)
+
+    def _begin(self, step: Step) -> None:
+        self._row_started = time.monotonic()
+        self.progress.begin(f"{step.label}, cache {self.cache}")
 
     def _seed_reports(self) -> None:
         """VEN i's report for i < REPORTS, with a known key (our extension: client-chosen report ids)."""
@@ -232,6 +302,10 @@ class _Pass:
 
     def _step(self, step: Step) -> None:
         w = self.w
+        if step.api == plan.API20B and "20b" in self.unready:
+            raise RuntimeError(f"2.0b setup failed: {self.unready['20b']}")
+        if step.collection == "reports" and step.kind in ("list", "get") and "reports" in self.unready:
+            raise RuntimeError(f"seeding the reports failed: {self.unready['reports']}")
         if step.kind in ("list", "get", "token"):
             reqs = plan.token_requests(step, w) if step.kind == "token" else plan.read_requests(step, w)
             self._preflight(step, reqs[0])
@@ -264,7 +338,7 @@ class _Pass:
         else:
             self._send_all(f"sweep-{self.cache}-setup", reqs)
         key = (step.api, step.collection, step.role)
-        self.created[key] = self.created.get(key, []) + _created(
+        self.created[key] = self.created.get(key, []) + created(
             self.url, step.collection, since, to_us(utcnow())
         )
 
@@ -301,20 +375,7 @@ class _Pass:
             self._measure(step, self._file(step, "", reqs), expect=b20.EXPECT)
 
     def _preflight(self, step: Step, req: Request) -> None:
-        """The step's first request must get the expected answer before anything is measured."""
-        method, path, token, body = req
-        url = f"http://127.0.0.1:{self.proc.port}{path}"
-        if step.kind == "20b":
-            status, answer = _post_xml(url, body)
-            if status != 200 or b20.EXPECT not in answer:
-                raise RuntimeError(f"preflight: HTTP {status}, not {b20.EXPECT!r}: {answer[:300]}")
-            return
-        status, doc = http_json(method, url, token or None, json.loads(body) if body else None)
-        want = EXPECTED[step.kind]
-        if status != want:
-            raise RuntimeError(f"preflight: HTTP {status} (expected {want}): {str(doc)[:300]}")
-        if step.kind == "list" and not doc:
-            raise RuntimeError("preflight: empty list (the step would measure nothing)")
+        preflight(self.proc.port, step, req)
 
     def _measure(
         self,
@@ -329,7 +390,7 @@ class _Pass:
         # py-spy's sampling: read the profile, not the row).
         slug = re.sub(r"[^a-z0-9]+", "-", step.label.lower()).strip("-")
         spy = self.ctx.start_profile(self.proc, f"sweep-{self.cache}-{slug}", self.duration + self.warmup)
-        threads0 = _thread_cpu(self.proc.pid_main) if self.ctx.profile else {}
+        threads0 = thread_cpu(self.proc.pid_main) if self.ctx.profile else {}
         r = self.ctx.measure(
             self.proc,
             reqfile,
@@ -341,7 +402,7 @@ class _Pass:
         )
         self.ctx.stop_profile(spy)
         if threads0 and r.requests:  # where the CPU went, per thread name (µs per answer)
-            threads1 = _thread_cpu(self.proc.pid_main)
+            threads1 = thread_cpu(self.proc.pid_main)
             split = {k: round((v - threads0.get(k, 0.0)) / r.requests * 1e6) for k, v in threads1.items()}
             self.ctx.log(f"  threads (CPU µs/req over warm-up and run, {r.requests} answers): {split}")
         if r.requests < MIN_ANSWERS and not once:  # the warm-up was the first run
@@ -357,6 +418,11 @@ class _Pass:
             "endpoint": step.endpoint,
             "role": step.role,
             "cache": self.cache,
+            # The passes this step is measured in (a step the cache cannot change: "off" only).
+            "passes": ["on" if p else "off" for p in plan.passes(step)],
+            "on_planned": step.label in self.planned_on,  # in this run (the quick form has fewer)
+            "seconds": round(time.monotonic() - self._row_started, 1),  # wall time of the step
+            "order": self.order.get(step.label, len(self.order)),
         }
         row = Row("sweep", f"{step.api} {step.endpoint}", self.backend, f"{step.role}, cache {self.cache}")
         if aim is not None:
@@ -372,29 +438,3 @@ class _Pass:
                 met = False
         row.note, row.met, row.extra = note, met, extra
         self.ctx.add(row)
-
-
-def _post_xml(url: str, body: str) -> tuple[int, str]:
-    req = urllib.request.Request(
-        url, data=body.encode(), method="POST", headers={"Content-Type": "application/xml"}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, resp.read().decode(errors="replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
-
-
-def _thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds so far of the main thread of `pid` (the event loop) and of its other threads
-    (SQLite connections, executors), from Linux /proc."""
-    out = {"loop": 0.0, "threads": 0.0}
-    tick = os.sysconf("SC_CLK_TCK")
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        key = "loop" if task.name == str(pid) else "threads"
-        out[key] += (int(fields[11]) + int(fields[12])) / tick
-    return out

@@ -11,7 +11,7 @@ subscriptions ask for PROGRAM deletions only (their steps run last), so no write
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.load import Request
@@ -59,6 +59,9 @@ class World:
     bl_secret: str
     report_ids: list[str]  # the i-th: VEN i's seeded report
     sub_ids: list[str]  # the i-th: VEN i's seeded subscription
+    # Event and report bodies by shape, spelled once with NAME/CLIENT marks (a write step sends
+    # thousands; building each from a dict took ~0.3 ms, seconds per step).
+    templates: dict[tuple[object, ...], str] = field(default_factory=dict)
 
     def token_of(self, client_id: str | None) -> str:
         if client_id is None or not client_id.startswith("ven-bench-"):
@@ -172,22 +175,45 @@ def _name(step: Step, n: int) -> str:
     return f"sweep-{step.api}-{step.role}-{step.collection}-{n}".lower()
 
 
-def _event(step: Step, w: World, n: int, name: str) -> dict[str, Any]:
-    doc = event_request(w.m.program_id, n % 20, [SWEEP_GROUP], 24).model_dump(
+NAME, CLIENT = "@sweep-name@", "@sweep-client@"  # marks in a template, replaced per request
+
+
+def _template(w: World, key: tuple[object, ...], build: Any) -> str:
+    found = w.templates.get(key)
+    if found is None:
+        found = w.templates[key] = _dump(build())
+    return found
+
+
+def _event_doc(step: Step, w: World, k: int) -> dict[str, Any]:
+    doc = event_request(w.m.program_id, k, [SWEEP_GROUP], 24).model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
-    doc["eventName"] = name
+    doc["eventName"] = NAME
     if step.api == API301:
         doc["targets"] = [{"type": "GROUP", "values": [SWEEP_GROUP]}]
     return doc
 
 
-def _report(step: Step, w: World, n: int, client_name: str, name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(report_body(w.m.untargeted_event_ids[0], client_name, n))
-    doc["reportName"] = name
+def _event(step: Step, w: World, n: int, name: str) -> str:
+    """An event of 24 intervals (one of 20 shapes) targeted at the sweep's group, named `name`."""
+    k = n % 20
+    return _template(w, ("event", step.api, k), lambda: _event_doc(step, w, k)).replace(NAME, name, 1)
+
+
+def _report_doc(step: Step, w: World, n: int) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(report_body(w.m.untargeted_event_ids[0], CLIENT, n))
+    doc["reportName"] = NAME
     if step.api == API301:
         doc["programID"] = w.m.program_id
     return doc
+
+
+def _report(step: Step, w: World, n: int, client_name: str, name: str) -> str:
+    """A usage report of 24 intervals (its values one of 17 shapes) by `client_name`."""
+    k = n % 17
+    text = _template(w, ("report", step.api, k), lambda: _report_doc(step, w, k))
+    return text.replace(CLIENT, client_name, 1).replace(NAME, name, 1)
 
 
 def _subscription(step: Step, w: World, name: str) -> dict[str, Any]:
@@ -214,12 +240,13 @@ def create_request(step: Step, w: World, n: int) -> Request:
     token = w.ven_tokens[i] if step.role == VEN else w.bl_token
     path = f"/{coll}"
     doc: dict[str, Any]
+    if coll == "events":
+        return ("POST", base + path, token, _event(step, w, n, name))
+    if coll == "reports":
+        client_name = m.ven_names[i] if step.role == VEN else "sweep-bl"
+        return ("POST", base + path, token, _report(step, w, n, client_name, name))
     if coll == "programs":
         doc = {"programName": name}
-    elif coll == "events":
-        doc = _event(step, w, n, name)
-    elif coll == "reports":
-        doc = _report(step, w, n, m.ven_names[i] if step.role == VEN else "sweep-bl", name)
     elif coll == "subscriptions":
         doc = _subscription(step, w, name)
     elif coll == "vens":
@@ -250,14 +277,16 @@ def update_request(step: Step, w: World, obj: Obj, n: int) -> Request:
     """A PUT of an object a POST step created, by its creator: same kind of body, new content."""
     oid, client_id, ven_id = obj
     coll, name = step.collection, f"sweep-put-{oid}"
+    token = w.token_of(client_id) if step.role == VEN else w.bl_token
     doc: dict[str, Any]
+    if coll == "events":
+        return ("PUT", object_path(step, obj), token, _event(step, w, n, name))
+    if coll == "reports":
+        i = int(client_id.removeprefix("ven-bench-")) if step.role == VEN and client_id else None
+        client_name = w.m.ven_names[i] if i is not None else "sweep-bl"
+        return ("PUT", object_path(step, obj), token, _report(step, w, n, client_name, name))
     if coll == "programs":
         doc = {"programName": name}
-    elif coll == "events":
-        doc = _event(step, w, n, name)
-    elif coll == "reports":
-        i = int(client_id.removeprefix("ven-bench-")) if step.role == VEN and client_id else None
-        doc = _report(step, w, n, w.m.ven_names[i] if i is not None else "sweep-bl", name)
     elif coll == "subscriptions":
         doc = _subscription(step, w, name)
     elif coll == "vens":
@@ -273,17 +302,43 @@ def update_request(step: Step, w: World, obj: Obj, n: int) -> Request:
             doc["objectType"] = "BL_RESOURCE_REQUEST" if step.role == BL else "VEN_RESOURCE_REQUEST"
             if step.role == BL:
                 doc["clientID"] = client_id
-    return (
-        "PUT",
-        object_path(step, obj),
-        w.token_of(client_id) if step.role == VEN else w.bl_token,
-        _dump(doc),
-    )
+    return ("PUT", object_path(step, obj), token, _dump(doc))
 
 
 def delete_request(step: Step, w: World, obj: Obj) -> Request:
     token = w.token_of(obj[1]) if step.role == VEN else w.bl_token
     return ("DELETE", object_path(step, obj), token, "")
+
+
+# ------------------------------------------------------------------------------- read cache passes
+
+# What the read cache (vtn/services/read_cache.py) can change, found in the handlers: list answers
+# kept by `core.cached` (3.1 and 3.0.1 GET /programs and GET /events, both roles), a VEN's grants
+# kept for `core.permission` (every VEN request that asks for it: programs and events read by VEN,
+# and the VEN writes of reports and subscriptions, which take the caller's permission), and the
+# 2.0b poll cache, which re-reads the change stamps whenever its marker in the read cache is gone
+# (oadrPoll). BL's permission never reads grants. Everything else runs the same code either way.
+_CACHED_COLLECTIONS = {"programs", "events"}
+_VEN_WRITES_WITH_PERMISSION = {("reports", "create"), ("reports", "update")} | {
+    ("subscriptions", "create"),
+    ("subscriptions", "update"),
+}
+POLL_20B = "oadrPoll"
+
+
+def cache_dependent(step: Step) -> bool:
+    """Can the read cache (answers, grants, the 2.0b poll cache's marker) change this step's cost?"""
+    if step.api == API20B:
+        return step.collection == POLL_20B
+    if step.collection in _CACHED_COLLECTIONS and step.kind in ("list", "get"):
+        return step.kind == "list" or step.role == VEN
+    return step.role == VEN and (step.collection, step.kind) in _VEN_WRITES_WITH_PERMISSION
+
+
+def passes(step: Step) -> tuple[bool, ...]:
+    """The cache settings a step is measured with (False: off, True: on). A step the cache cannot
+    change runs once, with the cache off: a second figure would only repeat the first."""
+    return (False, True) if cache_dependent(step) else (False,)
 
 
 # --------------------------------------------------------------------------------------- targets
