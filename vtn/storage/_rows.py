@@ -163,4 +163,6 @@ def sandbox_clause(column: Any, sandbox: Any) -> ColumnElement[bool]:
 
 # BL's writes by id touch real objects only (DocRepo.real): one clause per table, built once, which
 # DocRepo recognises by identity to run its prebuilt statements.
-REAL: dict[str, ColumnElement[bool]] = {t.name: sandbox_clause(t.c.sandbox_client, None) for t in (programs, events)}
+REAL: dict[str, ColumnElement[bool]] = {
+    t.name: sandbox_clause(t.c.sandbox_client, None) for t in (programs, events)
+}
