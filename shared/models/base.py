@@ -34,3 +34,12 @@ class ObjectMetadata(WireModel):
     id: str
     created_date_time: datetime = Field(alias="createdDateTime")
     modification_date_time: datetime = Field(alias="modificationDateTime")
+
+    @classmethod
+    def stamped(cls, req: WireModel, object_id: str, created: datetime, modified: datetime) -> Self:
+        """`req` (a validated request whose fields `cls` declares with the same types) as the stored
+        object, the VTN's stamp added: what `cls.model_validate({**req.model_dump(), ...})` gives,
+        without dumping and validating every interval again (a third of an event write's CPU)."""
+        values: dict[str, Any] = {name: getattr(req, name) for name in type(req).model_fields}
+        values.update(id=object_id, created_date_time=created, modification_date_time=modified)
+        return cls.model_construct(set(values), **values)

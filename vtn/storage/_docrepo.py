@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.enums import ObjectType
 from shared.errors import NotFound
-from shared.models.base import ObjectMetadata
+from shared.models.base import ObjectMetadata, WireModel
 from shared.wire.oadr3_json import StoredTexts
 from vtn.storage import _rows, direct, shapes
 from vtn.storage.filters import Permission
@@ -69,6 +69,11 @@ class DocRepo(Generic[M]):
     def stamp(self, object_id: str | None) -> dict[str, Any]:
         now = self.clock()
         return {"id": object_id or self.new_id(), "created_date_time": now, "modification_date_time": now}
+
+    def new(self, req: WireModel) -> M:
+        """The object a validated create request `req` makes, stamped with a new id and the time."""
+        now = self.clock()
+        return self.model.stamped(req, self.new_id(), now, now)
 
     async def insert(self, obj: M, extra: dict[str, Any] | None = None) -> M:
         doc, canonical = self.texts.keep(obj)
