@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,4 +42,5 @@ class ObjectMetadata(WireModel):
         without dumping and validating every interval again (a third of an event write's CPU)."""
         values: dict[str, Any] = {name: getattr(req, name) for name in type(req).model_fields}
         values.update(id=object_id, created_date_time=created, modification_date_time=modified)
-        return cls.model_construct(set(values), **values)
+        # cast: pydantic's mypy plugin types model_construct as returning the declaring class
+        return cast("Self", cls.model_construct(set(values), **values))
