@@ -56,7 +56,7 @@ def _distribute(
     return m.DistributeEvent(response=response, request_id=request_id, vtn_id=vtn_id, events=events)
 
 
-ODD = ["r&1", "<r>", 'q"u\'ote', "é-ü-✓", "a\rb", " spaced ", "zzREQUESTzz"]
+ODD = ["r&1", "<r>", "q\"u'ote", "é-ü-✓", "a\rb", " spaced ", "zzREQUESTzz"]
 
 
 def _messages() -> list[m.DistributeEvent]:
@@ -69,7 +69,7 @@ def _messages() -> list[m.DistributeEvent]:
     msgs += [
         _distribute("", _event("e1", ("v1",))),  # empty requestID: <pyld:requestID/>
         _distribute("r", _event("e1", ("v1",)), response=EiResponse(request_id="other")),
-        _distribute("r", _event("e1", ("v1",)), response=EiResponse(code=463, description="n", request_id="r")),
+        _distribute("r", _event("e1", ("v",)), response=EiResponse(code=463, request_id="r")),
         _distribute("r", _event("e1", ("v1",)), _event("e2", ("v2",))),  # two VENs
         _distribute("r", _event("e1", ("v1", "v2"))),
         _distribute("r", _event("e1", ())),
@@ -100,4 +100,3 @@ def test_a_kept_answer_is_reused_for_other_requests_and_vens() -> None:
     assert first != again
     codec.build(_distribute("r1", _event("e1", ("v1",), ("other",)), _event("e2", ("v1",))))
     assert len(codec._answers._entries) == 2  # another group shown: another answer
-
