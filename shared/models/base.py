@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,3 +34,13 @@ class ObjectMetadata(WireModel):
     id: str
     created_date_time: datetime = Field(alias="createdDateTime")
     modification_date_time: datetime = Field(alias="modificationDateTime")
+
+    @classmethod
+    def stamped(cls, req: WireModel, object_id: str, created: datetime, modified: datetime) -> Self:
+        """`req` (a validated request whose fields `cls` declares with the same types) as the stored
+        object, the VTN's stamp added: what `cls.model_validate({**req.model_dump(), ...})` gives,
+        without dumping and validating every interval again (a third of an event write's CPU)."""
+        values: dict[str, Any] = {name: getattr(req, name) for name in type(req).model_fields}
+        values.update(id=object_id, created_date_time=created, modification_date_time=modified)
+        # cast: pydantic's mypy plugin types model_construct as returning the declaring class
+        return cast("Self", cls.model_construct(set(values), **values))

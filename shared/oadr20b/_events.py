@@ -64,6 +64,25 @@ class SignalMemo:
         self._built[signal] = copy.deepcopy(_put_signal(parent, signal))
 
 
+def event_key(event: Event) -> tuple[object, ...]:
+    """Everything of `event` but its target, its signals by identity (see EventMemo)."""
+    return (
+        id(event.signals),
+        event.event_id,
+        event.modification_number,
+        event.modification_date_time,
+        event.modification_reason,
+        event.priority,
+        event.market_context,
+        event.created_date_time,
+        event.event_status,
+        event.test_event,
+        event.vtn_comment,
+        event.active_period,
+        event.response_required,
+    )
+
+
 class EventMemo:
     """Built `oadr:oadrEvent` elements without their `ei:eiTarget`, by everything else in the event
     (a distribute sends each event version to every VEN, only the target differs): a hit is a copy
@@ -83,21 +102,7 @@ class EventMemo:
         self.signals = SignalMemo()
 
     def put(self, parent: El, event: Event) -> None:
-        key = (
-            id(event.signals),
-            event.event_id,
-            event.modification_number,
-            event.modification_date_time,
-            event.modification_reason,
-            event.priority,
-            event.market_context,
-            event.created_date_time,
-            event.event_status,
-            event.test_event,
-            event.vtn_comment,
-            event.active_period,
-            event.response_required,
-        )
+        key = event_key(event)
         found = self._built.get(key)
         if found is None or found[0] is not event.signals:
             put_event(parent, event, self.signals)

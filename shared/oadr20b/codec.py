@@ -18,6 +18,7 @@ from lxml import etree
 from shared.oadr20b import _msg_flow as f
 from shared.oadr20b import _msg_reports as r
 from shared.oadr20b import messages as m
+from shared.oadr20b._answers import AnswerMemo
 from shared.oadr20b._events import EventMemo
 from shared.oadr20b.errors import Oadr20bError, SchemaInvalid
 from shared.oadr20b.namespaces import SCHEMA_VERSION, ns
@@ -73,9 +74,15 @@ class Oadr20bCodec:
         # Only for payloads this codec built itself (sign_built): no limits needed, still no DTDs.
         self._own_parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
         self._events = EventMemo()  # each event version built once per process (_events.py)
+        self._answers = AnswerMemo()  # each unsigned distribute's content built once (_answers.py)
 
     def build(self, msg: m.Message, signer: XmlSigner | None = None) -> bytes:
         """Encode, sign if asked, validate (a failure here is our bug: SchemaInvalid) and serialise."""
+        if signer is None and isinstance(msg, m.DistributeEvent):
+            return self._answers.build(msg, self._build)
+        return self._build(msg, signer)
+
+    def _build(self, msg: m.Message, signer: XmlSigner | None = None) -> bytes:
         root = new_root("oadr:oadrPayload")
         body = sub(new_signed_object(root), f"oadr:{msg.TAG}", ei_schemaVersion=SCHEMA_VERSION)
         if isinstance(msg, m.DistributeEvent):

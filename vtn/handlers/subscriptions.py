@@ -60,8 +60,8 @@ async def get_subscription(request: web.Request) -> web.Response:
 async def update_subscription(request: web.Request) -> web.Response:
     req = await body(request, "subscriptionRequest", SubscriptionRequest)
     st = state(request)
-    async with st.core.read() as tx:
-        old = await svc.get_subscription(tx, caller(request), path_id(request, "subscriptionID"))
+    # Read as GET reads it (one statement, no transaction): replace_subscription reads it again in the write.
+    old = await svc.read_subscription(st.core.reads, caller(request), path_id(request, "subscriptionID"))
     # Only new or changed callback URLs are challenged again.
     known = {op.callback_url for op in old.object_operations}
     await check_callbacks(

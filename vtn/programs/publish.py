@@ -38,7 +38,7 @@ async def ensure_program(core: Core, name: str) -> Program:
         if again is not None:
             return again
         req = ProgramRequest.model_validate({"programName": name})
-        program = Program.model_validate({**req.model_dump(), **tx.programs.stamp(None)})
+        program = tx.programs.new(req)
         created = await tx.programs.insert(program)
         await core.notify(tx, changes, Operation.CREATE, created)
         return created
@@ -57,18 +57,11 @@ async def publish(core: Core, job: str, day: date, req: EventRequest, state: str
             old = await tx.events.get(run.event_id)
         now = tx.events.clock()
         if old is None:
-            event = Event.model_validate({**req.model_dump(), **tx.events.stamp(None)})
+            event = tx.events.new(req)
             event = await tx.events.insert(event)
             operation = Operation.CREATE
         else:
-            event = Event.model_validate(
-                {
-                    **req.model_dump(),
-                    "id": old.id,
-                    "created_date_time": old.created_date_time,
-                    "modification_date_time": now,
-                }
-            )
+            event = Event.stamped(req, old.id, old.created_date_time, now)
             event = await tx.events.replace(event)
             operation = Operation.UPDATE
         await runs.record(job, day.isoformat(), event_id=event.id, state=state)

@@ -17,7 +17,7 @@ from vtn.storage.filters import EventFilter, Page, Permission, ProgramFilter
 
 
 async def create_program(tx: Tx, req: ProgramRequest) -> Program:
-    program = Program.model_validate({**req.model_dump(), **tx.programs.stamp(None)})
+    program = tx.programs.new(req)
     return await tx.programs.insert(program)
 
 
@@ -54,14 +54,7 @@ async def program_texts(reads: Reads, flt: ProgramFilter) -> StoredDocs:
 async def replace_program(tx: Tx, program_id: str, req: ProgramRequest) -> Program:
     old = await tx.programs.require(program_id, tx.programs.real())
     now = tx.programs.clock()
-    new = Program.model_validate(
-        {
-            **req.model_dump(),
-            "id": old.id,
-            "created_date_time": old.created_date_time,
-            "modification_date_time": now,
-        }
-    )
+    new = Program.stamped(req, old.id, old.created_date_time, now)
     return await tx.programs.replace(new)
 
 
@@ -88,7 +81,7 @@ async def _check_program(tx: Tx, program_id: str) -> None:
 
 async def create_event(tx: Tx, req: EventRequest) -> Event:
     await _check_program(tx, req.program_id)
-    event = Event.model_validate({**req.model_dump(), **tx.events.stamp(None)})
+    event = tx.events.new(req)
     return await tx.events.insert(event)
 
 
@@ -122,14 +115,7 @@ async def replace_event(tx: Tx, event_id: str, req: EventRequest) -> Event:
     old = await tx.events.require(event_id, tx.events.real())
     await _check_program(tx, req.program_id)
     now = tx.events.clock()
-    new = Event.model_validate(
-        {
-            **req.model_dump(),
-            "id": old.id,
-            "created_date_time": old.created_date_time,
-            "modification_date_time": now,
-        }
-    )
+    new = Event.stamped(req, old.id, old.created_date_time, now)
     if new.program_id != old.program_id:
         await tx.reports.move_event(event_id, new.program_id)
     return await tx.events.replace(new)

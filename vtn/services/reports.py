@@ -202,6 +202,11 @@ async def _owned_subscription(reads: Reads, who: Principal, subscription_id: str
     return await reads.require(ObjectType.SUBSCRIPTION, subscription_id, owner=owner(who))
 
 
+async def read_subscription(reads: Reads, who: Principal, subscription_id: str) -> Subscription:
+    """get_subscription on the read path (one statement, no transaction)."""
+    return Subscription.model_validate_json(await _owned_subscription(reads, who, subscription_id))
+
+
 async def subscription_text(reads: Reads, who: Principal, subscription_id: str) -> str:
     """get_subscription as the stored document."""
     return _subscription_text(await _owned_subscription(reads, who, subscription_id))

@@ -88,7 +88,7 @@ async def sandbox_program(tx: Tx, client_id: ClientId) -> Program:
     if found is not None:
         return found
     req = ProgramRequest(program_name=f"{SANDBOX_PROGRAM_PREFIX}{client_id}")
-    program = Program.model_validate({**req.model_dump(), **tx.programs.stamp(None)})
+    program = tx.programs.new(req)
     await tx.programs.insert(program, {"sandbox_client": client_id})
     tx.created_along.append(program)  # its CREATE notification goes to the client's subscriptions
     return program
@@ -106,5 +106,5 @@ async def create_simulated_event(
         )
     program = await sandbox_program(tx, client_id)
     req = event_request(program.id, sim)
-    event = Event.model_validate({**req.model_dump(), **tx.events.stamp(None)})
+    event = tx.events.new(req)
     return await tx.events.insert(event, {"sandbox_client": client_id})

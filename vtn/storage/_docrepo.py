@@ -8,14 +8,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Table, and_, delete, select
+from sqlalchemy import ColumnElement, Executable, Table, and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.enums import ObjectType
 from shared.errors import NotFound
-from shared.models.base import ObjectMetadata
+from shared.models.base import ObjectMetadata, WireModel
 from shared.wire.oadr3_json import StoredTexts
-from vtn.storage import _rows, shapes
+from vtn.storage import _rows, direct, shapes
 from vtn.storage.filters import Permission
 
 M = TypeVar("M", bound=ObjectMetadata)
@@ -70,6 +70,11 @@ class DocRepo(Generic[M]):
         now = self.clock()
         return {"id": object_id or self.new_id(), "created_date_time": now, "modification_date_time": now}
 
+    def new(self, req: WireModel) -> M:
+        """The object a validated create request `req` makes, stamped with a new id and the time."""
+        now = self.clock()
+        return self.model.stamped(req, self.new_id(), now, now)
+
     async def insert(self, obj: M, extra: dict[str, Any] | None = None) -> M:
         doc, canonical = self.texts.keep(obj)
         values = {
@@ -87,18 +92,28 @@ class DocRepo(Generic[M]):
         return obj
 
     async def get(self, object_id: str, where: ColumnElement[bool] | None = None) -> M | None:
-        clause = self.table.c.id == object_id
-        if where is not None:
-            clause = clause & where
-        doc = await _rows.fetch_doc(self.conn, self.table, clause)
+        if where is None or where is self.real():
+            row = await direct.first_row(self.conn, self._by_id("doc", where), {"id": object_id})
+            return None if row is None else _rows.load(self.model, str(row[0]))
+        doc = await _rows.fetch_doc(self.conn, self.table, (self.table.c.id == object_id) & where)
         return None if doc is None else _rows.load(self.model, doc)
 
     async def exists(self, object_id: str, where: ColumnElement[bool] | None = None) -> bool:
         """`get(...) is not None` without reading (or decoding) the document."""
-        clause = self.table.c.id == object_id
-        if where is not None:
-            clause = clause & where
+        if where is None or where is self.real():
+            return await direct.first_row(self.conn, self._by_id("id", where), {"id": object_id}) is not None
+        clause = (self.table.c.id == object_id) & where
         return (await self.conn.execute(select(self.table.c.id).where(clause))).first() is not None
+
+    def _by_id(self, column: str, where: ColumnElement[bool] | None) -> Executable:
+        """The column `column` of the row with id `:id` (and `where`: None or real()), built once."""
+        table = self.table
+
+        def build() -> Executable:
+            clauses = [table.c.id == bindparam("id", type_=table.c.id.type)]
+            return select(table.c[column]).where(*clauses, *(() if where is None else (where,)))
+
+        return direct.kept(self.conn, (column, table.name, where is not None), build)
 
     async def require(self, object_id: str, where: ColumnElement[bool] | None = None) -> M:
         found = await self.get(object_id, where)
@@ -121,7 +136,13 @@ class DocRepo(Generic[M]):
         return obj
 
     async def delete(self, object_id: str) -> None:
-        await self.conn.execute(delete(self.table).where(self.table.c.id == object_id))
+        table = self.table
+        statement = direct.kept(
+            self.conn,
+            ("delete", table.name),
+            lambda: delete(table).where(table.c.id == bindparam("id", type_=table.c.id.type)),
+        )
+        await direct.execute(self.conn, statement, {"id": object_id})
         if self.has_targets:
             await _rows.clear_targets(self.conn, self.kind, [object_id])
 
@@ -148,4 +169,4 @@ class DocRepo(Generic[M]):
 
     def real(self) -> ColumnElement[bool] | None:
         """No sandbox object: what BL's writes by id may touch (sandbox objects are invisible to it)."""
-        return _rows.sandbox_clause(self.table.c.sandbox_client, None) if self.has_sandbox else None
+        return _rows.REAL.get(self.table.name) if self.has_sandbox else None

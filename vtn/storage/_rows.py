@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Table, delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Executable, Select, Table, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.durations import from_us as from_us  # re-exported for the repositories
@@ -14,7 +13,8 @@ from shared.durations import to_us as to_us
 from shared.enums import ObjectType
 from shared.errors import Conflict
 from shared.models.base import WireModel
-from vtn.storage.tables import object_targets
+from vtn.storage import direct
+from vtn.storage.tables import events, object_targets, programs
 
 M = TypeVar("M", bound=WireModel)
 
@@ -23,19 +23,37 @@ def load(model: type[M], doc: str) -> M:
     return model.model_validate_json(doc)
 
 
+# The write statements are built once (per table and set of columns) and sent straight to the
+# driver inside a write transaction (direct.py): building, cache-keying and running each through
+# SQLAlchemy cost more than SQLite's own work for an object's write (bench/findings.md, issue 16).
+
+
+def _insert_of(table: Table, names: tuple[str, ...]) -> Executable:
+    return insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in names})
+
+
+def _update_of(table: Table, names: tuple[str, ...]) -> Executable:
+    # SET parameters named apart from the columns: SQLAlchemy reserves a column's own name.
+    sets = {name: bindparam(f"set_{name}", type_=table.c[name].type) for name in names}
+    return table.update().where(table.c.id == bindparam("where_id", type_=table.c.id.type)).values(sets)
+
+
 async def insert_row(conn: AsyncConnection, table: Table, values: dict[str, Any], conflict: str) -> None:
     """Insert, turning a uniqueness violation into a 409 whose detail says what clashed."""
     # No savepoint of its own: every write runs in a unit (transaction or group-commit savepoint)
     # that is rolled back as a whole when this raises.
+    names = tuple(values)
+    statement = direct.kept(conn, ("insert", table.name, names), lambda: _insert_of(table, names))
     try:
-        await conn.execute(insert(table).values(**values))
-    except IntegrityError as exc:
+        await direct.execute(conn, statement, values)
+    except direct.UNIQUE_VIOLATIONS as exc:
         raise Conflict(_what_clashed(table, values, exc, conflict)) from exc
 
 
-def _what_clashed(table: Table, values: dict[str, Any], exc: IntegrityError, conflict: str) -> str:
+def _what_clashed(table: Table, values: dict[str, Any], exc: Exception, conflict: str) -> str:
     """Say so when the id clashed (ids are unique across all owners) rather than a named field."""
-    text = str(exc.orig if exc.orig is not None else exc)
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
     # SQLite: "UNIQUE constraint failed: resources.id"; PostgreSQL: '... constraint "pk_resources"'.
     if text.rstrip().endswith(f"{table.name}.id") or f'"pk_{table.name}"' in text:
         kind = table.name.removesuffix("s")
@@ -47,9 +65,13 @@ def _what_clashed(table: Table, values: dict[str, Any], exc: IntegrityError, con
 async def update_row(
     conn: AsyncConnection, table: Table, object_id: str, values: dict[str, Any], conflict: str
 ) -> None:
+    names = tuple(values)
+    statement = direct.kept(conn, ("update", table.name, names), lambda: _update_of(table, names))
+    params = {f"set_{name}": value for name, value in values.items()}
+    params["where_id"] = object_id
     try:
-        await conn.execute(table.update().where(table.c.id == object_id).values(**values))
-    except IntegrityError as exc:
+        await direct.execute(conn, statement, params)
+    except direct.UNIQUE_VIOLATIONS as exc:
         raise Conflict(_what_clashed(table, values, exc, conflict)) from exc
 
 
@@ -83,22 +105,29 @@ def page_query(query: Select[Any], table: Table, skip: Any, limit: Any, max_byte
     )
 
 
+_ID = bindparam("object_id", type_=object_targets.c.object_id.type)
+_KIND = bindparam("kind", type_=object_targets.c.kind.type)
+_TARGETS_OF = delete(object_targets).where(object_targets.c.kind == _KIND, object_targets.c.object_id == _ID)
+_ADD_TARGET = insert(object_targets).values(
+    kind=_KIND, object_id=_ID, target=bindparam("target", type_=object_targets.c.target.type)
+)
+
+
 async def set_targets(
     conn: AsyncConnection, kind: ObjectType, object_id: str, targets: Iterable[str] | None
 ) -> None:
     """Replace the indexed target rows of one object."""
-    await conn.execute(
-        delete(object_targets).where(object_targets.c.kind == kind, object_targets.c.object_id == object_id)
-    )
+    await direct.execute(conn, _TARGETS_OF, {"kind": kind, "object_id": object_id})
     unique = sorted(set(targets or ()))
     if unique:
-        await conn.execute(
-            insert(object_targets), [{"kind": kind, "object_id": object_id, "target": t} for t in unique]
-        )
+        rows = [{"kind": kind, "object_id": object_id, "target": t} for t in unique]
+        await direct.execute_many(conn, _ADD_TARGET, rows)
 
 
 async def clear_targets(conn: AsyncConnection, kind: ObjectType, object_ids: Sequence[str]) -> None:
-    if object_ids:
+    if len(object_ids) == 1:
+        await direct.execute(conn, _TARGETS_OF, {"kind": kind, "object_id": object_ids[0]})
+    elif object_ids:
         await conn.execute(
             delete(object_targets).where(
                 object_targets.c.kind == kind, object_targets.c.object_id.in_(list(object_ids))
@@ -130,3 +159,10 @@ def sandbox_clause(column: Any, sandbox: Any) -> ColumnElement[bool]:
     a bind parameter; None: real objects only)."""
     real: ColumnElement[bool] = column.is_(None)
     return real if sandbox is None else real | (column == sandbox)
+
+
+# BL's writes by id touch real objects only (DocRepo.real): one clause per table, built once, which
+# DocRepo recognises by identity to run its prebuilt statements.
+REAL: dict[str, ColumnElement[bool]] = {
+    t.name: sandbox_clause(t.c.sandbox_client, None) for t in (programs, events)
+}

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -64,6 +64,10 @@ class ClientRecord:
 class NewClient:
     record: ClientRecord
     secret: str  # shown once, never stored
+
+
+# Built once: read by every 2.0b request admitted without a certificate (check_owner).
+_BY_ID = select(clients).where(clients.c.client_id == bindparam("client_id", type_=clients.c.client_id.type))
 
 
 class ClientRepo:
@@ -165,7 +169,7 @@ class ClientRepo:
         await AuditRepo(self.conn, self.clock).add(entry)
 
     async def get(self, client_id: str) -> ClientRecord | None:
-        row = (await self.conn.execute(select(clients).where(clients.c.client_id == client_id))).first()
+        row = (await self.conn.execute(_BY_ID, {"client_id": client_id})).first()
         return None if row is None else _record(row)
 
     async def by_fingerprint(self, fingerprint: str) -> ClientRecord | None:

@@ -18,6 +18,7 @@ the measured difference.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,7 @@ class _Compiled:
 # Keys of the DBAPI connection's `info` dict (ConnectionPoolEntry.info) used here.
 ENABLED = "vtn.direct_statements"  # set by engine.create_engine; absent counts as on
 _CACHE = "vtn.direct_compiled"
+_KEPT = "vtn.direct_kept"
 
 
 def _compiled(info: dict[Any, Any], statement: Executable, dialect: Dialect) -> _Compiled:
@@ -100,3 +102,53 @@ async def all_rows(
     order, fixed = c.order, c.fixed
     records = await driver.fetchmany(c.sql, [[p[k] if k in p else fixed[k] for k in order] for p in params])
     return [tuple(record) for record in records]
+
+
+async def execute(conn: AsyncConnection, statement: Executable, params: dict[str, Any]) -> None:
+    """Run a statement that returns no rows (an INSERT, UPDATE or DELETE), as cheaply as this
+    connection allows (see first_row)."""
+    pooled = conn.sync_connection.connection if conn.sync_connection else None
+    driver = pooled.driver_connection if pooled is not None and pooled.info.get(ENABLED, True) else None
+    if isinstance(driver, sqlite_driver.Connection) and driver.writing:
+        assert pooled is not None
+        c = _compiled(pooled.info, statement, conn.dialect)
+        driver.fetch_now(c.sql, [params[k] if k in params else c.fixed[k] for k in c.order])
+        return
+    if conn.dialect.driver == "asyncpg" and driver is not None and driver.is_in_transaction():
+        assert pooled is not None
+        c = _compiled(pooled.info, statement, conn.dialect)
+        await driver.execute(c.sql, *[params[k] if k in params else c.fixed[k] for k in c.order])
+        return
+    await conn.execute(statement, params)
+
+
+async def execute_many(conn: AsyncConnection, statement: Executable, params: list[dict[str, Any]]) -> None:
+    """`execute` once per item of `params` (an executemany where the driver has one)."""
+    pooled = conn.sync_connection.connection if conn.sync_connection else None
+    driver = pooled.driver_connection if pooled is not None and pooled.info.get(ENABLED, True) else None
+    if isinstance(driver, sqlite_driver.Connection) and driver.writing:
+        assert pooled is not None
+        c = _compiled(pooled.info, statement, conn.dialect)
+        for p in params:  # in process and inline: one call per row costs no hop
+            driver.fetch_now(c.sql, [p[k] if k in p else c.fixed[k] for k in c.order])
+        return
+    if conn.dialect.driver == "asyncpg" and driver is not None and driver.is_in_transaction():
+        assert pooled is not None
+        c = _compiled(pooled.info, statement, conn.dialect)
+        await driver.executemany(c.sql, [[p[k] if k in p else c.fixed[k] for k in c.order] for p in params])
+        return
+    await conn.execute(statement, params)
+
+
+def kept(conn: AsyncConnection, key: Any, build: Callable[[], Executable]) -> Executable:
+    """The statement `build()` makes, built once per pooled connection and `key` (statements whose
+    shape depends on the values given, e.g. an INSERT of the columns an object has): `_compiled`
+    then finds it by identity."""
+    pooled = conn.sync_connection.connection if conn.sync_connection else None
+    if pooled is None:
+        return build()
+    store: dict[Any, Executable] = pooled.info.setdefault(_KEPT, {})
+    found = store.get(key)
+    if found is None:
+        found = store[key] = build()
+    return found

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from shared.enums import ObjectType
 from shared.models import Event
 from shared.timing import event_window
-from vtn.storage import _rows, shapes
+from vtn.storage import _rows, direct, shapes
 from vtn.storage._docrepo import DocRepo
 from vtn.storage.filters import Permission
 from vtn.storage.tables import events
+
+_SANDBOX_OWNER = select(events.c.sandbox_client).where(events.c.id == bindparam("id", type_=events.c.id.type))
 
 
 class EventRepo(DocRepo[Event]):
@@ -24,8 +26,7 @@ class EventRepo(DocRepo[Event]):
 
     async def sandbox_owner(self, event_id: str) -> str | None:
         """The sandbox client owning event `event_id` (None: a real event, or none)."""
-        query = select(events.c.sandbox_client).where(events.c.id == event_id)
-        row = (await self.conn.execute(query)).first()
+        row = await direct.first_row(self.conn, _SANDBOX_OWNER, {"id": event_id})
         return None if row is None or row[0] is None else str(row[0])
 
     async def sandbox_count(self, client_id: str, active_at: int) -> int:

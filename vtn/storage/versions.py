@@ -16,6 +16,7 @@ from sqlalchemy import Select, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vtn.storage import direct
 from vtn.storage.tables import settings
 
 OBJECTS = "stamp:objects"
@@ -40,10 +41,18 @@ def read_statement(names: tuple[str, ...]) -> Select[tuple[str, bytes]]:
     )
 
 
+# Built once and sent straight to the driver in a write transaction (direct.py): most writes bump.
+_BUMP = (
+    update(settings)
+    .where(settings.c.key == bindparam("name", type_=settings.c.key.type))
+    .values(value=bindparam("stamp", type_=settings.c.value.type))
+    .returning(settings.c.key)
+)
+
+
 async def bump(conn: AsyncConnection, name: str) -> None:
     stamp = secrets.token_bytes(8)
-    result = await conn.execute(update(settings).where(settings.c.key == name).values(value=stamp))
-    if not result.rowcount:
+    if await direct.first_row(conn, _BUMP, {"name": name, "stamp": stamp}) is None:
         try:
             async with conn.begin_nested():
                 await conn.execute(insert(settings).values(key=name, value=stamp))

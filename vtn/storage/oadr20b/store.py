@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,6 +36,20 @@ class NeedsWrite(Exception):
 
 def _us(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
+
+
+# The statements of every oadrRequestEvent and poll, built once: SQLAlchemy then neither rebuilds
+# nor re-keys them per request (a statement's cache key is kept on the statement object).
+_REGISTRATION = select(t.registrations).where(
+    t.registrations.c.ven_id == bindparam("ven_id", type_=t.registrations.c.ven_id.type)
+)
+_DELIVERIES = select(t.deliveries).where(
+    t.deliveries.c.ven_id == bindparam("ven_id", type_=t.deliveries.c.ven_id.type)
+)
+_V = t.event_versions.c
+_KNOWN = select(_V.event_id, _V.modification_number, _V.modified_us).where(
+    _V.event_id.in_(bindparam("ids", expanding=True, type_=_V.event_id.type))
+)
 
 
 class Oadr20bStore:
@@ -78,8 +92,7 @@ class Oadr20bStore:
     # ------------------------------------------------------------------ registrations
 
     async def registration(self, ven_id: str) -> Registration | None:
-        r = t.registrations.c
-        row = (await self.conn.execute(select(t.registrations).where(r.ven_id == ven_id))).first()
+        row = (await self.conn.execute(_REGISTRATION, {"ven_id": ven_id})).first()
         if row is None:
             return None
         return Registration(
@@ -126,13 +139,10 @@ class Oadr20bStore:
     async def known_versions(self, event_ids: list[str]) -> dict[str, tuple[int, int]]:
         """(modificationNumber, modificationDateTime in µs) of each of `event_ids` seen before: one
         query for a whole distribute, so `track_event` is only called for events new or changed."""
-        c = t.event_versions.c
         out: dict[str, tuple[int, int]] = {}
         for first in range(0, len(event_ids), 500):
             chunk = event_ids[first : first + 500]
-            rows = await self.conn.execute(
-                select(c.event_id, c.modification_number, c.modified_us).where(c.event_id.in_(chunk))
-            )
+            rows = await self.conn.execute(_KNOWN, {"ids": chunk})
             for row in rows:
                 out[row.event_id] = (int(row.modification_number), int(row.modified_us))
         return out
@@ -195,8 +205,7 @@ class Oadr20bStore:
         return await self.event_version(event_id)
 
     async def deliveries(self, ven_id: str) -> dict[str, Delivery]:
-        d = t.deliveries.c
-        rows = (await self.conn.execute(select(t.deliveries).where(d.ven_id == ven_id))).all()
+        rows = (await self.conn.execute(_DELIVERIES, {"ven_id": ven_id})).all()
         return {
             row.event_id: Delivery(
                 event_id=row.event_id,
