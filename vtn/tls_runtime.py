@@ -302,12 +302,7 @@ def observe_handshakes(context: ssl.SSLContext, observer: HandshakeObserver) -> 
 
 # DSA is left out: cryptography deprecates it (a warning on every import of its class) and no
 # TLS 1.3 certificate chain can use it, so a DSA-signed CRL is reported as not signed by the CA.
-_IssuerKey = (
-    rsa.RSAPublicKey
-    | ec.EllipticCurvePublicKey
-    | ed25519.Ed25519PublicKey
-    | ed448.Ed448PublicKey
-)
+_IssuerKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
 
 
 def load_trusted_crl(crl_file: str | Path, client_ca_file: str | Path) -> x509.CertificateRevocationList:
