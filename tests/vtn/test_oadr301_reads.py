@@ -42,6 +42,7 @@ from vtn.storage.filters import (
     SubscriptionFilter,
     VenFilter,
 )
+from vtn.storage.reads import ReportRow
 
 # Text whose spelling json.dumps and orjson differ on, or that a text cut could get wrong.
 _ODD = ["\u00fc\u2028", 'a"b', "x\\y", "\x01\x7f", "VEN_NAME:v1", "0.00001", "1e-07"]
@@ -157,33 +158,65 @@ async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None
             typed_reports = [outbound.report(o, await reads.program_of(o.event_id)) for o in typed_r]
             _same(fast_r, typed_reports)
             assert [converted.member(t, "eventID") for t in texts] == [o.event_id for o in typed_r]
-            ids = [programs.get(o.event_id) for o in typed_r]
-            _same_texts(lambda ts: converted.reports(conv, ts, ids), texts, typed_reports)
+            # ... and in the page's own statement (Reads.report_rows), as the handlers read them.
+            rows = await reads.report_rows(ReportFilter())
+            assert rows == await library.reads.report_rows(ReportFilter())
+            assert rows == [
+                ReportRow(t, o.id, programs.get(o.event_id)) for t, o in zip(texts, typed_r, strict=True)
+            ]
+            _same_texts(
+                lambda ts: converted.reports(
+                    conv, [r._replace(doc=t) for r, t in zip(rows, ts, strict=True)]
+                ),
+                texts,
+                typed_reports,
+            )
 
-            # Vens: each one's resources in one statement, as ven by ven (owner and limit kept).
+            # Vens: each one's resources in one statement, as ven by ven (owner and limit kept),
+            # with the stamp the page's vens carry.
             texts = await reads.page(ObjectType.VEN, VenFilter())
             typed_v = [Ven.model_validate_json(t) for t in texts]
+            ven_rows = await reads.ven_rows(VenFilter())
+            assert ven_rows == await library.reads.ven_rows(VenFilter())
+            assert [(r.doc, r.id) for r in ven_rows] == [
+                (t, v.id) for t, v in zip(texts, typed_v, strict=True)
+            ]
+            stamps = {r.id: r.resources_stamp for r in ven_rows}
             ven_ids = frozenset([*made["vens"], "no-such-ven"])
             for owner in (None, ven_a.client_id, ven_b.client_id):
-                for limit in (500, 2, 1):  # 1: more rows than the cap, ven by ven
+                for limit in (500, 2, 1):  # 1: more rows than the cap, ven by ven (no stamp)
                     found = await reads.resources_of(ven_ids, owner=owner, limit=limit)
                     assert found == await library.reads.resources_of(ven_ids, owner=owner, limit=limit)
                     for ven_id in ven_ids:
                         flt = ResourceFilter(ven_id=ven_id, owner=owner, page=Page(limit=limit))  # type: ignore[arg-type]
-                        assert found[ven_id] == await reads.page(ObjectType.RESOURCE, flt), (owner, limit)
+                        page_docs = await reads.page(ObjectType.RESOURCE, flt)
+                        assert found[ven_id].docs == page_docs, (owner, limit)
+                        assert found[ven_id].stamp == (stamps.get(ven_id) if limit > 1 else None)
             found = await reads.resources_of(ven_ids, owner=None, limit=500)
-            assert sum(len(r) for r in found.values()) == 6
+            assert sum(len(r.docs) for r in found.values()) == 6
             fast_v = [
-                outbound.ven_doc(load_stored(t), [load_stored(r) for r in found[v.id]])
+                outbound.ven_doc(load_stored(t), [load_stored(r) for r in found[v.id].docs])
                 for t, v in zip(texts, typed_v, strict=True)
             ]
             typed_ven_docs = [
-                outbound.ven(v, [Resource.model_validate_json(r) for r in found[v.id]]) for v in typed_v
+                outbound.ven(v, [Resource.model_validate_json(r) for r in found[v.id].docs]) for v in typed_v
             ]
             _same(fast_v, typed_ven_docs)
             assert [converted.member(t, "id") for t in texts] == [v.id for v in typed_v]
-            _same_texts(lambda ts: converted.vens(conv, ts, found), texts, typed_ven_docs)
-            resource_texts = found[made["vens"][0]]
+            for resources in (found, {v: r._replace(stamp=None) for v, r in found.items()}):
+                _same_texts(
+                    lambda ts, res=resources: [
+                        converted.ven(conv, v.id, t, None, res[v.id])
+                        for t, v in zip(ts, typed_v, strict=True)
+                    ],
+                    texts,
+                    typed_ven_docs,
+                )
+            assert converted.known_vens(conv, ven_rows, None) == [
+                encode_doc(d).decode() for d in typed_ven_docs
+            ]
+            assert converted.known_vens(conv, ven_rows, ven_a.client_id) == [None, None]
+            resource_texts = found[made["vens"][0]].docs
             typed_res = [outbound.resource(Resource.model_validate_json(r)) for r in resource_texts]
             _same_texts(partial(converted.resources, conv), resource_texts, typed_res)
             assert reads.rerun == 0

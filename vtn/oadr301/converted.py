@@ -9,12 +9,18 @@ nothing needs invalidating. Not a read cache: the documents are read from the st
 (which objects, which targets hidden), only their spelling in 3.0.1 is remembered. Bounded by the
 characters held (keys and answers); past the bound all is dropped at once (cheap to rebuild).
 One per app (add_routes), in `app[CONVERTED]`.
+
+Reports and vens of a page are remembered by their id with the input beside them (`checked`): the
+input is compared with the one read, not hashed (a page's texts are new strings on each read, and
+hashing 50 reports' cost more than comparing them). A ven's input is its text and its resources'
+stamp (Reads.ven_rows: a new one whenever one of its resources is written) in place of their
+texts, so a ven answered before is answered without reading its resources (`known_vens`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from typing import Any
 
@@ -22,6 +28,7 @@ from aiohttp import web
 
 from shared.enums import ObjectType
 from shared.wire.oadr3_json import encode_loaded, load_stored
+from vtn.core.queries import ReportRow, VenResources, VenRow
 from vtn.oadr301 import outbound
 
 Doc = dict[str, Any]
@@ -33,6 +40,7 @@ class Converted:
         self._max = max_chars
         self._chars = 0
         self._texts: dict[Hashable, str] = {}
+        self._checked: dict[Hashable, tuple[Hashable, str]] = {}
 
     def text(self, key: Hashable, size: int, convert: Callable[[], Any]) -> str:
         """The JSON text (json.dumps' spelling, compact) of `convert()`, remembered under `key`,
@@ -40,13 +48,31 @@ class Converted:
         found = self._texts.get(key)
         if found is None:
             found = encode_loaded(convert()).decode()
-            added = size + len(found)
-            if self._chars + added > self._max:
-                self._texts.clear()
-                self._chars = 0
+            self._count(size + len(found))
             self._texts[key] = found
-            self._chars += added
         return found
+
+    def known(self, key: Hashable, source: Hashable) -> str | None:
+        """What `checked` remembered under `key` if it was converted from an equal `source`."""
+        found = self._checked.get(key)
+        return found[1] if found is not None and found[0] == source else None
+
+    def checked(self, key: Hashable, source: Hashable, size: int, convert: Callable[[], Any]) -> str:
+        """`text` of `convert()`, remembered under `key` (an object's id) with `source`, which must
+        hold all `convert` reads: given again for an equal `source` only (the last one converted)."""
+        found = self.known(key, source)
+        if found is None:
+            found = encode_loaded(convert()).decode()
+            self._count(size + len(found))
+            self._checked[key] = (source, found)
+        return found
+
+    def _count(self, added: int) -> None:
+        if self._chars + added > self._max:
+            self._texts.clear()
+            self._checked.clear()
+            self._chars = 0
+        self._chars += added
 
 
 CONVERTED = web.AppKey("oadr301_converted", Converted)
@@ -91,11 +117,16 @@ def resources(conv: Converted, texts: Sequence[str]) -> list[str]:
     return _each(conv, ObjectType.RESOURCE, texts, outbound.resource_doc)
 
 
-def reports(conv: Converted, texts: Sequence[str], program_ids: Sequence[str | None]) -> list[str]:
+def reports(conv: Converted, rows: Sequence[ReportRow]) -> list[str]:
     """Reports with the programIDs of their events (3.0.1 requires it, 3.1 has none)."""
     return [
-        conv.text((ObjectType.REPORT, t, p), len(t), partial(_convert, partial(_report, program_id=p), t))
-        for t, p in zip(texts, program_ids, strict=True)
+        conv.checked(
+            (ObjectType.REPORT, r.id),
+            (r.doc, r.program_id),
+            len(r.doc),
+            partial(_convert, partial(_report, program_id=r.program_id), r.doc),
+        )
+        for r in rows
     ]
 
 
@@ -103,15 +134,21 @@ def _report(doc: Doc, program_id: str | None) -> Doc:
     return outbound.report_doc(doc, program_id)
 
 
-def vens(conv: Converted, texts: Sequence[str], resources_of: Mapping[str, Sequence[str]]) -> list[str]:
-    """Vens embedding their resources (`resources_of`: venID -> the resources' stored texts)."""
-    out: list[str] = []
-    for t in texts:
-        res = tuple(resources_of[member(t, "id")])
-        size = len(t) + sum(len(r) for r in res)
+def known_vens(conv: Converted, rows: Sequence[VenRow], scope: str | None) -> list[str | None]:
+    """The vens `ven` converted before with their resources as they are now (the same stamp), for
+    a caller who sees the resources of client `scope` (None: everyone's); None for the others."""
+    return [conv.known((ObjectType.VEN, r.id, scope), (r.doc, r.resources_stamp)) for r in rows]
 
-        out.append(conv.text((ObjectType.VEN, t, res), size, partial(_ven, t, res)))
-    return out
+
+def ven(conv: Converted, ven_id: str, text: str, scope: str | None, resources: VenResources) -> str:
+    """Ven `ven_id` stored as `text`, embedding `resources` (those client `scope` sees, None:
+    everyone's), remembered by its resources' stamp, or by their texts where there is none."""
+    res = tuple(resources.docs)
+    if resources.stamp is None:
+        size = len(text) + sum(len(r) for r in res)
+        return conv.text((ObjectType.VEN, text, res), size, partial(_ven, text, res))
+    key, source = (ObjectType.VEN, ven_id, scope), (text, resources.stamp)
+    return conv.checked(key, source, len(text), partial(_ven, text, res))
 
 
 def _ven(text: str, resources: tuple[str, ...]) -> Doc:

@@ -13,7 +13,15 @@ from shared.models.common import EventId, ProgramId
 from shared.wire.oadr3_json import joined
 from vtn.audit.record import origin
 from vtn.core.ids import key_scope
-from vtn.core.queries import EventFilter, ProgramFilter, Reads, ReportFilter, SubscriptionFilter, Tx
+from vtn.core.queries import (
+    EventFilter,
+    ProgramFilter,
+    Reads,
+    ReportFilter,
+    ReportRow,
+    SubscriptionFilter,
+    Tx,
+)
 from vtn.handlers.http_io import caller, id_param, objects_param, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects, admit_report, report_deleted
 from vtn.notify.callbacks import check_callbacks
@@ -170,11 +178,11 @@ class _Programs:
         return outbound.report(report, await self.of(report))
 
 
-async def _report_texts(request: web.Request, reads: Reads, texts: list[str]) -> list[str]:
-    """Stored reports in 3.0.1, their events' programIDs read in one statement."""
-    events = [converted.member(t, "eventID") for t in texts]
-    programs = await reports_svc.programs_of_events(reads, frozenset(events))
-    return converted.reports(request.app[CONVERTED], texts, [programs.get(e) for e in events])
+async def _report_row(reads: Reads, report_id: str, text: str) -> ReportRow:
+    """Stored report `report_id` as Reads.report_rows gives a page's, its event's programID read."""
+    event_id = converted.member(text, "eventID")
+    programs = await reports_svc.programs_of_events(reads, frozenset({event_id}))
+    return ReportRow(text, report_id, programs.get(event_id))
 
 
 async def _checked_report(request: web.Request, tx: Tx, doc: Doc) -> ReportRequest:
@@ -203,15 +211,16 @@ async def list_reports(request: web.Request) -> web.Response:
         client_name=text_param(request, "clientName"),
         page=page(request),
     )
-    reads = state(request).core.reads
-    found = await reports_svc.report_texts(reads, caller(request), flt)
-    return respond_body(joined(await _report_texts(request, reads, found)))
+    found = await reports_svc.report_rows(state(request).core.reads, caller(request), flt)
+    return respond_body(joined(converted.reports(request.app[CONVERTED], found)))
 
 
 async def get_report(request: web.Request) -> web.Response:
     reads = state(request).core.reads
-    found = await reports_svc.report_text(reads, caller(request), path_id(request, "reportID"))
-    return respond_text((await _report_texts(request, reads, [found]))[0])
+    report_id = path_id(request, "reportID")
+    found = await reports_svc.report_text(reads, caller(request), report_id)
+    row = await _report_row(reads, report_id, found)
+    return respond_text(converted.reports(request.app[CONVERTED], [row])[0])
 
 
 async def create_report(request: web.Request) -> web.Response:

@@ -14,7 +14,8 @@ from shared.errors import BadRequest, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
 from shared.wire.oadr3_json import joined
-from vtn.core.queries import Page, Reads, ResourceFilter, Tx, VenFilter
+from vtn.core.queries import Page, Reads, ResourceFilter, Tx, VenFilter, VenRow
+from vtn.core.visibility import owner
 from vtn.handlers.http_io import caller, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects
 from vtn.oadr301 import converted, inbound, outbound
@@ -32,11 +33,19 @@ async def _ven_doc(tx: Tx, who: Principal, ven: Ven) -> Doc:
     return outbound.ven(ven, resources)
 
 
-async def _read_ven_texts(request: web.Request, reads: Reads, who: Principal, texts: list[str]) -> list[str]:
-    """_ven_doc of stored vens for reads, without a transaction: their resources in one statement."""
-    ven_ids = frozenset(converted.member(t, "id") for t in texts)
-    found = await svc.resource_texts_of(reads, who, ven_ids, _ALL.limit)
-    return converted.vens(request.app[CONVERTED], texts, found)
+async def _read_vens(request: web.Request, reads: Reads, who: Principal, rows: list[VenRow]) -> list[str]:
+    """_ven_doc of stored vens for reads, without a transaction: those answered before with their
+    resources as they are now from the vens' rows alone, the others' resources in one statement."""
+    conv, scope = request.app[CONVERTED], owner(who)
+    out = converted.known_vens(conv, rows, scope)
+    missing = frozenset(r.id for r, text in zip(rows, out, strict=True) if text is None)
+    if not missing:
+        return out  # type: ignore[return-value]
+    found = await svc.resource_texts_of(reads, who, missing, _ALL.limit)
+    return [
+        converted.ven(conv, r.id, r.doc, scope, found[r.id]) if text is None else text
+        for r, text in zip(rows, out, strict=True)
+    ]
 
 
 async def list_vens(request: web.Request) -> web.Response:
@@ -45,15 +54,18 @@ async def list_vens(request: web.Request) -> web.Response:
         ven_name=text_param(request, "venName"), targets=targets_query(request), page=page(request)
     )
     reads = state(request).core.reads
-    found = await svc.ven_texts(reads, who, flt)
-    return respond_body(joined(await _read_ven_texts(request, reads, who, found)))
+    found = await svc.ven_rows(reads, who, flt)
+    return respond_body(joined(await _read_vens(request, reads, who, found)))
 
 
 async def get_ven(request: web.Request) -> web.Response:
     who = caller(request)
     reads = state(request).core.reads
-    found = await svc.ven_text(reads, who, path_id(request, "venID"))
-    return respond_text((await _read_ven_texts(request, reads, who, [found]))[0])
+    ven_id = path_id(request, "venID")
+    found = await svc.ven_text(reads, who, ven_id)
+    resources = await svc.resource_texts_of(reads, who, frozenset({ven_id}), _ALL.limit)
+    conv = request.app[CONVERTED]
+    return respond_text(converted.ven(conv, ven_id, found, owner(who), resources[ven_id]))
 
 
 def _resource_request(request: web.Request, doc: Doc, ven: Ven, pointer: str = "") -> ResourceRequest:
