@@ -27,7 +27,7 @@ from support.harness import Api
 
 from shared.enums import ObjectType, Role
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
-from shared.wire.oadr3_json import encode_doc, encode_loaded, joined, load_stored
+from shared.wire.oadr3_json import encode_doc, encode_loaded, joined_encoded, load_stored
 from vtn.oadr301 import converted, outbound
 from vtn.oadr301.converted import Converted
 from vtn.storage import Store
@@ -106,10 +106,10 @@ def _same(fast: Any, typed: Any) -> None:
     assert encode_loaded(fast) == encode_doc(typed)
 
 
-def _same_texts(convert: Callable[[list[str]], list[str]], texts: list[str], typed: Any) -> None:
+def _same_texts(convert: Callable[[list[str]], list[bytes]], texts: list[str], typed: Any) -> None:
     """What the handlers send (vtn/oadr301/converted.py), converted and then remembered: the typed bytes."""
     for _ in range(2):
-        assert joined(convert([t.encode().decode() for t in texts])) == encode_doc(typed)
+        assert joined_encoded(convert([t.encode().decode() for t in texts])) == encode_doc(typed)
 
 
 async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None:
@@ -212,9 +212,7 @@ async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None
                     texts,
                     typed_ven_docs,
                 )
-            assert converted.known_vens(conv, ven_rows, None) == [
-                encode_doc(d).decode() for d in typed_ven_docs
-            ]
+            assert converted.known_vens(conv, ven_rows, None) == [encode_doc(d) for d in typed_ven_docs]
             assert converted.known_vens(conv, ven_rows, ven_a.client_id) == [None, None]
             resource_texts = found[made["vens"][0]].docs
             typed_res = [outbound.resource(Resource.model_validate_json(r)) for r in resource_texts]
@@ -257,9 +255,9 @@ def test_converted_texts_stay_within_their_bound() -> None:
         return {"n": n}
 
     for n in (1, 2, 1):
-        assert conv.text(("k", n), 30, partial(convert, n)) == f'{{"n":{n}}}'
+        assert conv.text(("k", n), 30, convert, n) == f'{{"n":{n}}}'.encode()
     assert calls == [1, 2]  # the third was remembered
     for n in range(3, 10):
-        conv.text(("k", n), 30, partial(convert, n))
-    conv.text(("k", 1), 30, partial(convert, 1))
+        conv.text(("k", n), 30, convert, n)
+    conv.text(("k", 1), 30, convert, 1)
     assert calls[-1] == 1  # dropped when the bound was passed, converted again

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable, Sequence
-from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -32,40 +31,45 @@ from vtn.core.queries import ReportRow, VenResources, VenRow
 from vtn.oadr301 import outbound
 
 Doc = dict[str, Any]
-MAX_CHARS = 32 << 20  # ~64 MB of str at most (keys and answers are ASCII: a byte per character)
+MAX_CHARS = 32 << 20  # ~64 MB at most (keys are str, ASCII: a byte per character; answers bytes)
 
 
 class Converted:
     def __init__(self, max_chars: int = MAX_CHARS) -> None:
         self._max = max_chars
         self._chars = 0
-        self._texts: dict[Hashable, str] = {}
-        self._checked: dict[Hashable, tuple[Hashable, str]] = {}
+        self._texts: dict[Hashable, bytes] = {}
+        self._checked: dict[Hashable, tuple[Hashable, bytes]] = {}
 
-    def text(self, key: Hashable, size: int, convert: Callable[[], Any]) -> str:
-        """The JSON text (json.dumps' spelling, compact) of `convert()`, remembered under `key`,
-        which must hold all `convert` reads; `size`: the characters of the stored text(s) in it."""
+    def text(self, key: Hashable, size: int, convert: Callable[..., Any], *args: Any) -> bytes:
+        """The JSON text (json.dumps' spelling, compact, encoded) of `convert(*args)`, remembered
+        under `key`, which must hold all `convert` reads; `size`: the characters of the stored
+        text(s) in it."""
         found = self._texts.get(key)
         if found is None:
-            found = encode_loaded(convert()).decode()
+            found = encode_loaded(convert(*args))
             self._count(size + len(found))
             self._texts[key] = found
         return found
 
-    def known(self, key: Hashable, source: Hashable) -> str | None:
+    def known(self, key: Hashable, source: Hashable) -> bytes | None:
         """What `checked` remembered under `key` if it was converted from an equal `source`."""
         found = self._checked.get(key)
         return found[1] if found is not None and found[0] == source else None
 
-    def checked(self, key: Hashable, source: Hashable, size: int, convert: Callable[[], Any]) -> str:
-        """`text` of `convert()`, remembered under `key` (an object's id) with `source`, which must
-        hold all `convert` reads: given again for an equal `source` only (the last one converted)."""
-        found = self.known(key, source)
-        if found is None:
-            found = encode_loaded(convert()).decode()
-            self._count(size + len(found))
-            self._checked[key] = (source, found)
-        return found
+    def checked(
+        self, key: Hashable, source: Hashable, size: int, convert: Callable[..., Any], *args: Any
+    ) -> bytes:
+        """`text` of `convert(*args)`, remembered under `key` (an object's id) with `source`, which
+        must hold all `convert` reads: given again for an equal `source` only (the last one
+        converted under `key`)."""
+        found = self._checked.get(key)
+        if found is not None and found[0] == source:
+            return found[1]
+        text = encode_loaded(convert(*args))
+        self._count(size + len(text))
+        self._checked[key] = (source, text)
+        return text
 
     def _count(self, added: int) -> None:
         if self._chars + added > self._max:
@@ -93,62 +97,58 @@ def member(text: str, name: str) -> Any:
     return load_stored(text)[name]
 
 
-def _each(conv: Converted, kind: ObjectType, texts: Sequence[str], to_301: Callable[[Doc], Doc]) -> list[str]:
-    return [conv.text((kind, t), len(t), partial(_convert, to_301, t)) for t in texts]
+def _each(
+    conv: Converted, kind: ObjectType, texts: Sequence[str], to_301: Callable[[Doc], Doc]
+) -> list[bytes]:
+    return [conv.text((kind, t), len(t), _convert, to_301, t) for t in texts]
 
 
 def _convert(to_301: Callable[[Doc], Doc], text: str) -> Doc:
     return to_301(load_stored(text))
 
 
-def programs(conv: Converted, texts: Sequence[str]) -> list[str]:
+def programs(conv: Converted, texts: Sequence[str]) -> list[bytes]:
     return _each(conv, ObjectType.PROGRAM, texts, outbound.program_doc)
 
 
-def events(conv: Converted, texts: Sequence[str]) -> list[str]:
+def events(conv: Converted, texts: Sequence[str]) -> list[bytes]:
     return _each(conv, ObjectType.EVENT, texts, outbound.event_doc)
 
 
-def subscriptions(conv: Converted, texts: Sequence[str]) -> list[str]:
+def subscriptions(conv: Converted, texts: Sequence[str]) -> list[bytes]:
     return _each(conv, ObjectType.SUBSCRIPTION, texts, outbound.subscription_doc)
 
 
-def resources(conv: Converted, texts: Sequence[str]) -> list[str]:
+def resources(conv: Converted, texts: Sequence[str]) -> list[bytes]:
     return _each(conv, ObjectType.RESOURCE, texts, outbound.resource_doc)
 
 
-def reports(conv: Converted, rows: Sequence[ReportRow]) -> list[str]:
+def reports(conv: Converted, rows: Sequence[ReportRow]) -> list[bytes]:
     """Reports with the programIDs of their events (3.0.1 requires it, 3.1 has none)."""
-    return [
-        conv.checked(
-            (ObjectType.REPORT, r.id),
-            (r.doc, r.program_id),
-            len(r.doc),
-            partial(_convert, partial(_report, program_id=r.program_id), r.doc),
-        )
-        for r in rows
-    ]
+    kind, checked = ObjectType.REPORT, conv.checked
+    return [checked((kind, i), (doc, p), len(doc), _report, doc, p) for doc, i, p in rows]
 
 
-def _report(doc: Doc, program_id: str | None) -> Doc:
-    return outbound.report_doc(doc, program_id)
+def _report(text: str, program_id: str | None) -> Doc:
+    return outbound.report_doc(load_stored(text), program_id)
 
 
-def known_vens(conv: Converted, rows: Sequence[VenRow], scope: str | None) -> list[str | None]:
-    """The vens `ven` converted before with their resources as they are now (the same stamp), for
+def known_vens(conv: Converted, rows: Sequence[VenRow], scope: str | None) -> list[bytes | None]:
+    """The vens `rows` converted before with their resources as they are now (the same stamp), for
     a caller who sees the resources of client `scope` (None: everyone's); None for the others."""
-    return [conv.known((ObjectType.VEN, r.id, scope), (r.doc, r.resources_stamp)) for r in rows]
+    kind, known = ObjectType.VEN, conv.known
+    return [known((kind, i, scope), (doc, stamp)) for doc, i, stamp in rows]
 
 
-def ven(conv: Converted, ven_id: str, text: str, scope: str | None, resources: VenResources) -> str:
+def ven(conv: Converted, ven_id: str, text: str, scope: str | None, resources: VenResources) -> bytes:
     """Ven `ven_id` stored as `text`, embedding `resources` (those client `scope` sees, None:
     everyone's), remembered by its resources' stamp, or by their texts where there is none."""
     res = tuple(resources.docs)
     if resources.stamp is None:
         size = len(text) + sum(len(r) for r in res)
-        return conv.text((ObjectType.VEN, text, res), size, partial(_ven, text, res))
+        return conv.text((ObjectType.VEN, text, res), size, _ven, text, res)
     key, source = (ObjectType.VEN, ven_id, scope), (text, resources.stamp)
-    return conv.checked(key, source, len(text), partial(_ven, text, res))
+    return conv.checked(key, source, len(text), _ven, text, res)
 
 
 def _ven(text: str, resources: tuple[str, ...]) -> Doc:

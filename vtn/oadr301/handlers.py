@@ -10,7 +10,7 @@ from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest
 from shared.models import EventRequest, ProgramRequest, Report, ReportRequest, SubscriptionRequest
 from shared.models.common import EventId, ProgramId
-from shared.wire.oadr3_json import joined
+from shared.wire.oadr3_json import joined_encoded
 from vtn.audit.record import origin
 from vtn.core.ids import key_scope
 from vtn.core.queries import (
@@ -34,7 +34,6 @@ from vtn.oadr301._io import (
     read_doc,
     respond,
     respond_body,
-    respond_text,
     targets_query,
     write,
 )
@@ -55,7 +54,7 @@ async def list_programs(request: web.Request) -> web.Response:
     conv = request.app[CONVERTED]
 
     async def build() -> bytes:
-        return joined(converted.programs(conv, await programs_svc.program_texts(core.reads, flt)))
+        return joined_encoded(converted.programs(conv, await programs_svc.program_texts(core.reads, flt)))
 
     # As the 3.1 list (vtn/handlers/programs.py): keyed by the permission, dropped by any program write.
     return await cached_answer(request, (API_VERSION, "programs", permission, flt.page), build)
@@ -65,7 +64,7 @@ async def get_program(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
     found = await programs_svc.program_text(core.reads, permission, path_id(request, "programID"))
-    return respond_text(converted.programs(request.app[CONVERTED], [found])[0])
+    return respond_body(converted.programs(request.app[CONVERTED], [found])[0])
 
 
 async def create_program(request: web.Request) -> web.Response:
@@ -114,7 +113,7 @@ async def list_events(request: web.Request) -> web.Response:
     conv = request.app[CONVERTED]
 
     async def build() -> bytes:
-        return joined(converted.events(conv, await programs_svc.event_texts(core.reads, flt)))
+        return joined_encoded(converted.events(conv, await programs_svc.event_texts(core.reads, flt)))
 
     # As the 3.1 list without `active` (3.0.1 has none): only an event or program write changes it.
     return await cached_answer(request, (API_VERSION, "events", permission, flt.program_id, flt.page), build)
@@ -124,7 +123,7 @@ async def get_event(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
     found = await programs_svc.event_text(core.reads, permission, path_id(request, "eventID"))
-    return respond_text(converted.events(request.app[CONVERTED], [found])[0])
+    return respond_body(converted.events(request.app[CONVERTED], [found])[0])
 
 
 async def create_event(request: web.Request) -> web.Response:
@@ -212,7 +211,7 @@ async def list_reports(request: web.Request) -> web.Response:
         page=page(request),
     )
     found = await reports_svc.report_rows(state(request).core.reads, caller(request), flt)
-    return respond_body(joined(converted.reports(request.app[CONVERTED], found)))
+    return respond_body(joined_encoded(converted.reports(request.app[CONVERTED], found)))
 
 
 async def get_report(request: web.Request) -> web.Response:
@@ -220,7 +219,7 @@ async def get_report(request: web.Request) -> web.Response:
     report_id = path_id(request, "reportID")
     found = await reports_svc.report_text(reads, caller(request), report_id)
     row = await _report_row(reads, report_id, found)
-    return respond_text(converted.reports(request.app[CONVERTED], [row])[0])
+    return respond_body(converted.reports(request.app[CONVERTED], [row])[0])
 
 
 async def create_report(request: web.Request) -> web.Response:
@@ -282,13 +281,13 @@ async def list_subscriptions(request: web.Request) -> web.Response:
         page=page(request),
     )
     found = await reports_svc.subscription_texts(state(request).core.reads, caller(request), flt)
-    return respond_body(joined(converted.subscriptions(request.app[CONVERTED], found)))
+    return respond_body(joined_encoded(converted.subscriptions(request.app[CONVERTED], found)))
 
 
 async def get_subscription(request: web.Request) -> web.Response:
     sub_id = path_id(request, "subscriptionID")
     found = await reports_svc.subscription_text(state(request).core.reads, caller(request), sub_id)
-    return respond_text(converted.subscriptions(request.app[CONVERTED], [found])[0])
+    return respond_body(converted.subscriptions(request.app[CONVERTED], [found])[0])
 
 
 async def create_subscription(request: web.Request) -> web.Response:

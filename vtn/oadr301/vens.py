@@ -13,13 +13,13 @@ from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
-from shared.wire.oadr3_json import joined
+from shared.wire.oadr3_json import joined_encoded
 from vtn.core.queries import Page, Reads, ResourceFilter, Tx, VenFilter, VenRow
 from vtn.core.visibility import owner
 from vtn.handlers.http_io import caller, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects
 from vtn.oadr301 import converted, inbound, outbound
-from vtn.oadr301._io import Doc, as_31, read_doc, respond_body, respond_text, targets_query, write
+from vtn.oadr301._io import Doc, as_31, read_doc, respond_body, targets_query, write
 from vtn.oadr301.converted import CONVERTED
 from vtn.principal import Principal
 from vtn.services import vens as svc
@@ -33,7 +33,7 @@ async def _ven_doc(tx: Tx, who: Principal, ven: Ven) -> Doc:
     return outbound.ven(ven, resources)
 
 
-async def _read_vens(request: web.Request, reads: Reads, who: Principal, rows: list[VenRow]) -> list[str]:
+async def _read_vens(request: web.Request, reads: Reads, who: Principal, rows: list[VenRow]) -> list[bytes]:
     """_ven_doc of stored vens for reads, without a transaction: those answered before with their
     resources as they are now from the vens' rows alone, the others' resources in one statement."""
     conv, scope = request.app[CONVERTED], owner(who)
@@ -55,7 +55,7 @@ async def list_vens(request: web.Request) -> web.Response:
     )
     reads = state(request).core.reads
     found = await svc.ven_rows(reads, who, flt)
-    return respond_body(joined(await _read_vens(request, reads, who, found)))
+    return respond_body(joined_encoded(await _read_vens(request, reads, who, found)))
 
 
 async def get_ven(request: web.Request) -> web.Response:
@@ -65,7 +65,7 @@ async def get_ven(request: web.Request) -> web.Response:
     found = await svc.ven_text(reads, who, ven_id)
     resources = await svc.resource_texts_of(reads, who, frozenset({ven_id}), _ALL.limit)
     conv = request.app[CONVERTED]
-    return respond_text(converted.ven(conv, ven_id, found, owner(who), resources[ven_id]))
+    return respond_body(converted.ven(conv, ven_id, found, owner(who), resources[ven_id]))
 
 
 def _resource_request(request: web.Request, doc: Doc, ven: Ven, pointer: str = "") -> ResourceRequest:
@@ -147,7 +147,7 @@ async def list_resources(request: web.Request) -> web.Response:
     reads = state(request).core.reads
     await svc.ven_text(reads, who, ven_id)  # 404 for a ven the caller cannot see
     found = await svc.resource_texts(reads, who, flt)
-    return respond_body(joined(converted.resources(request.app[CONVERTED], found)))
+    return respond_body(joined_encoded(converted.resources(request.app[CONVERTED], found)))
 
 
 async def get_resource(request: web.Request) -> web.Response:
@@ -155,7 +155,7 @@ async def get_resource(request: web.Request) -> web.Response:
     found = await svc.resource_text(state(request).core.reads, caller(request), resource_id)
     if converted.member(found, "venID") != ven_id:
         raise NotFound(f"ven {ven_id!r} has no resource with id {resource_id!r}")
-    return respond_text(converted.resources(request.app[CONVERTED], [found])[0])
+    return respond_body(converted.resources(request.app[CONVERTED], [found])[0])
 
 
 async def create_resource(request: web.Request) -> web.Response:
