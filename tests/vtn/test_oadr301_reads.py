@@ -42,7 +42,6 @@ from vtn.storage.filters import (
     SubscriptionFilter,
     VenFilter,
 )
-from vtn.storage.reads import ReportRow
 
 # Text whose spelling json.dumps and orjson differ on, or that a text cut could get wrong.
 _ODD = ["\u00fc\u2028", 'a"b', "x\\y", "\x01\x7f", "VEN_NAME:v1", "0.00001", "1e-07"]
@@ -161,13 +160,9 @@ async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None
             # ... and in the page's own statement (Reads.report_rows), as the handlers read them.
             rows = await reads.report_rows(ReportFilter())
             assert rows == await library.reads.report_rows(ReportFilter())
-            assert rows == [
-                ReportRow(t, o.id, programs.get(o.event_id)) for t, o in zip(texts, typed_r, strict=True)
-            ]
+            assert rows == [(t, o.id, programs.get(o.event_id)) for t, o in zip(texts, typed_r, strict=True)]
             _same_texts(
-                lambda ts: converted.reports(
-                    conv, [r._replace(doc=t) for r, t in zip(rows, ts, strict=True)]
-                ),
+                lambda ts: converted.reports(conv, [(t, *r[1:]) for r, t in zip(rows, ts, strict=True)]),
                 texts,
                 typed_reports,
             )
@@ -178,10 +173,8 @@ async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None
             typed_v = [Ven.model_validate_json(t) for t in texts]
             ven_rows = await reads.ven_rows(VenFilter())
             assert ven_rows == await library.reads.ven_rows(VenFilter())
-            assert [(r.doc, r.id) for r in ven_rows] == [
-                (t, v.id) for t, v in zip(texts, typed_v, strict=True)
-            ]
-            stamps = {r.id: r.resources_stamp for r in ven_rows}
+            assert [r[:2] for r in ven_rows] == [(t, v.id) for t, v in zip(texts, typed_v, strict=True)]
+            stamps = {ven_id: stamp for _, ven_id, stamp in ven_rows}
             ven_ids = frozenset([*made["vens"], "no-such-ven"])
             for owner in (None, ven_a.client_id, ven_b.client_id):
                 for limit in (500, 2, 1):  # 1: more rows than the cap, ven by ven (no stamp)

@@ -20,7 +20,7 @@ texts, so a ven answered before is answered without reading its resources (`know
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +31,9 @@ from vtn.core.queries import ReportRow, VenResources, VenRow
 from vtn.oadr301 import outbound
 
 Doc = dict[str, Any]
+# An object of a page as `Converted.known` reads it: its stored text, its id, and what else its
+# conversion reads (a report's programID, a ven's resources' stamp).
+Row = tuple[str, str, Hashable]
 MAX_CHARS = 32 << 20  # ~64 MB at most (keys are str, ASCII: a byte per character; answers bytes)
 
 
@@ -39,7 +42,7 @@ class Converted:
         self._max = max_chars
         self._chars = 0
         self._texts: dict[Hashable, bytes] = {}
-        self._checked: dict[Hashable, tuple[Hashable, bytes]] = {}
+        self._checked: dict[Hashable, tuple[str, Hashable, bytes]] = {}
 
     def text(self, key: Hashable, size: int, convert: Callable[..., Any], *args: Any) -> bytes:
         """The JSON text (json.dumps' spelling, compact, encoded) of `convert(*args)`, remembered
@@ -52,24 +55,31 @@ class Converted:
             self._texts[key] = found
         return found
 
-    def known(self, key: Hashable, source: Hashable) -> bytes | None:
-        """What `checked` remembered under `key` if it was converted from an equal `source`."""
-        found = self._checked.get(key)
-        return found[1] if found is not None and found[0] == source else None
+    def known(self, kind: ObjectType, rows: Iterable[Row], scope: str | None = None) -> list[bytes | None]:
+        """What `checked` remembered of each row (text, id, extra) under (kind, id, scope), where it
+        was converted from an equal text and extra; None for the others."""
+        get = self._checked.get
+        out: list[bytes | None] = []
+        for text, object_id, extra in rows:
+            found = get((kind, object_id, scope))
+            out.append(found[2] if found is not None and found[0] == text and found[1] == extra else None)
+        return out
 
     def checked(
-        self, key: Hashable, source: Hashable, size: int, convert: Callable[..., Any], *args: Any
+        self, kind: ObjectType, row: Row, scope: str | None, convert: Callable[..., Any], *args: Any
     ) -> bytes:
-        """`text` of `convert(*args)`, remembered under `key` (an object's id) with `source`, which
-        must hold all `convert` reads: given again for an equal `source` only (the last one
-        converted under `key`)."""
+        """`text` of `convert(*args)`, remembered under (kind, id, scope) with the row's text and
+        extra (which must hold all `convert` reads, with `scope`): `known` gives it again for an
+        equal text and extra only (the last one converted under that key)."""
+        text, object_id, extra = row
+        key = (kind, object_id, scope)
         found = self._checked.get(key)
-        if found is not None and found[0] == source:
-            return found[1]
-        text = encode_loaded(convert(*args))
-        self._count(size + len(text))
-        self._checked[key] = (source, text)
-        return text
+        if found is not None and found[0] == text and found[1] == extra:
+            return found[2]
+        answer = encode_loaded(convert(*args))
+        self._count(len(text) + len(answer))
+        self._checked[key] = (text, extra, answer)
+        return answer
 
     def _count(self, added: int) -> None:
         if self._chars + added > self._max:
@@ -125,8 +135,14 @@ def resources(conv: Converted, texts: Sequence[str]) -> list[bytes]:
 
 def reports(conv: Converted, rows: Sequence[ReportRow]) -> list[bytes]:
     """Reports with the programIDs of their events (3.0.1 requires it, 3.1 has none)."""
-    kind, checked = ObjectType.REPORT, conv.checked
-    return [checked((kind, i), (doc, p), len(doc), _report, doc, p) for doc, i, p in rows]
+    kind = ObjectType.REPORT
+    known = conv.known(kind, rows)
+    if None not in known:
+        return known  # type: ignore[return-value]
+    return [
+        found if found is not None else conv.checked(kind, row, None, _report, row[0], row[2])
+        for row, found in zip(rows, known, strict=True)
+    ]
 
 
 def _report(text: str, program_id: str | None) -> Doc:
@@ -136,8 +152,7 @@ def _report(text: str, program_id: str | None) -> Doc:
 def known_vens(conv: Converted, rows: Sequence[VenRow], scope: str | None) -> list[bytes | None]:
     """The vens `rows` converted before with their resources as they are now (the same stamp), for
     a caller who sees the resources of client `scope` (None: everyone's); None for the others."""
-    kind, known = ObjectType.VEN, conv.known
-    return [known((kind, i, scope), (doc, stamp)) for doc, i, stamp in rows]
+    return conv.known(ObjectType.VEN, rows, scope)
 
 
 def ven(conv: Converted, ven_id: str, text: str, scope: str | None, resources: VenResources) -> bytes:
@@ -147,8 +162,7 @@ def ven(conv: Converted, ven_id: str, text: str, scope: str | None, resources: V
     if resources.stamp is None:
         size = len(text) + sum(len(r) for r in res)
         return conv.text((ObjectType.VEN, text, res), size, _ven, text, res)
-    key, source = (ObjectType.VEN, ven_id, scope), (text, resources.stamp)
-    return conv.checked(key, source, len(text), _ven, text, res)
+    return conv.checked(ObjectType.VEN, (text, ven_id, resources.stamp), scope, _ven, text, res)
 
 
 def _ven(text: str, resources: tuple[str, ...]) -> Doc:

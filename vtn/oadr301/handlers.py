@@ -181,7 +181,7 @@ async def _report_row(reads: Reads, report_id: str, text: str) -> ReportRow:
     """Stored report `report_id` as Reads.report_rows gives a page's, its event's programID read."""
     event_id = converted.member(text, "eventID")
     programs = await reports_svc.programs_of_events(reads, frozenset({event_id}))
-    return ReportRow(text, report_id, programs.get(event_id))
+    return text, report_id, programs.get(event_id)
 
 
 async def _checked_report(request: web.Request, tx: Tx, doc: Doc) -> ReportRequest:

@@ -38,13 +38,13 @@ async def _read_vens(request: web.Request, reads: Reads, who: Principal, rows: l
     resources as they are now from the vens' rows alone, the others' resources in one statement."""
     conv, scope = request.app[CONVERTED], owner(who)
     out = converted.known_vens(conv, rows, scope)
-    missing = frozenset(r.id for r, text in zip(rows, out, strict=True) if text is None)
+    missing = frozenset(ven_id for (_, ven_id, _), text in zip(rows, out, strict=True) if text is None)
     if not missing:
         return out  # type: ignore[return-value]
     found = await svc.resource_texts_of(reads, who, missing, _ALL.limit)
     return [
-        converted.ven(conv, r.id, r.doc, scope, found[r.id]) if text is None else text
-        for r, text in zip(rows, out, strict=True)
+        converted.ven(conv, ven_id, doc, scope, found[ven_id]) if text is None else text
+        for (doc, ven_id, _), text in zip(rows, out, strict=True)
     ]
 
 
