@@ -20,20 +20,22 @@ texts, so a ven answered before is answered without reading its resources (`know
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from operator import is_
 from typing import Any
 
 from aiohttp import web
 
 from shared.enums import ObjectType
-from shared.wire.oadr3_json import encode_loaded, load_stored
+from shared.wire.oadr3_json import encode_loaded, joined_encoded, load_stored
 from vtn.core.queries import ReportRow, VenResources, VenRow
 from vtn.oadr301 import outbound
 
 Doc = dict[str, Any]
-# An object of a page as `Converted.known` reads it: its stored text, its id, and what else its
-# conversion reads (a report's programID, a ven's resources' stamp).
-Row = tuple[str, str, Hashable]
+# An object of a page as the page statement gives it (Reads.report_rows, Reads.ven_rows: no copy
+# per row): its stored text, a flag not read here, its id, and what else its conversion reads (a
+# report's programID, a ven's resources' stamp).
+Row = tuple[str, Any, str, Hashable]
 MAX_CHARS = 32 << 20  # ~64 MB at most (keys are str, ASCII: a byte per character; answers bytes)
 
 
@@ -42,7 +44,10 @@ class Converted:
         self._max = max_chars
         self._chars = 0
         self._texts: dict[Hashable, bytes] = {}
-        self._checked: dict[Hashable, tuple[str, Hashable, bytes]] = {}
+        # (kind, scope) -> id -> (text, extra, answer): `checked`'s.
+        self._checked: dict[Hashable, dict[str, tuple[str, Hashable, bytes]]] = {}
+        # A page's key -> (the answers it joined, the joined list): `joined`'s.
+        self._pages: dict[Hashable, tuple[list[bytes], bytes]] = {}
 
     def text(self, key: Hashable, size: int, convert: Callable[..., Any], *args: Any) -> bytes:
         """The JSON text (json.dumps' spelling, compact, encoded) of `convert(*args)`, remembered
@@ -55,36 +60,53 @@ class Converted:
             self._texts[key] = found
         return found
 
-    def known(self, kind: ObjectType, rows: Iterable[Row], scope: str | None = None) -> list[bytes | None]:
-        """What `checked` remembered of each row (text, id, extra) under (kind, id, scope), where it
-        was converted from an equal text and extra; None for the others."""
-        get = self._checked.get
+    def known(self, kind: ObjectType, rows: Sequence[Row], scope: str | None = None) -> list[bytes | None]:
+        """What `checked` remembered of each row under (kind, scope) and its id, where it was
+        converted from an equal text and extra; None for the others."""
+        memo = self._checked.get((kind, scope))
+        if memo is None:
+            return [None] * len(rows)
+        get = memo.get
         out: list[bytes | None] = []
-        for text, object_id, extra in rows:
-            found = get((kind, object_id, scope))
+        for text, _, object_id, extra in rows:
+            found = get(object_id)
             out.append(found[2] if found is not None and found[0] == text and found[1] == extra else None)
         return out
 
     def checked(
-        self, kind: ObjectType, row: Row, scope: str | None, convert: Callable[..., Any], *args: Any
+        self, kind: ObjectType, scope: str | None, row: Row, convert: Callable[..., Any], *args: Any
     ) -> bytes:
-        """`text` of `convert(*args)`, remembered under (kind, id, scope) with the row's text and
-        extra (which must hold all `convert` reads, with `scope`): `known` gives it again for an
-        equal text and extra only (the last one converted under that key)."""
-        text, object_id, extra = row
-        key = (kind, object_id, scope)
-        found = self._checked.get(key)
+        """`text` of `convert(*args)`, remembered under (kind, scope) and the row's id with its text
+        and extra (which must hold all `convert` reads, with `scope`): `known` gives it again for
+        an equal text and extra only (the last one converted under that key)."""
+        text, _, object_id, extra = row
+        memo = self._checked.setdefault((kind, scope), {})
+        found = memo.get(object_id)
         if found is not None and found[0] == text and found[1] == extra:
             return found[2]
         answer = encode_loaded(convert(*args))
         self._count(len(text) + len(answer))
-        self._checked[key] = (text, extra, answer)
+        self._checked.setdefault((kind, scope), {})[object_id] = (text, extra, answer)
         return answer
+
+    def joined(self, key: Hashable, answers: list[bytes]) -> bytes:
+        """joined_encoded(answers), the same bytes again when `key`'s last page joined these very
+        answers (the same objects, in order: `known` gives the objects it keeps), so a page answered
+        before is not copied, nor another ~100 KB allocated, again. Any key is correct: it only
+        says which page to compare with."""
+        found = self._pages.get(key)
+        if found is not None and len(found[0]) == len(answers) and all(map(is_, found[0], answers)):
+            return found[1]
+        body = joined_encoded(answers)
+        self._count(len(body))
+        self._pages[key] = (answers, body)
+        return body
 
     def _count(self, added: int) -> None:
         if self._chars + added > self._max:
             self._texts.clear()
             self._checked.clear()
+            self._pages.clear()
             self._chars = 0
         self._chars += added
 
@@ -133,16 +155,24 @@ def resources(conv: Converted, texts: Sequence[str]) -> list[bytes]:
     return _each(conv, ObjectType.RESOURCE, texts, outbound.resource_doc)
 
 
-def reports(conv: Converted, rows: Sequence[ReportRow]) -> list[bytes]:
-    """Reports with the programIDs of their events (3.0.1 requires it, 3.1 has none)."""
+def reports(conv: Converted, rows: Sequence[ReportRow]) -> bytes:
+    """The JSON list of reports with the programIDs of their events (3.0.1 requires it, 3.1 has none)."""
     kind = ObjectType.REPORT
-    known = conv.known(kind, rows)
-    if None not in known:
-        return known  # type: ignore[return-value]
-    return [
-        found if found is not None else conv.checked(kind, row, None, _report, row[0], row[2])
-        for row, found in zip(rows, known, strict=True)
-    ]
+    found = conv.known(kind, rows)
+    if None in found:
+        found = [
+            done if done is not None else report(conv, row) for row, done in zip(rows, found, strict=True)
+        ]
+    return conv.joined(_page_key(kind, None, rows), found)  # type: ignore[arg-type]
+
+
+def report(conv: Converted, row: ReportRow) -> bytes:
+    """One report of `reports`."""
+    return conv.checked(ObjectType.REPORT, None, row, _report, row[0], row[3])
+
+
+def _page_key(kind: ObjectType, scope: str | None, rows: Sequence[Row]) -> Hashable:
+    return (kind, scope, len(rows), rows[0][2], rows[-1][2]) if rows else (kind, scope, 0)
 
 
 def _report(text: str, program_id: str | None) -> Doc:
@@ -155,6 +185,11 @@ def known_vens(conv: Converted, rows: Sequence[VenRow], scope: str | None) -> li
     return conv.known(ObjectType.VEN, rows, scope)
 
 
+def vens(conv: Converted, rows: Sequence[VenRow], scope: str | None, answers: list[bytes]) -> bytes:
+    """The JSON list of the vens `rows` converted (`answers`: known_vens' and ven's)."""
+    return conv.joined(_page_key(ObjectType.VEN, scope, rows), answers)
+
+
 def ven(conv: Converted, ven_id: str, text: str, scope: str | None, resources: VenResources) -> bytes:
     """Ven `ven_id` stored as `text`, embedding `resources` (those client `scope` sees, None:
     everyone's), remembered by its resources' stamp, or by their texts where there is none."""
@@ -162,7 +197,8 @@ def ven(conv: Converted, ven_id: str, text: str, scope: str | None, resources: V
     if resources.stamp is None:
         size = len(text) + sum(len(r) for r in res)
         return conv.text((ObjectType.VEN, text, res), size, _ven, text, res)
-    return conv.checked(ObjectType.VEN, (text, ven_id, resources.stamp), scope, _ven, text, res)
+    row = (text, None, ven_id, resources.stamp)
+    return conv.checked(ObjectType.VEN, scope, row, _ven, text, res)
 
 
 def _ven(text: str, resources: tuple[str, ...]) -> Doc:

@@ -178,10 +178,10 @@ class _Programs:
 
 
 async def _report_row(reads: Reads, report_id: str, text: str) -> ReportRow:
-    """Stored report `report_id` as Reads.report_rows gives a page's, its event's programID read."""
+    """Stored report `report_id` as Reads.report_rows gives a page's (its event's programID read)."""
     event_id = converted.member(text, "eventID")
     programs = await reports_svc.programs_of_events(reads, frozenset({event_id}))
-    return text, report_id, programs.get(event_id)
+    return text, None, report_id, programs.get(event_id)
 
 
 async def _checked_report(request: web.Request, tx: Tx, doc: Doc) -> ReportRequest:
@@ -211,7 +211,7 @@ async def list_reports(request: web.Request) -> web.Response:
         page=page(request),
     )
     found = await reports_svc.report_rows(state(request).core.reads, caller(request), flt)
-    return respond_body(joined_encoded(converted.reports(request.app[CONVERTED], found)))
+    return respond_body(converted.reports(request.app[CONVERTED], found))
 
 
 async def get_report(request: web.Request) -> web.Response:
@@ -219,7 +219,7 @@ async def get_report(request: web.Request) -> web.Response:
     report_id = path_id(request, "reportID")
     found = await reports_svc.report_text(reads, caller(request), report_id)
     row = await _report_row(reads, report_id, found)
-    return respond_body(converted.reports(request.app[CONVERTED], [row])[0])
+    return respond_body(converted.report(request.app[CONVERTED], row))
 
 
 async def create_report(request: web.Request) -> web.Response:

@@ -33,19 +33,20 @@ async def _ven_doc(tx: Tx, who: Principal, ven: Ven) -> Doc:
     return outbound.ven(ven, resources)
 
 
-async def _read_vens(request: web.Request, reads: Reads, who: Principal, rows: list[VenRow]) -> list[bytes]:
-    """_ven_doc of stored vens for reads, without a transaction: those answered before with their
-    resources as they are now from the vens' rows alone, the others' resources in one statement."""
+async def _read_vens(request: web.Request, reads: Reads, who: Principal, rows: list[VenRow]) -> bytes:
+    """The JSON list of _ven_doc of stored vens for reads, without a transaction: those answered
+    before with their resources as they are now from the vens' rows alone, the others' resources
+    in one statement."""
     conv, scope = request.app[CONVERTED], owner(who)
-    out = converted.known_vens(conv, rows, scope)
-    missing = frozenset(ven_id for (_, ven_id, _), text in zip(rows, out, strict=True) if text is None)
-    if not missing:
-        return out  # type: ignore[return-value]
-    found = await svc.resource_texts_of(reads, who, missing, _ALL.limit)
-    return [
-        converted.ven(conv, ven_id, doc, scope, found[ven_id]) if text is None else text
-        for (doc, ven_id, _), text in zip(rows, out, strict=True)
-    ]
+    found = converted.known_vens(conv, rows, scope)
+    missing = frozenset(row[2] for row, done in zip(rows, found, strict=True) if done is None)
+    if missing:
+        resources = await svc.resource_texts_of(reads, who, missing, _ALL.limit)
+        found = [
+            converted.ven(conv, row[2], row[0], scope, resources[row[2]]) if done is None else done
+            for row, done in zip(rows, found, strict=True)
+        ]
+    return converted.vens(conv, rows, scope, found)  # type: ignore[arg-type]
 
 
 async def list_vens(request: web.Request) -> web.Response:
@@ -55,7 +56,7 @@ async def list_vens(request: web.Request) -> web.Response:
     )
     reads = state(request).core.reads
     found = await svc.ven_rows(reads, who, flt)
-    return respond_body(joined_encoded(await _read_vens(request, reads, who, found)))
+    return respond_body(await _read_vens(request, reads, who, found))
 
 
 async def get_ven(request: web.Request) -> web.Response:
