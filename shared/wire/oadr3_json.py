@@ -355,6 +355,17 @@ def joined(texts: Sequence[str]) -> bytes:
     return f"[{','.join(texts)}]".encode()
 
 
+def joined_encoded(docs: Sequence[bytes]) -> bytes:
+    """`joined` of documents already encoded, in one copy: each copy of a page of ~100 KB is a
+    fresh allocation past glibc's mmap threshold, whose pages are faulted in again each time."""
+    if not docs:
+        return b"[]"
+    parts = [b","] * (2 * len(docs) + 1)
+    parts[0], parts[-1] = b"[", b"]"
+    parts[1::2] = docs
+    return b"".join(parts)
+
+
 def encode_list(objs: Sequence[WireModel]) -> bytes:
     return ("[" + ",".join(_wire_text(o) for o in objs) + "]").encode()
 

@@ -27,7 +27,7 @@ from support.harness import Api
 
 from shared.enums import ObjectType, Role
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
-from shared.wire.oadr3_json import encode_doc, encode_loaded, joined, load_stored
+from shared.wire.oadr3_json import encode_doc, encode_loaded, joined_encoded, load_stored
 from vtn.oadr301 import converted, outbound
 from vtn.oadr301.converted import Converted
 from vtn.storage import Store
@@ -105,10 +105,11 @@ def _same(fast: Any, typed: Any) -> None:
     assert encode_loaded(fast) == encode_doc(typed)
 
 
-def _same_texts(convert: Callable[[list[str]], list[str]], texts: list[str], typed: Any) -> None:
+def _same_texts(convert: Callable[[list[str]], list[bytes] | bytes], texts: list[str], typed: Any) -> None:
     """What the handlers send (vtn/oadr301/converted.py), converted and then remembered: the typed bytes."""
     for _ in range(2):
-        assert joined(convert([t.encode().decode() for t in texts])) == encode_doc(typed)
+        sent = convert([t.encode().decode() for t in texts])  # texts equal, not the same objects
+        assert (sent if isinstance(sent, bytes) else joined_encoded(sent)) == encode_doc(typed)
 
 
 async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None:
@@ -157,33 +158,68 @@ async def test_stored_text_converts_as_the_typed_objects_do(db_url: str) -> None
             typed_reports = [outbound.report(o, await reads.program_of(o.event_id)) for o in typed_r]
             _same(fast_r, typed_reports)
             assert [converted.member(t, "eventID") for t in texts] == [o.event_id for o in typed_r]
-            ids = [programs.get(o.event_id) for o in typed_r]
-            _same_texts(lambda ts: converted.reports(conv, ts, ids), texts, typed_reports)
+            # ... and in the page's own statement (Reads.report_rows), as the handlers read them.
+            rows = await reads.report_rows(ReportFilter())
+            assert [tuple(r) for r in rows] == [
+                tuple(r) for r in await library.reads.report_rows(ReportFilter())
+            ]
+            expected = [(t, o.id, programs.get(o.event_id)) for t, o in zip(texts, typed_r, strict=True)]
+            assert [(r[0], r[2], r[3]) for r in rows] == expected
+            _same_texts(
+                lambda ts: converted.reports(conv, [(t, *r[1:]) for r, t in zip(rows, ts, strict=True)]),
+                texts,
+                typed_reports,
+            )
+            for r, typed_report in zip(rows, typed_reports, strict=True):
+                assert converted.report(conv, (r[0], None, r[2], r[3])) == encode_doc(typed_report)
 
-            # Vens: each one's resources in one statement, as ven by ven (owner and limit kept).
+            # Vens: each one's resources in one statement, as ven by ven (owner and limit kept),
+            # with the stamp the page's vens carry.
             texts = await reads.page(ObjectType.VEN, VenFilter())
             typed_v = [Ven.model_validate_json(t) for t in texts]
+            ven_rows = await reads.ven_rows(VenFilter())
+            assert [tuple(r) for r in ven_rows] == [
+                tuple(r) for r in await library.reads.ven_rows(VenFilter())
+            ]
+            assert [(r[0], r[2]) for r in ven_rows] == [
+                (t, v.id) for t, v in zip(texts, typed_v, strict=True)
+            ]
+            stamps = {r[2]: r[3] for r in ven_rows}
             ven_ids = frozenset([*made["vens"], "no-such-ven"])
             for owner in (None, ven_a.client_id, ven_b.client_id):
-                for limit in (500, 2, 1):  # 1: more rows than the cap, ven by ven
+                for limit in (500, 2, 1):  # 1: more rows than the cap, ven by ven (no stamp)
                     found = await reads.resources_of(ven_ids, owner=owner, limit=limit)
                     assert found == await library.reads.resources_of(ven_ids, owner=owner, limit=limit)
                     for ven_id in ven_ids:
-                        flt = ResourceFilter(ven_id=ven_id, owner=owner, page=Page(limit=limit))  # type: ignore[arg-type]
-                        assert found[ven_id] == await reads.page(ObjectType.RESOURCE, flt), (owner, limit)
+                        flt = ResourceFilter(ven_id=ven_id, owner=owner, page=Page(limit=limit))
+                        page_docs = await reads.page(ObjectType.RESOURCE, flt)
+                        assert found[ven_id].docs == page_docs, (owner, limit)
+                        assert found[ven_id].stamp == (stamps.get(ven_id) if limit > 1 else None)
             found = await reads.resources_of(ven_ids, owner=None, limit=500)
-            assert sum(len(r) for r in found.values()) == 6
+            assert sum(len(r.docs) for r in found.values()) == 6
             fast_v = [
-                outbound.ven_doc(load_stored(t), [load_stored(r) for r in found[v.id]])
+                outbound.ven_doc(load_stored(t), [load_stored(r) for r in found[v.id].docs])
                 for t, v in zip(texts, typed_v, strict=True)
             ]
             typed_ven_docs = [
-                outbound.ven(v, [Resource.model_validate_json(r) for r in found[v.id]]) for v in typed_v
+                outbound.ven(v, [Resource.model_validate_json(r) for r in found[v.id].docs]) for v in typed_v
             ]
             _same(fast_v, typed_ven_docs)
             assert [converted.member(t, "id") for t in texts] == [v.id for v in typed_v]
-            _same_texts(lambda ts: converted.vens(conv, ts, found), texts, typed_ven_docs)
-            resource_texts = found[made["vens"][0]]
+            for resources in (found, {v: r._replace(stamp=None) for v, r in found.items()}):
+                _same_texts(
+                    lambda ts, res=resources: [
+                        converted.ven(conv, v.id, t, None, res[v.id])
+                        for t, v in zip(ts, typed_v, strict=True)
+                    ],
+                    texts,
+                    typed_ven_docs,
+                )
+            known = converted.known_vens(conv, ven_rows, None)
+            assert known == [encode_doc(d) for d in typed_ven_docs]
+            assert converted.vens(conv, ven_rows, None, known) == encode_doc(typed_ven_docs)  # type: ignore[arg-type]
+            assert converted.known_vens(conv, ven_rows, ven_a.client_id) == [None, None]
+            resource_texts = found[made["vens"][0]].docs
             typed_res = [outbound.resource(Resource.model_validate_json(r)) for r in resource_texts]
             _same_texts(partial(converted.resources, conv), resource_texts, typed_res)
             assert reads.rerun == 0
@@ -215,6 +251,18 @@ def test_member_reads_a_top_level_member_or_parses() -> None:
     assert converted.member(nested, "id") == "outer"
 
 
+def test_a_page_joined_before_is_sent_again_only_for_the_same_answers() -> None:
+    conv = Converted()
+    a, b = b'{"a":1}', b'{"b":2}'
+    first = conv.joined("k", [a, b])
+    assert first == b'[{"a":1},{"b":2}]'
+    assert conv.joined("k", [a, b]) is first
+    equal = b'{"b":'.decode().encode() + b"2}"  # equal to b, another object: joined again
+    assert conv.joined("k", [a, equal]) == first and conv.joined("k", [a, equal]) is not first
+    assert conv.joined("k", [a]) == b'[{"a":1}]'
+    assert conv.joined("k", []) == b"[]"
+
+
 def test_converted_texts_stay_within_their_bound() -> None:
     conv = Converted(max_chars=100)
     calls: list[int] = []
@@ -224,9 +272,9 @@ def test_converted_texts_stay_within_their_bound() -> None:
         return {"n": n}
 
     for n in (1, 2, 1):
-        assert conv.text(("k", n), 30, partial(convert, n)) == f'{{"n":{n}}}'
+        assert conv.text(("k", n), 30, convert, n) == f'{{"n":{n}}}'.encode()
     assert calls == [1, 2]  # the third was remembered
     for n in range(3, 10):
-        conv.text(("k", n), 30, partial(convert, n))
-    conv.text(("k", 1), 30, partial(convert, 1))
+        conv.text(("k", n), 30, convert, n)
+    conv.text(("k", 1), 30, convert, 1)
     assert calls[-1] == 1  # dropped when the bound was passed, converted again

@@ -21,6 +21,7 @@ from vtn.storage.filters import (
     VenFilter,
 )
 from vtn.storage.oadr20b.store import NeedsWrite, Oadr20bStore
+from vtn.storage.reads import ReportRow, VenResources, VenRow
 from vtn.storage.reports import PreparedReport
 
 __all__ = [
@@ -38,9 +39,12 @@ __all__ = [
     "ProgramFilter",
     "Reads",
     "ReportFilter",
+    "ReportRow",
     "ResourceFilter",
     "RunRecord",
     "SubscriptionFilter",
     "Tx",
     "VenFilter",
+    "VenResources",
+    "VenRow",
 ]

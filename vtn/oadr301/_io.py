@@ -59,10 +59,6 @@ def respond_body(body: bytes) -> web.Response:
     return web.Response(body=body, content_type=JSON)
 
 
-def respond_text(text: str) -> web.Response:
-    return web.Response(body=text.encode(), content_type=JSON)
-
-
 async def cached_answer(
     request: web.Request, key: tuple[object, ...], build: Callable[[], Awaitable[bytes]]
 ) -> web.Response:

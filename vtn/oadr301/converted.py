@@ -9,44 +9,108 @@ nothing needs invalidating. Not a read cache: the documents are read from the st
 (which objects, which targets hidden), only their spelling in 3.0.1 is remembered. Bounded by the
 characters held (keys and answers); past the bound all is dropped at once (cheap to rebuild).
 One per app (add_routes), in `app[CONVERTED]`.
+
+Reports and vens of a page are remembered by their id with the input beside them (`checked`): the
+input is compared with the one read, not hashed (a page's texts are new strings on each read, and
+hashing 50 reports' cost more than comparing them). A ven's input is its text and its resources'
+stamp (Reads.ven_rows: a new one whenever one of its resources is written) in place of their
+texts, so a ven answered before is answered without reading its resources (`known_vens`). Their
+page's JSON list is remembered too (`joined`), and sent again when the page is made of the very
+same answers: no copy of ~100 KB, and no fresh allocation of it, per request.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from functools import partial
+from collections.abc import Callable, Hashable, Sequence
+from operator import is_
 from typing import Any
 
 from aiohttp import web
 
 from shared.enums import ObjectType
-from shared.wire.oadr3_json import encode_loaded, load_stored
+from shared.wire.oadr3_json import encode_loaded, joined_encoded, load_stored
+from vtn.core.queries import ReportRow, VenResources, VenRow
 from vtn.oadr301 import outbound
 
 Doc = dict[str, Any]
-MAX_CHARS = 32 << 20  # ~64 MB of str at most (keys and answers are ASCII: a byte per character)
+# An object of a page as the page statement gives it (Reads.report_rows, Reads.ven_rows: no copy
+# per row): its stored text, a flag not read here, its id, and what else its conversion reads (a
+# report's programID, a ven's resources' stamp).
+Row = tuple[str, Any, str, Hashable]
+MAX_CHARS = 32 << 20  # ~64 MB at most (keys are str, ASCII: a byte per character; answers bytes)
 
 
 class Converted:
     def __init__(self, max_chars: int = MAX_CHARS) -> None:
         self._max = max_chars
         self._chars = 0
-        self._texts: dict[Hashable, str] = {}
+        self._texts: dict[Hashable, bytes] = {}
+        # (kind, scope) -> id -> (text, extra, answer): `checked`'s.
+        self._checked: dict[Hashable, dict[str, tuple[str, Hashable, bytes]]] = {}
+        # A page's key -> (the answers it joined, the joined list): `joined`'s.
+        self._pages: dict[Hashable, tuple[list[bytes], bytes]] = {}
 
-    def text(self, key: Hashable, size: int, convert: Callable[[], Any]) -> str:
-        """The JSON text (json.dumps' spelling, compact) of `convert()`, remembered under `key`,
-        which must hold all `convert` reads; `size`: the characters of the stored text(s) in it."""
+    def text(self, key: Hashable, size: int, convert: Callable[..., Any], *args: Any) -> bytes:
+        """The JSON text (json.dumps' spelling, compact, encoded) of `convert(*args)`, remembered
+        under `key`, which must hold all `convert` reads; `size`: the characters of the stored
+        text(s) in it."""
         found = self._texts.get(key)
         if found is None:
-            found = encode_loaded(convert()).decode()
-            added = size + len(found)
-            if self._chars + added > self._max:
-                self._texts.clear()
-                self._chars = 0
+            found = encode_loaded(convert(*args))
+            self._count(size + len(found))
             self._texts[key] = found
-            self._chars += added
         return found
+
+    def known(self, kind: ObjectType, rows: Sequence[Row], scope: str | None = None) -> list[bytes | None]:
+        """What `checked` remembered of each row under (kind, scope) and its id, where it was
+        converted from an equal text and extra; None for the others."""
+        memo = self._checked.get((kind, scope))
+        if memo is None:
+            return [None] * len(rows)
+        get = memo.get
+        out: list[bytes | None] = []
+        for text, _, object_id, extra in rows:
+            found = get(object_id)
+            out.append(found[2] if found is not None and found[0] == text and found[1] == extra else None)
+        return out
+
+    def checked(
+        self, kind: ObjectType, scope: str | None, row: Row, convert: Callable[..., Any], *args: Any
+    ) -> bytes:
+        """`text` of `convert(*args)`, remembered under (kind, scope) and the row's id with its text
+        and extra (which must hold all `convert` reads, with `scope`): `known` gives it again for
+        an equal text and extra only (the last one converted under that key)."""
+        text, _, object_id, extra = row
+        memo = self._checked.setdefault((kind, scope), {})
+        found = memo.get(object_id)
+        if found is not None and found[0] == text and found[1] == extra:
+            return found[2]
+        answer = encode_loaded(convert(*args))
+        self._count(len(text) + len(answer))
+        self._checked.setdefault((kind, scope), {})[object_id] = (text, extra, answer)
+        return answer
+
+    def joined(self, key: Hashable, answers: list[bytes]) -> bytes:
+        """joined_encoded(answers), the same bytes again when `key`'s last page joined these very
+        answers (the same objects, in order: `known` gives the objects it keeps), so a page answered
+        before is not copied, nor another ~100 KB allocated, again. Any key is correct: it only
+        says which page to compare with."""
+        found = self._pages.get(key)
+        if found is not None and len(found[0]) == len(answers) and all(map(is_, found[0], answers)):
+            return found[1]
+        body = joined_encoded(answers)
+        self._count(len(body))
+        self._pages[key] = (answers, body)
+        return body
+
+    def _count(self, added: int) -> None:
+        if self._chars + added > self._max:
+            self._texts.clear()
+            self._checked.clear()
+            self._pages.clear()
+            self._chars = 0
+        self._chars += added
 
 
 CONVERTED = web.AppKey("oadr301_converted", Converted)
@@ -67,51 +131,76 @@ def member(text: str, name: str) -> Any:
     return load_stored(text)[name]
 
 
-def _each(conv: Converted, kind: ObjectType, texts: Sequence[str], to_301: Callable[[Doc], Doc]) -> list[str]:
-    return [conv.text((kind, t), len(t), partial(_convert, to_301, t)) for t in texts]
+def _each(
+    conv: Converted, kind: ObjectType, texts: Sequence[str], to_301: Callable[[Doc], Doc]
+) -> list[bytes]:
+    return [conv.text((kind, t), len(t), _convert, to_301, t) for t in texts]
 
 
 def _convert(to_301: Callable[[Doc], Doc], text: str) -> Doc:
     return to_301(load_stored(text))
 
 
-def programs(conv: Converted, texts: Sequence[str]) -> list[str]:
+def programs(conv: Converted, texts: Sequence[str]) -> list[bytes]:
     return _each(conv, ObjectType.PROGRAM, texts, outbound.program_doc)
 
 
-def events(conv: Converted, texts: Sequence[str]) -> list[str]:
+def events(conv: Converted, texts: Sequence[str]) -> list[bytes]:
     return _each(conv, ObjectType.EVENT, texts, outbound.event_doc)
 
 
-def subscriptions(conv: Converted, texts: Sequence[str]) -> list[str]:
+def subscriptions(conv: Converted, texts: Sequence[str]) -> list[bytes]:
     return _each(conv, ObjectType.SUBSCRIPTION, texts, outbound.subscription_doc)
 
 
-def resources(conv: Converted, texts: Sequence[str]) -> list[str]:
+def resources(conv: Converted, texts: Sequence[str]) -> list[bytes]:
     return _each(conv, ObjectType.RESOURCE, texts, outbound.resource_doc)
 
 
-def reports(conv: Converted, texts: Sequence[str], program_ids: Sequence[str | None]) -> list[str]:
-    """Reports with the programIDs of their events (3.0.1 requires it, 3.1 has none)."""
-    return [
-        conv.text((ObjectType.REPORT, t, p), len(t), partial(_convert, partial(_report, program_id=p), t))
-        for t, p in zip(texts, program_ids, strict=True)
-    ]
+def reports(conv: Converted, rows: Sequence[ReportRow]) -> bytes:
+    """The JSON list of reports with the programIDs of their events (3.0.1 requires it, 3.1 has none)."""
+    kind = ObjectType.REPORT
+    found = conv.known(kind, rows)
+    if None in found:
+        found = [
+            done if done is not None else report(conv, row) for row, done in zip(rows, found, strict=True)
+        ]
+    return conv.joined(_page_key(kind, None, rows), found)  # type: ignore[arg-type]
 
 
-def _report(doc: Doc, program_id: str | None) -> Doc:
-    return outbound.report_doc(doc, program_id)
+def report(conv: Converted, row: ReportRow) -> bytes:
+    """One report of `reports`."""
+    return conv.checked(ObjectType.REPORT, None, row, _report, row[0], row[3])
 
 
-def vens(conv: Converted, texts: Sequence[str], resources_of: Mapping[str, Sequence[str]]) -> list[str]:
-    """Vens embedding their resources (`resources_of`: venID -> the resources' stored texts)."""
-    out: list[str] = []
-    for t in texts:
-        res = tuple(resources_of[member(t, "id")])
-        size = len(t) + sum(len(r) for r in res)
+def _page_key(kind: ObjectType, scope: str | None, rows: Sequence[Row]) -> Hashable:
+    return (kind, scope, len(rows), rows[0][2], rows[-1][2]) if rows else (kind, scope, 0)
 
-        out.append(conv.text((ObjectType.VEN, t, res), size, partial(_ven, t, res)))
-    return out
+
+def _report(text: str, program_id: str | None) -> Doc:
+    return outbound.report_doc(load_stored(text), program_id)
+
+
+def known_vens(conv: Converted, rows: Sequence[VenRow], scope: str | None) -> list[bytes | None]:
+    """The vens `rows` converted before with their resources as they are now (the same stamp), for
+    a caller who sees the resources of client `scope` (None: everyone's); None for the others."""
+    return conv.known(ObjectType.VEN, rows, scope)
+
+
+def vens(conv: Converted, rows: Sequence[VenRow], scope: str | None, answers: list[bytes]) -> bytes:
+    """The JSON list of the vens `rows` converted (`answers`: known_vens' and ven's)."""
+    return conv.joined(_page_key(ObjectType.VEN, scope, rows), answers)
+
+
+def ven(conv: Converted, ven_id: str, text: str, scope: str | None, resources: VenResources) -> bytes:
+    """Ven `ven_id` stored as `text`, embedding `resources` (those client `scope` sees, None:
+    everyone's), remembered by its resources' stamp, or by their texts where there is none."""
+    res = tuple(resources.docs)
+    if resources.stamp is None:
+        size = len(text) + sum(len(r) for r in res)
+        return conv.text((ObjectType.VEN, text, res), size, _ven, text, res)
+    row = (text, None, ven_id, resources.stamp)
+    return conv.checked(ObjectType.VEN, scope, row, _ven, text, res)
 
 
 def _ven(text: str, resources: tuple[str, ...]) -> Doc:

@@ -10,10 +10,18 @@ from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest
 from shared.models import EventRequest, ProgramRequest, Report, ReportRequest, SubscriptionRequest
 from shared.models.common import EventId, ProgramId
-from shared.wire.oadr3_json import joined
+from shared.wire.oadr3_json import joined_encoded
 from vtn.audit.record import origin
 from vtn.core.ids import key_scope
-from vtn.core.queries import EventFilter, ProgramFilter, Reads, ReportFilter, SubscriptionFilter, Tx
+from vtn.core.queries import (
+    EventFilter,
+    ProgramFilter,
+    Reads,
+    ReportFilter,
+    ReportRow,
+    SubscriptionFilter,
+    Tx,
+)
 from vtn.handlers.http_io import caller, id_param, objects_param, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects, admit_report, report_deleted
 from vtn.notify.callbacks import check_callbacks
@@ -26,7 +34,6 @@ from vtn.oadr301._io import (
     read_doc,
     respond,
     respond_body,
-    respond_text,
     targets_query,
     write,
 )
@@ -47,7 +54,7 @@ async def list_programs(request: web.Request) -> web.Response:
     conv = request.app[CONVERTED]
 
     async def build() -> bytes:
-        return joined(converted.programs(conv, await programs_svc.program_texts(core.reads, flt)))
+        return joined_encoded(converted.programs(conv, await programs_svc.program_texts(core.reads, flt)))
 
     # As the 3.1 list (vtn/handlers/programs.py): keyed by the permission, dropped by any program write.
     return await cached_answer(request, (API_VERSION, "programs", permission, flt.page), build)
@@ -57,7 +64,7 @@ async def get_program(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
     found = await programs_svc.program_text(core.reads, permission, path_id(request, "programID"))
-    return respond_text(converted.programs(request.app[CONVERTED], [found])[0])
+    return respond_body(converted.programs(request.app[CONVERTED], [found])[0])
 
 
 async def create_program(request: web.Request) -> web.Response:
@@ -106,7 +113,7 @@ async def list_events(request: web.Request) -> web.Response:
     conv = request.app[CONVERTED]
 
     async def build() -> bytes:
-        return joined(converted.events(conv, await programs_svc.event_texts(core.reads, flt)))
+        return joined_encoded(converted.events(conv, await programs_svc.event_texts(core.reads, flt)))
 
     # As the 3.1 list without `active` (3.0.1 has none): only an event or program write changes it.
     return await cached_answer(request, (API_VERSION, "events", permission, flt.program_id, flt.page), build)
@@ -116,7 +123,7 @@ async def get_event(request: web.Request) -> web.Response:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
     found = await programs_svc.event_text(core.reads, permission, path_id(request, "eventID"))
-    return respond_text(converted.events(request.app[CONVERTED], [found])[0])
+    return respond_body(converted.events(request.app[CONVERTED], [found])[0])
 
 
 async def create_event(request: web.Request) -> web.Response:
@@ -170,11 +177,11 @@ class _Programs:
         return outbound.report(report, await self.of(report))
 
 
-async def _report_texts(request: web.Request, reads: Reads, texts: list[str]) -> list[str]:
-    """Stored reports in 3.0.1, their events' programIDs read in one statement."""
-    events = [converted.member(t, "eventID") for t in texts]
-    programs = await reports_svc.programs_of_events(reads, frozenset(events))
-    return converted.reports(request.app[CONVERTED], texts, [programs.get(e) for e in events])
+async def _report_row(reads: Reads, report_id: str, text: str) -> ReportRow:
+    """Stored report `report_id` as Reads.report_rows gives a page's (its event's programID read)."""
+    event_id = converted.member(text, "eventID")
+    programs = await reports_svc.programs_of_events(reads, frozenset({event_id}))
+    return text, None, report_id, programs.get(event_id)
 
 
 async def _checked_report(request: web.Request, tx: Tx, doc: Doc) -> ReportRequest:
@@ -203,15 +210,16 @@ async def list_reports(request: web.Request) -> web.Response:
         client_name=text_param(request, "clientName"),
         page=page(request),
     )
-    reads = state(request).core.reads
-    found = await reports_svc.report_texts(reads, caller(request), flt)
-    return respond_body(joined(await _report_texts(request, reads, found)))
+    found = await reports_svc.report_rows(state(request).core.reads, caller(request), flt)
+    return respond_body(converted.reports(request.app[CONVERTED], found))
 
 
 async def get_report(request: web.Request) -> web.Response:
     reads = state(request).core.reads
-    found = await reports_svc.report_text(reads, caller(request), path_id(request, "reportID"))
-    return respond_text((await _report_texts(request, reads, [found]))[0])
+    report_id = path_id(request, "reportID")
+    found = await reports_svc.report_text(reads, caller(request), report_id)
+    row = await _report_row(reads, report_id, found)
+    return respond_body(converted.report(request.app[CONVERTED], row))
 
 
 async def create_report(request: web.Request) -> web.Response:
@@ -273,13 +281,13 @@ async def list_subscriptions(request: web.Request) -> web.Response:
         page=page(request),
     )
     found = await reports_svc.subscription_texts(state(request).core.reads, caller(request), flt)
-    return respond_body(joined(converted.subscriptions(request.app[CONVERTED], found)))
+    return respond_body(joined_encoded(converted.subscriptions(request.app[CONVERTED], found)))
 
 
 async def get_subscription(request: web.Request) -> web.Response:
     sub_id = path_id(request, "subscriptionID")
     found = await reports_svc.subscription_text(state(request).core.reads, caller(request), sub_id)
-    return respond_text(converted.subscriptions(request.app[CONVERTED], [found])[0])
+    return respond_body(converted.subscriptions(request.app[CONVERTED], [found])[0])
 
 
 async def create_subscription(request: web.Request) -> web.Response:

@@ -13,12 +13,13 @@ from shared.enums import ObjectType, Operation
 from shared.errors import BadRequest, NotFound
 from shared.models import Resource, ResourceRequest, Ven, VenRequest
 from shared.models.common import VenId
-from shared.wire.oadr3_json import joined
-from vtn.core.queries import Page, Reads, ResourceFilter, Tx, VenFilter
+from shared.wire.oadr3_json import joined_encoded
+from vtn.core.queries import Page, Reads, ResourceFilter, Tx, VenFilter, VenRow
+from vtn.core.visibility import owner
 from vtn.handlers.http_io import caller, page, path_id, state, text_param
 from vtn.limits.quotas import admit_objects
 from vtn.oadr301 import converted, inbound, outbound
-from vtn.oadr301._io import Doc, as_31, read_doc, respond_body, respond_text, targets_query, write
+from vtn.oadr301._io import Doc, as_31, read_doc, respond_body, targets_query, write
 from vtn.oadr301.converted import CONVERTED
 from vtn.principal import Principal
 from vtn.services import vens as svc
@@ -32,11 +33,20 @@ async def _ven_doc(tx: Tx, who: Principal, ven: Ven) -> Doc:
     return outbound.ven(ven, resources)
 
 
-async def _read_ven_texts(request: web.Request, reads: Reads, who: Principal, texts: list[str]) -> list[str]:
-    """_ven_doc of stored vens for reads, without a transaction: their resources in one statement."""
-    ven_ids = frozenset(converted.member(t, "id") for t in texts)
-    found = await svc.resource_texts_of(reads, who, ven_ids, _ALL.limit)
-    return converted.vens(request.app[CONVERTED], texts, found)
+async def _read_vens(request: web.Request, reads: Reads, who: Principal, rows: list[VenRow]) -> bytes:
+    """The JSON list of _ven_doc of stored vens for reads, without a transaction: those answered
+    before with their resources as they are now from the vens' rows alone, the others' resources
+    in one statement."""
+    conv, scope = request.app[CONVERTED], owner(who)
+    found = converted.known_vens(conv, rows, scope)
+    missing = frozenset(row[2] for row, done in zip(rows, found, strict=True) if done is None)
+    if missing:
+        resources = await svc.resource_texts_of(reads, who, missing, _ALL.limit)
+        found = [
+            converted.ven(conv, row[2], row[0], scope, resources[row[2]]) if done is None else done
+            for row, done in zip(rows, found, strict=True)
+        ]
+    return converted.vens(conv, rows, scope, found)  # type: ignore[arg-type]
 
 
 async def list_vens(request: web.Request) -> web.Response:
@@ -45,15 +55,18 @@ async def list_vens(request: web.Request) -> web.Response:
         ven_name=text_param(request, "venName"), targets=targets_query(request), page=page(request)
     )
     reads = state(request).core.reads
-    found = await svc.ven_texts(reads, who, flt)
-    return respond_body(joined(await _read_ven_texts(request, reads, who, found)))
+    found = await svc.ven_rows(reads, who, flt)
+    return respond_body(await _read_vens(request, reads, who, found))
 
 
 async def get_ven(request: web.Request) -> web.Response:
     who = caller(request)
     reads = state(request).core.reads
-    found = await svc.ven_text(reads, who, path_id(request, "venID"))
-    return respond_text((await _read_ven_texts(request, reads, who, [found]))[0])
+    ven_id = path_id(request, "venID")
+    found = await svc.ven_text(reads, who, ven_id)
+    resources = await svc.resource_texts_of(reads, who, frozenset({ven_id}), _ALL.limit)
+    conv = request.app[CONVERTED]
+    return respond_body(converted.ven(conv, ven_id, found, owner(who), resources[ven_id]))
 
 
 def _resource_request(request: web.Request, doc: Doc, ven: Ven, pointer: str = "") -> ResourceRequest:
@@ -135,7 +148,7 @@ async def list_resources(request: web.Request) -> web.Response:
     reads = state(request).core.reads
     await svc.ven_text(reads, who, ven_id)  # 404 for a ven the caller cannot see
     found = await svc.resource_texts(reads, who, flt)
-    return respond_body(joined(converted.resources(request.app[CONVERTED], found)))
+    return respond_body(joined_encoded(converted.resources(request.app[CONVERTED], found)))
 
 
 async def get_resource(request: web.Request) -> web.Response:
@@ -143,7 +156,7 @@ async def get_resource(request: web.Request) -> web.Response:
     found = await svc.resource_text(state(request).core.reads, caller(request), resource_id)
     if converted.member(found, "venID") != ven_id:
         raise NotFound(f"ven {ven_id!r} has no resource with id {resource_id!r}")
-    return respond_text(converted.resources(request.app[CONVERTED], [found])[0])
+    return respond_body(converted.resources(request.app[CONVERTED], [found])[0])
 
 
 async def create_resource(request: web.Request) -> web.Response:

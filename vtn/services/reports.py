@@ -17,6 +17,7 @@ from vtn.principal import Principal
 from vtn.storage import Reads, Tx
 from vtn.storage.filters import Permission, ReportFilter, SubscriptionFilter
 from vtn.storage.outbox import Attempt, Health
+from vtn.storage.reads import ReportRow
 from vtn.storage.reports import PreparedReport
 
 
@@ -132,6 +133,11 @@ async def report_text(reads: Reads, who: Principal, report_id: str) -> str:
 async def report_texts(reads: Reads, who: Principal, flt: ReportFilter) -> StoredDocs:
     """list_reports as stored documents."""
     return await reads.page(ObjectType.REPORT, flt._replace(owner=owner(who)))
+
+
+async def report_rows(reads: Reads, who: Principal, flt: ReportFilter) -> list[ReportRow]:
+    """report_texts with each report's id and its event's programID (Reads.report_rows)."""
+    return await reads.report_rows(flt._replace(owner=owner(who)))
 
 
 async def programs_of_events(reads: Reads, event_ids: frozenset[str]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from vtn.core.visibility import owner
 from vtn.principal import Principal
 from vtn.storage import Reads, Tx
 from vtn.storage.filters import Page, ResourceFilter, VenFilter
+from vtn.storage.reads import VenResources, VenRow
 
 _PAGE = Page(skip=0, limit=500)
 
@@ -59,6 +60,11 @@ async def ven_text(reads: Reads, who: Principal, ven_id: str) -> str:
 async def ven_texts(reads: Reads, who: Principal, flt: VenFilter) -> StoredDocs:
     """list_vens as stored documents."""
     return await reads.page(ObjectType.VEN, flt._replace(owner=owner(who)))
+
+
+async def ven_rows(reads: Reads, who: Principal, flt: VenFilter) -> list[VenRow]:
+    """ven_texts with each ven's id and resources' stamp (Reads.ven_rows)."""
+    return await reads.ven_rows(flt._replace(owner=owner(who)))
 
 
 async def replace_ven(tx: Tx, who: Principal, ven_id: str, req: VenRequest) -> Ven:
@@ -144,9 +150,9 @@ async def resource_texts(reads: Reads, who: Principal, flt: ResourceFilter) -> S
 
 async def resource_texts_of(
     reads: Reads, who: Principal, ven_ids: frozenset[str], limit: int
-) -> dict[str, list[str]]:
+) -> dict[str, VenResources]:
     """resource_texts of each ven `ven_ids` (the first `limit` of each), in one statement: venID ->
-    its resources' stored documents, in list order."""
+    its resources' stored documents, in list order, and their stamp (Reads.resources_of)."""
     return await reads.resources_of(ven_ids, owner=owner(who), limit=limit)
 
 

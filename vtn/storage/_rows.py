@@ -100,6 +100,7 @@ def page_query(query: Select[Any], table: Table, skip: Any, limit: Any, max_byte
     fitting = select(sized.c.id).where(sized.c.run - sized.c.n < max_bytes)
     return (
         select(*query.selected_columns)
+        .select_from(*query.get_final_froms())  # a join's, not each column's table
         .where(table.c.id.in_(fitting))
         .order_by(table.c.created_us, table.c.id)
     )

@@ -180,10 +180,12 @@ def programs_of(event_ids: frozenset[str], dialect: str) -> Query:
 
 
 def resources_of(ven_ids: frozenset[str], dialect: str, *, owner: str | None, cap: int) -> Query:
-    """(venID, created_us, id, document) of the resources of the vens `ven_ids`, those of client
-    `owner` only (None: anyone's), at most `cap` rows, in no order: a page of 3.0.1 vens with their
-    resources in one statement instead of one per ven (the caller orders and cuts them: sorting the
-    documents in SQLite cost twice reading them)."""
+    """(venID, resources_stamp, created_us, id, document) of the resources of the vens `ven_ids`,
+    those of client `owner` only (None: anyone's), at most `cap` rows, in no order, and a row of
+    (venID, resources_stamp, NULL, NULL, NULL) for a ven with none of them (a ven that does not exist
+    has no row): a page of 3.0.1 vens with their resources in one statement instead of one per ven,
+    with the stamp of each ven's resources as they were read (the caller orders and cuts them:
+    sorting the documents in SQLite cost twice reading them)."""
     names = ("owner",) if owner is not None else ()
     params: dict[str, Any] = {"ids": bind_set(dialect, ven_ids), "cap": cap, "owner": owner}
     return Query(("resources_of", ObjectType.RESOURCE, dialect, names), params)
@@ -191,17 +193,47 @@ def resources_of(ven_ids: frozenset[str], dialect: str, *, owner: str | None, ca
 
 def _resources_of(query: Query) -> Select[Any]:
     params = query.params
-    where = [_in_set(query.shape[2], "ids", params.get("ids"), resources.c.ven_id)]  # type: ignore[arg-type]
+    on = resources.c.ven_id == vens.c.id
     if "owner" in query.shape[3]:  # type: ignore[operator]
-        where.append(
-            resources.c.client_id == bindparam("owner", params.get("owner"), type_=resources.c.client_id.type)
-        )
-    columns = (resources.c.ven_id, resources.c.created_us, resources.c.id, resources.c.doc)
-    return select(*columns).where(*where).limit(bindparam("cap", params.get("cap"), type_=Integer))
+        owner = bindparam("owner", params.get("owner"), type_=resources.c.client_id.type)
+        on &= resources.c.client_id == owner
+    listed = _in_set(query.shape[2], "ids", params.get("ids"), vens.c.id)  # type: ignore[arg-type]
+    columns = (vens.c.id, vens.c.resources_stamp, resources.c.created_us, resources.c.id, resources.c.doc)
+    return (
+        select(*columns)
+        .select_from(vens.outerjoin(resources, on))
+        .where(listed)
+        .limit(bindparam("cap", params.get("cap"), type_=Integer))
+    )
 
 
-def page(kind: ObjectType, flt: AnyFilter, dialect: str) -> Query:
-    """One page of documents of `kind` that `flt` selects, in list order."""
+# Columns a page may bring after (doc, canonical), by name (the shape's last element), for a
+# front-end that answers in another shape: the row's id, a ven's resources_stamp, a report's
+# event's programID (NULL: no such event).
+EXTRA_COLUMNS = ("id", "resources_stamp", "event_program")
+
+
+def _selected(table: Table, columns: tuple[Any, ...], extra: tuple[str, ...]) -> Select[Any]:
+    """select(*columns, *the `extra` columns) from `table`, and for "event_program" from the events
+    its reports belong to (a LEFT JOIN: SQLite ran a correlated subquery per row at ~3x its cost)."""
+    picked = list(columns)
+    source: Any = table
+    for name in extra:
+        if name == "id":
+            picked.append(table.c.id)
+        elif name == "resources_stamp":
+            picked.append(table.c.resources_stamp)
+        elif name == "event_program":
+            picked.append(events.c.program_id)
+            source = source.outerjoin(events, events.c.id == table.c.event_id)
+        else:
+            raise ValueError(f"no extra column {name!r}")
+    return select(*picked).select_from(source)
+
+
+def page(kind: ObjectType, flt: AnyFilter, dialect: str, extra: tuple[str, ...] = ()) -> Query:
+    """One page of documents of `kind` that `flt` selects, in list order (rows of doc, canonical and
+    the `extra` columns: EXTRA_COLUMNS)."""
     names: list[str] = []
     params: dict[str, Any] = {}
 
@@ -239,7 +271,7 @@ def page(kind: ObjectType, flt: AnyFilter, dialect: str) -> Query:
     params["limit"] = pg.limit
     if pg.max_bytes is not None:
         params["max_bytes"] = pg.max_bytes
-    return Query(("page", kind, dialect, tuple(names), pg.max_bytes is not None), params)
+    return Query(("page", kind, dialect, tuple(names), pg.max_bytes is not None, extra), params)
 
 
 def grants(client_id: str, dialect: str) -> Query:
@@ -285,10 +317,10 @@ def statement(query: Query) -> Select[Any]:
         return select(table.c.doc).where(
             table.c.id == bindparam("id", params.get("id"), type_=table.c.id.type), *where
         )
-    budget = query.shape[4]  # the shape decides, as for every clause
-    # A page's rows: (doc, canonical) (reads.py answers a page of canonical documents unchecked).
+    budget, extra = query.shape[4], query.shape[5]  # the shape decides, as for every clause
+    # A page's rows: (doc, canonical, *extra) (reads.py answers a page of canonical documents unchecked).
     return _rows.page_query(
-        select(table.c.doc, table.c.canonical).where(*where),
+        _selected(table, (table.c.doc, table.c.canonical), extra).where(*where),  # type: ignore[arg-type]
         table,
         bindparam("skip", params.get("skip"), type_=Integer),
         bindparam("limit", params.get("limit"), type_=Integer),
@@ -297,19 +329,21 @@ def statement(query: Query) -> Select[Any]:
 
 
 def sized_page(query: Query) -> Select[Any]:
-    """`query`'s page (one with a byte budget) as rows of (id, length of doc, doc or NULL, canonical),
-    in list order, with no window: the caller keeps the budget as the rows come (reads.py on PostgreSQL).
-    A document longer than the bound `inline_max` comes as NULL (its length still counted), so one
-    statement never brings more than limit x inline_max characters; the caller reads those few by id.
+    """`query`'s page (one with a byte budget) as rows of (id, length of doc, doc or NULL, canonical,
+    *extra), in list order, with no window: the caller keeps the budget as the rows come (reads.py on
+    PostgreSQL). A document longer than the bound `inline_max` comes as NULL (its length still
+    counted), so one statement never brings more than limit x inline_max characters; the caller
+    reads those few by id.
     """
     kind = query.shape[1]
     table = TABLES[kind]  # type: ignore[index]
     params = query.params
     size = func.length(table.c.doc)
     capped = case((size <= bindparam("inline_max", params["inline_max"], type_=BigInteger), table.c.doc))
-    plain = Query((*query.shape[:4], False), params)
+    plain = Query((*query.shape[:4], False, *query.shape[5:]), params)
+    columns = (table.c.id, size, capped, table.c.canonical)
     return _rows.page_query(
-        select(table.c.id, size, capped, table.c.canonical).where(*clauses(plain)),
+        _selected(table, columns, query.shape[5]).where(*clauses(plain)),  # type: ignore[arg-type]
         table,
         bindparam("skip", params["skip"], type_=Integer),
         bindparam("limit", params["limit"], type_=Integer),

@@ -79,6 +79,11 @@ vens = Table(
     *_object_columns(),
     Column("client_id", String(128), nullable=False, index=True),
     Column("ven_name", String(128), nullable=False, unique=True),
+    # A new random value whenever a resource of this ven is written (created, replaced, moved to or
+    # from it, deleted: vens.ResourceRepo), and when the ven is created; 0 for rows written before
+    # 0013 or by other means. A ven's resources are the same while it is: the 3.0.1 API, whose vens
+    # embed their resources, reads only the vens of a page it has answered before (reads.ven_rows).
+    Column("resources_stamp", BigInteger, nullable=False, server_default="0"),
 )
 
 resources = Table(

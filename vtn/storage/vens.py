@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select, union, update
 
 from shared.enums import ObjectType
 from shared.models import Resource, Ven
 from vtn.storage import _rows, shapes
 from vtn.storage._docrepo import DocRepo
 from vtn.storage.tables import object_targets, resources, vens
+
+
+def new_stamp() -> int:
+    """A value for vens.resources_stamp that no ven has had (63 random bits: signed BIGINT)."""
+    return secrets.randbits(63)
+
+
+# The vens of resource `resource_id` (before this write) and ven `ven_id` get a new resources_stamp.
+_RESTAMP = (
+    update(vens)
+    .where(
+        vens.c.id.in_(
+            union(
+                select(resources.c.ven_id).where(
+                    resources.c.id == bindparam("resource_id", type_=resources.c.id.type)
+                ),
+                select(bindparam("ven_id", type_=vens.c.id.type)),
+            )
+        )
+    )
+    .values(resources_stamp=bindparam("stamp", type_=vens.c.resources_stamp.type))
+)
 
 
 class VenRepo(DocRepo[Ven]):
@@ -26,6 +49,10 @@ class VenRepo(DocRepo[Ven]):
 
     def owned(self, owner: str | None) -> ColumnElement[bool] | None:
         return None if owner is None else vens.c.client_id == owner
+
+    async def insert(self, obj: Ven, extra: dict[str, Any] | None = None) -> Ven:
+        # A stamp of its own: a ven created again with the same id and text is not the old one.
+        return await super().insert(obj, {"resources_stamp": new_stamp(), **(extra or {})})
 
     async def granted_targets(self, client_id: str) -> frozenset[str]:
         """Targets BL granted to a client through its ven objects and their resources."""
@@ -118,3 +145,21 @@ class ResourceRepo(DocRepo[Resource]):
 
     def owned(self, owner: str | None) -> ColumnElement[bool] | None:
         return None if owner is None else resources.c.client_id == owner
+
+    async def insert(self, obj: Resource, extra: dict[str, Any] | None = None) -> Resource:
+        await self._restamp(obj.id, obj.ven_id)
+        return await super().insert(obj, extra)
+
+    async def replace(self, obj: Resource, extra: dict[str, Any] | None = None) -> Resource:
+        await self._restamp(obj.id, obj.ven_id)  # before: the ven it leaves, if it moves, too
+        return await super().replace(obj, extra)
+
+    async def delete(self, object_id: str) -> None:
+        await self._restamp(object_id, None)
+        await super().delete(object_id)
+
+    async def _restamp(self, resource_id: str, ven_id: str | None) -> None:
+        """A new vens.resources_stamp for ven `ven_id` and the ven resource `resource_id` has now,
+        in the write's transaction: whoever sees the write sees the new stamp."""
+        params = {"resource_id": resource_id, "ven_id": ven_id, "stamp": new_stamp()}
+        await self.conn.execute(_RESTAMP, params)
