@@ -27,7 +27,7 @@ from typing import TypeVar
 from shared.errors import BadRequest
 from shared.models import Event, Program
 from shared.models.common import ClientId
-from shared.wire.oadr3_json import wire_json
+from shared.wire.oadr3_json import StoredDocs, canonical, wire_json
 from vtn.principal import Principal
 from vtn.services.read_cache import ReadCache
 from vtn.storage import Store
@@ -87,18 +87,45 @@ def hide_targets_text(text: str, model: type[P], permission: Permission) -> str:
     round trip); a document it cannot read that way is read through the model, as before.
     """
     access = permission.access
-    if access is None or '"targets":' not in text:
+    if access is None or _TARGETS not in text:
         return text
-    hidden = _hidden_in_text(text, access)
+    return _hidden(text, model, permission)[0]
+
+
+def hide_targets_texts(texts: StoredDocs, model: type[P], permission: Permission) -> StoredDocs:
+    """hide_targets_text of each document of a page, the page still marked canonical where it was:
+    a cut of a canonical document's own targets member is canonical too (the kept targets spelled
+    as stored, member boundaries joined: no number is changed or made), so only a document read
+    through the model is checked again."""
+    if permission.access is None:
+        return texts
+    out: list[str] = []
+    known = texts.canonical
+    for text in texts:
+        if _TARGETS in text:
+            text, cut = _hidden(text, model, permission)
+            if known and not cut:
+                known = canonical(text)
+        out.append(text)
+    return StoredDocs(out, known)
+
+
+def _hidden(text: str, model: type[P], permission: Permission) -> tuple[str, bool]:
+    """`text` with its targets hidden as `permission` (which hides some) says, and whether by a cut
+    of the text (False: through the model)."""
+    hidden = _hidden_in_text(text, permission.access or frozenset())
     if hidden is not None:
-        return hidden
-    return wire_json(hide_targets(model.model_validate_json(text), permission))
+        return hidden, True
+    return wire_json(hide_targets(model.model_validate_json(text), permission)), False
 
 
 # A JSON string or one of the brackets that open or close a level: what _top_targets scans.
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _TARGETS = '"targets":'
 _DECODER = json.JSONDecoder()
+# A list of strings of printable ASCII other than quote and backslash: json.dumps spells each as
+# its characters in quotes, so the list is split at `","` and spelled again by joining, unparsed.
+_PLAIN = re.compile(r'\[(?:"[ !#-\[\]-~]*"(?:,"[ !#-\[\]-~]*")*)?\]')
 
 
 def _hidden_in_text(text: str, access: frozenset[str]) -> str | None:
@@ -110,19 +137,26 @@ def _hidden_in_text(text: str, access: frozenset[str]) -> str | None:
     at, start = found
     if at < 0:
         return text  # only nested targets (report descriptors'): hide_targets hides none of them
-    try:
-        targets, end = _DECODER.raw_decode(text, start)
-    except ValueError:
-        return None
-    if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-        return None
-    if text[start:end] != _spelled(targets):  # the kept ones will be spelled as stored
-        return None
+    plain = _PLAIN.match(text, start)
+    if plain is not None:
+        end = plain.end()
+        targets = text[start + 2 : end - 2].split('","') if end - start > 2 else []
+    else:
+        try:
+            decoded, end = _DECODER.raw_decode(text, start)
+        except ValueError:
+            return None
+        if not isinstance(decoded, list) or not all(isinstance(t, str) for t in decoded):
+            return None
+        targets = decoded
+        if text[start:end] != _spelled(targets):  # the kept ones will be spelled as stored
+            return None
     shown = [t for t in targets if t in access]
     if len(shown) == len(targets):
         return text
     if shown:
-        return text[:start] + _spelled(shown) + text[end:]
+        spelled = '["' + '","'.join(shown) + '"]' if plain is not None else _spelled(shown)
+        return text[:start] + spelled + text[end:]
     # None: the member goes (wire_json leaves out nulls), with the comma that parted it from the next
     if text.startswith(",", end):
         return text[:at] + text[end + 1 :]
@@ -134,6 +168,21 @@ def _hidden_in_text(text: str, access: frozenset[str]) -> str | None:
 def _top_targets(text: str) -> tuple[int, int] | None:
     """(where the top-level `"targets":` member begins, where its value begins); (-1, -1) if the
     document has none; None if it has more than one or is not one object."""
+    if not text.startswith("{"):
+        return None
+    first = text.find(_TARGETS)
+    if first < 0:
+        return -1, -1
+    # The only one, and before it no bracket but the document's own `{`: at the top level, whatever
+    # the strings before it hold (every level opened before it would show as a bracket). The members
+    # wire_json writes before a program's or event's targets are plain values, so this is the rule.
+    if (
+        text.find(_TARGETS, first + 1) < 0
+        and text.count("{", 0, first) == 1
+        and text.find("[", 0, first) < 0
+        and text.find("}", 0, first) < 0
+    ):
+        return first, first + len(_TARGETS)
     depth = 0
     at = -1
     for token in _TOKENS.finditer(text):
@@ -149,8 +198,6 @@ def _top_targets(text: str) -> tuple[int, int] | None:
             depth += 1
         else:
             depth -= 1
-    if not text.startswith("{"):
-        return None
     return (at, at + len(_TARGETS)) if at >= 0 else (-1, -1)
 
 
