@@ -27,8 +27,9 @@ if __package__ in (None, ""):
 
 from aiohttp import web  # noqa: E402
 
+from bench.common import DATA  # noqa: E402
 from bench.middleware_chain import plain_request  # noqa: E402
-from bench.seed import ensure, mint_tokens  # noqa: E402
+from bench.seed import Manifest, ensure, mint_tokens  # noqa: E402
 from bench.sweep import SPEC  # noqa: E402
 from shared.enums import Role  # noqa: E402
 from vtn.app import build_app  # noqa: E402
@@ -81,13 +82,22 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--api", nargs="+", default=["3.1.0", "3.0.1"], choices=["3.1.0", "3.0.1"])
     p.add_argument("--role", nargs="+", default=["VEN", "BL"], choices=["VEN", "BL"])
+    p.add_argument(
+        "--sqlite",
+        help="a copy of the sweep's seeded database to serve (default: seeded here as bench/sweep.py "
+        "seeds it); its manifest must be bench/.data's (for comparing checkouts on one database)",
+    )
     args = p.parse_args()
-    manifest = ensure(SPEC, "sqlite", "")
+    if args.sqlite is None:
+        manifest = ensure(SPEC, "sqlite", "")
+    else:
+        manifest = Manifest.load(DATA / f"sqlite-{SPEC.name}.json")
+    source = args.sqlite or manifest.url.removeprefix("sqlite:///")
     ven_tokens = mint_tokens(manifest.url, manifest.client_ids)
     bl_token = mint_tokens(manifest.url, [manifest.bl_client_id], Role.BL)[0]
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "events.db"
-        shutil.copy(manifest.url.removeprefix("sqlite:///"), copy)
+        shutil.copy(source, copy)
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the access log, for the rest of the process)
         asyncio.run(_run(f"sqlite:///{copy}", ven_tokens, bl_token, args))
 
