@@ -68,7 +68,8 @@ def member(text: str, name: str) -> Any:
 
 
 def _each(conv: Converted, kind: ObjectType, texts: Sequence[str], to_301: Callable[[Doc], Doc]) -> list[str]:
-    return [conv.text((kind, t), len(t), partial(_convert, to_301, t)) for t in texts]
+    known = conv._texts.get  # a converted text is never empty: `or` converts only what is not known
+    return [known((kind, t)) or conv.text((kind, t), len(t), partial(_convert, to_301, t)) for t in texts]
 
 
 def _convert(to_301: Callable[[Doc], Doc], text: str) -> Doc:
