@@ -35,7 +35,7 @@ from vtn.core.state import PRINCIPAL_KEY, STATE  # noqa: E402
 from vtn.observability import logs  # noqa: E402
 from vtn.storage import migrate, open_store  # noqa: E402
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000
+N = 2_000  # requests per round; `python bench/middleware_chain.py N` sets it
 ROUNDS = 5
 PATH = "/openadr3/3.1.0/events"
 
@@ -193,4 +193,6 @@ async def one(rate: float) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        N = int(sys.argv[1])
     asyncio.run(main())

@@ -71,6 +71,51 @@ async def test_another_process_write_invalidates_within_the_poll_delay(db_url: s
     await store_b.close()
 
 
+async def test_with_the_caches_off_another_process_grant_shows_at_once(db_url: str) -> None:
+    """Read and grant caches off: B answers a VEN from its grants as of the grants stamp it reads with
+    every request, so a grant A wrote (and changed back) shows in B's very next answer, no poll."""
+    from aiohttp.test_utils import TestClient, TestServer
+    from support.harness import Vtn
+
+    from shared.enums import Role
+    from vtn.app import build_app
+    from vtn.config import VtnConfig
+    from vtn.storage import open_store
+
+    # B never polls the stamps (an hour): only what each request reads can explain an update.
+    overrides = {
+        "db_url": db_url,
+        "read_cache_seconds": 0,
+        "grant_cache_seconds": 0,
+        "cache_poll_seconds": 3600,
+    }
+    config = VtnConfig.load(env={}, overrides=overrides)
+    store_a, store_b = open_store(db_url), open_store(db_url)
+    app_a, app_b = await build_app(config, store_a), await build_app(config, store_b)
+    async with TestClient(TestServer(app_a)) as ca, TestClient(TestServer(app_b)) as cb:
+        a, b = Vtn(ca, store_a), Vtn(cb, store_b)
+        bl = await a.login("bl", Role.BL)
+        ven = await b.login("ven", Role.VEN)
+        program = await (await bl.post("/programs", json={"programName": "p"})).json()
+        body = {"programID": program["id"], "targets": ["g1", "g2"]}
+        event = await (await bl.post("/events", json=body)).json()
+        assert await (await ven.get("/events")).json() == []  # no grant yet
+        grant = {"objectType": "BL_VEN_REQUEST", "venName": "v", "clientID": ven.client_id, "targets": ["g1"]}
+        made = await (await bl.post("/vens", json=grant)).json()  # written through A
+        seen = await (await ven.get("/events")).json()
+        assert [(e["id"], e["targets"]) for e in seen] == [(event["id"], ["g1"])]
+        assert (await ven.get(f"/events/{event['id']}")).status == 200
+        moved = {**grant, "targets": ["g2"]}
+        assert (await bl.put(f"/vens/{made['id']}", json=moved)).status == 200
+        seen = await (await ven.get("/events")).json()
+        assert [(e["id"], e["targets"]) for e in seen] == [(event["id"], ["g2"])]
+        assert (await bl.delete(f"/vens/{made['id']}")).status == 200
+        assert await (await ven.get("/events")).json() == []
+        assert (await ven.get(f"/events/{event['id']}")).status == 404
+    await store_a.close()
+    await store_b.close()
+
+
 def test_answers_only_a_write_can_change_outlive_the_clock_ttl() -> None:
     from vtn.services.read_cache import ReadCache
 

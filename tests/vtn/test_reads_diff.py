@@ -14,6 +14,7 @@ three ways, on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -22,8 +23,16 @@ from support.harness import Api, Vtn
 
 from shared.enums import ObjectType, Role
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
-from shared.wire.oadr3_json import encode, encode_list, encode_stored, encode_stored_list
-from vtn.core.visibility import _hidden_in_text, hide_targets, hide_targets_text
+from shared.wire.oadr3_json import (
+    StoredDocs,
+    canonical,
+    encode,
+    encode_list,
+    encode_stored,
+    encode_stored_list,
+    wire_json,
+)
+from vtn.core.visibility import _hidden_in_text, hide_targets, hide_targets_text, hide_targets_texts
 from vtn.storage import Store, Tx
 from vtn.storage.engine import create_engine
 from vtn.storage.filters import (
@@ -263,48 +272,72 @@ _NAMES = ["g1", "g2", 'a"b', "\u00fc", "x\\y", "{t}", "[z]", "targets", '"target
 _STAMPS = {"createdDateTime": "2024-01-01T00:00:00Z", "modificationDateTime": "2024-01-01T00:00:00Z"}
 
 
+def _hiding_cases() -> list[tuple[type[Event] | type[Program], Event | Program]]:
+    """Events and programs whose targets, names and report descriptors' (nested, never hidden)
+    targets a cut of the text could get wrong."""
+    found: list[tuple[type[Event] | type[Program], Event | Program]] = []
+    for top, nested, name in itertools.product(
+        (None, [], [""], ["g1"], ["g1", "g2"], _NAMES, list(reversed(_NAMES)), ["targets", "g2"]),
+        (None, ["g1", "zz"], ["g2"]),
+        ('a "targets": [x] {y}', "plain name"),  # brackets before the member, or none
+    ):
+        doc: dict[str, Any] = {
+            **_STAMPS,
+            "id": "e1",
+            "programID": "p1",
+            "eventName": name,
+            "intervals": [
+                {"id": i, "payloads": [{"type": "PRICE", "values": [i / 7, "s[{"]}]} for i in range(3)
+            ],
+        }
+        if top is not None:
+            doc["targets"] = top
+        if nested is not None:
+            doc["reportDescriptors"] = [{"payloadType": "X", "targets": nested}]
+        found.append((Event, Event.model_validate(doc)))
+        targets = {} if top is None else {"targets": top}
+        program = Program.model_validate({**_STAMPS, "id": "p1", "programName": name, **targets})
+        found.append((Program, program))
+    return found
+
+
+_ACCESS = ([], ["g1"], ["g2", "zz"], [""], _NAMES[2:], _NAMES)
+
+
 def test_hiding_targets_in_the_text_is_hiding_them_in_the_model() -> None:
     """hide_targets_text cuts a stored document's own `targets` member; the answer is byte for byte
     the model round trip's, whatever the targets, the caller's access and the report descriptors'
     own (nested, never hidden) targets."""
     cases = 0
-    for top in (None, [], ["g1"], ["g1", "g2"], _NAMES, list(reversed(_NAMES)), ["targets", "g2"]):
-        for nested in (None, ["g1", "zz"], ["g2"]):
-            doc: dict[str, Any] = {
-                **_STAMPS,
-                "id": "e1",
-                "programID": "p1",
-                "eventName": 'a "targets": [x] {y}',
-                "intervals": [
-                    {"id": i, "payloads": [{"type": "PRICE", "values": [i / 7, "s[{"]}]} for i in range(3)
-                ],
-            }
-            if top is not None:
-                doc["targets"] = top
-            if nested is not None:
-                doc["reportDescriptors"] = [{"payloadType": "X", "targets": nested}]
-            for model, obj in (
-                (Event, Event.model_validate(doc)),
-                (
-                    Program,
-                    Program.model_validate(
-                        {
-                            **_STAMPS,
-                            "id": "p1",
-                            "programName": "p",
-                            **({} if top is None else {"targets": top}),
-                        }
-                    ),
-                ),
-            ):
-                text = obj.model_dump_json(by_alias=True, exclude_none=True)
-                for access in ([], ["g1"], ["g2", "zz"], _NAMES[2:], _NAMES):
-                    permission = Permission(access=frozenset(access))
-                    want = hide_targets(obj, permission).model_dump_json(by_alias=True, exclude_none=True)
-                    assert hide_targets_text(text, model, permission) == want, (text, access)
-                    assert _hidden_in_text(text, permission.access or frozenset()) is not None  # no detour
-                    cases += 1
+    for model, obj in _hiding_cases():
+        text = obj.model_dump_json(by_alias=True, exclude_none=True)
+        for access in _ACCESS:
+            permission = Permission(access=frozenset(access))
+            want = hide_targets(obj, permission).model_dump_json(by_alias=True, exclude_none=True)
+            assert hide_targets_text(text, model, permission) == want, (text, access)
+            assert _hidden_in_text(text, permission.access or frozenset()) is not None  # no detour
+            cases += 1
     assert cases > 100
+
+
+def test_a_page_with_targets_hidden_is_marked_canonical_only_if_it_is() -> None:
+    """hide_targets_texts hides as hide_targets_text does, document by document; a page marked
+    canonical stays so, and one marked so is (a page not marked may be: unknown, checked later)."""
+    for model, obj in _hiding_cases():
+        text = obj.model_dump_json(by_alias=True, exclude_none=True)
+        untargeted = wire_json(obj.model_copy(update={"targets": None}))
+        for access in _ACCESS:
+            permission = Permission(access=frozenset(access))
+            for page in ([untargeted, text], [text]):
+                marked = all(canonical(t) for t in page)
+                hidden = hide_targets_texts(StoredDocs(page, marked), model, permission)
+                assert list(hidden) == [hide_targets_text(t, model, permission) for t in page]
+                if hidden.canonical:
+                    assert all(canonical(t) for t in hidden), (page, access)
+                assert hidden.canonical or not marked, (page, access)  # a cut keeps a canonical page so
+                assert not hide_targets_texts(StoredDocs(page, False), model, permission).canonical
+    everything = StoredDocs(["{}"], True)
+    assert hide_targets_texts(everything, Event, Permission()) is everything  # BL: nothing to hide
 
 
 def test_a_document_the_text_cut_cannot_read_goes_through_the_model() -> None:

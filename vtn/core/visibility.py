@@ -27,17 +27,20 @@ from typing import TypeVar
 from shared.errors import BadRequest
 from shared.models import Event, Program
 from shared.models.common import ClientId
-from shared.wire.oadr3_json import wire_json
+from shared.wire.oadr3_json import StoredDocs, canonical, wire_json
 from vtn.principal import Principal
 from vtn.services.read_cache import ReadCache
-from vtn.storage import Store
+from vtn.storage import Reads, Store
 from vtn.storage.filters import EVERYTHING, Permission
+from vtn.storage.versions import GRANTS
 
 P = TypeVar("P", Program, Event)
 log = logging.getLogger("vtn.visibility")
 
 # Up to this many (client, target) grant rows are cached as one snapshot; beyond it, per client.
 MAX_GRANT_SNAPSHOT = 500_000
+# Clients whose grants are kept as of the grants stamp (past it, all are dropped and read again).
+MAX_STAMPED_GRANTS = 100_000
 
 
 def owner(who: Principal) -> ClientId | None:
@@ -87,18 +90,45 @@ def hide_targets_text(text: str, model: type[P], permission: Permission) -> str:
     round trip); a document it cannot read that way is read through the model, as before.
     """
     access = permission.access
-    if access is None or '"targets":' not in text:
+    if access is None or _TARGETS not in text:
         return text
-    hidden = _hidden_in_text(text, access)
+    return _hidden(text, model, permission)[0]
+
+
+def hide_targets_texts(texts: StoredDocs, model: type[P], permission: Permission) -> StoredDocs:
+    """hide_targets_text of each document of a page, the page still marked canonical where it was:
+    a cut of a canonical document's own targets member is canonical too (the kept targets spelled
+    as stored, member boundaries joined: no number is changed or made), so only a document read
+    through the model is checked again."""
+    if permission.access is None:
+        return texts
+    out: list[str] = []
+    known = texts.canonical
+    for text in texts:
+        if _TARGETS in text:
+            text, cut = _hidden(text, model, permission)
+            if known and not cut:
+                known = canonical(text)
+        out.append(text)
+    return StoredDocs(out, known)
+
+
+def _hidden(text: str, model: type[P], permission: Permission) -> tuple[str, bool]:
+    """`text` with its targets hidden as `permission` (which hides some) says, and whether by a cut
+    of the text (False: through the model)."""
+    hidden = _hidden_in_text(text, permission.access or frozenset())
     if hidden is not None:
-        return hidden
-    return wire_json(hide_targets(model.model_validate_json(text), permission))
+        return hidden, True
+    return wire_json(hide_targets(model.model_validate_json(text), permission)), False
 
 
 # A JSON string or one of the brackets that open or close a level: what _top_targets scans.
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _TARGETS = '"targets":'
 _DECODER = json.JSONDecoder()
+# A list of strings of printable ASCII other than quote and backslash: json.dumps spells each as
+# its characters in quotes, so the list is split at `","` and spelled again by joining, unparsed.
+_PLAIN = re.compile(r'\[(?:"[ !#-\[\]-~]*"(?:,"[ !#-\[\]-~]*")*)?\]')
 
 
 def _hidden_in_text(text: str, access: frozenset[str]) -> str | None:
@@ -110,19 +140,26 @@ def _hidden_in_text(text: str, access: frozenset[str]) -> str | None:
     at, start = found
     if at < 0:
         return text  # only nested targets (report descriptors'): hide_targets hides none of them
-    try:
-        targets, end = _DECODER.raw_decode(text, start)
-    except ValueError:
-        return None
-    if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-        return None
-    if text[start:end] != _spelled(targets):  # the kept ones will be spelled as stored
-        return None
+    plain = _PLAIN.match(text, start)
+    if plain is not None:
+        end = plain.end()
+        targets = text[start + 2 : end - 2].split('","') if end - start > 2 else []
+    else:
+        try:
+            decoded, end = _DECODER.raw_decode(text, start)
+        except ValueError:
+            return None
+        if not isinstance(decoded, list) or not all(isinstance(t, str) for t in decoded):
+            return None
+        targets = decoded
+        if text[start:end] != _spelled(targets):  # the kept ones will be spelled as stored
+            return None
     shown = [t for t in targets if t in access]
     if len(shown) == len(targets):
         return text
     if shown:
-        return text[:start] + _spelled(shown) + text[end:]
+        spelled = '["' + '","'.join(shown) + '"]' if plain is not None else _spelled(shown)
+        return text[:start] + spelled + text[end:]
     # None: the member goes (wire_json leaves out nulls), with the comma that parted it from the next
     if text.startswith(",", end):
         return text[:at] + text[end + 1 :]
@@ -134,6 +171,21 @@ def _hidden_in_text(text: str, access: frozenset[str]) -> str | None:
 def _top_targets(text: str) -> tuple[int, int] | None:
     """(where the top-level `"targets":` member begins, where its value begins); (-1, -1) if the
     document has none; None if it has more than one or is not one object."""
+    if not text.startswith("{"):
+        return None
+    first = text.find(_TARGETS)
+    if first < 0:
+        return -1, -1
+    # The only one, and before it no bracket but the document's own `{`: at the top level, whatever
+    # the strings before it hold (every level opened before it would show as a bracket). The members
+    # wire_json writes before a program's or event's targets are plain values, so this is the rule.
+    if (
+        text.find(_TARGETS, first + 1) < 0
+        and text.count("{", 0, first) == 1
+        and text.find("[", 0, first) < 0
+        and text.find("}", 0, first) < 0
+    ):
+        return first, first + len(_TARGETS)
     depth = 0
     at = -1
     for token in _TOKENS.finditer(text):
@@ -149,8 +201,6 @@ def _top_targets(text: str) -> tuple[int, int] | None:
             depth += 1
         else:
             depth -= 1
-    if not text.startswith("{"):
-        return None
     return (at, at + len(_TARGETS)) if at >= 0 else (-1, -1)
 
 
@@ -163,6 +213,43 @@ def forbid_bl_only(who: Principal, what: str) -> None:
         raise BadRequest(f"{what} may be written by BL only")
 
 
+class _StampedGrants:
+    """VEN clients' grants as of one grants change stamp, for callers whose grants the read cache
+    does not hold (with grant_cache_seconds=0, every VEN request).
+
+    Never stale: the stamp moves in the transaction of every ven or resource write, in any process,
+    and a random stamp never comes back (vtn/storage/versions.py). It is read first, each time, and
+    grants read after it are kept under it: a write committed in between moves the stamp for the
+    next caller. The stamp is one row by key; the grants statement (two indexed subqueries and a
+    union) cost ~3x as much, and it is read only for a client not seen since the stamp moved.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._stamp: bytes | None = None
+        self._by_client: dict[str, frozenset[str]] = {}
+        self._sets: dict[frozenset[str], frozenset[str]] = {}  # equal grants share one frozenset
+
+    async def granted(self, reads: Reads, client_id: str) -> frozenset[str]:
+        stamp = (await reads.stamps(_GRANTS)).get(GRANTS, b"")
+        known = self._by_client
+        if stamp != self._stamp or len(known) >= self._limit:
+            known.clear()
+            self._sets.clear()
+            self._stamp = stamp
+        found = known.get(client_id)
+        if found is None:
+            granted = await reads.granted(client_id)
+            if stamp == self._stamp:  # not moved by another reader meanwhile
+                found = known[client_id] = self._sets.setdefault(granted, granted)
+            else:
+                found = granted
+        return found
+
+
+_GRANTS = (GRANTS,)
+
+
 class Visibility:
     """Builds callers' permissions; owns nothing but a view of the store and the read cache."""
 
@@ -170,6 +257,7 @@ class Visibility:
         self._store = store
         self._cache = cache
         self._loading: asyncio.Task[None] | None = None  # the grant snapshot being (re)loaded
+        self._stamped = _StampedGrants(MAX_STAMPED_GRANTS)
 
     async def permission(self, who: Principal, requested: frozenset[str] | None = None) -> Permission:
         """What `who` may see of programs and events when asking for `requested` targets."""
@@ -191,9 +279,7 @@ class Visibility:
             # (and when the snapshot is refused) each client's grants cost one indexed query.
             self._loading = asyncio.create_task(self._load_snapshot(), name="grant-snapshot")
         if granted is None:
-            # One statement without a transaction (storage/reads.py): with grant_cache_seconds=0
-            # every VEN request comes here, and a transaction cost it ~0.5 ms of CPU.
-            granted = await self._store.reads.granted(client_id)
+            granted = await self._stamped.granted(self._store.reads, client_id)
             cache.keep_grants(client_id, granted)
         return granted
 

@@ -15,6 +15,7 @@ from vtn.audit.record import origin
 from vtn.core.ids import key_scope
 from vtn.core.queries import (
     EventFilter,
+    Page,
     ProgramFilter,
     Reads,
     ReportFilter,
@@ -103,12 +104,17 @@ async def delete_program(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------------------------------ events
 
 
+def _events_query(request: web.Request) -> tuple[frozenset[str] | None, ProgramId | None, Page]:
+    """The list's query parameters: requested targets, programID, the page (kept per raw path)."""
+    return targets_query(request), id_param(request, "programID", ProgramId), page(request)
+
+
 async def list_events(request: web.Request) -> web.Response:
-    core = state(request).core
-    permission = await core.permission(caller(request), targets_query(request))
-    flt = EventFilter(
-        program_id=id_param(request, "programID", ProgramId), permission=permission, page=page(request)
-    )
+    st = state(request)
+    core = st.core
+    targets, program_id, pg = st.queries.read(request, _events_query)
+    permission = await core.permission(caller(request), targets)
+    flt = EventFilter(program_id=program_id, permission=permission, page=pg)
 
     conv = request.app[CONVERTED]
 

@@ -11,7 +11,7 @@ from shared.errors import BadRequest, NotFound
 from shared.models import Event, EventRequest, Program, ProgramRequest
 from shared.models.common import ProgramId
 from shared.wire.oadr3_json import StoredDocs
-from vtn.core.visibility import hide_targets, hide_targets_text
+from vtn.core.visibility import hide_targets, hide_targets_text, hide_targets_texts
 from vtn.storage import Reads, Tx
 from vtn.storage.filters import EventFilter, Page, Permission, ProgramFilter
 
@@ -45,10 +45,7 @@ async def program_text(reads: Reads, permission: Permission, program_id: str) ->
 
 async def program_texts(reads: Reads, flt: ProgramFilter) -> StoredDocs:
     """list_programs as stored documents."""
-    found = await reads.page(ObjectType.PROGRAM, flt)
-    if flt.permission.access is None:
-        return found  # nothing to hide
-    return found.mapped(lambda t: hide_targets_text(t, Program, flt.permission))
+    return hide_targets_texts(await reads.page(ObjectType.PROGRAM, flt), Program, flt.permission)
 
 
 async def replace_program(tx: Tx, program_id: str, req: ProgramRequest) -> Program:
@@ -105,10 +102,7 @@ async def event_text(reads: Reads, permission: Permission, event_id: str) -> str
 
 async def event_texts(reads: Reads, flt: EventFilter) -> StoredDocs:
     """list_events as stored documents."""
-    found = await reads.page(ObjectType.EVENT, flt)
-    if flt.permission.access is None:
-        return found  # nothing to hide
-    return found.mapped(lambda t: hide_targets_text(t, Event, flt.permission))
+    return hide_targets_texts(await reads.page(ObjectType.EVENT, flt), Event, flt.permission)
 
 
 async def replace_event(tx: Tx, event_id: str, req: EventRequest) -> Event:

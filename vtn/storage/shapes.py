@@ -74,8 +74,14 @@ class Query(NamedTuple):
 
 
 def bind_set(dialect: str, values: frozenset[str]) -> Any:
-    """A set of targets as the one parameter `_in_set` binds."""
-    return json.dumps(sorted(values)) if dialect == "sqlite" else sorted(values)
+    """A set of targets as the one parameter `_in_set` binds: on SQLite a JSON array, its strings
+    spelled by json's own string encoder (json.dumps of the list cost ~6x, on every VEN list read)."""
+    if dialect == "sqlite":
+        return "[" + ",".join(map(_json_string, sorted(values))) + "]"
+    return sorted(values)
+
+
+_json_string = json.encoder.encode_basestring_ascii
 
 
 def _in_set(
