@@ -54,6 +54,21 @@ async def test_reports_carry_program_id_both_ways(bl: Api, ven_a: Api, ven301: A
     await ok_json(await ven301.delete(f"/reports/{made['id']}"))
 
 
+async def test_a_program_id_sent_never_names_the_program_of_an_event_the_ven_cannot_see(
+    bl: Api, ven301: Api301
+) -> None:
+    # The programID is checked in the write, after the insert that only finds visible events: an
+    # event targeted at a group the VEN is not in is "no event you can see", whatever the programID.
+    prog = await create(bl, "/programs", {"programName": "p"})
+    hidden = await create(bl, "/events", {"programID": prog["id"], "targets": ["group-not-granted"]})
+    refused = await problem(
+        await ven301.post("/reports", json=report_301("wrong", hidden["id"])), 400, "/eventID"
+    )
+    assert prog["id"] not in str(refused)
+    listed = await ok_json(await ven301.get("/reports"))
+    assert listed == []
+
+
 async def test_subscriptions_speak_verbs_in_301_and_names_in_31(bl: Api, ven_a: Api, ven301: Api301) -> None:
     prog = await create(bl, "/programs", {"programName": "p"})
     body = {

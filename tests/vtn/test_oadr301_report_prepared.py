@@ -13,7 +13,7 @@ from shared.errors import OadrError
 from shared.models import ReportRequest
 from shared.validation import SchemaRegistry
 from shared.wire import oadr3_json
-from shared.wire.oadr3_json import encode_doc
+from shared.wire.oadr3_json import encode_doc, encode_loaded
 from vtn.oadr301 import inbound, outbound
 from vtn.oadr301.schema import RequestSchemas
 from vtn.services.reports import _stamped, prepare_report, prepare_report_doc
@@ -89,7 +89,8 @@ def _outcome(body: bytes, prepared: bool) -> tuple[str, Any]:
         translated = inbound.report(doc)
         if prepared:
             report = prepare_report_doc(REGISTRY, body, translated, "id-1", NOW, "client-a", "client-a")
-            return "ok", (report, encode_doc(outbound.stored_report(report.doc, "p-1")))
+            # The handler answers with encode_loaded (orjson where it spells as json.dumps).
+            return "ok", (report, encode_loaded(outbound.stored_report(report.doc, "p-1")))
         # The model path 3.0.1 POST /reports took before: decode, stamp, answer from the model.
         req = oadr3_json.decode_doc(REGISTRY, "reportRequest", ReportRequest, translated)
         stamp = {"id": "id-1", "created_date_time": NOW, "modification_date_time": NOW}

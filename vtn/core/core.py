@@ -216,11 +216,17 @@ class Core:
         return await self.run(unit)
 
     async def write_prepared_report(
-        self, who: Principal, prepared: PreparedReport, origin: Origin | None = None
+        self,
+        who: Principal,
+        prepared: PreparedReport,
+        origin: Origin | None = None,
+        check_program: Callable[[str | None], None] | None = None,
     ) -> str | None:
         """Store a report validated and serialised beforehand (`services.reports.prepare_report_body`,
         here or in an intake worker), with its notifications (and a BL write's audit row, as
         `write`), and tell the observers. Returns the programID of the report's event.
+        `check_program`: given that programID in the transaction, once the report is written; what
+        it raises fails the write (3.0.1's programID sent along, which must be the event's).
 
         The typed report is built only if a subscriber is to hear of it, or an observer.
         """
@@ -229,8 +235,10 @@ class Core:
 
         async def unit(tx: Tx, changes: Changes) -> str | None:
             await create_prepared_report(tx, who, prepared, permission)
-            await _audit(tx, who, origin, Operation.CREATE, ObjectType.REPORT, prepared.id)
             program_id = tx.reports.written_program(prepared.id)
+            if check_program is not None:
+                check_program(program_id)
+            await _audit(tx, who, origin, Operation.CREATE, ObjectType.REPORT, prepared.id)
             changes.queued += await notifier.changed_if_heard(
                 tx, Operation.CREATE, ObjectType.REPORT, program_id, prepared.model
             )

@@ -95,5 +95,7 @@ SQLITE_BEGIN = "sqlite_begin"
 def _sqlite_begin(conn: Any) -> None:
     # Writers take the write lock up front (IMMEDIATE): a deferred transaction that read first
     # would fail with SQLITE_BUSY, which no busy timeout retries, when another writer got in between.
+    # None: the caller begins its transactions on the driver itself (Store.writer).
     mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    if mode is not None:
+        conn.exec_driver_sql(f"BEGIN {mode}")

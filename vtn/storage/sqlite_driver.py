@@ -220,6 +220,12 @@ class Connection:
     def cursor(self) -> Cursor:
         return Cursor(self)
 
+    async def begin(self, mode: str = "IMMEDIATE") -> None:
+        """BEGIN `mode` sent straight to sqlite3 (group commit's batches, Store.writer): taken on the
+        loop if the write lock is free this instant, else on the thread, as a BEGIN statement."""
+        sql = f"BEGIN {mode}"
+        await self.run(lambda: self._conn.execute(sql).close(), begins=sql)
+
     async def commit(self) -> None:
         self._writing = False
         if self._conn.in_transaction:  # a COMMIT with nothing open is a hop for nothing
