@@ -12,6 +12,9 @@ class DeliveryPolicy:
     concurrency: int = 256
     # Webhook POSTs with our own HTTP/1.1 client (vtn/notify/webhooks.py); False: aiohttp's client.
     raw_http_client: bool = True
+    # Up to this many webhook POSTs to one host go out together on one keep-alive connection
+    # (pipelined, one write); 1: one request at a time per connection.
+    pipeline: int = 8
     # Rows claimed at a time; the worker claims again when fewer than half that (or `concurrency`)
     # wait to be sent.
     batch: int = 1000

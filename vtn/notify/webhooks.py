@@ -38,7 +38,7 @@ import aiohttp.abc
 from yarl import URL
 
 from vtn.notify.callbacks import is_private_address
-from vtn.notify.http1 import Connection, Disconnected
+from vtn.notify.http1 import Answers, Connection, Disconnected
 from vtn.storage.outbox import Claimed
 
 _IDLE_S = 15.0  # an idle connection is not reused after this long (aiohttp's keepalive_timeout)
@@ -102,6 +102,7 @@ class WebhookClient:
         self._targets: dict[str, tuple[_Key, bytes, str | None]] = {}
         self._origins: dict[str, tuple[_Key, bytes]] = {}  # scheme://host:port -> key, Host header
         self._busy: dict[Connection, float] = {}  # pooled connections in flight -> deadline
+        self._serial: set[_Key] = set()  # pools whose server dropped a pipelined batch unanswered
         self._answers: dict[bytes, tuple[int, bool]] = {}  # see Connection
         # Body -> its Content-Length header and bytes: a fan-out sends one body to every subscriber.
         self._tails: dict[str, bytes] = {}
@@ -111,6 +112,119 @@ class WebhookClient:
     async def post(self, item: Claimed) -> int:
         if self._library:
             return await self._post_with_aiohttp(item)
+        key, data = self._request(item)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        sent = loop.time()
+        conn = self._checkout(key)
+        if conn is not None:
+            # The common case, a pooled connection: timed by the pool's sweep, not asyncio.timeout.
+            try:
+                statuses, reusable, _ = await self._timed(loop, conn, data, 1, deadline)
+            except Disconnected:
+                if conn.answered_bytes:
+                    raise
+                conn = None  # closed while idle (keep-alive race): once more, on a new one
+            except BaseException:
+                conn.close()
+                raise
+        if conn is None:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    conn = await self._connect(key)
+                    statuses, reusable, _ = await conn.send(data)
+            except BaseException:
+                if conn is not None:
+                    conn.close()
+                raise
+        if reusable:
+            conn.pace = loop.time() - sent
+            self._checkin(key, conn)
+        return statuses[0]
+
+    def pool_key(self, item: Claimed) -> _Key | None:
+        """The connection pool a webhook row goes through (None: the library client, no pools).
+        Rows of one pool may go out together (`post_many`)."""
+        return None if self._library else self._target(item.target)[0]
+
+    def depth(self, key: _Key | None, most: int) -> int:
+        """How many rows `post_many` would pipeline to `key` now (up to `most`): several only on an
+        idle connection that served a request before (keep-alive proven), to a server that answered
+        its last request quickly enough that `most` of them in a row fit in a quarter of the timeout
+        (a server working through pipelined requests one by one delays each by all those before)."""
+        idle = self._idle.get(key) if key is not None else None
+        if not idle or key in self._serial:
+            return 1
+        conn = idle[-1]  # the one _checkout gives
+        if not conn.served or conn.pace * most * 4 >= self._timeout_s:
+            return 1
+        return most
+
+    async def post_many(self, items: list[Claimed]) -> list[int | BaseException | None]:
+        """POST rows of one pool (`pool_key`) pipelined on one keep-alive connection, in one write.
+
+        Each row's outcome: its status; the exception that ended its attempt; or None when it was
+        not answered because the server closed the connection after answering earlier rows (a
+        keep-alive limit): the caller gives such rows back unattempted. The first request on a new
+        connection goes alone: a server proves it keeps connections alive before it is sent several.
+        Pipelining POSTs (RFC 9112, 9.3.2) is safe here: a failed batch is retried, and receivers
+        de-duplicate by X-Notification-ID. A server that drops a pipelined batch unanswered is sent
+        one request at a time from then on.
+        """
+        if len(items) == 1 or self._library:
+            return await self._one_by_one(items)
+        key = self._target(items[0].target)[0]
+        conn = self._checkout(key) if key not in self._serial else None
+        if conn is None or conn.served == 0:
+            if conn is not None:
+                self._checkin(key, conn)
+            return await self._one_by_one(items)
+        try:
+            data = b"".join([self._request(item)[1] for item in items])
+        except ValueError:  # a row's own fault: the rows one by one, each with its outcome
+            self._checkin(key, conn)
+            return await self._one_by_one(items)
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        try:
+            statuses, reusable, rest = await self._timed(loop, conn, data, len(items), sent + self._timeout_s)
+        except Disconnected as exc:
+            conn.close()
+            if conn.answered_bytes:
+                return [exc] * len(items)
+            # Closed while idle (the keep-alive race) or the pipelined batch dropped unanswered:
+            # these go one at a time, and from now on too if the connection had not been idle long.
+            if time.monotonic() - conn.idle_since < 1.0:
+                self._serial.add(key)
+            return await self._one_by_one(items)
+        except Exception as exc:
+            conn.close()
+            return [exc] * len(items)
+        except BaseException:
+            conn.close()
+            raise
+        if reusable:
+            conn.pace = (loop.time() - sent) / len(items)
+            self._checkin(key, conn)
+        done: list[int | BaseException | None] = list(statuses)
+        unanswered = None if isinstance(rest, Disconnected) else rest
+        return done + [unanswered] * (len(items) - len(done))
+
+    async def _one_by_one(self, items: list[Claimed]) -> list[int | BaseException | None]:
+        """A new connection, or a server that does not pipeline: one request after the other."""
+        out: list[int | BaseException | None] = []
+        for item in items:
+            try:
+                out.append(await self.post(item))
+            except OSError as exc:  # connecting, timeouts, disconnects, TLS: the host's failure
+                # The others would meet the same failure.
+                return out + [exc] * (len(items) - len(out))
+            except Exception as exc:  # this row's own (a header value it may not carry)
+                out.append(exc)
+        return out
+
+    def _request(self, item: Claimed) -> tuple[_Key, bytes]:
+        """A row's pool key and its request's bytes."""
         key, head, basic = self._target(item.target)
         token = f"Bearer {item.bearer_token}" if item.bearer_token else basic
         # The header values as one string, checked once for line breaks and NULs, encoded once.
@@ -126,7 +240,6 @@ class WebhookClient:
             text += "\r\nX-Subscription-ID: " + item.subscription_id
             values += item.subscription_id
         _check_header_value(values)
-        lines = [head, text.encode()]
         tail = self._tails.get(item.body)
         if tail is None:
             body = item.body.encode()
@@ -134,38 +247,11 @@ class WebhookClient:
             if len(self._tails) >= 16:
                 self._tails.clear()
             self._tails[item.body] = tail
-        lines.append(tail)
-        data = b"".join(lines)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout_s
-        conn = self._checkout(key)
-        if conn is not None:
-            # The common case, a pooled connection: timed by the pool's sweep, not asyncio.timeout.
-            try:
-                status, reusable = await self._timed(loop, conn, data, deadline)
-            except Disconnected:
-                if conn.answered_bytes:
-                    raise
-                conn = None  # closed while idle (keep-alive race): once more, on a new one
-            except BaseException:
-                conn.close()
-                raise
-        if conn is None:
-            try:
-                async with asyncio.timeout_at(deadline):
-                    conn = await self._connect(key)
-                    status, reusable = await conn.send(data)
-            except BaseException:
-                if conn is not None:
-                    conn.close()
-                raise
-        if reusable:
-            self._checkin(key, conn)
-        return status
+        return key, b"".join((head, text.encode(), tail))
 
     async def _timed(
-        self, loop: asyncio.AbstractEventLoop, conn: Connection, data: bytes, deadline: float
-    ) -> tuple[int, bool]:
+        self, loop: asyncio.AbstractEventLoop, conn: Connection, data: bytes, count: int, deadline: float
+    ) -> Answers:
         """Send on a pooled connection, failing with TimeoutError once `deadline` (loop time) passed.
 
         Why a sweep: asyncio.timeout per request (a timer, a context manager, cancellation and
@@ -174,7 +260,7 @@ class WebhookClient:
         deadline falls before its next run, so a request ends within the timeout, up to a quarter of
         it early, never late: the worker starts a row only if the whole attempt fits in its lease.
         """
-        answer = conn.send(data)
+        answer = conn.send(data, count)
         self._busy[conn] = deadline
         if self._sweeper is None:
             self._sweeper = loop.call_later(self._sweep_s, self._sweep, loop)
