@@ -40,6 +40,8 @@ class DeliveryPolicy:
     allow_private: bool = True
 
     def __post_init__(self) -> None:
+        if self.pipeline < 1:
+            raise ValueError(f"delivery_pipeline must be at least 1 (1: no pipelining), not {self.pipeline}")
         # A row is attempted only if the attempt (at most timeout_s) ends within the row's lease, so
         # that no other process can take it over meanwhile; a lease no longer than the timeout would
         # leave every row unsent.

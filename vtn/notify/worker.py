@@ -6,8 +6,10 @@ Webhooks are POSTed to the callback URL with the subscription's bearer token, th
 Rows for the MQTT sink are handed to the publisher, which confirms them at QoS 1.
 
 Flow: the pump task claims rows into a queue whenever it runs low; up to `concurrency` sender tasks
-take rows from the queue one at a time; the pump settles finished rows in batches, one transaction
-each, while the senders go on. A slow receiver therefore holds up one sender, not a whole batch.
+take rows from the queue one at a time, or the next few going to the same host when the client would
+pipeline them there (`pipeline`, WebhookClient.post_many: one write, one wake-up for the lot); the
+pump settles finished rows in batches, one transaction each, while the senders go on. A slow
+receiver therefore holds up one sender, not a whole batch.
 The next row of a sink becomes claimable only once the previous one is settled (outbox ordering).
 A sender starts a row only if the attempt (bounded by `timeout_s`) ends before the row's lease does;
 a row that waited too long is released unsent, so no other process can take it over mid-attempt.
