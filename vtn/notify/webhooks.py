@@ -34,49 +34,18 @@ from collections import OrderedDict
 from urllib.parse import unquote
 
 import aiohappyeyeballs
-import aiohttp
-import aiohttp.abc
 from yarl import URL
 
+from vtn.notify._library import USER_AGENT, LibraryClient, PrivateAddress, check_header_value
 from vtn.notify.callbacks import is_private_address
 from vtn.notify.http1 import Answers, Connection, Disconnected
 from vtn.storage.outbox import Claimed
 
 _IDLE_S = 15.0  # an idle connection is not reused after this long (aiohttp's keepalive_timeout)
-_USER_AGENT = "energy-coordination-vtn"
 _Key = tuple[str, str, int]  # scheme, host, port
 # A path and query that need no encoding, taken as they are (yarl would leave them unchanged too).
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 _NOT_PLAIN_ORIGIN = re.compile(r"[@?#\\%\s]")
-
-
-def _check_header_value(value: str) -> None:
-    if "\r" in value or "\n" in value or "\0" in value:
-        raise ValueError("header value contains a line break or NUL")
-
-
-class PrivateAddress(OSError):
-    """The callback host resolves only to addresses callbacks may not reach."""
-
-
-class _PublicResolver(aiohttp.abc.AbstractResolver):
-    """aiohttp's resolver, keeping only addresses callbacks may reach (the library path's check)."""
-
-    def __init__(self) -> None:
-        self._inner = aiohttp.DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[aiohttp.abc.ResolveResult]:
-        found = [
-            r for r in await self._inner.resolve(host, port, family) if not is_private_address(r["host"])
-        ]
-        if not found:
-            raise PrivateAddress(f"callback host {host!r} resolves to a private or loopback address")
-        return found
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 class WebhookClient:
@@ -92,7 +61,9 @@ class WebhookClient:
         allow_private: bool = True,
     ) -> None:
         self._library = library
-        self._session: aiohttp.ClientSession | None = None
+        self._session = (
+            LibraryClient(concurrency, timeout_s, tls, allow_private=allow_private) if library else None
+        )
         self._timeout_s = timeout_s
         self._allow_private = allow_private
         self._max_idle = concurrency
@@ -112,7 +83,8 @@ class WebhookClient:
 
     async def post(self, item: Claimed) -> int:
         if self._library:
-            return await self._post_with_aiohttp(item)
+            assert self._session is not None
+            return await self._session.post(item)
         key, data = self._request(item)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout_s
@@ -240,7 +212,7 @@ class WebhookClient:
         if item.subscription_id:
             text += "\r\nX-Subscription-ID: " + item.subscription_id
             values += item.subscription_id
-        _check_header_value(values)
+        check_header_value(values)
         tail = self._tails.get(item.body)
         if tail is None:
             body = item.body.encode()
@@ -279,45 +251,12 @@ class WebhookClient:
         if self._busy:
             self._sweeper = loop.call_later(self._sweep_s, self._sweep, loop)
 
-    async def _post_with_aiohttp(self, item: Claimed) -> int:
-        """The same request through aiohttp's ClientSession (the library path)."""
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_idle,
-                ssl=self._tls if self._tls else True,
-                resolver=None if self._allow_private else _PublicResolver(),
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self._timeout_s),
-                headers={"User-Agent": _USER_AGENT},
-                auto_decompress=False,
-            )
-        headers = {"Content-Type": "application/json", "X-Notification-ID": item.notification_id}
-        if item.bearer_token:
-            headers["Authorization"] = f"Bearer {item.bearer_token}"
-        if item.signature:
-            headers["X-Payload-Signature"] = item.signature
-        if item.subscription_id:
-            headers["X-Subscription-ID"] = item.subscription_id
-        for value in headers.values():
-            _check_header_value(value)  # the same refusal of line breaks and NULs as the raw client
-        url = URL(item.target)
-        if item.bearer_token and url.raw_user is not None:
-            url = url.with_user(None)  # the token wins over credentials in the URL, as in post()
-        async with self._session.post(
-            url, data=item.body.encode(), headers=headers, allow_redirects=False
-        ) as response:
-            await response.read()
-            return response.status
-
     async def close(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
         if self._session is not None:
             await self._session.close()
-            self._session = None
         for conn in list(self._open):
             conn.close()
         self._idle.clear()
@@ -339,7 +278,7 @@ class WebhookClient:
                 basic = "Basic " + base64.b64encode(pair.encode()).decode()
             head = (
                 f"POST {url.raw_path_qs or '/'} HTTP/1.1\r\nHost: {url.host_port_subcomponent}\r\n"
-                f"User-Agent: {_USER_AGENT}\r\n"
+                f"User-Agent: {USER_AGENT}\r\n"
             ).encode()
             found = ((url.scheme, url.raw_host, url.port), head, basic)
             if len(self._targets) >= 100_000:
@@ -373,7 +312,7 @@ class WebhookClient:
                 return None
             parsed = (
                 (url.scheme, url.raw_host, url.port),
-                f"Host: {url.host_port_subcomponent}\r\nUser-Agent: {_USER_AGENT}\r\n".encode(),
+                f"Host: {url.host_port_subcomponent}\r\nUser-Agent: {USER_AGENT}\r\n".encode(),
             )
             if len(self._origins) >= 10_000:
                 self._origins.clear()
