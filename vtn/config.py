@@ -128,6 +128,8 @@ class VtnConfig:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 3600.0
     retry_give_up_seconds: float = 86400.0
+    # Webhook POSTs to one host sent together on a keep-alive connection (HTTP/1.1 pipelining); 1: off.
+    delivery_pipeline: int = 8
     # Delivered and given-up notifications, and the delivery log, are deleted once this old (0: never).
     outbox_retention_hours: float = 168.0
     # MQTT notifier binding: off unless a broker URL (mqtt://host:1883, mqtts://host:8883) is set.
@@ -286,6 +288,7 @@ def delivery_policy(config: VtnConfig) -> DeliveryPolicy:
     return DeliveryPolicy(
         timeout_s=config.delivery_timeout_seconds,
         concurrency=config.delivery_concurrency,
+        pipeline=config.delivery_pipeline,
         lease_s=config.outbox_lease_seconds,
         base_delay_s=config.retry_base_seconds,
         max_delay_s=config.retry_max_seconds,

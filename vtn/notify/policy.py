@@ -12,6 +12,9 @@ class DeliveryPolicy:
     concurrency: int = 256
     # Webhook POSTs with our own HTTP/1.1 client (vtn/notify/webhooks.py); False: aiohttp's client.
     raw_http_client: bool = True
+    # Up to this many webhook POSTs to one host go out together on one keep-alive connection
+    # (pipelined, one write); 1: one request at a time per connection.
+    pipeline: int = 8
     # Rows claimed at a time; the worker claims again when fewer than half that (or `concurrency`)
     # wait to be sent.
     batch: int = 1000
@@ -37,6 +40,8 @@ class DeliveryPolicy:
     allow_private: bool = True
 
     def __post_init__(self) -> None:
+        if self.pipeline < 1:
+            raise ValueError(f"delivery_pipeline must be at least 1 (1: no pipelining), not {self.pipeline}")
         # A row is attempted only if the attempt (at most timeout_s) ends within the row's lease, so
         # that no other process can take it over meanwhile; a lease no longer than the timeout would
         # leave every row unsent.

@@ -6,7 +6,8 @@ status of each. ClientSession spends about 115 µs of CPU per request on machine
 machine, 10,000 POSTs to bench/receiver.py on loopback take 1.2 s of CPU with it and 0.3 s with this.
 
 What it does: POST with Content-Length over keep-alive connections pooled per (scheme, host, port),
-one request at a time per connection; TLS with the default verifying context (system CAs, host name
+one request at a time per connection, or (`post_many`) several pipelined in one write on a connection
+that already served one; TLS with the default verifying context (system CAs, host name
 check), as aiohttp; one total timeout per request, connecting included. Only the status is used:
 a Content-Length body (up to 1 MiB) is read and dropped so the connection can serve the next
 request; any other framing (chunked, until close), `Connection: close` or HTTP/1.0 closes the
@@ -33,49 +34,18 @@ from collections import OrderedDict
 from urllib.parse import unquote
 
 import aiohappyeyeballs
-import aiohttp
-import aiohttp.abc
 from yarl import URL
 
+from vtn.notify._library import USER_AGENT, LibraryClient, PrivateAddress, check_header_value
 from vtn.notify.callbacks import is_private_address
-from vtn.notify.http1 import Connection, Disconnected
+from vtn.notify.http1 import Answers, Connection, Disconnected
 from vtn.storage.outbox import Claimed
 
 _IDLE_S = 15.0  # an idle connection is not reused after this long (aiohttp's keepalive_timeout)
-_USER_AGENT = "energy-coordination-vtn"
 _Key = tuple[str, str, int]  # scheme, host, port
 # A path and query that need no encoding, taken as they are (yarl would leave them unchanged too).
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 _NOT_PLAIN_ORIGIN = re.compile(r"[@?#\\%\s]")
-
-
-def _check_header_value(value: str) -> None:
-    if "\r" in value or "\n" in value or "\0" in value:
-        raise ValueError("header value contains a line break or NUL")
-
-
-class PrivateAddress(OSError):
-    """The callback host resolves only to addresses callbacks may not reach."""
-
-
-class _PublicResolver(aiohttp.abc.AbstractResolver):
-    """aiohttp's resolver, keeping only addresses callbacks may reach (the library path's check)."""
-
-    def __init__(self) -> None:
-        self._inner = aiohttp.DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[aiohttp.abc.ResolveResult]:
-        found = [
-            r for r in await self._inner.resolve(host, port, family) if not is_private_address(r["host"])
-        ]
-        if not found:
-            raise PrivateAddress(f"callback host {host!r} resolves to a private or loopback address")
-        return found
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 class WebhookClient:
@@ -91,7 +61,9 @@ class WebhookClient:
         allow_private: bool = True,
     ) -> None:
         self._library = library
-        self._session: aiohttp.ClientSession | None = None
+        self._session = (
+            LibraryClient(concurrency, timeout_s, tls, allow_private=allow_private) if library else None
+        )
         self._timeout_s = timeout_s
         self._allow_private = allow_private
         self._max_idle = concurrency
@@ -102,6 +74,7 @@ class WebhookClient:
         self._targets: dict[str, tuple[_Key, bytes, str | None]] = {}
         self._origins: dict[str, tuple[_Key, bytes]] = {}  # scheme://host:port -> key, Host header
         self._busy: dict[Connection, float] = {}  # pooled connections in flight -> deadline
+        self._serial: set[_Key] = set()  # pools whose server dropped a pipelined batch unanswered
         self._answers: dict[bytes, tuple[int, bool]] = {}  # see Connection
         # Body -> its Content-Length header and bytes: a fan-out sends one body to every subscriber.
         self._tails: dict[str, bytes] = {}
@@ -110,7 +83,121 @@ class WebhookClient:
 
     async def post(self, item: Claimed) -> int:
         if self._library:
-            return await self._post_with_aiohttp(item)
+            assert self._session is not None
+            return await self._session.post(item)
+        key, data = self._request(item)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        sent = loop.time()
+        conn = self._checkout(key)
+        if conn is not None:
+            # The common case, a pooled connection: timed by the pool's sweep, not asyncio.timeout.
+            try:
+                statuses, reusable, _ = await self._timed(loop, conn, data, 1, deadline)
+            except Disconnected:
+                if conn.answered_bytes:
+                    raise
+                conn = None  # closed while idle (keep-alive race): once more, on a new one
+            except BaseException:
+                conn.close()
+                raise
+        if conn is None:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    conn = await self._connect(key)
+                    statuses, reusable, _ = await conn.send(data)
+            except BaseException:
+                if conn is not None:
+                    conn.close()
+                raise
+        if reusable:
+            conn.pace = loop.time() - sent
+            self._checkin(key, conn)
+        return statuses[0]
+
+    def pool_key(self, item: Claimed) -> _Key | None:
+        """The connection pool a webhook row goes through (None: the library client, no pools).
+        Rows of one pool may go out together (`post_many`)."""
+        return None if self._library else self._target(item.target)[0]
+
+    def depth(self, key: _Key | None, most: int) -> int:
+        """How many rows `post_many` would pipeline to `key` now (up to `most`): several only on an
+        idle connection that served a request before (keep-alive proven), to a server that answered
+        its last request quickly enough that `most` of them in a row fit in a quarter of the timeout
+        (a server working through pipelined requests one by one delays each by all those before)."""
+        idle = self._idle.get(key) if key is not None else None
+        if not idle or key in self._serial:
+            return 1
+        conn = idle[-1]  # the one _checkout gives
+        if not conn.served or conn.pace * most * 4 >= self._timeout_s:
+            return 1
+        return most
+
+    async def post_many(self, items: list[Claimed]) -> list[int | BaseException | None]:
+        """POST rows of one pool (`pool_key`) pipelined on one keep-alive connection, in one write.
+
+        Each row's outcome: its status; the exception that ended its attempt; or None when it was
+        not answered because the server closed the connection after answering earlier rows (a
+        keep-alive limit): the caller gives such rows back unattempted. The first request on a new
+        connection goes alone: a server proves it keeps connections alive before it is sent several.
+        Pipelining POSTs (RFC 9112, 9.3.2) is safe here: a failed batch is retried, and receivers
+        de-duplicate by X-Notification-ID. A server that drops a pipelined batch unanswered is sent
+        one request at a time from then on.
+        """
+        if len(items) == 1 or self._library:
+            return await self._one_by_one(items)
+        key = self._target(items[0].target)[0]
+        conn = self._checkout(key) if key not in self._serial else None
+        if conn is None or conn.served == 0:
+            if conn is not None:
+                self._checkin(key, conn)
+            return await self._one_by_one(items)
+        try:
+            data = b"".join([self._request(item)[1] for item in items])
+        except ValueError:  # a row's own fault: the rows one by one, each with its outcome
+            self._checkin(key, conn)
+            return await self._one_by_one(items)
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        try:
+            statuses, reusable, rest = await self._timed(loop, conn, data, len(items), sent + self._timeout_s)
+        except Disconnected as exc:
+            conn.close()
+            if conn.answered_bytes:
+                return [exc] * len(items)
+            # Closed while idle (the keep-alive race) or the pipelined batch dropped unanswered:
+            # these go one at a time, and from now on too if the connection had not been idle long.
+            if time.monotonic() - conn.idle_since < 1.0:
+                self._serial.add(key)
+            return await self._one_by_one(items)
+        except Exception as exc:
+            conn.close()
+            return [exc] * len(items)
+        except BaseException:
+            conn.close()
+            raise
+        if reusable:
+            conn.pace = (loop.time() - sent) / len(items)
+            self._checkin(key, conn)
+        done: list[int | BaseException | None] = list(statuses)
+        unanswered = None if isinstance(rest, Disconnected) else rest
+        return done + [unanswered] * (len(items) - len(done))
+
+    async def _one_by_one(self, items: list[Claimed]) -> list[int | BaseException | None]:
+        """A new connection, or a server that does not pipeline: one request after the other."""
+        out: list[int | BaseException | None] = []
+        for item in items:
+            try:
+                out.append(await self.post(item))
+            except OSError as exc:  # connecting, timeouts, disconnects, TLS: the host's failure
+                # The others would meet the same failure.
+                return out + [exc] * (len(items) - len(out))
+            except Exception as exc:  # this row's own (a header value it may not carry)
+                out.append(exc)
+        return out
+
+    def _request(self, item: Claimed) -> tuple[_Key, bytes]:
+        """A row's pool key and its request's bytes."""
         key, head, basic = self._target(item.target)
         token = f"Bearer {item.bearer_token}" if item.bearer_token else basic
         # The header values as one string, checked once for line breaks and NULs, encoded once.
@@ -125,8 +212,7 @@ class WebhookClient:
         if item.subscription_id:
             text += "\r\nX-Subscription-ID: " + item.subscription_id
             values += item.subscription_id
-        _check_header_value(values)
-        lines = [head, text.encode()]
+        check_header_value(values)
         tail = self._tails.get(item.body)
         if tail is None:
             body = item.body.encode()
@@ -134,38 +220,11 @@ class WebhookClient:
             if len(self._tails) >= 16:
                 self._tails.clear()
             self._tails[item.body] = tail
-        lines.append(tail)
-        data = b"".join(lines)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout_s
-        conn = self._checkout(key)
-        if conn is not None:
-            # The common case, a pooled connection: timed by the pool's sweep, not asyncio.timeout.
-            try:
-                status, reusable = await self._timed(loop, conn, data, deadline)
-            except Disconnected:
-                if conn.answered_bytes:
-                    raise
-                conn = None  # closed while idle (keep-alive race): once more, on a new one
-            except BaseException:
-                conn.close()
-                raise
-        if conn is None:
-            try:
-                async with asyncio.timeout_at(deadline):
-                    conn = await self._connect(key)
-                    status, reusable = await conn.send(data)
-            except BaseException:
-                if conn is not None:
-                    conn.close()
-                raise
-        if reusable:
-            self._checkin(key, conn)
-        return status
+        return key, b"".join((head, text.encode(), tail))
 
     async def _timed(
-        self, loop: asyncio.AbstractEventLoop, conn: Connection, data: bytes, deadline: float
-    ) -> tuple[int, bool]:
+        self, loop: asyncio.AbstractEventLoop, conn: Connection, data: bytes, count: int, deadline: float
+    ) -> Answers:
         """Send on a pooled connection, failing with TimeoutError once `deadline` (loop time) passed.
 
         Why a sweep: asyncio.timeout per request (a timer, a context manager, cancellation and
@@ -174,7 +233,7 @@ class WebhookClient:
         deadline falls before its next run, so a request ends within the timeout, up to a quarter of
         it early, never late: the worker starts a row only if the whole attempt fits in its lease.
         """
-        answer = conn.send(data)
+        answer = conn.send(data, count)
         self._busy[conn] = deadline
         if self._sweeper is None:
             self._sweeper = loop.call_later(self._sweep_s, self._sweep, loop)
@@ -192,45 +251,12 @@ class WebhookClient:
         if self._busy:
             self._sweeper = loop.call_later(self._sweep_s, self._sweep, loop)
 
-    async def _post_with_aiohttp(self, item: Claimed) -> int:
-        """The same request through aiohttp's ClientSession (the library path)."""
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_idle,
-                ssl=self._tls if self._tls else True,
-                resolver=None if self._allow_private else _PublicResolver(),
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self._timeout_s),
-                headers={"User-Agent": _USER_AGENT},
-                auto_decompress=False,
-            )
-        headers = {"Content-Type": "application/json", "X-Notification-ID": item.notification_id}
-        if item.bearer_token:
-            headers["Authorization"] = f"Bearer {item.bearer_token}"
-        if item.signature:
-            headers["X-Payload-Signature"] = item.signature
-        if item.subscription_id:
-            headers["X-Subscription-ID"] = item.subscription_id
-        for value in headers.values():
-            _check_header_value(value)  # the same refusal of line breaks and NULs as the raw client
-        url = URL(item.target)
-        if item.bearer_token and url.raw_user is not None:
-            url = url.with_user(None)  # the token wins over credentials in the URL, as in post()
-        async with self._session.post(
-            url, data=item.body.encode(), headers=headers, allow_redirects=False
-        ) as response:
-            await response.read()
-            return response.status
-
     async def close(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
         if self._session is not None:
             await self._session.close()
-            self._session = None
         for conn in list(self._open):
             conn.close()
         self._idle.clear()
@@ -252,7 +278,7 @@ class WebhookClient:
                 basic = "Basic " + base64.b64encode(pair.encode()).decode()
             head = (
                 f"POST {url.raw_path_qs or '/'} HTTP/1.1\r\nHost: {url.host_port_subcomponent}\r\n"
-                f"User-Agent: {_USER_AGENT}\r\n"
+                f"User-Agent: {USER_AGENT}\r\n"
             ).encode()
             found = ((url.scheme, url.raw_host, url.port), head, basic)
             if len(self._targets) >= 100_000:
@@ -286,7 +312,7 @@ class WebhookClient:
                 return None
             parsed = (
                 (url.scheme, url.raw_host, url.port),
-                f"Host: {url.host_port_subcomponent}\r\nUser-Agent: {_USER_AGENT}\r\n".encode(),
+                f"Host: {url.host_port_subcomponent}\r\nUser-Agent: {USER_AGENT}\r\n".encode(),
             )
             if len(self._origins) >= 10_000:
                 self._origins.clear()

@@ -6,8 +6,10 @@ Webhooks are POSTed to the callback URL with the subscription's bearer token, th
 Rows for the MQTT sink are handed to the publisher, which confirms them at QoS 1.
 
 Flow: the pump task claims rows into a queue whenever it runs low; up to `concurrency` sender tasks
-take rows from the queue one at a time; the pump settles finished rows in batches, one transaction
-each, while the senders go on. A slow receiver therefore holds up one sender, not a whole batch.
+take rows from the queue one at a time, or the next few going to the same host when the client would
+pipeline them there (`pipeline`, WebhookClient.post_many: one write, one wake-up for the lot); the
+pump settles finished rows in batches, one transaction each, while the senders go on. A slow
+receiver therefore holds up one sender, not a whole batch.
 The next row of a sink becomes claimable only once the previous one is settled (outbox ordering).
 A sender starts a row only if the attempt (bounded by `timeout_s`) ends before the row's lease does;
 a row that waited too long is released unsent, so no other process can take it over mid-attempt.
@@ -200,19 +202,63 @@ class DeliveryWorker:
 
     async def _sender(self) -> None:
         timeout_us = int(self.policy.timeout_s * 1e6)
-        while self._queue:
-            item = self._queue.popleft()
+        depth = self.policy.pipeline if self.policy.raw_http_client else 1
+        queue = self._queue
+        while queue:
+            item = queue.popleft()
             now_us = to_us(self.clock())
             if now_us + timeout_us >= item.lease_until_us:
                 self._unsent.append(item)
+            elif (
+                depth > 1
+                and queue
+                and not is_mqtt_sink(item.sink)
+                and len(batch := self._batch(item, depth, now_us + timeout_us)) > 1
+            ):
+                await self._send_many(batch, now_us)
             else:
                 attempt = await self._send(item, now_us)
                 # Appended only now: the pump swaps in a new list while sends are in flight.
                 self._done.append((item, attempt))
-            if len(self._done) + len(self._unsent) == self.policy.settle_batch or (
-                self._more and len(self._queue) == self._low_water - 1
+            if len(self._done) + len(self._unsent) >= self.policy.settle_batch or (
+                self._more and len(queue) < self._low_water
             ):
                 self._kick.set()
+
+    def _batch(self, first: Claimed, depth: int, ends_us: int) -> list[Claimed]:
+        """`first` and the rows after it in the queue that go to the same pool, as many as the
+        client would pipeline there now, whose lease outlasts an attempt ending at `ends_us`."""
+        assert self._webhooks is not None, "start() the worker first"
+        client, queue = self._webhooks, self._queue
+        batch = [first]
+        try:
+            key = client.pool_key(first)
+            depth = client.depth(key, depth)
+            while len(batch) < depth and queue:
+                nxt = queue[0]
+                if is_mqtt_sink(nxt.sink) or ends_us >= nxt.lease_until_us or client.pool_key(nxt) != key:
+                    break
+                batch.append(queue.popleft())
+        except ValueError:
+            pass  # a callback URL that does not parse: that row fails on its own when sent
+        return batch
+
+    async def _send_many(self, batch: list[Claimed], at_us: int) -> None:
+        """Rows of one pool, pipelined on one connection (WebhookClient.post_many)."""
+        assert self._webhooks is not None, "start() the worker first"
+        started = time.perf_counter()
+        outcomes = await self._webhooks.post_many(batch)
+        ms = int((time.perf_counter() - started) * 1000)
+        done = self._done
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if outcome is None:
+                self._unsent.append(item)  # not answered after a keep-alive close: not attempted
+            elif isinstance(outcome, int):
+                error = None if 200 <= outcome < 300 else f"HTTP {outcome}"
+                done.append((item, Attempt(item.notification_id, at_us, outcome, error, ms)))
+            else:
+                error = f"{type(outcome).__name__}: {outcome}"[:500]
+                done.append((item, Attempt(item.notification_id, at_us, None, error, ms)))
 
     async def _send(self, item: Claimed, at_us: int) -> Attempt:
         started = time.perf_counter()

@@ -173,8 +173,12 @@ class Notifier:
         ids = notification_ids(sum(len(hooks) for _, hooks, _ in hearing))
         items: list[OutboxItem] = []
         signed: dict[str, bytes] = {}  # body -> its bytes, encoded once for all the HMACs over it
+        # (verdict, API version) -> body: verdicts are shared, a handful per change.
+        chosen: dict[tuple[int, str | None], str] = {}
         for sub, hooks, verdict in hearing:
-            body = bodies.for_subscriber(verdict, sub.api_version)
+            body = chosen.get((id(verdict), sub.api_version))
+            if body is None:
+                body = chosen[id(verdict), sub.api_version] = bodies.for_subscriber(verdict, sub.api_version)
             signature = None
             if sub.secret:
                 raw = signed.get(body)
@@ -299,15 +303,24 @@ async def _audience(
     owner = getattr(obj, "client_id", None)
     targets = getattr(obj, "targets", None)
     kind_name, op_name = kind.value, operation.value
-    asking: list[tuple[Candidate, set[tuple[str, str | None]]]] = []
+    asking: list[tuple[Candidate, list[tuple[str, str | None]]]] = []
     for sub in candidates:
-        hooks = {
+        if len(sub.hooks) == 1:  # the common case, without a set and a sort per subscriber
+            h = sub.hooks[0]
+            if (
+                kind_name in h.objects
+                and op_name in h.operations
+                and sees_sandbox_object(sandbox, sub.client_id)
+            ):
+                asking.append((sub, [(h.callback_url, h.bearer_token)]))
+            continue
+        unique = {
             (h.callback_url, h.bearer_token)
             for h in sub.hooks
             if kind_name in h.objects and op_name in h.operations
         }
-        if hooks and sees_sandbox_object(sandbox, sub.client_id):
-            asking.append((sub, hooks))
+        if unique and sees_sandbox_object(sandbox, sub.client_id):
+            asking.append((sub, sorted(unique, key=lambda h: (h[0], h[1] or ""))))
     grants: dict[str, frozenset[str]] = {}
     if kind in PROGRAM_BOUND and targets:
         # Targeted programs/events need the grants of every VEN subscriber that asked for this change.
@@ -328,8 +341,7 @@ async def _audience(
             audience = Audience(client_id=sub.client_id, is_bl=is_bl, targets=sub.targets, granted=granted)
             verdict = verdicts[key] = judge(kind, owner, targets, audience)
         if verdict.visible:
-            ordered = list(hooks) if len(hooks) == 1 else sorted(hooks, key=lambda h: (h[0], h[1] or ""))
-            out.append((sub, ordered, verdict))
+            out.append((sub, hooks, verdict))
     return out
 
 

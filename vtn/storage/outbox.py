@@ -47,6 +47,9 @@ T = TypeVar("T")
 _CHUNK = 5000
 
 
+_SINK = itemgetter(1)  # OutboxItem.sink
+
+
 def _chunks(values: Sequence[T]) -> Iterator[list[T]]:
     for start in range(0, len(values), _CHUNK):
         yield list(values[start : start + _CHUNK])
@@ -143,6 +146,12 @@ class OutboxRepo:
         of what a fan-out wrote, and again what each claim read back."""
         if not items:
             return
+        if len(items) > 1:
+            # In sink order (stable: one sink's rows keep theirs): a fan-out's sinks are random ids,
+            # and inserting them in that order touched a random page of the sink and subscription
+            # indexes per row (beyond the page cache at 100,000 rows); in order, each page once. The
+            # claim, settle and delivery log then walk those indexes in order too.
+            items = sorted(items, key=_SINK)
         uses: dict[str, int] = {}
         for item in items:
             uses[item.body] = uses.get(item.body, 0) + 1

@@ -55,7 +55,15 @@ class Candidate(NamedTuple):
 _ROLES = {r.value: r for r in Role}
 
 
-def _candidate(doc: str, role: str, secret: str | None, api_version: str | None) -> Candidate:
+def _candidate(
+    doc: str,
+    role: str,
+    secret: str | None,
+    api_version: str | None,
+    lists: dict[tuple[str, ...], tuple[str, ...]] | None = None,
+) -> Candidate:
+    """`lists`: the objects and operations lists read so far in one load, each kept once (100,000
+    subscribers name a few distinct lists; the operations mapped to their 3.1 names once each)."""
     # Fan-out reads every matching subscription on each change; building pydantic models for
     # 10,000 of them cost more than the rest of the fan-out, so the stored document is read as JSON.
     # orjson: the fields read here are strings and lists of them, which it reads as json.loads does
@@ -64,25 +72,28 @@ def _candidate(doc: str, role: str, secret: str | None, api_version: str | None)
         raw = orjson.loads(doc)
     except orjson.JSONDecodeError:
         raw = json.loads(doc)
+    if lists is None:
+        lists = {}
+    hooks: list[Hook] = []
+    for op in raw["objectOperations"]:
+        objects = tuple(op["objects"])
+        objects = lists.setdefault(objects, objects)
+        # A tuple of operations is keyed with a marker so that it never meets an objects tuple.
+        said = ("", *op["operations"])
+        operations = lists.get(said)
+        if operations is None:
+            operations = lists[said] = tuple([_VERBS.get(o, o) for o in said[1:]])
+        hooks.append(Hook(objects, operations, op["callbackUrl"], op.get("bearerToken")))
     targets = raw.get("targets")
+    # Positional: a named tuple's keyword construction costs more per subscriber.
     return Candidate(
-        id=raw["id"],
-        client_id=raw["clientID"],
-        role=_ROLES[role],
-        secret=secret,
-        targets=frozenset(targets) if targets else None,
-        hooks=tuple(
-            [  # list comprehensions: cheaper than generator expressions here
-                Hook(
-                    tuple(op["objects"]),
-                    tuple([_VERBS.get(o, o) for o in op["operations"]]),
-                    op["callbackUrl"],
-                    op.get("bearerToken"),
-                )
-                for op in raw["objectOperations"]
-            ]
-        ),
-        api_version=api_version,
+        raw["id"],
+        raw["clientID"],
+        _ROLES[role],
+        secret,
+        frozenset(targets) if targets else None,
+        tuple(hooks),
+        api_version,
     )
 
 
@@ -116,7 +127,8 @@ class SubscriptionRepo(DocRepo[Subscription]):
         c = subscriptions.c
         query = select(c.doc, c.role, c.secret, c.api_version).where(*where)
         rows = (await self.conn.execute(query.order_by(c.created_us, c.id))).all()
-        return [_candidate(r[0], str(r[1]), r[2], r[3]) for r in rows]
+        lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+        return [_candidate(r[0], str(r[1]), r[2], r[3], lists) for r in rows]
 
     async def candidate(self, subscription_id: str, owner: str | None) -> Candidate | None:
         """One subscription as fan-out sees it, if `owner` (None: BL) may see it."""
