@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from shared.durations import INFINITE, is_now_sentinel, parse_duration
 from shared.models.common import EventPayloadDescriptor, Value
 from shared.models.event import Event
-from shared.timing import interval_spans
+from shared.timing import as_utc, interval_spans
 
 __all__ = [
     "SCALAR_PAYLOAD_TYPES",
@@ -142,13 +142,9 @@ def _by_id(events: Iterable[Event] | Mapping[str, Event]) -> dict[str, Event]:
     out: dict[str, Event] = {}
     for event in items:
         seen = out.get(event.id)
-        if seen is None or _utc(event.modification_date_time) >= _utc(seen.modification_date_time):
+        if seen is None or as_utc(event.modification_date_time) >= as_utc(seen.modification_date_time):
             out[event.id] = event
     return out
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _us(delta: timedelta) -> int:
@@ -197,15 +193,15 @@ class _Piece:
 
 def _compile(event: Event) -> _Plan | None:
     """Reduce an event to offsets from its origin; None when it can never be active."""
-    written = _utc(event.modification_date_time)
+    written = as_utc(event.modification_date_time)
     placed = interval_spans(event, written)
     if not placed:
         return None
-    starts = [_utc(s.start) for s in placed]
+    starts = [as_utc(s.start) for s in placed]
     origin = min(starts)
     default = event.interval_period
     if default is not None and default.start is not None:
-        origin = min(origin, written if is_now_sentinel(default.start) else _utc(default.start))
+        origin = min(origin, written if is_now_sentinel(default.start) else as_utc(default.start))
     descriptors: dict[str, EventPayloadDescriptor] = {}
     for descriptor in event.payload_descriptors or []:
         descriptors.setdefault(descriptor.payload_type, descriptor)
@@ -294,7 +290,7 @@ class Timeline:
 
     def active_at(self, now: datetime) -> list[ActiveInterval]:
         """Every (sub-)interval covering `now`, most important first, then oldest event first."""
-        now = _utc(now)
+        now = as_utc(now)
         found: list[ActiveInterval] = []
         for plan in self._plans:
             t = _us(now - plan.origin)
@@ -312,7 +308,7 @@ class Timeline:
             event = self._events[item.event_id]
             key = (
                 _priority(item.priority),
-                -_utc(event.modification_date_time).timestamp(),
+                -as_utc(event.modification_date_time).timestamp(),
                 item.event_id,
                 -item.start.timestamp(),
                 -item.interval_id,
@@ -330,7 +326,7 @@ class Timeline:
 
     def upcoming(self, now: datetime, horizon: timedelta) -> list[ActiveInterval]:
         """(Sub-)intervals overlapping [now, now + horizon), active ones included, by start time."""
-        now = _utc(now)
+        now = as_utc(now)
         found: list[ActiveInterval] = []
         for plan in self._plans:
             t = _us(now - plan.origin)
@@ -340,7 +336,7 @@ class Timeline:
 
     def next_change_after(self, now: datetime) -> datetime | None:
         """The first (sub-)interval start or end strictly after `now`; None if nothing is left."""
-        now = _utc(now)
+        now = as_utc(now)
         best: datetime | None = None
         for plan in self._plans:
             t = _us(now - plan.origin)
@@ -353,7 +349,7 @@ class Timeline:
     # -- internals -------------------------------------------------------------------------------
 
     def _rank(self, item: ActiveInterval) -> tuple[float, datetime, str, datetime, int]:
-        created = _utc(self._events[item.event_id].created_date_time)
+        created = as_utc(self._events[item.event_id].created_date_time)
         return (_priority(item.priority), created, item.event_id, item.start, item.interval_id)
 
     def _shift(self, plan: _Plan, span: _Span, loop: int) -> int:
