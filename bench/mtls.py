@@ -2,9 +2,9 @@
 
 The VTN runs as a separate process (`vtn serve`), twice in one run against the same SQLite
 database: once plain HTTP, once HTTPS with required client certificates and a CRL. Each is
-loaded from separate client processes: N workers on N keep-alive connections (aiohttp), each
-sending GET {base}/events with a VEN token (over mTLS: a token bound to the client certificate,
-obtained with tls_client_auth). It prints requests/s for both and their ratio.
+loaded from separate client processes (bench/mtls_load.py): N workers on N keep-alive connections
+(aiohttp), each sending GET {base}/events with a VEN token (over mTLS: a token bound to the client
+certificate, obtained with tls_client_auth). It prints requests/s for both and their ratio.
 
 Both servers run side by side and the load alternates between them in rounds (a fresh load
 process per round), so background load on a shared machine hits both modes alike; the
@@ -24,7 +24,6 @@ were actually resumed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import signal
@@ -48,142 +47,6 @@ from bench.common import UNLIMITED  # noqa: E402
 
 BASE = "/openadr3/3.1.0"
 VEN_ID = "bench-ven"
-
-
-# -- load process ----------------------------------------------------------------------------------
-
-
-def _client_context(args: argparse.Namespace) -> ssl.SSLContext | None:
-    if not args.url.startswith("https"):
-        return None
-    from shared.tls import client_ssl_context
-
-    return client_ssl_context(ca_file=args.ca, cert_file=args.cert, key_file=args.key)
-
-
-async def _load(args: argparse.Namespace) -> dict[str, Any]:
-    import aiohttp
-
-    ctx = _client_context(args)
-    connector = aiohttp.TCPConnector(limit=args.concurrency, ssl=ctx if ctx is not None else False)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        form = {"grant_type": "client_credentials", "client_id": args.client_id}
-        if ctx is None:  # over mTLS the certificate authenticates the client (tls_client_auth)
-            form["client_secret"] = args.client_secret
-        async with http.post(args.url + "/auth/token", data=form) as resp:
-            doc = await resp.json()
-            if resp.status != 200:
-                raise SystemExit(f"token request failed: {resp.status} {doc}")
-        token = doc["access_token"]
-        bound = "cnf" in _claims(token)
-        headers = {"Authorization": f"Bearer {token}"}
-        url = args.url + "/events"
-        async with http.get(url, headers=headers) as resp:
-            events = len(await resp.json())
-        latencies: list[float] = []
-        errors = 0
-        counting = False
-        stop_at = 0.0
-
-        async def worker() -> None:
-            nonlocal errors
-            while True:
-                started = time.perf_counter()
-                if stop_at and started >= stop_at:
-                    return
-                try:
-                    async with http.get(url, headers=headers) as resp:
-                        await resp.read()
-                        ok = resp.status == 200
-                except aiohttp.ClientError:
-                    ok = False
-                if counting:
-                    if ok:
-                        latencies.append(time.perf_counter() - started)
-                    else:
-                        errors += 1
-
-        tasks = [asyncio.create_task(worker()) for _ in range(args.concurrency)]
-        await asyncio.sleep(args.warmup)  # connections (and handshakes) are made during the warm-up
-        counting = True
-        begin = time.perf_counter()
-        stop_at = begin + args.duration
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - begin
-    result: dict[str, Any] = {
-        "requests": len(latencies),
-        "errors": errors,
-        "seconds": elapsed,
-        "rps": len(latencies) / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000 if latencies else None,
-        "p99_ms": _percentile(latencies, 0.99) * 1000 if latencies else None,
-        "events_per_response": events,
-        "token_bound": bound,
-    }
-    if ctx is not None and args.handshakes > 0:
-        result["handshakes"] = await asyncio.to_thread(_handshake_probe, args)
-    return result
-
-
-def _claims(token: str) -> dict[str, Any]:
-    import base64
-
-    payload = token.split(".")[1]
-    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return claims
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _handshake_probe(args: argparse.Namespace) -> dict[str, Any]:
-    """Blocking-socket handshakes (each with one request), which, unlike asyncio, can offer a session."""
-    from urllib.parse import urlsplit
-
-    from shared.tls import client_ssl_context
-
-    parts = urlsplit(args.url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 443
-    out: dict[str, Any] = {}
-    for label, version, resume in (
-        ("tls13_full", ssl.TLSVersion.TLSv1_3, False),
-        ("tls12_full", ssl.TLSVersion.TLSv1_2, False),
-        ("tls12_offer_session", ssl.TLSVersion.TLSv1_2, True),
-        ("tls13_offer_session", ssl.TLSVersion.TLSv1_3, True),
-    ):
-        ctx = client_ssl_context(ca_file=args.ca, cert_file=args.cert, key_file=args.key)
-        ctx.minimum_version = ctx.maximum_version = version
-        session: ssl.SSLSession | None = None
-        reused = ok = 0
-        begin = time.perf_counter()
-        for _ in range(args.handshakes):
-            with socket.create_connection((host, port), timeout=10) as raw:
-                # Without it, Nagle + delayed ACK add ~40 ms whenever the server has nothing to send
-                # after the client's Finished (TLS 1.3 without tickets, resumed TLS 1.2).
-                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                try:
-                    with ctx.wrap_socket(raw, server_hostname=host, session=session) as tls:
-                        tls.sendall(
-                            f"GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
-                        )
-                        while tls.recv(65536):
-                            pass
-                        ok += 1
-                        reused += bool(tls.session_reused)
-                        if resume:
-                            session = tls.session
-                except (ssl.SSLError, OSError):
-                    session = None
-        elapsed = time.perf_counter() - begin
-        out[label] = {
-            "per_second": args.handshakes / elapsed,
-            "ok": ok,
-            "resumed": reused,
-            "of": args.handshakes,
-        }
-    return out
 
 
 # -- orchestrator ----------------------------------------------------------------------------------
@@ -345,7 +208,7 @@ class Server:
 
 def _run_load(setup: Setup, server: Server, args: argparse.Namespace) -> dict[str, Any]:
     argv = [
-        sys.executable, str(Path(__file__).resolve()), "--load", "--url", server.url,
+        sys.executable, str(Path(__file__).with_name("mtls_load.py")), "--url", server.url,
         "--client-id", VEN_ID, f"--client-secret={setup.ven_secret}",  # a secret may begin with "-"
         "--duration", str(args.duration), "--warmup", str(args.warmup),
         "--concurrency", str(args.concurrency), "--handshakes", str(args.handshakes),
@@ -449,14 +312,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON as well")
     p.add_argument("--workdir", type=Path, default=None, help="keep the database, certificates and logs here")
-    # Internal: the load process.
-    p.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--url", help=argparse.SUPPRESS)
-    p.add_argument("--client-id", help=argparse.SUPPRESS)
-    p.add_argument("--client-secret", help=argparse.SUPPRESS)
-    p.add_argument("--ca", help=argparse.SUPPRESS)
-    p.add_argument("--cert", help=argparse.SUPPRESS)
-    p.add_argument("--key", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.duration is None:
         args.duration = 3.0 if args.quick else 10.0
@@ -466,11 +321,6 @@ def main(argv: list[str] | None = None) -> int:
         args.handshakes = 50 if args.quick else 200
     if args.quick:
         args.warmup = min(args.warmup, 0.5)
-
-    if args.load:
-        sys.path.insert(0, str(ROOT))
-        print(json.dumps(asyncio.run(_load(args))))
-        return 0
 
     with tempfile.TemporaryDirectory(prefix="bench-mtls-") as tmp:
         work = args.workdir or Path(tmp)

@@ -27,17 +27,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 
 from bench.common import DATA, ROOT
+from bench.seed_databases import clean as clean  # re-exported: the scenarios import it from here
+from bench.seed_databases import pg_db_url, pg_name, recreate_pg
+from bench.seed_databases import working_copy as working_copy  # re-exported, as clean
 from shared.durations import to_us, utcnow
 from shared.enums import Role
 from shared.models import EventRequest, ProgramRequest, Resource, Subscription, Ven
@@ -317,67 +317,6 @@ def _row(obj: Any, columns: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# --- where the seeded data lives: cached SQLite files, PostgreSQL databases made from templates ---
-
-
-def _pg_admin(url: str) -> str:
-    return str(make_url(url).set(drivername="postgresql", database="postgres").render_as_string(False))
-
-
-def pg_name(name: str) -> str:
-    """Our PostgreSQL database names: vtnbench_<name> with only [a-z0-9_]; with VTNBENCH_PG_TAG=x,
-    vtnbench_x_<name> (benches of several checkouts sharing one server keep apart)."""
-    tag = "".join(c if c.isalnum() else "_" for c in os.environ.get("VTNBENCH_PG_TAG", "").lower())
-    return "vtnbench_" + (f"{tag}_" if tag else "") + "".join(c if c.isalnum() else "_" for c in name.lower())
-
-
-def pg_db_url(base: str, name: str) -> str:
-    return str(make_url(base).set(database=name).render_as_string(hide_password=False))
-
-
-async def _pg_exec(base: str, *statements: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(_pg_admin(base))
-    try:
-        for sql in statements:
-            await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def _recreate_pg(base: str, name: str, template: str | None = None) -> None:
-    # Other sessions of ours on `name` (a stopped VTN) are gone; force just in case (PG 13+).
-    tpl = f" TEMPLATE {template}" if template else ""
-    asyncio.run(
-        _pg_exec(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}{tpl}")
-    )
-
-
-def clean(pg_base: str, *, log: Any = print) -> None:
-    """Remove every seeded SQLite file and drop every vtnbench_* PostgreSQL database."""
-    if DATA.exists():
-        shutil.rmtree(DATA)
-        log(f"  removed {DATA}")
-
-    async def drop() -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(_pg_admin(pg_base), timeout=3)
-        try:
-            names = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'vtnbench%'")
-            for row in names:
-                await conn.execute(f"DROP DATABASE IF EXISTS {row['datname']} WITH (FORCE)")
-                log(f"  dropped database {row['datname']}")
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(drop())
-    except (TimeoutError, OSError) as exc:
-        log(f"  PostgreSQL not reachable ({exc}); nothing dropped there")
-
-
 def ensure(spec: SeedSpec, backend: str, pg_base: str, *, log: Any = print) -> Manifest:
     """The seeded database for `spec` (reused when its cache key matches), and its manifest."""
     DATA.mkdir(parents=True, exist_ok=True)
@@ -398,25 +337,11 @@ def ensure(spec: SeedSpec, backend: str, pg_base: str, *, log: Any = print) -> M
         for old in DATA.glob(f"{spec.name}-*.db*"):
             old.unlink()
     else:
-        _recreate_pg(pg_base, pg_name(spec.name))
+        recreate_pg(pg_base, pg_name(spec.name))
     migrate.upgrade(url)
     manifest = asyncio.run(_seed(url, spec, key))
     manifest.save(manifest_path)
     return manifest
-
-
-def working_copy(manifest: Manifest, backend: str, pg_base: str, name: str) -> str:
-    """A throw-away copy of a seeded database (for scenarios that write): file copy or PG template."""
-    if backend == "sqlite":
-        src = Path(make_url(manifest.url).database or "")
-        dst = DATA / f"work-{name}.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{dst}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(src, dst)
-        return f"sqlite:///{dst}"
-    db = pg_name(f"work_{name}")
-    _recreate_pg(pg_base, db, template=str(make_url(manifest.url).database))
-    return pg_db_url(pg_base, db)
 
 
 def mint_tokens(url: str, client_ids: list[str], role: Role = Role.VEN, ttl: int = 86_400) -> list[str]:

@@ -34,6 +34,11 @@ class IntervalSpan:
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """`value` in UTC; a naive datetime is read as UTC (the VEN's rule for every `now` it is given)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def add_clamped(start: datetime, length: timedelta) -> datetime:
     """start + length without overflowing: P9999Y from now is past datetime.max."""
     if length >= INFINITE:

@@ -69,6 +69,11 @@ _TARGET_FIELDS = (
 )
 
 
+def ids(el: El, tag: str) -> tuple[str, ...]:
+    """The stripped text of every `tag` child: the ids and names the messages list one per element."""
+    return tuple((c.text or "").strip() for c in find_all(el, tag))
+
+
 def put_target(parent: El, value: Target, tag: str = "ei:eiTarget") -> None:
     el = sub(parent, tag)
     for attr, name in _TARGET_FIELDS:
@@ -77,9 +82,7 @@ def put_target(parent: El, value: Target, tag: str = "ei:eiTarget") -> None:
 
 
 def get_target(el: El) -> Target:
-    values = {
-        attr: tuple((c.text or "").strip() for c in find_all(el, name)) for attr, name in _TARGET_FIELDS
-    }
+    values = {attr: ids(el, name) for attr, name in _TARGET_FIELDS}
     return Target(**values)
 
 

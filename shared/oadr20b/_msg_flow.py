@@ -8,6 +8,7 @@ from shared.oadr20b._common import (
     get_qualified_event,
     get_response,
     get_target,
+    ids,
     opt_duration,
     put_availability,
     put_duration,
@@ -31,10 +32,6 @@ from shared.oadr20b.xml import (
     sub_opt,
     text,
 )
-
-
-def ids(el: El, tag: str) -> tuple[str, ...]:
-    return tuple((c.text or "").strip() for c in find_all(el, tag))
 
 
 def _empty_none(value: str | None) -> str | None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from shared.oadr20b import messages as m
-from shared.oadr20b._common import (
-    get_response,
-    put_response,
-)
+from shared.oadr20b._common import get_response, ids, put_response
 from shared.oadr20b._reports import get_report, get_report_request, put_report, put_report_request
 from shared.oadr20b.xml import (
     El,
@@ -19,15 +16,6 @@ from shared.oadr20b.xml import (
     sub_opt,
     text,
 )
-
-
-def ids(el: El, tag: str) -> tuple[str, ...]:
-    return tuple((c.text or "").strip() for c in find_all(el, tag))
-
-
-def _empty_none(value: str | None) -> str | None:
-    return value if value else None
-
 
 # ---------------------------------------------------------------- reports
 

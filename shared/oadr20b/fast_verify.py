@@ -1,4 +1,4 @@
-"""Fast verification of exactly the OpenADR 2.0b detached-signature layout (see signing.py's docstring).
+"""Fast verification of exactly the OpenADR 2.0b detached-signature layout (see signing/verifier.py).
 
 `DetachedVerifier.verify` answers one of three ways:
 
@@ -28,7 +28,7 @@ from lxml import etree
 from shared.oadr20b.namespaces import DS, OADR
 from shared.oadr20b.xml import El
 
-# The layout's names and algorithms, shared with the signer (signing.py), which writes this layout.
+# The layout's names and algorithms, shared with the signer (signing/signer.py), which writes it.
 C14N_URI: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 SHA256_URI: Final = "http://www.w3.org/2001/04/xmlenc#sha256"
 ECDSA_SHA256_URI: Final = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"

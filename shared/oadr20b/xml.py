@@ -109,7 +109,7 @@ def new_root(tag: str) -> El:
     """The envelope (`oadr:oadrPayload`), declaring only `oadr`.
 
     Signatures use inclusive C14N, which copies every namespace in scope: declarations on the
-    envelope would leak into the canonical form of ds:Signature (see signing.py).
+    envelope would leak into the canonical form of ds:Signature (see signing/).
     """
     return etree.Element(ns(*tag.split(":", 1)), nsmap={"oadr": NSMAP["oadr"]})
 

@@ -15,10 +15,11 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.timing import as_utc
 from ven.timeline import Signal
 
 __all__ = [
@@ -262,10 +263,6 @@ def _tidy(power_kw: float) -> float:
     return round(power_kw, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class SimulatedDevice(DeviceAdapter):
     """Shared clock, energy meters and state mapping; subclasses supply the physics and the decision."""
 
@@ -280,14 +277,14 @@ class SimulatedDevice(DeviceAdapter):
         self._mode = Mode.NORMAL
 
     async def apply(self, signals: Mapping[str, Signal], now: datetime) -> Response:
-        now = utc(now)
+        now = as_utc(now)
         self.step(now)
         self._mode, note = self._decide(signals, now)
         self._power_kw = self._power(now)
         return Response(_tidy(self._power_kw), self._state(), note)
 
     def step(self, now: datetime) -> None:
-        now = utc(now)
+        now = as_utc(now)
         if self._clock is None:
             self._clock = now
         while self._clock < now:

@@ -7,8 +7,9 @@ Rejections raise the shared/errors.py classes (NotFound, Conflict, Forbidden, Un
 BadRequest, SchemaViolation with `.pointer`, ...); an unreachable VTN raises VtnUnavailable.
 """
 
-from ven.client.api import MAX_PAGE_SIZE, VtnClient
+from ven.client.api import VtnClient
 from ven.client.errors import InvalidAnswer, TlsVerificationFailed, VtnUnavailable, error_from_response
+from ven.client.paging import MAX_PAGE_SIZE
 
 __all__ = [
     "MAX_PAGE_SIZE",

@@ -8,17 +8,15 @@ the VTN cannot be reached. Lists are capped by the VTN at 50 objects; `iter_*` p
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from ssl import SSLContext
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
-from pydantic import ValidationError
 
 from shared.enums import ObjectType
-from shared.errors import BadRequest, Conflict, ServerError
+from shared.errors import ServerError
 from shared.models import (
     Event,
     EventRequest,
@@ -35,87 +33,14 @@ from shared.models import (
     VenRequest,
     WireModel,
 )
-from shared.models.ven import VEN_RESOURCE_REQUEST, VEN_VEN_REQUEST
+from ven.client import registration
 from ven.client.errors import InvalidAnswer
+from ven.client.messages import M, answer_model, object_path, query, request_body
+from ven.client.paging import MAX_PAGE_SIZE, pages
 from ven.client.transport import Clock, Params, Transport
 
 if TYPE_CHECKING:
     from shared.validation import SchemaRegistry
-
-M = TypeVar("M", bound=WireModel)
-QueryValue = str | int | bool | Iterable[str] | None
-
-MAX_PAGE_SIZE = 50  # the VTN answers 400 to a larger limit
-
-
-def _query(**values: QueryValue) -> Params:
-    """Query pairs in wire names; lists (targets, objects) repeat the parameter, None is left out."""
-    pairs: list[tuple[str, str]] = []
-    for name, value in values.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            pairs.append((name, "true" if value else "false"))
-        elif isinstance(value, str | int):
-            pairs.append((name, str(value)))
-        else:
-            pairs.extend((name, str(v)) for v in value)
-    return pairs
-
-
-def _path(collection: str, object_id: str, suffix: str = "") -> str:
-    return f"/{collection}/{quote(object_id, safe='')}{suffix}"
-
-
-def _body(req: WireModel) -> dict[str, Any]:
-    doc = req.to_wire()
-    # `secret` is excluded from dumps so the VTN never echoes it; a client must still send it.
-    if isinstance(req, SubscriptionRequest) and req.secret is not None:
-        doc["secret"] = req.secret
-    return doc
-
-
-# The component schema each answer is validated against (schemas/openadr3/3.1.0/openapi.json).
-_SCHEMAS: dict[type[WireModel], str] = {
-    Program: "program",
-    Event: "event",
-    Report: "report",
-    Subscription: "subscription",
-    Ven: "ven",
-    Resource: "resource",
-}
-
-
-def _model(model: type[M], doc: Any, where: str, schemas: SchemaRegistry | None) -> M:
-    """An answer document as `model`: checked against its 3.1 schema first when given `schemas`."""
-    try:
-        if schemas is None:
-            return model.from_wire(doc)
-        from shared.wire.oadr3_json import decode_doc
-
-        return decode_doc(schemas, _SCHEMAS[model], model, doc)
-    except BadRequest as exc:  # SchemaViolation included: the VTN's fault, not ours
-        at = f" at {exc.pointer}" if exc.pointer else ""
-        raise InvalidAnswer(f"{where}: the VTN sent an invalid {model.__name__}{at}: {exc}") from exc
-    except ValidationError as exc:
-        raise InvalidAnswer(f"{where}: the VTN sent an invalid {model.__name__}: {exc}") from exc
-
-
-def _same_attributes(a: list[ValuesMap] | None, b: list[ValuesMap] | None) -> bool:
-    return [v.to_wire() for v in a or []] == [v.to_wire() for v in b or []]
-
-
-async def _pages(fetch: Callable[[int, int], Awaitable[list[M]]], page_size: int) -> AsyncIterator[M]:
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
-    skip = 0
-    while True:
-        batch = await fetch(skip, page_size)
-        for item in batch:
-            yield item
-        if len(batch) < page_size:
-            return
-        skip += len(batch)
 
 
 class VtnClient:
@@ -182,13 +107,15 @@ class VtnClient:
         doc = await self._t.call("GET", path, params=params)
         if not isinstance(doc, list):
             raise InvalidAnswer(f"GET {path}: the VTN did not answer a JSON array")
-        return [_model(model, item, f"GET {path}", self._schemas) for item in doc]
+        return [answer_model(model, item, f"GET {path}", self._schemas) for item in doc]
 
     async def _one(
         self, method: str, path: str, model: type[M], body: WireModel | None = None, params: Params = ()
     ) -> M:
-        doc = await self._t.call(method, path, body=None if body is None else _body(body), params=params)
-        return _model(model, doc, f"{method} {path}", self._schemas)
+        doc = await self._t.call(
+            method, path, body=None if body is None else request_body(body), params=params
+        )
+        return answer_model(model, doc, f"{method} {path}", self._schemas)
 
     # -- discovery ------------------------------------------------------------------------------
 
@@ -220,26 +147,28 @@ class VtnClient:
     async def list_programs(
         self, *, targets: Iterable[str] | None = None, skip: int | None = None, limit: int | None = None
     ) -> list[Program]:
-        return await self._list("/programs", Program, _query(targets=targets, skip=skip, limit=limit))
+        return await self._list("/programs", Program, query(targets=targets, skip=skip, limit=limit))
 
     def iter_programs(
         self, *, targets: Iterable[str] | None = None, page_size: int = MAX_PAGE_SIZE
     ) -> AsyncIterator[Program]:
         """Every program, fetched page by page."""
-        return _pages(lambda s, n: self.list_programs(targets=targets, skip=s, limit=n), page_size)
+        return pages(lambda s, n: self.list_programs(targets=targets, skip=s, limit=n), page_size)
 
     async def get_program(self, program_id: str, *, targets: Iterable[str] | None = None) -> Program:
-        return await self._one("GET", _path("programs", program_id), Program, params=_query(targets=targets))
+        return await self._one(
+            "GET", object_path("programs", program_id), Program, params=query(targets=targets)
+        )
 
     async def create_program(self, req: ProgramRequest) -> Program:
         return await self._one("POST", "/programs", Program, req)
 
     async def update_program(self, program_id: str, req: ProgramRequest) -> Program:
-        return await self._one("PUT", _path("programs", program_id), Program, req)
+        return await self._one("PUT", object_path("programs", program_id), Program, req)
 
     async def delete_program(self, program_id: str) -> Program:
         """Delete and return the deleted program."""
-        return await self._one("DELETE", _path("programs", program_id), Program)
+        return await self._one("DELETE", object_path("programs", program_id), Program)
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -253,7 +182,7 @@ class VtnClient:
         limit: int | None = None,
     ) -> list[Event]:
         """Events, optionally of one program; `active=True` leaves out events that have transpired."""
-        params = _query(programID=program_id, targets=targets, active=active, skip=skip, limit=limit)
+        params = query(programID=program_id, targets=targets, active=active, skip=skip, limit=limit)
         return await self._list("/events", Event, params)
 
     def iter_events(
@@ -264,22 +193,22 @@ class VtnClient:
         active: bool | None = None,
         page_size: int = MAX_PAGE_SIZE,
     ) -> AsyncIterator[Event]:
-        return _pages(
+        return pages(
             lambda s, n: self.list_events(program_id, targets=targets, active=active, skip=s, limit=n),
             page_size,
         )
 
     async def get_event(self, event_id: str, *, targets: Iterable[str] | None = None) -> Event:
-        return await self._one("GET", _path("events", event_id), Event, params=_query(targets=targets))
+        return await self._one("GET", object_path("events", event_id), Event, params=query(targets=targets))
 
     async def create_event(self, req: EventRequest) -> Event:
         return await self._one("POST", "/events", Event, req)
 
     async def update_event(self, event_id: str, req: EventRequest) -> Event:
-        return await self._one("PUT", _path("events", event_id), Event, req)
+        return await self._one("PUT", object_path("events", event_id), Event, req)
 
     async def delete_event(self, event_id: str) -> Event:
-        return await self._one("DELETE", _path("events", event_id), Event)
+        return await self._one("DELETE", object_path("events", event_id), Event)
 
     # -- reports --------------------------------------------------------------------------------
 
@@ -292,9 +221,7 @@ class VtnClient:
         skip: int | None = None,
         limit: int | None = None,
     ) -> list[Report]:
-        params = _query(
-            programID=program_id, eventID=event_id, clientName=client_name, skip=skip, limit=limit
-        )
+        params = query(programID=program_id, eventID=event_id, clientName=client_name, skip=skip, limit=limit)
         return await self._list("/reports", Report, params)
 
     def iter_reports(
@@ -305,21 +232,21 @@ class VtnClient:
         *,
         page_size: int = MAX_PAGE_SIZE,
     ) -> AsyncIterator[Report]:
-        return _pages(
+        return pages(
             lambda s, n: self.list_reports(program_id, event_id, client_name, skip=s, limit=n), page_size
         )
 
     async def get_report(self, report_id: str) -> Report:
-        return await self._one("GET", _path("reports", report_id), Report)
+        return await self._one("GET", object_path("reports", report_id), Report)
 
     async def create_report(self, req: ReportRequest) -> Report:
         return await self._one("POST", "/reports", Report, req)
 
     async def update_report(self, report_id: str, req: ReportRequest) -> Report:
-        return await self._one("PUT", _path("reports", report_id), Report, req)
+        return await self._one("PUT", object_path("reports", report_id), Report, req)
 
     async def delete_report(self, report_id: str) -> Report:
-        return await self._one("DELETE", _path("reports", report_id), Report)
+        return await self._one("DELETE", object_path("reports", report_id), Report)
 
     # -- subscriptions --------------------------------------------------------------------------
 
@@ -332,7 +259,7 @@ class VtnClient:
         skip: int | None = None,
         limit: int | None = None,
     ) -> list[Subscription]:
-        params = _query(programID=program_id, clientName=client_name, objects=objects, skip=skip, limit=limit)
+        params = query(programID=program_id, clientName=client_name, objects=objects, skip=skip, limit=limit)
         return await self._list("/subscriptions", Subscription, params)
 
     def iter_subscriptions(
@@ -343,28 +270,28 @@ class VtnClient:
         *,
         page_size: int = MAX_PAGE_SIZE,
     ) -> AsyncIterator[Subscription]:
-        return _pages(
+        return pages(
             lambda s, n: self.list_subscriptions(program_id, client_name, objects, skip=s, limit=n),
             page_size,
         )
 
     async def get_subscription(self, subscription_id: str) -> Subscription:
-        return await self._one("GET", _path("subscriptions", subscription_id), Subscription)
+        return await self._one("GET", object_path("subscriptions", subscription_id), Subscription)
 
     async def create_subscription(self, req: SubscriptionRequest) -> Subscription:
         """Create; the VTN first checks each callbackUrl (https, public address, echo challenge)."""
         return await self._one("POST", "/subscriptions", Subscription, req)
 
     async def update_subscription(self, subscription_id: str, req: SubscriptionRequest) -> Subscription:
-        return await self._one("PUT", _path("subscriptions", subscription_id), Subscription, req)
+        return await self._one("PUT", object_path("subscriptions", subscription_id), Subscription, req)
 
     async def delete_subscription(self, subscription_id: str) -> Subscription:
-        return await self._one("DELETE", _path("subscriptions", subscription_id), Subscription)
+        return await self._one("DELETE", object_path("subscriptions", subscription_id), Subscription)
 
     async def deliveries(self, subscription_id: str, *, limit: int | None = None) -> dict[str, Any]:
         """Extension GET /subscriptions/{id}/deliveries: {"subscriptionID", "health", "attempts"}."""
-        path = _path("subscriptions", subscription_id, "/deliveries")
-        doc = await self._t.call("GET", path, params=_query(limit=limit))
+        path = object_path("subscriptions", subscription_id, "/deliveries")
+        doc = await self._t.call("GET", path, params=query(limit=limit))
         if not isinstance(doc, dict):
             raise ServerError(f"GET {path}: the VTN did not answer a JSON object")
         return doc
@@ -380,7 +307,7 @@ class VtnClient:
         limit: int | None = None,
     ) -> list[Ven]:
         """Vens the caller may see: a VEN its own, BL all."""
-        params = _query(venName=ven_name, targets=targets, skip=skip, limit=limit)
+        params = query(venName=ven_name, targets=targets, skip=skip, limit=limit)
         return await self._list("/vens", Ven, params)
 
     def iter_vens(
@@ -390,19 +317,19 @@ class VtnClient:
         targets: Iterable[str] | None = None,
         page_size: int = MAX_PAGE_SIZE,
     ) -> AsyncIterator[Ven]:
-        return _pages(lambda s, n: self.list_vens(ven_name, targets=targets, skip=s, limit=n), page_size)
+        return pages(lambda s, n: self.list_vens(ven_name, targets=targets, skip=s, limit=n), page_size)
 
     async def get_ven(self, ven_id: str) -> Ven:
-        return await self._one("GET", _path("vens", ven_id), Ven)
+        return await self._one("GET", object_path("vens", ven_id), Ven)
 
     async def create_ven(self, req: VenRequest) -> Ven:
         return await self._one("POST", "/vens", Ven, req)
 
     async def update_ven(self, ven_id: str, req: VenRequest) -> Ven:
-        return await self._one("PUT", _path("vens", ven_id), Ven, req)
+        return await self._one("PUT", object_path("vens", ven_id), Ven, req)
 
     async def delete_ven(self, ven_id: str) -> Ven:
-        return await self._one("DELETE", _path("vens", ven_id), Ven)
+        return await self._one("DELETE", object_path("vens", ven_id), Ven)
 
     # -- resources ------------------------------------------------------------------------------
 
@@ -415,7 +342,7 @@ class VtnClient:
         skip: int | None = None,
         limit: int | None = None,
     ) -> list[Resource]:
-        params = _query(resourceName=resource_name, venID=ven_id, targets=targets, skip=skip, limit=limit)
+        params = query(resourceName=resource_name, venID=ven_id, targets=targets, skip=skip, limit=limit)
         return await self._list("/resources", Resource, params)
 
     def iter_resources(
@@ -426,22 +353,22 @@ class VtnClient:
         targets: Iterable[str] | None = None,
         page_size: int = MAX_PAGE_SIZE,
     ) -> AsyncIterator[Resource]:
-        return _pages(
+        return pages(
             lambda s, n: self.list_resources(resource_name, ven_id, targets=targets, skip=s, limit=n),
             page_size,
         )
 
     async def get_resource(self, resource_id: str) -> Resource:
-        return await self._one("GET", _path("resources", resource_id), Resource)
+        return await self._one("GET", object_path("resources", resource_id), Resource)
 
     async def create_resource(self, req: ResourceRequest) -> Resource:
         return await self._one("POST", "/resources", Resource, req)
 
     async def update_resource(self, resource_id: str, req: ResourceRequest) -> Resource:
-        return await self._one("PUT", _path("resources", resource_id), Resource, req)
+        return await self._one("PUT", object_path("resources", resource_id), Resource, req)
 
     async def delete_resource(self, resource_id: str) -> Resource:
-        return await self._one("DELETE", _path("resources", resource_id), Resource)
+        return await self._one("DELETE", object_path("resources", resource_id), Resource)
 
     # -- idempotent helpers for VEN agents --------------------------------------------------------
 
@@ -456,19 +383,7 @@ class VtnClient:
         again. Given `attributes` that differ from the stored ones, the ven is updated. Raises
         Conflict when the name is held by another client.
         """
-        found = await self._find_ven(ven_name)
-        if found is None:
-            req = VenRequest(object_type=VEN_VEN_REQUEST, id=ven_id, ven_name=ven_name, attributes=attributes)
-            try:
-                return await self.create_ven(req)
-            except Conflict:
-                found = await self._find_ven(ven_name)
-                if found is None:
-                    raise
-        if attributes is not None and not _same_attributes(found.attributes, attributes):
-            req = VenRequest(object_type=VEN_VEN_REQUEST, ven_name=ven_name, attributes=attributes)
-            found = await self.update_ven(found.id, req)
-        return found
+        return await registration.ensure_ven(self, ven_name, ven_id=ven_id, attributes=attributes)
 
     async def ensure_resource(
         self,
@@ -484,39 +399,6 @@ class VtnClient:
         resource's id is the returned `.id`. Safe to repeat and to race; `attributes=None` leaves
         stored ones untouched.
         """
-        found = await self._find_resource(ven_id, resource_name)
-        if found is None:
-            req = ResourceRequest(
-                object_type=VEN_RESOURCE_REQUEST,
-                id=resource_id,
-                resource_name=resource_name,
-                ven_id=ven_id,
-                attributes=attributes,
-            )
-            try:
-                return await self.create_resource(req)
-            except Conflict:
-                found = await self._find_resource(ven_id, resource_name)
-                if found is None:
-                    raise
-        if attributes is not None and not _same_attributes(found.attributes, attributes):
-            req = ResourceRequest(
-                object_type=VEN_RESOURCE_REQUEST,
-                resource_name=resource_name,
-                ven_id=ven_id,
-                attributes=attributes,
-            )
-            found = await self.update_resource(found.id, req)
-        return found
-
-    async def _find_ven(self, ven_name: str) -> Ven | None:
-        async for ven in self.iter_vens(ven_name):
-            if ven.ven_name == ven_name:
-                return ven
-        return None
-
-    async def _find_resource(self, ven_id: str, resource_name: str) -> Resource | None:
-        async for res in self.iter_resources(resource_name, ven_id):
-            if res.resource_name == resource_name and res.ven_id == ven_id:
-                return res
-        return None
+        return await registration.ensure_resource(
+            self, ven_id, resource_name, resource_id=resource_id, attributes=attributes
+        )
