@@ -37,7 +37,7 @@ from vtn.storage import migrate, open_store  # noqa: E402
 
 N = 2_000  # requests per round; `python bench/middleware_chain.py N` sets it
 ROUNDS = 5
-PATH = "/openadr3/3.1.0/events"
+PATH = os.environ.get("CHAIN_PATH", "/openadr3/3.1.0/events")
 
 
 class _Transport:
