@@ -23,7 +23,12 @@ from vtn.storage.tables import reports
 INGEST_VENS = 1000
 INTERVALS = 24
 INGEST_TARGET = 2000.0
-FANOUT_TARGET_S = 3.0
+
+
+def fanout_target_s(subscribers: int) -> float:
+    """All delivered within: 3 s for 10,000 subscribers (the first fan-out issue), 10 s for
+    100,000 (issue 16); sizes in between and beyond scale with the larger target's rate."""
+    return 3.0 if subscribers <= 10_000 else 10.0 * subscribers / 100_000
 
 
 def report_body(event_id: str, client_name: str, i: int) -> str:
@@ -186,7 +191,8 @@ def fanout(ctx: Ctx, backend: str, subscribers: int) -> None:
     all_in = arrivals[-1] if arrivals and delivered >= subscribers else None
     p50 = statistics.median(arrivals) * 1000 if arrivals else None
     p99 = arrivals[min(len(arrivals) - 1, int(len(arrivals) * 0.99))] * 1000 if arrivals else None
-    ok = all_in is not None and all_in <= FANOUT_TARGET_S and stats["distinct"] == subscribers
+    target_s = fanout_target_s(subscribers)
+    ok = all_in is not None and all_in <= target_s and stats["distinct"] == subscribers
     ctx.add(
         Row(
             "fanout",
@@ -199,7 +205,7 @@ def fanout(ctx: Ctx, backend: str, subscribers: int) -> None:
             round(p99, 1) if p99 is not None else None,
             rss,
             errors=subscribers - min(delivered, subscribers),
-            target=f"all in ≤ {FANOUT_TARGET_S:.0f} s",
+            target=f"all in ≤ {target_s:.0f} s",
             met=ok,
             note=(
                 f"all in {all_in:.2f} s (POST answered in {answered:.2f} s), "
