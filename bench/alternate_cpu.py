@@ -23,7 +23,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.side_by_side import _free_port, _load, _start  # noqa: E402
+from bench.common import free_port  # noqa: E402
+from bench.side_by_side import load, start  # noqa: E402
 
 
 def main() -> None:
@@ -41,18 +42,18 @@ def main() -> None:
         for name, root in (("before", args.before), ("after", args.after)):
             copy = work / f"{name}.db"
             shutil.copy(args.sqlite, copy)
-            port = _free_port()
+            port = free_port()
             vtn = str(Path(root).resolve() / ".venv/bin/vtn")
             argv = [vtn, "serve", "--db", f"sqlite:///{copy}", "--port", str(port), "--no-migrate"]
-            servers[name] = (_start(argv, root, port, work / f"{name}.log"), port)
+            servers[name] = (start(argv, root, port, work / f"{name}.log"), port)
         for reqfile in args.reqfiles:
             for proc, port in servers.values():
-                _load(proc, port, reqfile, 1)  # warm
+                load(proc, port, reqfile, 1)  # warm
             got: dict[str, list[float]] = {name: [] for name in servers}
             for r in range(args.rounds):
                 order = list(servers.items())
                 for name, (proc, port) in order if r % 2 == 0 else reversed(order):
-                    got[name].append(_load(proc, port, reqfile, args.seconds)[1])
+                    got[name].append(load(proc, port, reqfile, args.seconds)[1])
             cells = [Path(reqfile).stem]
             cells += [
                 f"{n}: min {min(v):.0f} median {statistics.median(v):.0f} µs/req" for n, v in got.items()

@@ -37,6 +37,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_server(
+    argv: list[str], cwd: str, env: dict[str, str], port: int, log: Path, tries: int = 150
+) -> subprocess.Popen[bytes]:
+    """`argv` started in `cwd` (its stderr in `log`), once its GET /health answers on `port`
+    (`tries` × 0.2 s at most; else it is stopped and RuntimeError says where its log is)."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"{argv[0]} in {cwd} did not come up on port {port}: see {log}")
+
+
 def status_kb(pid: int, key: str) -> int | None:
     """One `VmXXX:` value of /proc/<pid>/status in kB (None once the process is gone)."""
     try:

@@ -21,15 +21,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(HERE.parent))
 
-from bench.common import UNLIMITED, cpu_seconds, free_port  # noqa: E402
+from bench.common import UNLIMITED, cpu_seconds, free_port, start_server  # noqa: E402
 
 
 def _children(pid: int) -> list[int]:
@@ -44,15 +42,7 @@ def _start(root: str, db: Path, port: int, workers: int, log: Path) -> subproces
     env = {**os.environ, "VTN_LOG_LEVEL": "WARNING", "PYTHONPATH": root, **UNLIMITED}
     argv = [sys.executable, "-m", "vtn", "serve", "--db", f"sqlite:///{db}", "--port", str(port)]
     argv += ["--no-migrate", "--intake-workers", str(workers)]
-    proc = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError(f"{root} did not come up: see {log}")
+    return start_server(argv, root, env, port, log, tries=300)
 
 
 def _load(pid: int, port: int, reqfile: Path, seconds: int, conns: int) -> tuple[float, float, float]:

@@ -16,20 +16,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if __package__ in (None, ""):
+    sys.path.insert(0, str(HERE.parent))
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from bench.common import free_port, start_server  # noqa: E402
 
 
 def _cpu(pid: int) -> tuple[float, float]:
@@ -39,20 +35,13 @@ def _cpu(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-def _start(argv: list[str], cwd: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start(argv: list[str], cwd: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """A server of the comparison, rate limits off, once it answers GET /health."""
     env = dict(os.environ, VTN_LOG_LEVEL="WARNING", VTN_RATE_PER_CLIENT="0", VTN_RATE_PER_ADDRESS="0")
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError(f"{argv[0]} did not come up on port {port}: see {log}")
+    return start_server(argv, cwd, env, port, log)
 
 
-def _load(proc: subprocess.Popen[bytes], port: int, reqfile: str, seconds: int) -> tuple[float, float, float]:
+def load(proc: subprocess.Popen[bytes], port: int, reqfile: str, seconds: int) -> tuple[float, float, float]:
     """req/s, CPU µs per request, and the system (kernel) part of it."""
     c0 = _cpu(proc.pid)
     argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(HERE / "rotate.lua")]
@@ -103,30 +92,30 @@ def main() -> None:
                 copy = work / f"{name}.db"
                 shutil.copy(source, copy)
                 url = f"sqlite:///{copy}"
-            port = _free_port()  # fixed ports would meet another run's servers on a shared machine
+            port = free_port()  # fixed ports would meet another run's servers on a shared machine
             vtn = str(Path(root).resolve() / ".venv/bin/vtn")
             argv = [vtn, "serve", "--db", url, "--port", str(port)]
             if not args.migrate:
                 argv.append("--no-migrate")
-            servers[name] = (_start(argv, root, port, work / f"{name}.log"), port)
+            servers[name] = (start(argv, root, port, work / f"{name}.log"), port)
         argv = [
             str(Path(args.after).resolve() / ".venv/bin/python"),
             "-m",
             "bench.baseline",
             "--port",
-            str(base_port := _free_port()),
+            str(base_port := free_port()),
             "--body-bytes",
             str(args.baseline_bytes),
         ]
         if not args.no_baseline:
-            servers["baseline"] = (_start(argv, args.after, base_port, work / "baseline.log"), base_port)
+            servers["baseline"] = (start(argv, args.after, base_port, work / "baseline.log"), base_port)
         for reqfile in args.reqfiles:
             for proc, port in servers.values():
-                _load(proc, port, reqfile, 1)  # warm
+                load(proc, port, reqfile, 1)  # warm
             done: dict[str, list[tuple[float, float, float]]] = {name: [] for name in servers}
             for _ in range(args.rounds):
                 for name, (proc, port) in servers.items():
-                    done[name].append(_load(proc, port, reqfile, args.seconds))
+                    done[name].append(load(proc, port, reqfile, args.seconds))
             base = sum(r for r, _, _ in done["baseline"]) if "baseline" in done else 0.0
             cells = [Path(reqfile).stem]
             for name, results in done.items():
