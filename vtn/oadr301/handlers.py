@@ -321,8 +321,8 @@ async def update_subscription(request: web.Request) -> web.Response:
     req = _subscription_request(request, await read_doc(request, "subscription"))
     sub_id = path_id(request, "subscriptionID")
     st = state(request)
-    async with st.core.read() as tx:
-        old = await reports_svc.get_subscription(tx, caller(request), sub_id)
+    # Read as GET reads it (one statement, no transaction), as the 3.1 handler does.
+    old = await reports_svc.read_subscription(st.core.reads, caller(request), sub_id)
     known = {op.callback_url for op in old.object_operations}
     await check_callbacks(
         (op.callback_url for op in req.object_operations if op.callback_url not in known), st.callbacks
