@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from support.harness import Api
 
 from shared.models.ven import BL_VEN_REQUEST
+
+
+@contextlib.asynccontextmanager
+async def _two_apps(db_url: str, **overrides: object) -> AsyncIterator[tuple[Api, Api]]:
+    """Two VTN apps on one database (as two processes would be): a BL logged in on A, a VEN on B."""
+    from aiohttp.test_utils import TestClient, TestServer
+    from support.harness import Vtn
+
+    from shared.enums import Role
+    from vtn.app import build_app
+    from vtn.config import VtnConfig
+    from vtn.storage import open_store
+
+    config = VtnConfig.load(env={}, overrides={"db_url": db_url, **overrides})
+    store_a, store_b = open_store(db_url), open_store(db_url)
+    app_a, app_b = await build_app(config, store_a), await build_app(config, store_b)
+    try:
+        async with TestClient(TestServer(app_a)) as ca, TestClient(TestServer(app_b)) as cb:
+            a, b = Vtn(ca, store_a), Vtn(cb, store_b)
+            yield await a.login("bl", Role.BL), await b.login("ven", Role.VEN)
+    finally:
+        await store_a.close()
+        await store_b.close()
 
 
 async def test_new_event_shows_at_once_despite_the_cache(bl: Api, ven_a: Api) -> None:
@@ -34,28 +60,9 @@ async def test_another_process_write_invalidates_within_the_poll_delay(db_url: s
     """Two VTN apps on one database (as two processes would be): B's cache follows A's writes."""
     import asyncio
 
-    from aiohttp.test_utils import TestClient, TestServer
-    from support.harness import Vtn
-
-    from shared.enums import Role
-    from vtn.app import build_app
-    from vtn.config import VtnConfig
-    from vtn.storage import open_store
-
     # Long TTLs, so only the change stamps can explain an update.
-    overrides = {
-        "db_url": db_url,
-        "read_cache_seconds": 600,
-        "grant_cache_seconds": 600,
-        "cache_poll_seconds": 0.1,
-    }
-    config = VtnConfig.load(env={}, overrides=overrides)
-    store_a, store_b = open_store(db_url), open_store(db_url)
-    app_a, app_b = await build_app(config, store_a), await build_app(config, store_b)
-    async with TestClient(TestServer(app_a)) as ca, TestClient(TestServer(app_b)) as cb:
-        a, b = Vtn(ca, store_a), Vtn(cb, store_b)
-        bl = await a.login("bl", Role.BL)
-        ven = await b.login("ven", Role.VEN)
+    overrides = {"read_cache_seconds": 600, "grant_cache_seconds": 600, "cache_poll_seconds": 0.1}
+    async with _two_apps(db_url, **overrides) as (bl, ven):
         program = await (await bl.post("/programs", json={"programName": "p"})).json()
         event = await (await bl.post("/events", json={"programID": program["id"], "targets": ["g1"]})).json()
         assert await (await ven.get("/events")).json() == []  # B caches: no grant yet
@@ -67,35 +74,14 @@ async def test_another_process_write_invalidates_within_the_poll_delay(db_url: s
                 break
             await asyncio.sleep(0.05)
         assert seen == [event["id"]]
-    await store_a.close()
-    await store_b.close()
 
 
 async def test_with_the_caches_off_another_process_grant_shows_at_once(db_url: str) -> None:
     """Read and grant caches off: B answers a VEN from its grants as of the grants stamp it reads with
     every request, so a grant A wrote (and changed back) shows in B's very next answer, no poll."""
-    from aiohttp.test_utils import TestClient, TestServer
-    from support.harness import Vtn
-
-    from shared.enums import Role
-    from vtn.app import build_app
-    from vtn.config import VtnConfig
-    from vtn.storage import open_store
-
     # B never polls the stamps (an hour): only what each request reads can explain an update.
-    overrides = {
-        "db_url": db_url,
-        "read_cache_seconds": 0,
-        "grant_cache_seconds": 0,
-        "cache_poll_seconds": 3600,
-    }
-    config = VtnConfig.load(env={}, overrides=overrides)
-    store_a, store_b = open_store(db_url), open_store(db_url)
-    app_a, app_b = await build_app(config, store_a), await build_app(config, store_b)
-    async with TestClient(TestServer(app_a)) as ca, TestClient(TestServer(app_b)) as cb:
-        a, b = Vtn(ca, store_a), Vtn(cb, store_b)
-        bl = await a.login("bl", Role.BL)
-        ven = await b.login("ven", Role.VEN)
+    overrides = {"read_cache_seconds": 0, "grant_cache_seconds": 0, "cache_poll_seconds": 3600}
+    async with _two_apps(db_url, **overrides) as (bl, ven):
         program = await (await bl.post("/programs", json={"programName": "p"})).json()
         body = {"programID": program["id"], "targets": ["g1", "g2"]}
         event = await (await bl.post("/events", json=body)).json()
@@ -112,8 +98,6 @@ async def test_with_the_caches_off_another_process_grant_shows_at_once(db_url: s
         assert (await bl.delete(f"/vens/{made['id']}")).status == 200
         assert await (await ven.get("/events")).json() == []
         assert (await ven.get(f"/events/{event['id']}")).status == 404
-    await store_a.close()
-    await store_b.close()
 
 
 def test_answers_only_a_write_can_change_outlive_the_clock_ttl() -> None:
