@@ -125,7 +125,12 @@ def test_answer_spliced_from_the_stored_text_is_the_converted_answer() -> None:
     starts_missing["resources"][0]["intervals"][3]["intervalPeriod"] = {"duration": "PT1H"}
     odd_name = _base()
     odd_name["reportName"] = 'x\\"intervalPeriod":{"start":'
-    cases = [(_base(), "client-a"), (starts_missing, "client-a"), (odd_name, "client-a"), (_base(), 'c"\\é\x7f')]
+    cases = [
+        (_base(), "client-a"),
+        (starts_missing, "client-a"),
+        (odd_name, "client-a"),
+        (_base(), 'c"\\é\x7f'),
+    ]
     spliced = 0
     for doc, client in cases:
         report = _prepared(doc, client)

@@ -111,11 +111,7 @@ def stored_report_answer(text: str, client_id: str, program_id: str | None, know
     in its place: the same bytes. Anything else goes the long way.
     """
     tail = f',"clientID":{encode_loaded(client_id).decode()}}}'
-    if (
-        known_canonical
-        and text.endswith(tail)
-        and text.count(_PERIOD) == text.count(_PERIOD_WITH_START)
-    ):
+    if known_canonical and text.endswith(tail) and text.count(_PERIOD) == text.count(_PERIOD_WITH_START):
         head = text[: -len(tail)]
         if program_id is None:
             return f"{head}}}".encode()
