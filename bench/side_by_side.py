@@ -36,8 +36,16 @@ def _cpu(pid: int) -> tuple[float, float]:
 
 
 def start(argv: list[str], cwd: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """A server of the comparison, rate limits off, once it answers GET /health."""
-    env = dict(os.environ, VTN_LOG_LEVEL="WARNING", VTN_RATE_PER_CLIENT="0", VTN_RATE_PER_ADDRESS="0")
+    """A server of the comparison, rate limits off, once it answers GET /health. It imports the
+    code of `cwd` (PYTHONPATH): checkouts sharing one venv would otherwise all run the checkout the
+    venv's editable install points at, or all the one a PYTHONPATH set for this script names."""
+    env = dict(
+        os.environ,
+        VTN_LOG_LEVEL="WARNING",
+        VTN_RATE_PER_CLIENT="0",
+        VTN_RATE_PER_ADDRESS="0",
+        PYTHONPATH=str(Path(cwd).resolve()),
+    )
     return start_server(argv, cwd, env, port, log)
 
 

@@ -112,9 +112,14 @@ def _shallow_and_plain(body: bytes) -> bool:
     `[]`, then every empty `{}`, i.e. at most two levels: a structure gone within MAX_DEPTH // 2
     rounds nests at most MAX_DEPTH brackets, so no member lies deeper than MAX_DEPTH.
     """
-    if b"\x00" in body or b'\\"' in body:
+    if b"\x00" in body:
         return False
-    if (b"\\u" in body or b"\xed" in body) and _RISKY_TEXT.search(body) is not None:
+    # A one-byte search is memchr; CPython's two-byte ones cost ~3 µs each over a 2 KB report, and
+    # both need a backslash, which most bodies do not hold.
+    escapes = b"\\" in body
+    if escapes and b'\\"' in body:
+        return False
+    if ((escapes and b"\\u" in body) or b"\xed" in body) and _RISKY_TEXT.search(body) is not None:
         return False
     # Quotes and brackets only; strings without brackets inside are then just `""` pairs.
     brackets = body.translate(None, _NOT_STRUCTURE).replace(b'""', b"")

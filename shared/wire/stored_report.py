@@ -13,7 +13,7 @@ is not `YYYY-MM-DDTHH:MM:SSZ`, ...). Anything else returns None and takes the mo
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -46,7 +46,7 @@ def stored_doc(body: bytes, doc: Any, report_id: str, now: datetime, client_id: 
         return None
     try:
         out: dict[str, Any] = {"id": report_id}
-        stamp = orjson.Fragment(_DATETIME.dump_json(now))
+        stamp = orjson.Fragment(instant_json(now))
         out["createdDateTime"] = stamp
         out["modificationDateTime"] = stamp
         out["eventID"] = _text(doc["eventID"])
@@ -61,6 +61,14 @@ def stored_doc(body: bytes, doc: Any, report_id: str, now: datetime, client_id: 
         return orjson.dumps(out).decode()
     except (_NotPlain, KeyError, OverflowError, orjson.JSONEncodeError):  # ints beyond 64 bits
         return None
+
+
+def instant_json(moment: datetime) -> bytes:
+    """pydantic's JSON of a datetime (what the model path writes): for a UTC instant its isoformat
+    with `Z`, built here (~4x cheaper than the TypeAdapter, a report's two stamps per write)."""
+    if moment.tzinfo is UTC and moment.year >= 1000:
+        return b'"' + moment.isoformat()[:-6].encode() + b'Z"'
+    return _DATETIME.dump_json(moment)
 
 
 def _text(value: Any) -> str:

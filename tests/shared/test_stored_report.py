@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
 from shared.errors import OadrError
 from shared.models import ReportRequest
@@ -183,6 +184,30 @@ def test_the_stamped_time_is_spelled_as_the_model_spells_it(now: datetime) -> No
     assert _by_body(body, now) == _by_model(body, now)
     doc = oadr3_json.validated(REGISTRY, "reportRequest", body)
     assert stored_report.stored_doc(body, doc, "id-1", now, "client-a") is not None
+
+
+def test_instants_are_spelled_as_pydantic_spells_them() -> None:
+    """stored_report.instant_json builds a UTC instant's text itself: pydantic's, microseconds
+    (trailing zeros, none, one), other offsets, naive and early years included."""
+    adapter = TypeAdapter(datetime)
+    rng = random.Random(20261206)
+    moments = [
+        NOW,
+        NOW.replace(microsecond=0),
+        NOW.replace(microsecond=120000),
+        NOW.replace(microsecond=5),
+        datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(2026, 12, 4, 22, 0, tzinfo=timezone(timedelta(hours=1))),
+        datetime(2026, 12, 4, 22, 0, tzinfo=UTC),
+        datetime(2026, 12, 4, 22, 0),
+    ]
+    moments += [
+        datetime.fromtimestamp(rng.randrange(0, 2**34) + rng.randrange(1_000_000) / 1e6, UTC)
+        for _ in range(500)
+    ]
+    for moment in moments:
+        assert stored_report.instant_json(moment) == adapter.dump_json(moment), moment
 
 
 def test_a_body_with_escapes_takes_the_model_path() -> None:

@@ -89,8 +89,11 @@ def _outcome(body: bytes, prepared: bool) -> tuple[str, Any]:
         translated = inbound.report(doc)
         if prepared:
             report = prepare_report_doc(REGISTRY, body, translated, "id-1", NOW, "client-a", "client-a")
-            # The handler answers with encode_loaded (orjson where it spells as json.dumps).
-            return "ok", (report, encode_loaded(outbound.stored_report(report.doc, "p-1")))
+            # The handler's answer: spliced from the stored text where it can be, else encode_loaded
+            # of the converted document (orjson where it spells as json.dumps); both the same bytes.
+            answer = outbound.stored_report_answer(report.doc, "client-a", "p-1", report.canonical)
+            assert answer == encode_loaded(outbound.stored_report(report.doc, "p-1"))
+            return "ok", (report, answer)
         # The model path 3.0.1 POST /reports took before: decode, stamp, answer from the model.
         req = oadr3_json.decode_doc(REGISTRY, "reportRequest", ReportRequest, translated)
         stamp = {"id": "id-1", "created_date_time": NOW, "modification_date_time": NOW}
@@ -107,3 +110,35 @@ def test_prepared_301_reports_store_and_answer_what_the_model_path_did() -> None
         assert _outcome(body, prepared=True) == expected, body
         ok += expected[0] == "ok"
     assert ok > 200
+
+
+def _prepared(doc: dict[str, Any], client_id: str = "client-a") -> Any:
+    body = json.dumps(doc).encode()
+    valid = SCHEMAS.validate("report", json.loads(body))
+    return prepare_report_doc(REGISTRY, body, inbound.report(valid), "id-1", NOW, client_id, client_id)
+
+
+def test_answer_spliced_from_the_stored_text_is_the_converted_answer() -> None:
+    """Each case the splice must leave to the long way (a start to add, no programID, odd spellings of
+    the clientID or programID), and the plain case, answer the converted document's bytes."""
+    starts_missing = _base()
+    starts_missing["resources"][0]["intervals"][3]["intervalPeriod"] = {"duration": "PT1H"}
+    odd_name = _base()
+    odd_name["reportName"] = 'x\\"intervalPeriod":{"start":'
+    cases = [
+        (_base(), "client-a"),
+        (starts_missing, "client-a"),
+        (odd_name, "client-a"),
+        (_base(), 'c"\\é\x7f'),
+    ]
+    spliced = 0
+    for doc, client in cases:
+        report = _prepared(doc, client)
+        for program_id in ("p-1", None, 'p"\\ü\x01', "p\x7f"):
+            expected = encode_loaded(outbound.stored_report(report.doc, program_id))
+            answer = outbound.stored_report_answer(report.doc, client, program_id, report.canonical)
+            assert answer == expected, (doc, client, program_id)
+            # A text its writer did not find canonical is never spliced.
+            assert outbound.stored_report_answer(report.doc, client, program_id, False) == expected
+            spliced += answer.endswith(b'"programID":"p-1"}') and b'"clientID"' not in answer
+    assert spliced >= 2  # the plain case (and the odd reportName) took the splice

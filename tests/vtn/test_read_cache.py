@@ -148,3 +148,58 @@ def test_a_refused_grant_snapshot_is_not_retried_at_every_grant_change() -> None
     cache.keep_snapshot({"c1": frozenset({"u"})})
     assert cache.grants("c1") == frozenset({"u"}) and cache.grants("c2") == frozenset()
     assert not cache.needs_snapshot()
+
+
+async def test_with_the_caches_off_reports_follow_another_process_grant_at_once(db_url: str) -> None:
+    """Caches off: B reads a VEN's grants for its report writes in each write's transaction (the
+    grants stamp once per batch); a grant A wrote, moved or deleted decides B's very next report,
+    through 3.1 and 3.0.1 alike."""
+    from support.api_data import report
+
+    from vtn.oadr301.routes import BASE_301
+
+    overrides = {"read_cache_seconds": 0, "grant_cache_seconds": 0, "cache_poll_seconds": 3600}
+    async with _two_apps(db_url, **overrides) as (bl, ven):
+        program = await (await bl.post("/programs", json={"programName": "p"})).json()
+        event = await (await bl.post("/events", json={"programID": program["id"], "targets": ["g1"]})).json()
+        body = report(event["id"])
+        body301 = {**body, "programID": program["id"]}
+        headers = {"Authorization": f"Bearer {ven.token}"}
+
+        async def statuses() -> tuple[int, int]:
+            at31 = await ven.post("/reports", json=body)
+            at301 = await ven.client.post(f"{BASE_301}/reports", json=body301, headers=headers)
+            return at31.status, at301.status
+
+        assert await statuses() == (400, 400)  # no grant yet: the event is not the VEN's to see
+        grant = {"objectType": "BL_VEN_REQUEST", "venName": "v", "clientID": ven.client_id, "targets": ["g1"]}
+        made = await (await bl.post("/vens", json=grant)).json()  # written through A
+        assert await statuses() == (201, 201)
+        assert (await bl.put(f"/vens/{made['id']}", json={**grant, "targets": ["g2"]})).status == 200
+        assert await statuses() == (400, 400)
+        assert (await bl.put(f"/vens/{made['id']}", json=grant)).status == 200
+        assert await statuses() == (201, 201)
+        assert (await bl.delete(f"/vens/{made['id']}")).status == 200
+        assert await statuses() == (400, 400)
+
+
+async def test_a_batch_sees_the_grant_a_write_before_it_made(bl: Api, ven_a: Api) -> None:
+    """A ven write and VEN reports queued together share one group-commit transaction: each report
+    after the grant in it is checked against the grants as that transaction holds them."""
+    import asyncio
+
+    from support.api_data import report
+
+    program = await (await bl.post("/programs", json={"programName": "p"})).json()
+    event = await (await bl.post("/events", json={"programID": program["id"], "targets": ["g1"]})).json()
+    grant = {"objectType": BL_VEN_REQUEST, "venName": "v", "clientID": ven_a.client_id, "targets": ["g1"]}
+    made, *answers = await asyncio.gather(
+        bl.post("/vens", json=grant), *(ven_a.post("/reports", json=report(event["id"])) for _ in range(8))
+    )
+    assert made.status == 201
+    assert {a.status for a in answers} <= {201, 400}
+    # Whatever batch each landed in, a report the VTN kept was the VEN's to write, and after the
+    # grant's commit every report is.
+    assert (await ven_a.post("/reports", json=report(event["id"]))).status == 201
+    listed = await (await ven_a.get("/reports")).json()
+    assert len(listed) == 1 + sum(a.status == 201 for a in answers)

@@ -230,10 +230,15 @@ class Core:
 
         The typed report is built only if a subscriber is to hear of it, or an observer.
         """
-        permission = await self.visibility.permission(who)
+        visibility = self.visibility
+        # A VEN's grants not cached (with the grant cache off, every VEN's) are read in the write's
+        # transaction (one grants stamp read per batch, not one per report before it); its insert
+        # then runs with its unit, not ahead with the batch's (PostgreSQL's pipelined inserts).
+        known = visibility.known(who)
         notifier = self.notifier
 
         async def unit(tx: Tx, changes: Changes) -> str | None:
+            permission = known if known is not None else await visibility.permission_in(tx, who)
             await create_prepared_report(tx, who, prepared, permission)
             program_id = tx.reports.written_program(prepared.id)
             if check_program is not None:
@@ -245,7 +250,7 @@ class Core:
             return program_id
 
         # The insert may run ahead of `unit`, with those of the reports sharing its commit.
-        program_id = await self._run(unit, ReportInsert(prepared, permission))
+        program_id = await self._run(unit, None if known is None else ReportInsert(prepared, known))
         if self.observers:
             report = prepared.model()
             for observe in self.observers:

@@ -30,7 +30,7 @@ from shared.models.common import ClientId
 from shared.wire.oadr3_json import StoredDocs, canonical, wire_json
 from vtn.principal import Principal
 from vtn.services.read_cache import ReadCache
-from vtn.storage import Reads, Store
+from vtn.storage import Reads, Store, Tx
 from vtn.storage.filters import EVERYTHING, Permission
 from vtn.storage.versions import GRANTS
 
@@ -232,18 +232,41 @@ class _StampedGrants:
 
     async def granted(self, reads: Reads, client_id: str) -> frozenset[str]:
         stamp = (await reads.stamps(_GRANTS)).get(GRANTS, b"")
-        known = self._by_client
-        if stamp != self._stamp or len(known) >= self._limit:
-            known.clear()
-            self._sets.clear()
-            self._stamp = stamp
-        found = known.get(client_id)
+        self._at(stamp)
+        found = self._by_client.get(client_id)
         if found is None:
             granted = await reads.granted(client_id)
-            if stamp == self._stamp:  # not moved by another reader meanwhile
-                found = known[client_id] = self._sets.setdefault(granted, granted)
-            else:
-                found = granted
+            # Kept only if the stamp was not moved by another reader meanwhile.
+            found = self._kept(client_id, granted) if stamp == self._stamp else granted
+        return found
+
+    async def granted_in(self, tx: Tx, reads: Reads, client_id: str) -> tuple[frozenset[str], bool]:
+        """`granted` for a write in transaction `tx`, and whether that is the committed grants (False:
+        `tx` changed grants itself, and they are read in it). The stamp is read in `tx`, once per
+        transaction (a group-commit batch of reports costs one stamp read, not one each); grants not
+        known under it are read as `granted` reads them, at least as new as that stamp (while `tx`
+        holds SQLite's write lock nobody commits, so exactly as of it)."""
+        notes = tx.notes
+        if notes.wrote_grants:
+            return await tx.vens.granted_targets(client_id), False
+        if notes.grants_stamp is None:
+            notes.grants_stamp = await tx.stamps.read_grants()
+        stamp = notes.grants_stamp
+        self._at(stamp)
+        found = self._by_client.get(client_id)
+        if found is None:
+            granted = await reads.granted(client_id)
+            found = self._kept(client_id, granted) if stamp == self._stamp else granted
+        return found, True
+
+    def _at(self, stamp: bytes) -> None:
+        if stamp != self._stamp or len(self._by_client) >= self._limit:
+            self._by_client.clear()
+            self._sets.clear()
+            self._stamp = stamp
+
+    def _kept(self, client_id: str, granted: frozenset[str]) -> frozenset[str]:
+        found = self._by_client[client_id] = self._sets.setdefault(granted, granted)
         return found
 
 
@@ -269,19 +292,44 @@ class Visibility:
             granted = await self.granted(who.client_id)
         return Permission(access=access_of(granted, requested), sandbox=sandbox_of(who))
 
+    def known(self, who: Principal) -> Permission | None:
+        """`permission(who)` where no read is needed (BL, a VEN whose grants are cached), else None."""
+        if who.is_bl:
+            return EVERYTHING
+        granted = self._cache.grants(who.client_id)
+        return None if granted is None else Permission(access=granted, sandbox=sandbox_of(who))
+
+    async def permission_in(self, tx: Tx, who: Principal) -> Permission:
+        """`permission(who)` for a write, read in its transaction `tx` where not cached: the grants
+        as the write sees them, the grants stamp read once per group-commit batch instead of once
+        per request before it (with the grant cache off, every VEN report)."""
+        found = self.known(who)
+        if found is not None:
+            return found
+        self._load_snapshot_if_due()
+        granted, committed = await self._stamped.granted_in(tx, self._store.reads, who.client_id)
+        if committed:
+            # Read under the write lock: no grant write of this process commits before this
+            # transaction, and one after it drops the cached grants (Core._settle).
+            self._cache.keep_grants(who.client_id, granted)
+        return Permission(access=granted, sandbox=sandbox_of(who))
+
     async def granted(self, client_id: str) -> frozenset[str]:
         """The targets BL granted a VEN client on its ven and resource objects."""
         cache = self._cache
         granted = cache.grants(client_id)
-        if granted is None and cache.needs_snapshot() and (self._loading is None or self._loading.done()):
+        if granted is None:
+            self._load_snapshot_if_due()
+            granted = await self._stamped.granted(self._store.reads, client_id)
+            cache.keep_grants(client_id, granted)
+        return granted
+
+    def _load_snapshot_if_due(self) -> None:
+        if self._cache.needs_snapshot() and (self._loading is None or self._loading.done()):
             # In the background: at 1,000,000 VENs the snapshot query ran 20 s before finding the
             # grants too many to hold, and the requests waiting for it stalled that long. Meanwhile
             # (and when the snapshot is refused) each client's grants cost one indexed query.
             self._loading = asyncio.create_task(self._load_snapshot(), name="grant-snapshot")
-        if granted is None:
-            granted = await self._stamped.granted(self._store.reads, client_id)
-            cache.keep_grants(client_id, granted)
-        return granted
 
     async def _load_snapshot(self) -> None:
         cache = self._cache

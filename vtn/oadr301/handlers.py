@@ -35,7 +35,6 @@ from vtn.oadr301._io import (
     read_body,
     read_doc,
     respond_body,
-    respond_loaded,
     targets_query,
     write,
 )
@@ -250,7 +249,8 @@ async def create_report(request: web.Request) -> web.Response:
     # the insert first, so its program is never named).
     check = None if sent is None else partial(_check_program, sent, event_id=prepared.event_id)
     program_id = await core.write_prepared_report(who, prepared, origin(request), check)
-    return respond_loaded(outbound.stored_report(prepared.doc, program_id), 201)
+    answer = outbound.stored_report_answer(prepared.doc, who.client_id, program_id, prepared.canonical)
+    return respond_body(answer, 201)
 
 
 async def update_report(request: web.Request) -> web.Response:

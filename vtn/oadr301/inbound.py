@@ -41,6 +41,9 @@ def _period(period: Any) -> Any:
 def _intervals(intervals: Any) -> Any:
     if not isinstance(intervals, list):
         return intervals
+    # Most bodies give intervals no period of their own: the list itself then (a report has 24+).
+    if not any("intervalPeriod" in i for i in intervals):
+        return intervals
     return [
         {**i, "intervalPeriod": _period(i["intervalPeriod"])} if "intervalPeriod" in i else i
         for i in intervals

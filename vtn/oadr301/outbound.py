@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.enums import Operation
 from shared.models import Event, Program, Report, Resource, Subscription, Ven
-from shared.wire.oadr3_json import parse_stored
+from shared.wire.oadr3_json import encode_loaded, parse_stored
 from vtn.oadr301.targets import to_values_maps
 
 # 3.0.1 program fields that 3.1 expresses as program attributes (3.1 Definition, Program Attributes).
@@ -98,6 +98,31 @@ def stored_report(text: str, program_id: str | None) -> dict[str, Any]:
     """report() of the report stored as `text` (its wire JSON, what to_wire() gives as a
     document), without building the typed report."""
     return report_doc(parse_stored(text), program_id)
+
+
+def stored_report_answer(text: str, client_id: str, program_id: str | None, known_canonical: bool) -> bytes:
+    """The answer encode_loaded(stored_report(text, program_id)) spells, for a report just stored as
+    `text` by `client_id`; `known_canonical`: `text` is json.dumps' spelling of its document.
+
+    Why: parsing the stored text back, converting it and encoding it again cost ~15 µs of a 3.0.1
+    POST /reports. When the text is canonical, ends with its `clientID` member (as the plain path,
+    shared/wire/stored_report.py, writes it) and every `intervalPeriod` in it has its start (the only
+    members report_doc would add to), the answer is the text with `clientID` cut and `programID` put
+    in its place: the same bytes. Anything else goes the long way.
+    """
+    tail = f',"clientID":{encode_loaded(client_id).decode()}}}'
+    if known_canonical and text.endswith(tail) and text.count(_PERIOD) == text.count(_PERIOD_WITH_START):
+        head = text[: -len(tail)]
+        if program_id is None:
+            return f"{head}}}".encode()
+        return f'{head},"programID":{encode_loaded(program_id).decode()}}}'.encode()
+    return encode_loaded(stored_report(text, program_id))
+
+
+# In a canonical document a quote inside a string is escaped, so these are member names (or a
+# string ending in an escaped quote, which only makes the counts differ: the long way).
+_PERIOD = '"intervalPeriod":{'
+_PERIOD_WITH_START = '"intervalPeriod":{"start":'
 
 
 def report_doc(doc: dict[str, Any], program_id: str | None) -> dict[str, Any]:
