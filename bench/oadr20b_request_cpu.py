@@ -71,7 +71,9 @@ async def main_async(args: argparse.Namespace) -> None:
             return (time.process_time() - start) / n * 1e6
 
         rounds = [await run(args.n) for _ in range(3)]
-        print(f"{args.reqfile}: {min(rounds):,.0f} µs/request (rounds {', '.join(f'{r:,.0f}' for r in rounds)})")
+        print(
+            f"{args.reqfile}: {min(rounds):,.0f} µs/request (rounds {', '.join(f'{r:,.0f}' for r in rounds)})"
+        )
         if args.out:
             Path(args.out).write_bytes(b"\n".join(answers[body] for _, body in reqs))
         if args.profile:

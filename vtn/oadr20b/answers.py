@@ -53,11 +53,12 @@ def holds_until(msg: m.DistributeEvent, now: datetime) -> tuple[bool, datetime |
     of an active one after `now`; not kept with a cancelled, completed or otherwise odd event."""
     until: datetime | None = None
     for event in msg.events:
-        period = event.active_period
-        if event.event_status == EventStatus.FAR and now < period.dtstart:
-            moment = period.dtstart
-        elif event.event_status == EventStatus.ACTIVE and period.dtstart <= now < period.dtstart + period.duration:
-            moment = period.dtstart + period.duration  # open-ended events: a year, an early end is safe
+        start = event.active_period.dtstart
+        end = start + event.active_period.duration  # open-ended events: a year, an early end is safe
+        if event.event_status == EventStatus.FAR and now < start:
+            moment = start
+        elif event.event_status == EventStatus.ACTIVE and start <= now < end:
+            moment = end
         else:
             return False, None
         until = moment if until is None else min(until, moment)
