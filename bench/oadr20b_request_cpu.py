@@ -63,11 +63,14 @@ async def main_async(args: argparse.Namespace) -> None:
                 raise SystemExit(f"unexpected answer: {answer[:600]!r}")
             answers[body] = answer
 
+        async def one(i: int, n: int) -> None:
+            for j in range(i, n, args.concurrency):
+                service, body = reqs[j % len(reqs)]
+                await svc.handle(service, body)
+
         async def run(n: int) -> float:
             start = time.process_time()
-            for i in range(n):
-                service, body = reqs[i % len(reqs)]
-                await svc.handle(service, body)
+            await asyncio.gather(*(one(i, n) for i in range(args.concurrency)))
             return (time.process_time() - start) / n * 1e6
 
         rounds = [await run(args.n) for _ in range(3)]
@@ -92,6 +95,7 @@ def main() -> None:
     p.add_argument("--db", required=True, help="a sweep working database (copied, not changed)")
     p.add_argument("--reqfile", required=True, help="a 2.0b request file the sweep wrote")
     p.add_argument("--n", type=int, default=1000, help="requests per round (default 1000)")
+    p.add_argument("--concurrency", type=int, default=1, help="requests under way at once (default 1)")
     p.add_argument("--expect", default="responseCode>200<", help="text every answer must hold")
     p.add_argument("--out", help="write each body's answer here (one per line, in file order)")
     p.add_argument("--profile", action="store_true")

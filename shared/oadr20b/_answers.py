@@ -28,13 +28,13 @@ from shared.oadr20b import messages as m
 from shared.oadr20b._events import event_key
 from shared.oadr20b.parts import EventSignal, Target
 
-_REQUEST, _VEN = 0, 1
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Entry:
     signals: tuple[tuple[EventSignal, ...], ...]  # held: the key has their ids
-    parts: tuple[bytes | int, ...]  # literal bytes, and _REQUEST / _VEN where a value goes
+    parts: tuple[bytes, ...]  # literal bytes, and b"" where a value goes:
+    requests: tuple[int, ...]  # the requestID (at these indexes)
+    vens: tuple[int, ...]  # the venID
     size: int
 
 
@@ -42,7 +42,7 @@ class _Entry:
 class Prepared:
     """An unsigned distribute's payload but for its requestID (`AnswerMemo.render` puts one in)."""
 
-    parts: tuple[bytes | int, ...]
+    entry: _Entry
     ven: bytes  # the recipient's venID as serialised
     generation: int  # the memo's when prepared: its entry may have left the memo since (memory only)
 
@@ -105,13 +105,19 @@ class AnswerMemo:
                 self._generation += 1
             self._entries[key] = found
             self._bytes += found.size
-        return Prepared(found.parts, _escaped(ven_id) if ven_id else b"", self._generation)
+        return Prepared(found, _escaped(ven_id) if ven_id else b"", self._generation)
 
     @staticmethod
     def render(prepared: Prepared, request_id: str) -> bytes:
         """The payload with `request_id` (non-empty) put in."""
-        values = {_REQUEST: _escaped(request_id), _VEN: prepared.ven}
-        return b"".join(values[p] if isinstance(p, int) else p for p in prepared.parts)
+        entry = prepared.entry
+        parts = list(entry.parts)
+        value = _escaped(request_id)
+        for i in entry.requests:
+            parts[i] = value
+        for i in entry.vens:
+            parts[i] = prepared.ven
+        return b"".join(parts)
 
     def _key(self, msg: m.DistributeEvent) -> tuple[tuple[object, ...], str] | None:
         response = msg.response
@@ -145,11 +151,14 @@ class AnswerMemo:
         slots = pieces[1::2]
         if slots.count(request.encode()) != 2 or slots.count(ven.encode()) != len(msg.events):
             return None  # not the form this memo knows: built in full every time
-        parts: list[bytes | int] = []
+        parts: list[bytes] = []
+        requests: list[int] = []
+        vens: list[int] = []
         for i, piece in enumerate(pieces):
             if i % 2 == 0:
                 if piece:
                     parts.append(piece)
-            else:
-                parts.append(_REQUEST if piece == request.encode() else _VEN)
-        return _Entry(signals, tuple(parts), len(built))
+                continue
+            (requests if piece == request.encode() else vens).append(len(parts))
+            parts.append(b"")
+        return _Entry(signals, tuple(parts), tuple(requests), tuple(vens), len(built))
