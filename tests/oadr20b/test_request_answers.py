@@ -10,6 +10,7 @@ from typing import Any
 
 from support.oadr20b import Lab, bl_event, bl_program, bl_ven, event_body, register
 
+from shared.enums import Role
 from shared.oadr20b import Oadr20bCodec
 from shared.oadr20b import messages as m
 from shared.oadr20b.parts import EventStatus
@@ -125,3 +126,21 @@ async def test_a_kept_answer_ends_when_an_event_starts_or_ends(lab: Lab, codec: 
     assert await _events(other, codec, ven["id"]) == [(event["id"], 0, EventStatus.FAR)]
     now = start + timedelta(minutes=30)
     assert await _events(other, codec, ven["id"]) == []
+
+
+async def test_a_certificate_registered_for_the_client_ends_the_kept_answer(
+    lab: Lab, codec: Oadr20bCodec
+) -> None:
+    ven = await bl_ven(lab, "ven-a")
+    await register(lab, "ven-a")
+    await bl_event(lab, await bl_program(lab))
+    other = _other(lab, codec)
+    await _events(other, codec, ven["id"])
+    assert len(await _events(other, codec, ven["id"])) == 1  # kept, for a caller admitted by name
+    # The operator adds the VEN's client with a certificate (a clients write): unsigned messages
+    # for its ven objects are refused from now on, in every process.
+    async with lab.vtn.store.transaction() as tx:
+        await tx.clients.add("ven-a", Role.VEN, client_id="client-ven-a", cert_fingerprint="ab" * 32)
+    refused = await _request(other, codec, ven["id"], "r")
+    assert isinstance(refused, m.DistributeEvent) and refused.response is not None
+    assert refused.response.code == 463 and refused.events == ()
