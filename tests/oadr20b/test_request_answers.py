@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from support.oadr20b import Lab, bl_event, bl_program, bl_ven, event_body, register
 
 from shared.enums import Role
@@ -18,6 +19,7 @@ from vtn.core.core import Core
 from vtn.oadr20b.service import Oadr20bService
 from vtn.services.notifier import Notifier
 from vtn.services.read_cache import ReadCache
+from vtn.storage.vens import VenRepo
 
 
 class Counted:
@@ -144,3 +146,32 @@ async def test_a_certificate_registered_for_the_client_ends_the_kept_answer(
     refused = await _request(other, codec, ven["id"], "r")
     assert isinstance(refused, m.DistributeEvent) and refused.response is not None
     assert refused.response.code == 463 and refused.events == ()
+
+
+async def test_after_an_event_write_the_ven_is_not_read_again(
+    lab: Lab, codec: Oadr20bCodec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ven = await bl_ven(lab, "ven-a")
+    await register(lab, "ven-a")
+    program_id = await bl_program(lab)
+    first = await bl_event(lab, program_id)
+    await _events(lab.service, codec, ven["id"])
+    reads: list[str] = []
+    get = VenRepo.get
+
+    async def counted(self: VenRepo, object_id: str, *args: Any, **kw: Any) -> Any:
+        reads.append(object_id)
+        return await get(self, object_id, *args, **kw)
+
+    monkeypatch.setattr(VenRepo, "get", counted)
+    second = await bl_event(lab, program_id)  # moves OBJECTS only: the VEN's identity and grants hold
+    assert sorted(await _events(lab.service, codec, ven["id"])) == sorted(
+        [(first["id"], 0, EventStatus.FAR), (second["id"], 0, EventStatus.FAR)]
+    )
+    assert reads == []
+    granted = {"objectType": "BL_VEN_REQUEST", "venName": "ven-a", "clientID": "client-ven-a"}
+    resp = await lab.bl.put(f"/vens/{ven['id']}", json={**granted, "targets": ["group-a"]})
+    assert resp.status == 200, await resp.text()
+    reads.clear()  # the PUT's own read of the ven
+    await _events(lab.service, codec, ven["id"])  # GRANTS moved: the VEN is read again
+    assert reads == [ven["id"]]

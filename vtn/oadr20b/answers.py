@@ -27,13 +27,15 @@ entries the prepared payloads share).
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from shared.models import Ven
 from shared.oadr20b import Oadr20bCodec, Prepared
 from shared.oadr20b import messages as m
 from shared.oadr20b.parts import EventStatus
 from vtn.core.core import Core
+from vtn.core.oadr20b_records import Registration
 from vtn.core.stamps import CLIENTS, GRANTS, OADR20B, OBJECTS
 
 _KEYS = (OBJECTS, GRANTS, OADR20B, CLIENTS)
@@ -106,3 +108,58 @@ class RequestAnswers:
             kept.clear()
         kept[key] = _Kept(stamps, now, until, prepared)
         return prepared
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    stamps: Stamps
+    ven: Ven
+    registration: Registration
+    grants: frozenset[str] | None
+
+
+class KnownVens:
+    """Per process: a VEN's ven object, registration and grants as its last oadrRequestEvent read
+    them, for the next one built while GRANTS, OADR20B and CLIENTS hold (an event write, the usual
+    reason to build an answer again, leaves them: only the events, their versions and the VEN's
+    deliveries are read then). Keyed by venID and the caller's client, kept only once admitted
+    (`check_owner` passed). Bounded: cleared when it holds `max_entries`."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self.max_entries = max_entries
+        self._known: dict[Hashable, _Identity] = {}
+
+    def at(self, stamps: Stamps) -> StampedVens:
+        """This memo as of the stamps read for one request."""
+        return StampedVens(self, stamps[1:])  # not OBJECTS: no event or program is kept here
+
+
+class StampedVens:
+    """`KnownVens` bound to one request's stamps (what `Ctx.known` holds)."""
+
+    def __init__(self, memo: KnownVens, stamps: Stamps) -> None:
+        self._memo = memo
+        self._stamps = stamps
+
+    def _get(self, key: Hashable) -> _Identity | None:
+        found = self._memo._known.get(key)
+        return found if found is not None and found.stamps == self._stamps else None
+
+    def ven(self, ven_id: str, client_id: str | None) -> tuple[Ven, Registration] | None:
+        found = self._get((ven_id, client_id))
+        return None if found is None else (found.ven, found.registration)
+
+    def keep_ven(self, client_id: str | None, ven: Ven, registration: Registration) -> None:
+        known = self._memo._known
+        if len(known) >= self._memo.max_entries:
+            known.clear()
+        known[(ven.id, client_id)] = _Identity(self._stamps, ven, registration, None)
+
+    def grants(self, ven_id: str, client_id: str | None) -> frozenset[str] | None:
+        found = self._get((ven_id, client_id))
+        return None if found is None else found.grants
+
+    def keep_grants(self, ven_id: str, client_id: str | None, grants: frozenset[str]) -> None:
+        found = self._get((ven_id, client_id))
+        if found is not None:
+            self._memo._known[(ven_id, client_id)] = replace(found, grants=grants)

@@ -25,7 +25,7 @@ from vtn.core.core import Changes, Core
 from vtn.core.queries import NeedsWrite, Tx
 from vtn.oadr20b import events, opt, registration, reports
 from vtn.oadr20b.admission import LAB, Admission, Caller, CrlSource
-from vtn.oadr20b.answers import RequestAnswers
+from vtn.oadr20b.answers import KnownVens, RequestAnswers, StampedVens
 from vtn.oadr20b.context import Ctx
 from vtn.oadr20b.mapping import DecodedDocs, Shapes
 from vtn.oadr20b.pollcache import PollCache, ValidPayloads
@@ -113,6 +113,7 @@ class Oadr20bService:
         self.settings = settings
         self.codec = codec
         self.answers = RequestAnswers(core, codec)
+        self.known = KnownVens()
         self.signer = _signer(settings)
         self.verifier = XmlVerifier(window=settings.replay_window)
         self.admission = Admission(core, settings, self.verifier, crl)
@@ -195,29 +196,36 @@ class Oadr20bService:
         async def answer(ctx: Ctx) -> tuple[m.DistributeEvent, datetime]:
             return await events.request_event(ctx, msg), ctx.now
 
+        known = self.known.at(stamps)
         try:
-            result, now = await self.run(answer, caller, read_only=True)
+            result, now = await self.run(answer, caller, read_only=True, known=known)
         except NeedsWrite:  # something to record: not kept (the next request reads it back)
-            result, now = await self.run(answer, caller)
+            result, now = await self.run(answer, caller, known=known)
             return self.build(result)
         prepared = self.answers.keep(key, stamps, now, result) if request_id else None
         return self.build(result if prepared is None else self.codec.render(prepared, request_id))
 
     async def run(
-        self, work: Callable[[Ctx], Awaitable[T]], caller: Caller = LAB, *, read_only: bool = False
+        self,
+        work: Callable[[Ctx], Awaitable[T]],
+        caller: Caller = LAB,
+        *,
+        read_only: bool = False,
+        known: StampedVens | None = None,
     ) -> T:
         """Run 2.0b work as one unit of the core's write path (also the entry point for VTN-side
         actions and tests): in one transaction, answered after the commit.
 
         `read_only`: in a read transaction, without the write path; the 2.0b store raises NeedsWrite
-        at the first write, and the caller runs the work again read-write.
+        at the first write, and the caller runs the work again read-write. `known`: vens as of the
+        stamps read before this work (oadrRequestEvent only).
         """
         if read_only:
             async with self.core.read() as tx:
-                return await work(self._ctx(tx, Changes(), caller, read_only=True))
+                return await work(self._ctx(tx, Changes(), caller, read_only=True, known=known))
 
         async def unit(tx: Tx, changes: Changes) -> T:
-            ctx = self._ctx(tx, changes, caller, read_only=False)
+            ctx = self._ctx(tx, changes, caller, read_only=False, known=known)
             result = await work(ctx)
             if ctx.st.polls_changed:
                 changes.after_commit.append(self.polls.forget)
@@ -225,7 +233,9 @@ class Oadr20bService:
 
         return await self.core.run(unit)
 
-    def _ctx(self, tx: Tx, changes: Changes, caller: Caller, *, read_only: bool) -> Ctx:
+    def _ctx(
+        self, tx: Tx, changes: Changes, caller: Caller, *, read_only: bool, known: StampedVens | None = None
+    ) -> Ctx:
         clock = self.core.clock
         return Ctx(
             tx=tx,
@@ -238,6 +248,7 @@ class Oadr20bService:
             caller=caller,
             shapes=self.shapes,
             docs=self.docs,
+            known=known,
         )
 
 
