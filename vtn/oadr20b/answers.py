@@ -1,6 +1,6 @@
 """Per process: each VEN's last answer to oadrRequestEvent, kept while nothing it depends on moved.
 
-A 2.0b VEN asks for its events again and again (oadrRequestEvent, or a poll after a change), and
+A 2.0b VEN asks for its events again and again (oadrRequestEvent, often on a timer), and
 the answer rarely changes: building it took ~nine statements in a read transaction (the VEN, its
 client, its registration, its grants, the events, their 2.0b versions, its deliveries, the
 programs) before the codec's answer memo was even asked. Here the answer is kept per (venID,
