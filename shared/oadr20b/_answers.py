@@ -28,18 +28,33 @@ from shared.oadr20b import messages as m
 from shared.oadr20b._events import event_key
 from shared.oadr20b.parts import EventSignal, Target
 
-_REQUEST, _VEN = 0, 1
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Entry:
     signals: tuple[tuple[EventSignal, ...], ...]  # held: the key has their ids
-    parts: tuple[bytes | int, ...]  # literal bytes, and _REQUEST / _VEN where a value goes
+    parts: tuple[bytes, ...]  # literal bytes, and b"" where a value goes:
+    requests: tuple[int, ...]  # the requestID (at these indexes)
+    vens: tuple[int, ...]  # the venID
     size: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Prepared:
+    """An unsigned distribute's payload but for its requestID (`AnswerMemo.render` puts one in)."""
+
+    entry: _Entry
+    ven: bytes  # the recipient's venID as serialised
+    generation: int  # the memo's when prepared: its entry may have left the memo since (memory only)
+
+
+# Values the serialiser writes unchanged (most ids): no element built to escape them.
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/+=-]+")
 
 
 def _escaped(value: str) -> bytes:
     """`value` as the serialiser writes it as an element's text (non-empty values only)."""
+    if _PLAIN.fullmatch(value):
+        return value.encode()
     el = etree.Element("x")
     el.text = value
     out: bytes = etree.tostring(el, encoding="UTF-8")
@@ -55,30 +70,54 @@ class AnswerMemo:
         self._max_bytes = max_bytes
         self._bytes = 0
         self._entries: dict[tuple[object, ...], _Entry] = {}
+        self._generation = 0
         # Placeholders no real value holds (and that escape to themselves).
         token = secrets.token_hex(12)
         self._request_mark = f"zzREQUEST{token}zz"
         self._ven_mark = f"zzVEN{token}zz"
 
+    @property
+    def generation(self) -> int:
+        """Moves each time the memo is cleared (full)."""
+        return self._generation
+
     def build(self, msg: m.DistributeEvent, full: Callable[[m.DistributeEvent], bytes]) -> bytes:
         """The payload of `msg`: remembered, or built by `full` (and remembered if of the usual form)."""
+        prepared = self.prepare(msg, full)
+        return full(msg) if prepared is None else self.render(prepared, msg.request_id)
+
+    def prepare(self, msg: m.DistributeEvent, full: Callable[[m.DistributeEvent], bytes]) -> Prepared | None:
+        """`msg`'s payload but for its requestID, remembered or built by `full`; None for a message
+        of another form (see the module's docstring), which only a full build gives."""
         keyed = self._key(msg)
         if keyed is None:
-            return full(msg)
+            return None
         key, ven_id = keyed
         found = self._entries.get(key)
         signals = tuple(e.signals for e in msg.events)
         if found is None or any(a is not b for a, b in zip(found.signals, signals, strict=True)):
             found = self._template(msg, signals, full)
             if found is None:
-                return full(msg)
+                return None
             if self._bytes + found.size > self._max_bytes:
                 self._entries.clear()
                 self._bytes = 0
+                self._generation += 1
             self._entries[key] = found
             self._bytes += found.size
-        values = {_REQUEST: _escaped(msg.request_id), _VEN: _escaped(ven_id) if ven_id else b""}
-        return b"".join(values[p] if isinstance(p, int) else p for p in found.parts)
+        return Prepared(found, _escaped(ven_id) if ven_id else b"", self._generation)
+
+    @staticmethod
+    def render(prepared: Prepared, request_id: str) -> bytes:
+        """The payload with `request_id` (non-empty) put in."""
+        entry = prepared.entry
+        parts = list(entry.parts)
+        value = _escaped(request_id)
+        for i in entry.requests:
+            parts[i] = value
+        for i in entry.vens:
+            parts[i] = prepared.ven
+        return b"".join(parts)
 
     def _key(self, msg: m.DistributeEvent) -> tuple[tuple[object, ...], str] | None:
         response = msg.response
@@ -112,11 +151,14 @@ class AnswerMemo:
         slots = pieces[1::2]
         if slots.count(request.encode()) != 2 or slots.count(ven.encode()) != len(msg.events):
             return None  # not the form this memo knows: built in full every time
-        parts: list[bytes | int] = []
+        parts: list[bytes] = []
+        requests: list[int] = []
+        vens: list[int] = []
         for i, piece in enumerate(pieces):
             if i % 2 == 0:
                 if piece:
                     parts.append(piece)
-            else:
-                parts.append(_REQUEST if piece == request.encode() else _VEN)
-        return _Entry(signals, tuple(parts), len(built))
+                continue
+            (requests if piece == request.encode() else vens).append(len(parts))
+            parts.append(b"")
+        return _Entry(signals, tuple(parts), tuple(requests), tuple(vens), len(built))

@@ -18,7 +18,7 @@ from lxml import etree
 from shared.oadr20b import _msg_flow as f
 from shared.oadr20b import _msg_reports as r
 from shared.oadr20b import messages as m
-from shared.oadr20b._answers import AnswerMemo
+from shared.oadr20b._answers import AnswerMemo, Prepared
 from shared.oadr20b._events import EventMemo
 from shared.oadr20b.errors import Oadr20bError, SchemaInvalid
 from shared.oadr20b.namespaces import SCHEMA_VERSION, ns
@@ -81,6 +81,22 @@ class Oadr20bCodec:
         if signer is None and isinstance(msg, m.DistributeEvent):
             return self._answers.build(msg, self._build)
         return self._build(msg, signer)
+
+    def prepare(self, msg: m.DistributeEvent) -> Prepared | None:
+        """The unsigned payload of `msg` but for its requestID (`render` puts one in), from the
+        answer memo; None for a distribute of a form only a full build gives (`build` it)."""
+        return self._answers.prepare(msg, self._build)
+
+    @staticmethod
+    def render(prepared: Prepared, request_id: str) -> bytes:
+        """A prepared distribute's payload with `request_id` (non-empty) as its requestID: the bytes
+        `build` gives for the message with that requestID."""
+        return AnswerMemo.render(prepared, request_id)
+
+    @property
+    def prepared_generation(self) -> int:
+        """Moves when the answer memo is cleared: what was prepared before may hold its memory alone."""
+        return self._answers.generation
 
     def _build(self, msg: m.Message, signer: XmlSigner | None = None) -> bytes:
         root = new_root("oadr:oadrPayload")

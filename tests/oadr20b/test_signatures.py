@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 from signxml.exceptions import InvalidDigest
 from signxml.verifier import SignatureConfiguration, XMLVerifier
-from support.oadr20b import Pki20, TlsLab, short_fingerprint, start_tls_lab
+from support.oadr20b import Pki20, TlsLab, event_body, short_fingerprint, start_tls_lab
 
 from shared.oadr20b import Oadr20bCodec, SchemaInvalid
 from shared.oadr20b import messages as m
@@ -301,5 +301,27 @@ async def test_vtn_signs_queued_messages_when_delivered(
             await tx.oadr20b(lab.store.clock).enqueue(ven_a, "oadrRequestReregistration", queued)
         polled = await ven.send(m.Poll(ven_id=ven_a))  # HttpVen20 verifies the VTN's signature
         assert polled == m.RequestReregistration(ven_id=ven_a)
+    finally:
+        await ven.session.close()
+
+
+async def test_vtn_signs_request_event_answers_given_again(
+    signed_vtn: TlsLab, pki: Pki20, codec: Oadr20bCodec
+) -> None:
+    lab = signed_vtn
+    await lab.add_client("ven-a", short_fingerprint(pki.root / "ven-a.crt"))
+    ven_a = await _bl_ven(lab, "ven-a-site", "ven-a")
+    program = await lab.bl("POST", "/programs", json={"programName": "p1"})
+    event = await lab.bl("POST", "/events", json=event_body(program["id"]))
+    ven = lab.ven("ven-a", codec, sign=True)
+    try:
+        await ven.send(m.CreatePartyRegistration(request_id="r1"))
+        # Built with its delivery, built read-only (and kept), then given again: each one signed
+        # anew (ven.send verifies the VTN's signature) and carrying its own requestID.
+        for rid in ("e1", "e2", "e3"):
+            answer = await ven.send(m.RequestEvent(request_id=rid, ven_id=ven_a))
+            assert isinstance(answer, m.DistributeEvent) and answer.response is not None
+            assert (answer.request_id, answer.response.request_id, answer.response.code) == (rid, rid, 200)
+            assert [e.event_id for e in answer.events] == [event["id"]]
     finally:
         await ven.session.close()

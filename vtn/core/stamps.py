@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from vtn.storage.versions import GRANTS, OADR20B, OBJECTS
+from vtn.storage.versions import CLIENTS, GRANTS, OADR20B, OBJECTS
 
-__all__ = ["GRANTS", "OADR20B", "OBJECTS"]
+__all__ = ["CLIENTS", "GRANTS", "OADR20B", "OBJECTS"]

@@ -14,6 +14,7 @@ from vtn.core.core import Changes, Core
 from vtn.core.oadr20b_records import Registration
 from vtn.core.queries import Oadr20bStore, Tx
 from vtn.oadr20b.admission import LAB, Caller
+from vtn.oadr20b.answers import StampedVens
 from vtn.oadr20b.mapping import DecodedDocs, Shapes
 from vtn.oadr20b.settings import Oadr20bSettings
 
@@ -30,6 +31,7 @@ class Ctx:
     caller: Caller = LAB
     shapes: Shapes | None = None  # the service's memo of mapped event versions (mapping.py)
     docs: DecodedDocs | None = None  # the service's memo of decoded events and resources (mapping.py)
+    known: StampedVens | None = None  # oadrRequestEvent: vens, registrations, grants as of its stamps
 
     async def notify(self, operation: Operation, report: Report31) -> None:
         """Tell 3.1 subscribers (BL) about a report written on behalf of a 2.0b VEN."""
@@ -62,6 +64,8 @@ async def registered_ven(ctx: Ctx, ven_id: str | None) -> tuple[Ven, Registratio
     """The ven object and registration behind a message's venID, or a 463/452 error."""
     if not ven_id:
         raise Oadr20bError(ResponseCode.INVALID_ID, "the message carries no venID")
+    if ctx.known is not None and (found := ctx.known.ven(ven_id, ctx.caller.client_id)) is not None:
+        return found
     ven = await ctx.tx.vens.get(ven_id)
     if ven is None:
         raise Oadr20bError(ResponseCode.INVALID_ID, f"unknown venID {ven_id!r}")
@@ -69,4 +73,6 @@ async def registered_ven(ctx: Ctx, ven_id: str | None) -> tuple[Ven, Registratio
     reg = await ctx.st.registration(ven_id)
     if reg is None:
         raise Oadr20bError(ResponseCode.NOT_REGISTERED_OR_AUTHORIZED, f"venID {ven_id!r} is not registered")
+    if ctx.known is not None:
+        ctx.known.keep_ven(ctx.caller.client_id, ven, reg)
     return ven, reg

@@ -43,6 +43,9 @@ _BATCH = 500
 
 
 async def _grants(ctx: Ctx, ven: Ven) -> frozenset[str]:
+    known = ctx.known.grants(ven.id, ctx.caller.client_id) if ctx.known is not None else None
+    if known is not None:
+        return known
     granted = set(ven.targets or ())
     skip = 0
     while True:
@@ -55,6 +58,8 @@ async def _grants(ctx: Ctx, ven: Ven) -> frozenset[str]:
             granted.update(resource.targets or ())
         skip += len(batch)
         if len(batch) < _BATCH:  # a short page is the last: no query for an empty one
+            if ctx.known is not None:
+                ctx.known.keep_grants(ven.id, ctx.caller.client_id, frozenset(granted))
             return frozenset(granted)
 
 

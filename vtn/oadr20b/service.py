@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from shared.oadr20b import Oadr20bCodec
@@ -24,6 +25,7 @@ from vtn.core.core import Changes, Core
 from vtn.core.queries import NeedsWrite, Tx
 from vtn.oadr20b import events, opt, registration, reports
 from vtn.oadr20b.admission import LAB, Admission, Caller, CrlSource
+from vtn.oadr20b.answers import KnownVens, RequestAnswers, StampedVens
 from vtn.oadr20b.context import Ctx
 from vtn.oadr20b.mapping import DecodedDocs, Shapes
 from vtn.oadr20b.pollcache import PollCache, ValidPayloads
@@ -110,6 +112,8 @@ class Oadr20bService:
         self.docs = DecodedDocs()
         self.settings = settings
         self.codec = codec
+        self.answers = RequestAnswers(core, codec)
+        self.known = KnownVens()
         self.signer = _signer(settings)
         self.verifier = XmlVerifier(window=settings.replay_window)
         self.admission = Admission(core, settings, self.verifier, crl)
@@ -173,30 +177,55 @@ class Oadr20bService:
         expected, handler = entry
         if expected is not None and expected != service:
             raise Oadr20bError(ResponseCode.NOT_RECOGNIZED, f"{msg.TAG} belongs to {expected}, not {service}")
-        if isinstance(msg, m.RequestEvent):  # a VEN asking again for what it has writes nothing
-            try:
-                result = await self.run(lambda ctx: handler(ctx, msg), caller, read_only=True)
-            except NeedsWrite:
-                result = await self.run(lambda ctx: handler(ctx, msg), caller)
-        else:
-            result = await self.run(lambda ctx: handler(ctx, msg), caller)
+        if isinstance(msg, m.RequestEvent):
+            return await self._request_event(msg, caller)
+        result = await self.run(lambda ctx: handler(ctx, msg), caller)
         return self.build(result)
 
+    async def _request_event(self, msg: m.RequestEvent, caller: Caller) -> bytes:
+        """oadrRequestEvent: the answer kept for this VEN while nothing it depends on moved
+        (answers.py), else built, read-only when the VEN was sent all of it before (writes nothing)."""
+        key = (msg.ven_id, caller.client_id, msg.reply_limit)
+        stamps = await self.answers.stamps()  # before anything the answer is built from
+        request_id = msg.request_id
+        if request_id:
+            kept = self.answers.get(key, stamps, self.core.clock())
+            if kept is not None:
+                return self.build(self.codec.render(kept, request_id))
+
+        async def answer(ctx: Ctx) -> tuple[m.DistributeEvent, datetime]:
+            return await events.request_event(ctx, msg), ctx.now
+
+        known = self.known.at(stamps)
+        try:
+            result, now = await self.run(answer, caller, read_only=True, known=known)
+        except NeedsWrite:  # something to record: not kept (the next request reads it back)
+            result, now = await self.run(answer, caller, known=known)
+            return self.build(result)
+        prepared = self.answers.keep(key, stamps, now, result) if request_id else None
+        return self.build(result if prepared is None else self.codec.render(prepared, request_id))
+
     async def run(
-        self, work: Callable[[Ctx], Awaitable[T]], caller: Caller = LAB, *, read_only: bool = False
+        self,
+        work: Callable[[Ctx], Awaitable[T]],
+        caller: Caller = LAB,
+        *,
+        read_only: bool = False,
+        known: StampedVens | None = None,
     ) -> T:
         """Run 2.0b work as one unit of the core's write path (also the entry point for VTN-side
         actions and tests): in one transaction, answered after the commit.
 
         `read_only`: in a read transaction, without the write path; the 2.0b store raises NeedsWrite
-        at the first write, and the caller runs the work again read-write.
+        at the first write, and the caller runs the work again read-write. `known`: vens as of the
+        stamps read before this work (oadrRequestEvent only).
         """
         if read_only:
             async with self.core.read() as tx:
-                return await work(self._ctx(tx, Changes(), caller, read_only=True))
+                return await work(self._ctx(tx, Changes(), caller, read_only=True, known=known))
 
         async def unit(tx: Tx, changes: Changes) -> T:
-            ctx = self._ctx(tx, changes, caller, read_only=False)
+            ctx = self._ctx(tx, changes, caller, read_only=False, known=known)
             result = await work(ctx)
             if ctx.st.polls_changed:
                 changes.after_commit.append(self.polls.forget)
@@ -204,7 +233,9 @@ class Oadr20bService:
 
         return await self.core.run(unit)
 
-    def _ctx(self, tx: Tx, changes: Changes, caller: Caller, *, read_only: bool) -> Ctx:
+    def _ctx(
+        self, tx: Tx, changes: Changes, caller: Caller, *, read_only: bool, known: StampedVens | None = None
+    ) -> Ctx:
         clock = self.core.clock
         return Ctx(
             tx=tx,
@@ -217,6 +248,7 @@ class Oadr20bService:
             caller=caller,
             shapes=self.shapes,
             docs=self.docs,
+            known=known,
         )
 
 
