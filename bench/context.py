@@ -283,10 +283,12 @@ def baseline_beside(
     """
     try:
         with baseline_server(ctx) as proc:
-            return ctx.measure(proc, reqfile, duration=duration, warmup=warmup).rps
+            rps = ctx.measure(proc, reqfile, duration=duration, warmup=warmup).rps
     except Exception as exc:  # the row is still reported, against the run's baseline
         ctx.log(f"  baseline beside the row FAILED: {exc}")
         return None
+    ctx.log(f"  bare aiohttp beside it: {rps:,.0f} req/s (the row's baseline)")
+    return rps
 
 
 def events_path(group: str) -> str:
