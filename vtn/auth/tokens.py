@@ -74,12 +74,12 @@ class TokenService:
         # Verified tokens until they expire: a VEN polls with the same token thousands of times,
         # and checking the signature each time costs more than the rest of a cached poll. Not keyed
         # by the token (~400 characters: ~40 MB at 100,000 VENs) but by Python's hash of it, and an
-        # entry holds the token's last TAIL characters (its signature's last 132 bits, or more of
-        # the token where a signature is shorter), compared exactly on every hit. The hash only
-        # picks the entry: a caller is given the principal of the token it shows the signature
-        # of, which only holders of that token know; another token with the same signature (its
-        # header or payload changed) and the same hash is told apart by the hash, which is keyed
-        # per process, and could not be anything but its own holder's anyway. A 128-bit BLAKE2b
+        # entry holds the token's last TAIL characters (132 bits of its signature), compared
+        # exactly on every hit. The hash only picks the entry; the tail is what makes it safe with
+        # any hash seed: an entry answers only a token showing that token's signature, which only
+        # its holders know. A token with the same tail but another header or payload is told apart
+        # by the hash (keyed per process); one that matched both could only come from a holder of
+        # the remembered token, and would get that token's own principal and expiry. A 128-bit BLAKE2b
         # digest did the same at ~0.5 µs more per request (hashlib object and encoding: ~700 ns
         # against ~220 ns for hash, look-up and comparison, micro-benchmark on the loaded machine).
         self._verified: dict[int, tuple[int, Principal, bool, str]] = {}
