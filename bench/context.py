@@ -269,5 +269,27 @@ def run_baseline(ctx: Ctx, reqfile: Path) -> LoadResult:
         return ctx.measure(proc, reqfile)
 
 
+def baseline_beside(
+    ctx: Ctx, reqfile: Path, duration: float | None = None, warmup: float | None = None
+) -> float | None:
+    """req/s of bare aiohttp on `reqfile`, measured now, right after a row it is the baseline of.
+
+    Why: the run's baseline is the mean of one measurement before all scenarios and one after them,
+    up to half an hour apart, and this machine's speed drifts within minutes (2026-12-05 evening:
+    19,198 req/s before, 26,650 after). A target row measured early in a slow phase was then held
+    against a baseline it never met: polling 1,000 VENs, 0.72× the baseline measured minutes
+    before it, came out 0.60× of the mean. Bare aiohttp gets the same warm-up and the same run
+    length as the row. None if it could not be measured (the row then keeps the run's baseline).
+    """
+    try:
+        with baseline_server(ctx) as proc:
+            rps = ctx.measure(proc, reqfile, duration=duration, warmup=warmup).rps
+    except Exception as exc:  # the row is still reported, against the run's baseline
+        ctx.log(f"  baseline beside the row FAILED: {exc}")
+        return None
+    ctx.log(f"  bare aiohttp beside it: {rps:,.0f} req/s (the row's baseline)")
+    return rps
+
+
 def events_path(group: str) -> str:
     return f"{BASE_PATH}/events?targets={group}"

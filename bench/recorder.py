@@ -13,12 +13,15 @@ from bench.report import Row
 
 
 def finalize(rows: list[Row], baseline: float) -> None:
-    """Ratios against the run's baseline, and targets stated as minimum throughput/ratio."""
+    """Ratios against the run's baseline, or the one measured beside the row where there is one
+    (`extra["baseline_beside"]`, bench/context.baseline_beside), and targets stated as minimum
+    throughput/ratio."""
     for row in rows:
         if row.throughput is None or row.scenario == "fanout" or row.extra.get("own_load"):
             continue  # no like-for-like baseline: other units, or a load generator of their own
-        row.baseline_rps = round(baseline, 1)
-        row.ratio = round(row.throughput / baseline, 3) if baseline else None
+        base = row.extra.get("baseline_beside") or baseline
+        row.baseline_rps = round(base, 1)
+        row.ratio = round(row.throughput / base, 3) if base else None
         checks = []
         if "min_rps" in row.extra:
             checks.append(row.throughput >= row.extra["min_rps"])

@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 
 from bench.common import BASE_PATH, Proc, http_json
-from bench.context import Ctx, events_path, vtn
+from bench.context import Ctx, baseline_beside, events_path, vtn
 from bench.load import LoadResult, Request
 from bench.report import Row
 from bench.seed import Manifest, SeedSpec, ensure, group_of, mint_tokens
@@ -102,6 +102,7 @@ def vens_sessions(ctx: Ctx, backend: str, sizes: list[int], do_poll: bool, do_sc
                 # n VENs to poll once at a few thousand polls/s; otherwise at 100,000 VENs most
                 # measured polls were a VEN's first (a token signature check each).
                 r = ctx.measure(proc, reqfile, warmup=max(ctx.warmup, n / POLL_WARMUP_RATE))
+                beside = baseline_beside(ctx, reqfile)
                 row = Row(
                     "polling",
                     "GET /events?targets=<group>",
@@ -113,7 +114,7 @@ def vens_sessions(ctx: Ctx, backend: str, sizes: list[int], do_poll: bool, do_sc
                     r.p99_ms,
                     proc.peak_rss_mb(),
                     errors=r.errors,
-                    extra={"load": r.as_dict(), "vens": n},
+                    extra={"load": r.as_dict(), "vens": n, "baseline_beside": beside},
                 )
                 if n == 10_000 and backend == "sqlite":
                     row.target = f"≥ {POLL_TARGET_RPS:,.0f} req/s and ≥ {POLL_TARGET_RATIO}× baseline"

@@ -34,7 +34,7 @@ from pathlib import Path
 from bench import sweep_20b as b20
 from bench import sweep_plan as plan
 from bench.common import Proc
-from bench.context import Ctx, vtn
+from bench.context import Ctx, baseline_beside, vtn
 from bench.load import LoadResult, Request, run_load
 from bench.progress import SWEEP_PASS_SETUP_S, Progress, fmt, sweep_row_seconds, sweep_seconds
 from bench.report import Row
@@ -409,9 +409,20 @@ class _Pass:
             longer = self.duration * RETRY_FACTOR
             self.ctx.log(f"  sweep {step.label}: {r.requests} answers, measuring again for {longer:g} s")
             r = self.ctx.measure(self.proc, reqfile, duration=longer, warmup=0, expect=expect)
-        self._add(step, r)
+        beside = None
+        if self.cache_on and step.kind == "list" and step.collection == "events" and r.requests:
+            # The cached GET /events rows (≥ 0.7×): bare aiohttp measured right after, same length.
+            beside = baseline_beside(self.ctx, reqfile, duration=self.duration, warmup=self.warmup)
+        self._add(step, r, beside=beside)
 
-    def _add(self, step: Step, r: LoadResult | None, note: str = "", met: bool | None = None) -> None:
+    def _add(
+        self,
+        step: Step,
+        r: LoadResult | None,
+        note: str = "",
+        met: bool | None = None,
+        beside: float | None = None,
+    ) -> None:
         aim = plan.target(step, self.cache_on)
         extra: dict[str, object] = {
             "api": step.api,
@@ -424,6 +435,8 @@ class _Pass:
             "seconds": round(time.monotonic() - self._row_started, 1),  # wall time of the step
             "order": self.order.get(step.label, len(self.order)),
         }
+        if beside is not None:
+            extra["baseline_beside"] = beside
         row = Row("sweep", f"{step.api} {step.endpoint}", self.backend, f"{step.role}, cache {self.cache}")
         if aim is not None:
             row.target, extra["min_ratio"] = aim

@@ -190,3 +190,21 @@ def test_the_sweep_takes_its_own_duration_else_the_runs() -> None:
     assert bench_run._sweep_settings(bench_run.parse_args(["--duration", "5"])) == (5.0, None)
     both = bench_run.parse_args(["--duration", "8", "--sweep-duration", "2", "--sweep-warmup", "1"])
     assert bench_run._sweep_settings(both) == (2.0, 1.0)
+
+
+def test_a_row_with_a_baseline_beside_it_is_held_against_that_one() -> None:
+    """bench/context.baseline_beside: bare aiohttp measured right after the row, not the run's mean."""
+    from bench.recorder import finalize  # noqa: PLC0415 - only this test needs it
+
+    beside = Row(
+        "polling", "GET /events", "sqlite", "1,000 VENs", 14_000.0, extra={"baseline_beside": 19_000.0}
+    )
+    beside.extra["min_ratio"] = 0.7
+    alone = Row("polling", "GET /events", "sqlite", "10,000 VENs", 14_000.0, extra={"min_ratio": 0.7})
+    failed = Row(
+        "polling", "GET /events", "sqlite", "100,000 VENs", 14_000.0, extra={"baseline_beside": None}
+    )
+    finalize([beside, alone, failed], 23_000.0)
+    assert (beside.baseline_rps, beside.ratio, beside.met) == (19_000.0, 0.737, True)
+    assert (alone.baseline_rps, alone.ratio, alone.met) == (23_000.0, 0.609, False)
+    assert (failed.baseline_rps, failed.ratio) == (23_000.0, 0.609)

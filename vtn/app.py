@@ -33,7 +33,7 @@ from vtn.limits.middleware import LIMITS, RequestLimits
 from vtn.limits.query import QUERY_RULES, query_rules
 from vtn.limits.quotas import OBJECT_QUOTAS, QUOTAS, ObjectQuotas, ReportQuotas
 from vtn.limits.rate import RateLimiter
-from vtn.middleware import ROUTE_SCOPES, RequestStack
+from vtn.middleware import REQUEST_STACK, ROUTE_SCOPES, RequestStack
 from vtn.notify.mqtt import mqtt_binding
 from vtn.notify.worker import DeliveryWorker
 from vtn.oadr20b.routes import SERVICE as OADR20B_SERVICE
@@ -140,9 +140,9 @@ def create_app(
     """
     app = web.Application(client_max_size=config.max_body_bytes)
     # The request stack (vtn/middleware.py): request id, limits, certificate guard, problems,
-    # metrics and access log in `front`, which sees every answer; then token checks.
-    stack = RequestStack(app)
-    app.middlewares.extend([stack.front, stack.authenticate])
+    # metrics and access log in `front`, which sees every answer, and token checks.
+    stack = app[REQUEST_STACK] = RequestStack(app)
+    app.middlewares.append(stack.front)
     cache = ReadCache(
         answer_ttl_s=config.read_cache_seconds,
         stable_ttl_s=max(config.read_cache_max_seconds, config.read_cache_seconds)

@@ -5,9 +5,11 @@ limit, JSON-only bodies, documented query parameters, the TLS client certificate
 exit for every error: whatever a handler or a check raises becomes an RFC 9457 problem, including
 the TLS layer's refusal of a client certificate (tls_runtime.CertificateRefused), so all problems
 share one shape and one challenge. It then counts, notes and logs the answer (vtn.observability).
-`authenticate` checks the bearer token and the route's scopes, then the client's rate limit. They
-are two middlewares, not one, so that a proxy's forwarded certificate (vtn/proxy_tls.py) can be
-checked between them.
+It then checks the bearer token and the route's scopes, then the client's rate limit, in the same
+frame. Only when a guard must run between the request checks and the token checks (a proxy's
+forwarded certificate, vtn/proxy_tls.py: `add_guard`) do the token checks become a middleware of
+their own, `authenticate`, after it: each middleware is one more coroutine frame, a partial and
+aiohttp's wrapper call on every request.
 
 Why one pass and not a middleware per concern: each aiohttp middleware is a coroutine frame and a
 few app look-ups on every request, and what a route needs (scopes, query rules, its template) is
@@ -26,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
 
 from shared.enums import Scope
 from shared.errors import (
@@ -55,6 +58,7 @@ from vtn.observability.http import (
 )
 from vtn.observability.logs import REQUEST_ID
 from vtn.observability.state import OBSERVE, Observability, RouteInfo, RouteKind
+from vtn.principal import Principal
 from vtn.tls_runtime import CertificateRefused, check_token_binding, client_certificate_guard
 
 log = logging.getLogger("vtn.http")
@@ -97,10 +101,12 @@ MAX_CHECKED_QUERIES = 4096
 
 
 class RequestStack:
-    """The two middlewares of one application (`front`, `authenticate`) and what they share."""
+    """The middleware of one application (`front`; `authenticate` too when a guard needs it)."""
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
+        # Token checks inside `front` until a guard must run before them (add_guard).
+        self._inline_auth = True
         self._plans: dict[object, RoutePlan] = {}
         self._ids = RequestIds()
         # (method, raw path and query) whose query parameters passed check_query: polling VENs send
@@ -123,6 +129,15 @@ class RequestStack:
         self._state = app.get(STATE)
         self._clients = app.get(CLIENTS)
         self._ready = True
+
+    def add_guard(self, guard: Middleware) -> None:
+        """Run `guard` after `front`'s request checks and before the token checks, which then run in
+        `authenticate`, a middleware of their own after it. Call before the application starts."""
+        self._inline_auth = False
+        middlewares = self._app.middlewares
+        at = middlewares.index(self.front) + 1
+        middlewares.insert(at, guard)
+        middlewares.insert(at + 1, self.authenticate)
 
     def plan(self, request: web.Request) -> RoutePlan:
         route = request.match_info.route
@@ -171,6 +186,10 @@ class RequestStack:
                 if plan.query:
                     self._check_query(plan.query, request)
                 client_certificate_guard(request)
+                if self._inline_auth and plan.scopes is not None:
+                    added = self._authorize(request, plan.scopes)
+                    if added is not None:
+                        await self._authorize_added(request, plan.scopes, added)
                 response = await handler(request)
             except OadrError as exc:
                 response = self._problem(exc)
@@ -236,9 +255,18 @@ class RequestStack:
 
     @web.middleware
     async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """The token checks as a middleware of their own, after a guard (add_guard)."""
         required = self.plan(request).scopes
-        if required is None:
-            return await handler(request)
+        if required is not None:
+            added = self._authorize(request, required)
+            if added is not None:
+                await self._authorize_added(request, required, added)
+        return await handler(request)
+
+    def _authorize(self, request: web.Request, required: frozenset[Scope]) -> str | None:
+        """Check the bearer token, the scopes and the client's rate limit, and note the caller; or
+        return the token when its client is not in the directory (perhaps added since its last
+        load): `_authorize_added` looks it up in the store."""
         header = request.headers.get(hdrs.AUTHORIZATION, "")
         scheme, _, token = header.partition(" ")
         token = token.strip()
@@ -248,14 +276,25 @@ class RequestStack:
         assert st is not None, "create_app sets the state"
         try:
             who = st.tokens.verify(token)
-        except UnknownClient:  # perhaps added since the directory's last load: look it up once
-            who = await verify_token(st.tokens, self._clients, st.core.read, token)
+        except UnknownClient:
+            return token
+        self._admit(request, required, who)
+        return None
+
+    async def _authorize_added(self, request: web.Request, required: frozenset[Scope], token: str) -> None:
+        st = self._state
+        assert st is not None, "create_app sets the state"
+        self._admit(request, required, await verify_token(st.tokens, self._clients, st.core.read, token))
+
+    def _admit(self, request: web.Request, required: frozenset[Scope], who: Principal) -> None:
         # RFC 8705: a certificate-bound token (cnf/x5t#S256) only works over that client certificate.
         check_token_binding(request, who)
-        if not required & who.scopes:
+        if required.isdisjoint(who.scopes):  # no set built, as `required & who.scopes` would
             wanted = " or ".join(sorted(s.value for s in required))
             raise Forbidden(f"this operation needs scope {wanted}")
         request[PRINCIPAL_KEY] = who
         if self._limits is not None:
             self._limits.admit_client(who.client_id)
-        return await handler(request)
+
+
+REQUEST_STACK = web.AppKey("vtn_request_stack", RequestStack)

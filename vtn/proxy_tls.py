@@ -29,6 +29,7 @@ from shared.errors import PROBLEM_CONTENT_TYPE, Problem
 from shared.tls import check_client_certificate
 from shared.wire.oadr3_json import encode_doc
 from vtn.config import VtnConfig
+from vtn.middleware import REQUEST_STACK
 from vtn.tls_runtime import CLIENT_CERT_KEY, PeerCertificate, load_trusted_crl, printable
 
 log = logging.getLogger("vtn.proxy")
@@ -130,10 +131,7 @@ class ForwardedCertificates:
     def install(self, app: web.Application) -> None:
         """Add the guard just before token authentication (call before the app starts)."""
         app[FORWARDED] = self
-        middlewares = app.middlewares
-        names = [getattr(m, "__name__", "") for m in middlewares]
-        at = names.index("authenticate") if "authenticate" in names else len(middlewares)
-        middlewares.insert(at, forwarded_certificate_guard)
+        app[REQUEST_STACK].add_guard(forwarded_certificate_guard)
 
 
 FORWARDED = web.AppKey("vtn_forwarded_certificates", ForwardedCertificates)

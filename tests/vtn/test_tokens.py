@@ -43,3 +43,39 @@ def test_tampered_foreign_expired_or_malformed_tokens_are_refused(mangle: object
     good = tokens.issue("ven-1", Role.VEN).access_token
     with pytest.raises(Unauthorized):
         tokens.verify(mangle(good))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t.split(".")[0] + "." + t.split(".")[1] + "x." + t.split(".")[2],  # payload changed
+        lambda t: "x" + t,  # anything before the signature
+        lambda t: t[:-1] + ("A" if not t.endswith("A") else "B"),  # the signature's last character
+    ],
+)
+def test_a_token_like_a_verified_one_is_checked_in_full(mangle: object) -> None:
+    """The verified tokens are remembered by hash and signature tail: a token sharing the tail (or
+    nearly all of itself) with a remembered one is not taken for it."""
+    tokens = service()
+    good = tokens.issue("ven-1", Role.VEN).access_token
+    assert tokens.verify(good).client_id == "ven-1"  # remembered now
+    with pytest.raises(Unauthorized):
+        tokens.verify(mangle(good))  # type: ignore[operator]
+    assert tokens.verify(good).client_id == "ven-1"
+
+
+def test_a_remembered_token_stops_working_when_it_expires_or_its_client_goes() -> None:
+    now = [NOW]
+    tokens = TokenService(KEY, ttl_seconds=600, clock=lambda: now[0])
+    good = tokens.issue("ven-1", Role.VEN).access_token
+    assert tokens.verify(good).client_id == "ven-1"
+    known = {"ven-1"}
+    tokens.client_exists = known.__contains__
+    assert tokens.verify(good).client_id == "ven-1"
+    known.clear()  # `vtn clients remove`
+    with pytest.raises(Unauthorized):
+        tokens.verify(good)
+    known.add("ven-1")
+    now[0] = datetime(2030, 1, 1, 0, 10, 1, tzinfo=UTC)  # past its 600 s
+    with pytest.raises(Unauthorized, match="expired"):
+        tokens.verify(good)

@@ -117,9 +117,11 @@ class Core:
         async with self._store.read() as tx:
             yield tx
 
-    async def permission(self, who: Principal, requested: frozenset[str] | None = None) -> Permission:
-        """What `who` may see of programs and events (the one visibility rule, visibility.py)."""
-        return await self.visibility.permission(who, requested)
+    def permission(self, who: Principal, requested: frozenset[str] | None = None) -> Awaitable[Permission]:
+        """What `who` may see of programs and events (the one visibility rule, visibility.py); await
+        it. Not a coroutine of its own: every request that reads programs or events asks, and the
+        rule's coroutine is handed over as it is, one frame less."""
+        return self.visibility.permission(who, requested)
 
     def cached_answer(self, key: tuple[object, ...]) -> bytes | None:
         """The answer `cached` keeps under `key`, if fresh."""

@@ -41,6 +41,8 @@ log = logging.getLogger("vtn.visibility")
 MAX_GRANT_SNAPSHOT = 500_000
 # Clients whose grants are kept as of the grants stamp (past it, all are dropped and read again).
 MAX_STAMPED_GRANTS = 100_000
+# Distinct (granted, requested, sandbox) permissions remembered (past it, all are forgotten).
+MAX_PERMISSIONS = 4096
 
 
 def owner(who: Principal) -> ClientId | None:
@@ -271,6 +273,8 @@ class _StampedGrants:
 
 
 _GRANTS = (GRANTS,)
+# What a VEN's permission is a function of: (granted, requested, sandbox client).
+_PermissionKey = tuple[frozenset[str], frozenset[str] | None, ClientId | None]
 
 
 class Visibility:
@@ -281,6 +285,10 @@ class Visibility:
         self._cache = cache
         self._loading: asyncio.Task[None] | None = None  # the grant snapshot being (re)loaded
         self._stamped = _StampedGrants(MAX_STAMPED_GRANTS)
+        # Permissions by (granted, requested, sandbox), of which they are a pure function: a polling
+        # VEN's comes back as the same object (no intersection, no tuple built, its targets' hash
+        # kept for the read cache's key). Bounded: cleared when full.
+        self._permissions: dict[_PermissionKey, Permission] = {}
 
     async def permission(self, who: Principal, requested: frozenset[str] | None = None) -> Permission:
         """What `who` may see of programs and events when asking for `requested` targets."""
@@ -290,7 +298,14 @@ class Visibility:
         granted = self._cache.grants(who.client_id)
         if granted is None:
             granted = await self.granted(who.client_id)
-        return Permission(access=access_of(granted, requested), sandbox=sandbox_of(who))
+        key = (granted, requested, sandbox_of(who))
+        known = self._permissions
+        found = known.get(key)
+        if found is None:
+            if len(known) >= MAX_PERMISSIONS:
+                known.clear()
+            found = known[key] = Permission(access=access_of(granted, requested), sandbox=key[2])
+        return found
 
     def known(self, who: Principal) -> Permission | None:
         """`permission(who)` where no read is needed (BL, a VEN whose grants are cached), else None."""
