@@ -13,7 +13,7 @@ from shared.models.base import WireModel
 from shared.wire.oadr3_json import decode_doc, encode_doc, encode_loaded, parse_json
 from vtn.audit.record import origin
 from vtn.core.queries import Tx
-from vtn.handlers.http_io import caller, state
+from vtn.handlers.http_io import caller, json_answer, state
 from vtn.oadr301 import schema
 from vtn.oadr301.targets import query_targets
 from vtn.services.notifier import AnyObject
@@ -62,7 +62,7 @@ def respond_loaded(doc: Any, status: int = 200) -> web.Response:
 
 def respond_body(body: bytes) -> web.Response:
     """An answer already encoded (vtn/oadr301/converted.py)."""
-    return web.Response(body=body, content_type=JSON)
+    return json_answer(body)
 
 
 async def cached_answer(
@@ -75,7 +75,7 @@ async def cached_answer(
     found = core.cached_answer(key)
     if found is None:
         found = await core.cached(key, build)
-    return web.Response(body=found, content_type=JSON)
+    return json_answer(found)
 
 
 async def write(
