@@ -356,8 +356,14 @@ def encode_stored_list(texts: Sequence[str], model: type[WireModel]) -> bytes:
 
 
 def joined(texts: Sequence[str]) -> bytes:
-    """The JSON list of documents spelled as `texts` (two copies of the page, not four)."""
-    return f"[{','.join(texts)}]".encode()
+    """The JSON list of documents spelled as `texts`: the page joined once, then encoded (two
+    copies of the page; joining then bracketing made three: ~10 % more CPU for a 95 KB page)."""
+    if not texts:
+        return b"[]"
+    parts = [","] * (2 * len(texts) + 1)
+    parts[0], parts[-1] = "[", "]"
+    parts[1::2] = texts
+    return "".join(parts).encode()
 
 
 def joined_encoded(docs: Sequence[bytes]) -> bytes:

@@ -254,13 +254,39 @@ def test_member_reads_a_top_level_member_or_parses() -> None:
 def test_a_page_joined_before_is_sent_again_only_for_the_same_answers() -> None:
     conv = Converted()
     a, b = b'{"a":1}', b'{"b":2}'
-    first = conv.joined("k", [a, b])
+    first = conv.joined("k", [a, b], [])
     assert first == b'[{"a":1},{"b":2}]'
-    assert conv.joined("k", [a, b]) is first
+    assert conv.joined("k", [a, b], []) is first
     equal = b'{"b":'.decode().encode() + b"2}"  # equal to b, another object: joined again
-    assert conv.joined("k", [a, equal]) == first and conv.joined("k", [a, equal]) is not first
-    assert conv.joined("k", [a]) == b'[{"a":1}]'
-    assert conv.joined("k", []) == b"[]"
+    assert conv.joined("k", [a, equal], []) == first and conv.joined("k", [a, equal], []) is not first
+    assert conv.joined("k", [a], []) == b'[{"a":1}]'
+    assert conv.joined("k", [], []) == b"[]"
+
+
+def test_a_page_is_answered_again_only_for_equal_rows() -> None:
+    """same_page: the list joined for rows equal to these (text, flag, id, extra: all of them, in
+    order), under the same key; None for any other rows or key."""
+    conv = Converted()
+    rows = [('{"id":"r1"}', 1, "r1", "p1"), ('{"id":"r2"}', 1, "r2", None)]
+    assert conv.same_page("k", rows) is None
+    answers = [b"1", b"2"]
+    body = conv.joined("k", answers, rows)
+    again = [(t.encode().decode(), c, i, e) for t, c, i, e in rows]  # equal, not the same objects
+    assert conv.same_page("k", again) is body
+    assert conv.same_page("other", again) is None
+    for changed in (
+        [rows[0], ('{"id":"r2","x":1}', 1, "r2", None)],  # a text
+        [rows[0], ('{"id":"r2"}', 1, "r2", "p2")],  # an extra (programID, resources' stamp)
+        [rows[0], ('{"id":"r2"}', 0, "r2", None)],  # the flag
+        [rows[1], rows[0]],  # the order
+        rows[:1],
+        [*rows, rows[0]],
+    ):
+        assert conv.same_page("k", changed) is None, changed
+    # The same answers joined for other rows (e.g. only a flag changed): those rows are kept.
+    assert conv.joined("k", answers, again[:1] + [('{"id":"r2"}', 0, "r2", None)]) is body
+    assert conv.same_page("k", again) is None
+    assert conv.same_page("k", again[:1] + [('{"id":"r2"}', 0, "r2", None)]) is body
 
 
 def test_converted_texts_stay_within_their_bound() -> None:

@@ -13,7 +13,7 @@ from shared.models.base import WireModel
 from shared.wire.oadr3_json import decode_doc, encode_doc, parse_json
 from vtn.audit.record import origin
 from vtn.core.queries import Tx
-from vtn.handlers.http_io import caller, state
+from vtn.handlers.http_io import caller, json_answer, state
 from vtn.oadr301 import schema
 from vtn.oadr301.targets import query_targets
 from vtn.services.notifier import AnyObject
@@ -56,7 +56,7 @@ def respond(doc: Any, status: int = 200) -> web.Response:
 
 def respond_body(body: bytes, status: int = 200) -> web.Response:
     """An answer already encoded (vtn/oadr301/converted.py, outbound.stored_report_answer)."""
-    return web.Response(body=body, status=status, content_type=JSON)
+    return json_answer(body, status)
 
 
 async def cached_answer(
@@ -69,7 +69,7 @@ async def cached_answer(
     found = core.cached_answer(key)
     if found is None:
         found = await core.cached(key, build)
-    return web.Response(body=found, content_type=JSON)
+    return json_answer(found)
 
 
 async def write(

@@ -16,7 +16,9 @@ hashing 50 reports' cost more than comparing them). A ven's input is its text an
 stamp (Reads.ven_rows: a new one whenever one of its resources is written) in place of their
 texts, so a ven answered before is answered without reading its resources (`known_vens`). Their
 page's JSON list is remembered too (`joined`), and sent again when the page is made of the very
-same answers: no copy of ~100 KB, and no fresh allocation of it, per request.
+same answers: no copy of ~100 KB, and no fresh allocation of it, per request. With it the page's
+rows (`same_page`): a page read again with equal rows (texts and extras, in order, compared as one
+list in C) is answered that list without looking at each row (~10 µs of 50 rows' look-ups).
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ class Converted:
         self._texts: dict[Hashable, bytes] = {}
         # (kind, scope) -> id -> (text, extra, answer): `checked`'s.
         self._checked: dict[Hashable, dict[str, tuple[str, Hashable, bytes]]] = {}
-        # A page's key -> (the answers it joined, the joined list): `joined`'s.
-        self._pages: dict[Hashable, tuple[list[bytes], bytes]] = {}
+        # A page's key -> (the answers it joined, the joined list, the rows they were made of):
+        # `joined`'s and `same_page`'s.
+        self._pages: dict[Hashable, tuple[list[bytes], bytes, Sequence[Row]]] = {}
 
     def text(self, key: Hashable, size: int, convert: Callable[..., Any], *args: Any) -> bytes:
         """The JSON text (json.dumps' spelling, compact, encoded) of `convert(*args)`, remembered
@@ -91,17 +94,26 @@ class Converted:
         self._checked.setdefault((kind, scope), {})[object_id] = (text, extra, answer)
         return answer
 
-    def joined(self, key: Hashable, answers: list[bytes]) -> bytes:
+    def same_page(self, key: Hashable, rows: Sequence[Row]) -> bytes | None:
+        """The list `joined` last gave under `key`, if it was made of rows equal to `rows` (so of
+        the same answers: each is a function of its row and the scope, which `key` holds); else
+        None."""
+        found = self._pages.get(key)
+        return found[1] if found is not None and found[2] == rows else None
+
+    def joined(self, key: Hashable, answers: list[bytes], rows: Sequence[Row]) -> bytes:
         """joined_encoded(answers), the same bytes again when `key`'s last page joined these very
         answers (the same objects, in order: `known` gives the objects it keeps), so a page answered
-        before is not copied, nor another ~100 KB allocated, again. Any key is correct: it only
-        says which page to compare with."""
+        before is not copied, nor another ~100 KB allocated, again; remembered with the `rows`
+        the answers were made of (`same_page`). Any key is correct: it only says which page to
+        compare with."""
         found = self._pages.get(key)
         if found is not None and len(found[0]) == len(answers) and all(map(is_, found[0], answers)):
+            self._pages[key] = (found[0], found[1], rows)
             return found[1]
         body = joined_encoded(answers)
-        self._count(len(body))
-        self._pages[key] = (answers, body)
+        self._count(len(body) + sum(len(row[0]) for row in rows))
+        self._pages[key] = (answers, body, rows)
         return body
 
     def _count(self, added: int) -> None:
@@ -160,12 +172,16 @@ def resources(conv: Converted, texts: Sequence[str]) -> list[bytes]:
 def reports(conv: Converted, rows: Sequence[ReportRow]) -> bytes:
     """The JSON list of reports with the programIDs of their events (3.0.1 requires it, 3.1 has none)."""
     kind = ObjectType.REPORT
+    key = _page_key(kind, None, rows)
+    same = conv.same_page(key, rows)
+    if same is not None:
+        return same
     found = conv.known(kind, rows)
     if None in found:
         found = [
             done if done is not None else report(conv, row) for row, done in zip(rows, found, strict=True)
         ]
-    return conv.joined(_page_key(kind, None, rows), found)  # type: ignore[arg-type]
+    return conv.joined(key, found, rows)  # type: ignore[arg-type]
 
 
 def report(conv: Converted, row: ReportRow) -> bytes:
@@ -181,6 +197,11 @@ def _report(text: str, program_id: str | None) -> Doc:
     return outbound.report_doc(load_stored(text), program_id)
 
 
+def same_vens(conv: Converted, rows: Sequence[VenRow], scope: str | None) -> bytes | None:
+    """`vens` of these rows as answered before, if the page's rows are all as they were then."""
+    return conv.same_page(_page_key(ObjectType.VEN, scope, rows), rows)
+
+
 def known_vens(conv: Converted, rows: Sequence[VenRow], scope: str | None) -> list[bytes | None]:
     """The vens `rows` converted before with their resources as they are now (the same stamp), for
     a caller who sees the resources of client `scope` (None: everyone's); None for the others."""
@@ -189,7 +210,7 @@ def known_vens(conv: Converted, rows: Sequence[VenRow], scope: str | None) -> li
 
 def vens(conv: Converted, rows: Sequence[VenRow], scope: str | None, answers: list[bytes]) -> bytes:
     """The JSON list of the vens `rows` converted (`answers`: known_vens' and ven's)."""
-    return conv.joined(_page_key(ObjectType.VEN, scope, rows), answers)
+    return conv.joined(_page_key(ObjectType.VEN, scope, rows), answers, rows)
 
 
 def ven(conv: Converted, ven_id: str, text: str, scope: str | None, resources: VenResources) -> bytes:

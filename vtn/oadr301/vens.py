@@ -38,6 +38,9 @@ async def _read_vens(request: web.Request, reads: Reads, who: Principal, rows: l
     before with their resources as they are now from the vens' rows alone, the others' resources
     in one statement."""
     conv, scope = request.app[CONVERTED], owner(who)
+    same = converted.same_vens(conv, rows, scope)
+    if same is not None:
+        return same
     found = converted.known_vens(conv, rows, scope)
     missing = frozenset(row[2] for row, done in zip(rows, found, strict=True) if done is None)
     if missing:
