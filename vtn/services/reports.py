@@ -190,7 +190,7 @@ async def list_subscriptions(tx: Tx, who: Principal, flt: SubscriptionFilter) ->
 
 
 async def get_subscription(tx: Tx, who: Principal, subscription_id: str) -> Subscription:
-    found = await tx.subscriptions.get(subscription_id, tx.subscriptions.owned(owner(who)))
+    found = await tx.subscriptions.get_owned(subscription_id, owner(who))
     if found is None:
         raise NotFound(f"no subscription with id {subscription_id!r}")
     return found
