@@ -175,9 +175,17 @@ class SubscriptionRepo(DocRepo[Subscription]):
 
     async def set_api_version(self, subscription_id: str, api_version: str | None) -> None:
         """Record the API a subscription was written through (after insert/replace, same transaction)."""
-        await self.conn.execute(
-            update(subscriptions).where(subscriptions.c.id == subscription_id).values(api_version=api_version)
+        c = subscriptions.c
+        statement = direct.kept(
+            self.conn,
+            ("api_version", "subscriptions"),
+            lambda: (
+                update(subscriptions)
+                .where(c.id == bindparam("sub_id", type_=c.id.type))
+                .values(api_version=bindparam("version", type_=c.api_version.type))
+            ),
         )
+        await direct.execute(self.conn, statement, {"sub_id": subscription_id, "version": api_version})
 
     async def secret_of(self, subscription_id: str) -> str | None:
         row = (
