@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.models import Event, EventRequest, Program, ProgramRequest
+from shared.models import Event, EventRequest, Program, ProgramRequest, Subscription, SubscriptionRequest
 from shared.models.base import ObjectMetadata, WireModel
 from shared.wire.oadr3_json import wire_json
 
@@ -60,3 +60,38 @@ def test_stamped_is_the_round_trip(
     assert after.model_dump_json(by_alias=True, exclude_none=True) == before.model_dump_json(
         by_alias=True, exclude_none=True
     )
+
+
+SUBSCRIPTION: dict[str, Any] = {
+    "clientName": "c",
+    "programID": "p-1",
+    "objectOperations": [
+        {"objects": ["EVENT", "PROGRAM"], "operations": ["GET", "CREATE"], "callbackUrl": "https://h/x"},
+        {"objects": ["REPORT"], "operations": ["DELETE"], "callbackUrl": "https://h/y", "bearerToken": "t"},
+    ],
+    "targets": ["g"],
+    "secret": "hmac-key",
+}
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [SUBSCRIPTION, {"clientName": "bare", "objectOperations": SUBSCRIPTION["objectOperations"][:1]}],
+)
+def test_stamped_subscription_is_the_round_trip(doc: dict[str, Any]) -> None:
+    """With the clientID given apart, and the write-only secret kept (not written out)."""
+    req = SubscriptionRequest.model_validate(doc)
+    before = Subscription.model_validate(
+        {
+            **req.model_dump(),
+            "id": "s-1",
+            "created_date_time": CREATED,
+            "modification_date_time": MODIFIED,
+            "client_id": "ven-1",
+            "secret": req.secret,
+        }
+    )
+    after = Subscription.stamped(req, "s-1", CREATED, MODIFIED, client_id="ven-1")
+    assert after == before and after.secret == doc.get("secret")
+    assert wire_json(after) == wire_json(before)
+    assert "secret" not in wire_json(after) and '"READ"' in wire_json(after)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, literal, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vtn.storage import direct
@@ -91,3 +91,36 @@ async def test_direct_and_library_paths_agree(db_url: str) -> None:
         ("copy-a", 11),
     ]
     assert fast_cached and not library_cached  # the shortcut was taken, and only where switched on
+
+
+async def _all_rows(engine: AsyncEngine) -> list[Any]:
+    """direct.rows of a bound LIKE pattern, in a write transaction: several rows, then none."""
+    pattern = bindparam("pattern", type_=String())
+    many = select(probe.c.id, probe.c.n).where(probe.c.kind.like(pattern)).order_by(probe.c.n)
+    async with engine.begin() as conn:
+        await conn.run_sync(probe_meta.drop_all)
+        await conn.run_sync(probe_meta.create_all)
+    out: list[Any] = []
+    async with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = await conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        async with conn.begin():
+            await conn.execute(select(literal(1)))
+            for i, kind in enumerate(("a,x,", "b,x,", "c,y,")):
+                await direct.first_row(conn, ADD, {"id": f"r{i}", "n": i, "kind": kind})
+            out.append(await direct.rows(conn, many, {"pattern": "%,x,%"}))
+            out.append(await direct.rows(conn, many, {"pattern": "%,z,%"}))
+    async with engine.begin() as conn:
+        await conn.run_sync(probe_meta.drop_all)
+    return out
+
+
+async def test_rows_direct_and_library_paths_agree(db_url: str) -> None:
+    results = {}
+    for shortcut in (True, False):
+        engine = create_engine(db_url, direct_statements=shortcut)
+        try:
+            results[shortcut] = await _all_rows(engine)
+        finally:
+            await engine.dispose()
+    assert results[True] == results[False] == [[("r0", 0), ("r1", 1)], []]

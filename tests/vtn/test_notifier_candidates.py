@@ -5,7 +5,13 @@ from __future__ import annotations
 from support.api_data import bl_resource, bl_ven, create, event, lab_vtn, program
 from support.harness import Api, Vtn
 
-from shared.enums import Role
+from shared.enums import ROLE_SCOPES, Operation, Role
+from shared.models import SubscriptionRequest
+from shared.models.common import ClientId
+from vtn.core.state import STATE
+from vtn.principal import Principal
+from vtn.services import reports as svc
+from vtn.storage import Tx
 
 
 def _subscription(program_id: str | None = None) -> dict[str, object]:
@@ -83,3 +89,45 @@ async def test_a_grant_made_by_another_process_counts_for_the_next_targeted_even
         assert await _queued_after_targeted_event(a, bl_a, p) == 1
         assert (await bl_b.delete(f"/vens/{ven_obj['id']}")).status == 200  # and its resource
         assert await _queued_after_targeted_event(a, bl_a, p) == 0
+
+
+async def test_a_transaction_that_wrote_subscriptions_sees_its_own_writes(db_url: str) -> None:
+    """A write transaction (a group-commit batch) that wrote subscriptions hears with the committed
+    candidates less those it wrote, and with those it wrote that name the change's kind."""
+    async with lab_vtn(db_url) as vtn_lab:
+        await _own_writes(vtn_lab)
+
+
+async def _own_writes(vtn: Vtn) -> None:
+    bl = await vtn.login("bl", Role.BL)
+    ven_a = await vtn.login("ven", Role.VEN)
+    core = vtn.client.app[STATE].core
+    p = (await create(bl, "/programs", program("p")))["id"]
+    e = (await create(bl, "/events", event(p)))["id"]
+    await create(ven_a, "/subscriptions", _subscription(p))
+    gone = await create(ven_a, "/subscriptions", _subscription())
+    assert await _queued_after_event(vtn, bl, p) == 2  # the candidates of (EVENT, p) now cached
+    who = Principal(ClientId(ven_a.client_id), Role.VEN, ROLE_SCOPES[Role.VEN])
+    permission = await core.permission(who)
+    reports_only = _subscription(p)
+    reports_only["objectOperations"] = [{**reports_only["objectOperations"][0], "objects": ["REPORT"]}]  # type: ignore[index]
+
+    async def one_transaction(tx: Tx, _changes: object) -> list[int]:
+        event_obj = await tx.events.get(e)
+        assert event_obj is not None
+        heard = []
+        for step in ("reports only", "delete", "create"):
+            if step == "delete":
+                sub = await svc.delete_subscription(tx, who, gone["id"])
+                operation = Operation.DELETE
+            else:
+                req = SubscriptionRequest.model_validate(
+                    reports_only if step == "reports only" else _subscription(p)
+                )
+                sub = await svc.create_subscription(tx, who, permission, req)
+                operation = Operation.CREATE
+            await core.notifier.changed(tx, operation, sub)
+            heard.append(await core.notifier.changed(tx, Operation.CREATE, event_obj))  # as heard
+        return heard
+
+    assert await core.run(one_transaction) == [2, 1, 2]

@@ -192,6 +192,10 @@ async def test_notifications_reach_the_sandbox_client_alone(lab: Vtn, receiver: 
     ).json()
     event = await trigger(partner, template="CAPACITY_LIMIT")
     (got,) = await receiver.wait_for(1)
+    # BL cannot subscribe to the sandbox program either (its programID check: real programs only).
+    to_sandbox = {**_subscription(url + "?who=bl", ["EVENT"]), "programID": event["programID"]}
+    resp = await bl.post("/subscriptions", json=to_sandbox)
+    assert resp.status == 400 and (await resp.json())["pointer"] == "/programID", await resp.text()
     doc = got.json()
     assert (doc["objectType"], doc["operation"], doc["object"]["id"]) == ("EVENT", "CREATE", event["id"])
     assert got.headers["Authorization"] == "Bearer t"

@@ -159,9 +159,15 @@ class Notifier:
         """Queue the notifications of one change; returns how many rows were queued."""
         kind = ObjectType(obj.object_type)
         if kind is ObjectType.SUBSCRIPTION:
+            notes = tx.notes
+            if notes.subscription_stamp is None and not notes.wrote_subscriptions:
+                # Read before the bump: candidates cached as of it are the committed ones this
+                # transaction's own subscription writes are then applied to (_candidates_for).
+                notes.subscription_stamp = await tx.stamps.read_subscriptions()
             # Other processes (and later transactions here) see the stamp move and drop their caches.
             await tx.stamps.bump(versions.SUBSCRIPTIONS)
-            tx.notes.wrote_subscriptions = True
+            notes.wrote_subscriptions = True
+            notes.written_subscriptions[obj.id] = _heard(obj, operation)
         program_id = await _program_of(tx, obj)
         candidates = await self._candidates_for(tx, kind, program_id)
         if not candidates and not self.extra_sinks:
@@ -232,6 +238,11 @@ class Notifier:
         """
         notes = tx.notes
         if notes.wrote_subscriptions:
+            cached = self._candidates.get((kind, program_id))
+            if cached is not None and notes.subscription_stamp == self._candidates_stamp:
+                own = _past_own_writes(cached, notes.written_subscriptions, kind, program_id)
+                if own is not None:
+                    return own
             return await tx.subscriptions.candidates(kind, program_id)
         if notes.subscription_stamp is None:
             notes.subscription_stamp = await tx.stamps.read_subscriptions()
@@ -246,6 +257,31 @@ class Notifier:
                 self._candidates.clear()  # rare (one key per program and kind): cheap to rebuild
             self._candidates[key] = found
         return found
+
+
+def _heard(obj: AnyObject, operation: Operation) -> tuple[frozenset[str], str | None] | None:
+    """What decides whether a written subscription is a candidate (SubscriptionRepo.candidates)."""
+    if operation is Operation.DELETE or not isinstance(obj, Subscription):
+        return None
+    return frozenset(o.value for op in obj.object_operations for o in op.objects), obj.program_id
+
+
+def _past_own_writes(
+    committed: list[Candidate],
+    written: dict[str, tuple[frozenset[str], str | None] | None],
+    kind: ObjectType,
+    program_id: str | None,
+) -> list[Candidate] | None:
+    """The candidates a transaction that wrote `written` sees, from the committed ones; None if a
+    written subscription is one (its place in the list is its row's: the caller queries)."""
+    for heard in written.values():
+        if heard is None or kind.value not in heard[0]:
+            continue
+        if program_id is None or heard[1] is None or heard[1] == program_id:
+            return None
+    if not any(c.id in written for c in committed):
+        return committed
+    return [c for c in committed if c.id not in written]
 
 
 async def sandbox_owner(tx: Tx, obj: AnyObject) -> str | None:

@@ -179,8 +179,9 @@ async def create_subscription(
     tx: Tx, who: Principal, permission: Permission, req: SubscriptionRequest
 ) -> Subscription:
     await _check_program(tx, permission, req.program_id)
-    sub = Subscription.model_validate(
-        {**req.model_dump(), **tx.subscriptions.stamp(None), "client_id": who.client_id, "secret": req.secret}
+    stamp = tx.subscriptions.stamp(None)
+    sub = Subscription.stamped(
+        req, stamp["id"], stamp["created_date_time"], stamp["modification_date_time"], client_id=who.client_id
     )
     return await tx.subscriptions.insert(sub, {"role": who.role.value})
 
@@ -190,7 +191,7 @@ async def list_subscriptions(tx: Tx, who: Principal, flt: SubscriptionFilter) ->
 
 
 async def get_subscription(tx: Tx, who: Principal, subscription_id: str) -> Subscription:
-    found = await tx.subscriptions.get(subscription_id, tx.subscriptions.owned(owner(who)))
+    found = await tx.subscriptions.get_owned(subscription_id, owner(who))
     if found is None:
         raise NotFound(f"no subscription with id {subscription_id!r}")
     return found
@@ -229,16 +230,8 @@ async def replace_subscription(
 ) -> Subscription:
     old = await get_subscription(tx, who, subscription_id)
     await _check_program(tx, permission, req.program_id)
-    new = Subscription.model_validate(
-        {
-            **req.model_dump(),
-            "id": old.id,
-            "created_date_time": old.created_date_time,
-            "modification_date_time": tx.subscriptions.clock(),
-            "client_id": old.client_id,
-            "secret": req.secret,
-        }
-    )
+    modified = tx.subscriptions.clock()
+    new = Subscription.stamped(req, old.id, old.created_date_time, modified, client_id=old.client_id)
     return await tx.subscriptions.replace(new)
 
 

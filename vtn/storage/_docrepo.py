@@ -164,6 +164,9 @@ class DocRepo(Generic[M]):
 
     def permitted_one(self, permission: Permission) -> ColumnElement[bool] | None:
         """`permitted` as one clause (None: no restriction), for a look-up by id."""
+        if permission.targets is None and permission.access is None and permission.sandbox is None:
+            # BL's: no more than real(), returned as itself so that get/exists run prebuilt statements.
+            return self.real()
         clauses = self.permitted(permission)
         return and_(*clauses) if clauses else None
 

@@ -84,6 +84,26 @@ async def first_row(
     return None if row is None else tuple(row)
 
 
+async def rows(conn: AsyncConnection, statement: Executable, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Every row `statement` returns with `params`, run as cheaply as this connection allows (see
+    first_row)."""
+    pooled = conn.sync_connection.connection if conn.sync_connection else None
+    driver = pooled.driver_connection if pooled is not None and pooled.info.get(ENABLED, True) else None
+    if isinstance(driver, sqlite_driver.Connection) and driver.writing:
+        assert pooled is not None
+        c = _compiled(pooled.info, statement, conn)
+        return [
+            tuple(r)
+            for r in driver.fetch_now(c.sql, [params[k] if k in params else c.fixed[k] for k in c.order])
+        ]
+    if conn.dialect.driver == "asyncpg" and driver is not None and driver.is_in_transaction():
+        assert pooled is not None
+        c = _compiled(pooled.info, statement, conn)
+        records = await driver.fetch(c.sql, *[params[k] if k in params else c.fixed[k] for k in c.order])
+        return [tuple(record) for record in records]
+    return [tuple(row) for row in (await conn.execute(statement, params)).all()]
+
+
 def enabled(conn: AsyncConnection) -> bool:
     """Whether this connection may run statements straight on its driver (create_engine's switch)."""
     pooled = conn.sync_connection.connection if conn.sync_connection else None

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import builtins
 import json
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Executable, bindparam, select, update
 
 from shared.enums import ObjectType, Role
 from shared.models import Subscription
+from vtn.storage import _rows, direct
 from vtn.storage._docrepo import DocRepo
 from vtn.storage.tables import subscriptions
 
@@ -97,6 +99,21 @@ def _candidate(
     )
 
 
+def _candidates_statement(by_program: bool) -> Callable[[], Executable]:
+    def build() -> Executable:
+        c = subscriptions.c
+        where: builtins.list[ColumnElement[bool]] = [
+            c.objects.like(bindparam("objects", type_=c.objects.type))
+        ]
+        if by_program:
+            where.append(
+                c.program_id.is_(None) | (c.program_id == bindparam("program_id", type_=c.program_id.type))
+            )
+        return select(c.doc, c.role, c.secret, c.api_version).where(*where).order_by(c.created_us, c.id)
+
+    return build
+
+
 class SubscriptionRepo(DocRepo[Subscription]):
     table = subscriptions
     model = Subscription
@@ -119,16 +136,33 @@ class SubscriptionRepo(DocRepo[Subscription]):
     def owned(self, owner: str | None) -> ColumnElement[bool] | None:
         return None if owner is None else subscriptions.c.client_id == owner
 
+    async def get_owned(self, subscription_id: str, owner: str | None) -> Subscription | None:
+        """`get` of a subscription `owner` (None: BL, any) may see, on a statement built once."""
+        if owner is None:
+            return await self.get(subscription_id)
+        c = subscriptions.c
+        statement = direct.kept(
+            self.conn,
+            ("owned doc", "subscriptions"),
+            lambda: select(c.doc).where(
+                c.id == bindparam("id", type_=c.id.type),
+                c.client_id == bindparam("owner", type_=c.client_id.type),
+            ),
+        )
+        row = await direct.first_row(self.conn, statement, {"id": subscription_id, "owner": owner})
+        return None if row is None else _rows.load(Subscription, str(row[0]))
+
     async def candidates(self, kind: ObjectType, program_id: str | None) -> builtins.list[Candidate]:
         """Subscriptions that name `kind` (and, for program-bound objects, this program or none)."""
-        where: builtins.list[ColumnElement[bool]] = [subscriptions.c.objects.like(f"%,{kind},%")]
-        if program_id is not None:
-            where.append(subscriptions.c.program_id.is_(None) | (subscriptions.c.program_id == program_id))
-        c = subscriptions.c
-        query = select(c.doc, c.role, c.secret, c.api_version).where(*where)
-        rows = (await self.conn.execute(query.order_by(c.created_us, c.id))).all()
+        # Every write asks (a subscription write on each, past the notifier's cache): built once, run
+        # on the driver inside a write transaction (direct.py).
+        statement = direct.kept(
+            self.conn, ("candidates", program_id is not None), _candidates_statement(program_id is not None)
+        )
+        params = {"objects": f"%,{kind},%", "program_id": program_id}
+        found = await direct.rows(self.conn, statement, params)
         lists: dict[tuple[str, ...], tuple[str, ...]] = {}
-        return [_candidate(r[0], str(r[1]), r[2], r[3], lists) for r in rows]
+        return [_candidate(r[0], str(r[1]), r[2], r[3], lists) for r in found]
 
     async def candidate(self, subscription_id: str, owner: str | None) -> Candidate | None:
         """One subscription as fan-out sees it, if `owner` (None: BL) may see it."""
@@ -141,9 +175,17 @@ class SubscriptionRepo(DocRepo[Subscription]):
 
     async def set_api_version(self, subscription_id: str, api_version: str | None) -> None:
         """Record the API a subscription was written through (after insert/replace, same transaction)."""
-        await self.conn.execute(
-            update(subscriptions).where(subscriptions.c.id == subscription_id).values(api_version=api_version)
+        c = subscriptions.c
+        statement = direct.kept(
+            self.conn,
+            ("api_version", "subscriptions"),
+            lambda: (
+                update(subscriptions)
+                .where(c.id == bindparam("sub_id", type_=c.id.type))
+                .values(api_version=bindparam("version", type_=c.api_version.type))
+            ),
         )
+        await direct.execute(self.conn, statement, {"sub_id": subscription_id, "version": api_version})
 
     async def secret_of(self, subscription_id: str) -> str | None:
         row = (

@@ -13,6 +13,8 @@ class TxNotes:
     subscription_stamp: bytes | None = None
     # This transaction wrote a subscription: its fan-out candidates are not the committed ones.
     wrote_subscriptions: bool = False
+    # The subscriptions it wrote: id -> (object kinds, programID) as written, None once deleted.
+    written_subscriptions: dict[str, tuple[frozenset[str], str | None] | None] = field(default_factory=dict)
     # The grants change stamp as this transaction read it (None: not read yet).
     grants_stamp: bytes | None = None
     # This transaction changed what VENs are granted (ven or resource objects): their grants are
