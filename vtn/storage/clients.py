@@ -28,6 +28,17 @@ _ITERATIONS = 20_000
 SIGNING_KEY = "jwt_hs256_key"
 
 
+def new_secret() -> str:
+    """A new client secret: 32 random bytes, URL-safe base64.
+
+    Why not token_urlsafe alone: one secret in 64 would start with "-", which a command line
+    (`ven check --client-secret ...`, curl's `-u`) reads as an option.
+    """
+    while (secret := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return secret
+
+
 def hash_secret(secret: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
@@ -87,7 +98,7 @@ class ClientRepo:
         address: str | None = None,
     ) -> NewClient:
         """A new client and its secret; the audit row names `actor` (the CLI: plain "operator")."""
-        secret = secrets.token_urlsafe(32)
+        secret = new_secret()
         record = ClientRecord(
             client_id=client_id or f"{role.value}-{secrets.token_hex(8)}",
             name=name,
@@ -124,7 +135,7 @@ class ClientRepo:
         found = await self.get(id_or_name) or await self._by_name(id_or_name)
         if found is None:
             return None
-        secret = secrets.token_urlsafe(32)
+        secret = new_secret()
         new_hash = hash_secret(secret)
         until_us = _rows.to_us(grace_until)
         await self.conn.execute(
