@@ -15,24 +15,24 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0014'
-down_revision = '0013'
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     # A plain ALTER TABLE ADD COLUMN, as 0012 and 0013: batch mode would copy `events`.
-    op.add_column('events', sa.Column('targeted', sa.Boolean(), server_default=sa.false(), nullable=False))
-    events = sa.table('events', sa.column('id', sa.String), sa.column('targeted', sa.Boolean))
-    targets = sa.table('object_targets', sa.column('kind', sa.String), sa.column('object_id', sa.String))
+    op.add_column("events", sa.Column("targeted", sa.Boolean(), server_default=sa.false(), nullable=False))
+    events = sa.table("events", sa.column("id", sa.String), sa.column("targeted", sa.Boolean))
+    targets = sa.table("object_targets", sa.column("kind", sa.String), sa.column("object_id", sa.String))
     has_rows = (
         sa.select(targets.c.object_id)
-        .where(targets.c.kind == 'EVENT', targets.c.object_id == events.c.id)
+        .where(targets.c.kind == "EVENT", targets.c.object_id == events.c.id)
         .exists()
     )
     op.execute(sa.update(events).values(targeted=has_rows))
 
 
 def downgrade() -> None:
-    op.execute('ALTER TABLE events DROP COLUMN targeted')
+    op.execute("ALTER TABLE events DROP COLUMN targeted")
