@@ -113,3 +113,44 @@ def test_0014_marks_the_events_with_target_rows(tmp_path: Path) -> None:
     marked = dict(conn.execute("SELECT id, targeted FROM events").fetchall())
     conn.close()
     assert marked == {"e0": 0, "e1": 1, "e2": 0}
+
+
+async def test_with_the_caches_off_a_list_proves_its_grants_in_its_own_statement(db_url: str) -> None:
+    """Grant cache off: a VEN's list is read under the grants kept as of the grants stamp, unread,
+    and the page statement reads the stamp (Core.permitted): a grant, and its change, show in the
+    next list of either API, whether the page under the old grants was empty or not."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from shared.enums import Role
+    from vtn.app import build_app
+    from vtn.config import VtnConfig
+    from vtn.oadr301.routes import add_routes
+    from vtn.storage import open_store
+
+    overrides = {"db_url": db_url, "read_cache_seconds": 0, "grant_cache_seconds": 0}
+    store = open_store(db_url)
+    app = await build_app(VtnConfig.load(env={}, overrides=overrides), store)
+    try:
+        if not any(r.resource is not None and "3.0.1" in r.resource.canonical for r in app.router.routes()):
+            add_routes(app)
+        async with TestClient(TestServer(app)) as client:
+            vtn = Vtn(client, store)
+            bl, ven = await vtn.login("bl", Role.BL), await vtn.login("ven", Role.VEN)
+            ven301 = Api301(ven)
+            host = await create(bl, "/programs", program("host"))
+            g1 = await create(bl, "/events", event(host["id"], targets=["g1"]))
+            for api in (ven, ven301):
+                assert await _seen(api) == set()  # an empty page: the stamp read after it
+            open_ev = await create(bl, "/events", event(host["id"]))
+            for api in (ven, ven301):
+                assert await _seen(api) == {open_ev["id"]}
+            made = await create(bl, "/vens", bl_ven("v", ven.client_id, ["g1"]))
+            for api in (ven, ven301):
+                assert await _seen(api) == {open_ev["id"], g1["id"]}
+            await ok_json(await bl.put(f"/vens/{made['id']}", json=bl_ven("v", ven.client_id, ["g2"])))
+            for api in (ven, ven301):
+                assert await _seen(api) == {open_ev["id"]}
+            await ok_json(await bl.put(f"/vens/{made['id']}", json=bl_ven("v", ven.client_id, ["g1", "g2"])))
+            assert [e.get("targets") for e in await ok_json(await ven.get("/events"))] == [["g1"], None]
+    finally:
+        await store.close()

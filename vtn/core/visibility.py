@@ -271,6 +271,14 @@ class _StampedGrants:
         found = self._by_client[client_id] = self._sets.setdefault(granted, granted)
         return found
 
+    def known(self, client_id: str) -> tuple[frozenset[str], bytes] | None:
+        """A client's grants and the stamp they are kept under, unread (the stamp may have moved
+        since: the caller proves it has not, Reads.page's `grants_stamp`)."""
+        found = self._by_client.get(client_id)
+        if found is None or self._stamp is None:
+            return None
+        return found, self._stamp
+
 
 _GRANTS = (GRANTS,)
 # What a VEN's permission is a function of: (granted, requested, sandbox client).
@@ -328,6 +336,21 @@ class Visibility:
             # transaction, and one after it drops the cached grants (Core._settle).
             self._cache.keep_grants(who.client_id, granted)
         return Permission(access=granted, sandbox=sandbox_of(who))
+
+    def assumed(self, who: Principal, requested: frozenset[str] | None) -> tuple[Permission, bytes] | None:
+        """`permission` without reading anything, for a read that proves it (Reads.page's
+        `grants_stamp`): the permission of a VEN whose grants are kept as of a grants stamp, and
+        that stamp; None where there is nothing to prove (BL, grants from the read cache) or no
+        such grants, or where answers are cached (an answer kept under an unproven permission could
+        be served without the read that would prove it)."""
+        cache = self._cache
+        if who.is_bl or cache.keeps_grants or cache.keeps_answers:
+            return None
+        known = self._stamped.known(who.client_id)
+        if known is None:
+            return None
+        granted, stamp = known
+        return Permission(access=access_of(granted, requested), sandbox=sandbox_of(who)), stamp
 
     async def granted(self, client_id: str) -> frozenset[str]:
         """The targets BL granted a VEN client on its ven and resource objects."""

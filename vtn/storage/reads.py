@@ -38,7 +38,7 @@ from shared.errors import NotFound
 from shared.models.base import ObjectMetadata
 from shared.models.common import VenId
 from shared.wire.oadr3_json import StoredDocs
-from vtn.storage import shapes
+from vtn.storage import shapes, versions
 from vtn.storage._docrepo import load_page
 from vtn.storage._pg_reads import PgConnections, tagged
 from vtn.storage.filters import Page, Permission, ResourceFilter
@@ -70,6 +70,12 @@ class _Compiled:
         return [params[k] if k in params else fixed[k] for k in self.order]
 
 
+class GrantsMoved(Exception):
+    """The grants a page's permission was built under changed before the page was read."""
+
+
+_GRANTS_STAMP = ("grants_stamp",)
+_GRANTS = (versions.GRANTS,)
 _DOC = itemgetter(0)
 _CANONICAL = itemgetter(1)  # a page's rows: (doc, canonical, *extra), shapes.statement
 
@@ -161,9 +167,22 @@ class Reads:
             raise NotFound(f"no {kind.value.lower()} with id {object_id!r}")
         return found
 
-    async def page(self, kind: ObjectType, flt: shapes.AnyFilter) -> StoredDocs:
-        """The stored documents of one page of a list (shapes.page), marked canonical if all are."""
-        rows = await self.rows(shapes.page(kind, flt, self.dialect))
+    async def page(
+        self, kind: ObjectType, flt: shapes.AnyFilter, grants_stamp: bytes | None = None
+    ) -> StoredDocs:
+        """The stored documents of one page of a list (shapes.page), marked canonical if all are.
+
+        `grants_stamp`: the grants change stamp the filter's permission was built under, unread
+        since; the page reads the stamp in its own statement and raises GrantsMoved if it is not
+        that one any more (an empty page reads it after: a stamp never comes back, so one still
+        current after the page was current during it)."""
+        if grants_stamp is None:
+            rows = await self.rows(shapes.page(kind, flt, self.dialect))
+        else:
+            rows = await self.rows(shapes.page(kind, flt, self.dialect, _GRANTS_STAMP))
+            current = rows[0][2] if rows else (await self.stamps(_GRANTS)).get(versions.GRANTS)
+            if bytes(current or b"") != grants_stamp:
+                raise GrantsMoved
         return StoredDocs(map(_DOC, rows), all(map(_CANONICAL, rows)))
 
     async def objects(self, model: type[M], kind: ObjectType, flt: shapes.AnyFilter) -> list[M]:
