@@ -224,8 +224,9 @@ def _resources_of(query: Query) -> Select[Any]:
 
 # Columns a page may bring after (doc, canonical), by name (the shape's last element): the row's
 # id, a ven's resources_stamp, a report's event's programID (NULL: no such event), for a front-end
-# that answers in another shape; the grants stamp as of the page (Reads.page's `grants_stamp`).
-EXTRA_COLUMNS = ("id", "resources_stamp", "event_program", "grants_stamp")
+# that answers in another shape; an event's `targeted`; the grants stamp as of the page (Reads.page's
+# `grants_stamp`).
+EXTRA_COLUMNS = ("id", "resources_stamp", "event_program", "targeted", "grants_stamp")
 
 
 def _selected(table: Table, columns: tuple[Any, ...], extra: tuple[str, ...]) -> Select[Any]:
@@ -238,6 +239,8 @@ def _selected(table: Table, columns: tuple[Any, ...], extra: tuple[str, ...]) ->
             picked.append(table.c.id)
         elif name == "resources_stamp":
             picked.append(table.c.resources_stamp)
+        elif name == "targeted":
+            picked.append(events.c.targeted)
         elif name == "grants_stamp":
             picked.append(versions.grants_column())
         elif name == "event_program":
