@@ -7,6 +7,8 @@ disturbed by other processes). Environment variables reach both servers (e.g. th
 setting: VTN_READ_CACHE_SECONDS=0 VTN_GRANT_CACHE_SECONDS=0).
 
     python bench/alternate_cpu.py --before /work/main --after . --sqlite DB --rounds 10 REQFILE...
+
+With `--migrate` each VTN migrates its own copy of the database (a branch with a migration).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ def main() -> None:
     p.add_argument("--sqlite", required=True, help="seeded SQLite file each server serves a copy of")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--seconds", type=int, default=2)
+    p.add_argument(
+        "--migrate",
+        action="store_true",
+        help="each VTN migrates its copy of the database to its own schema first (a branch with a migration)",
+    )
     p.add_argument("reqfiles", nargs="+")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="alternate-cpu-"))
@@ -44,7 +51,9 @@ def main() -> None:
             shutil.copy(args.sqlite, copy)
             port = free_port()
             vtn = str(Path(root).resolve() / ".venv/bin/vtn")
-            argv = [vtn, "serve", "--db", f"sqlite:///{copy}", "--port", str(port), "--no-migrate"]
+            argv = [vtn, "serve", "--db", f"sqlite:///{copy}", "--port", str(port)]
+            if not args.migrate:
+                argv.append("--no-migrate")
             servers[name] = (start(argv, root, port, work / f"{name}.log"), port)
         for reqfile in args.reqfiles:
             for proc, port in servers.values():

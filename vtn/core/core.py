@@ -29,6 +29,7 @@ from vtn.services.reports import create_prepared_report
 from vtn.storage import Store, Tx, versions
 from vtn.storage.audit import AuditEntry
 from vtn.storage.filters import Permission
+from vtn.storage.reads import GrantsMoved
 from vtn.storage.reports import PreparedReport, ReportInsert
 
 T = TypeVar("T")
@@ -122,6 +123,29 @@ class Core:
         it. Not a coroutine of its own: every request that reads programs or events asks, and the
         rule's coroutine is handed over as it is, one frame less."""
         return self.visibility.permission(who, requested)
+
+    async def permitted(
+        self,
+        who: Principal,
+        requested: frozenset[str] | None,
+        read: Callable[[Permission, bytes | None], Awaitable[T]],
+    ) -> T:
+        """`read(permission, grants_stamp)` with `who`'s permission for `requested` targets.
+
+        With the grant cache off, a VEN's grants are kept as of the grants change stamp, which
+        `permission` reads first on every request (one statement). Here `read` gets them unread with
+        that stamp (Visibility.assumed), for a page that reads the stamp in its own statement
+        (Reads.page's `grants_stamp`): when the stamp moved, the page raises GrantsMoved and is read
+        again under a permission read as `permission` reads it. `read` is then called twice: it
+        must have no effect but its result.
+        """
+        assumed = self.visibility.assumed(who, requested)
+        if assumed is not None:
+            try:
+                return await read(*assumed)
+            except GrantsMoved:
+                pass
+        return await read(await self.visibility.permission(who, requested), None)
 
     def cached_answer(self, key: tuple[object, ...]) -> bytes | None:
         """The answer `cached` keeps under `key`, if fresh."""

@@ -7,7 +7,7 @@ from aiohttp import web
 from shared.enums import Operation
 from shared.models import Event, EventRequest
 from shared.models.common import ProgramId
-from vtn.core.queries import EventFilter, Page
+from vtn.core.queries import EventFilter, Page, Permission
 from vtn.handlers.http_io import (
     JSON,
     body,
@@ -35,23 +35,26 @@ async def list_events(request: web.Request) -> web.Response:
     st = state(request)
     core = st.core
     targets, program_id, active, pg = st.queries.read(request, _list_query)
-    permission = await core.permission(caller(request), targets)
-    # Everything the answer depends on; the permission (not the client) so equal grants share it.
-    key = ("events", permission, program_id, active, pg)
-    body_bytes = core.cached_answer(key)  # the hot path of polling VENs: no more than a lookup
-    if body_bytes is not None:
-        return web.Response(body=body_bytes, content_type=JSON)
-    flt = EventFilter(
-        program_id=program_id,
-        permission=permission,
-        active_at=core.clock() if active else None,
-        page=pg,
-    )
 
-    async def build() -> list[str]:
-        return await svc.event_texts(core.reads, flt)
+    async def answer(permission: Permission, grants_stamp: bytes | None) -> web.Response:
+        # Everything the answer depends on; the permission (not the client) so equal grants share it.
+        key = ("events", permission, program_id, active, pg)
+        body_bytes = core.cached_answer(key)  # the hot path of polling VENs: no more than a lookup
+        if body_bytes is not None:
+            return web.Response(body=body_bytes, content_type=JSON)
+        flt = EventFilter(
+            program_id=program_id,
+            permission=permission,
+            active_at=core.clock() if active else None,
+            page=pg,
+        )
 
-    return await cached_stored_list(request, key, build, Event, clocked=active)
+        async def build() -> list[str]:
+            return await svc.event_texts(core.reads, flt, grants_stamp)
+
+        return await cached_stored_list(request, key, build, Event, clocked=active)
+
+    return await core.permitted(caller(request), targets, answer)
 
 
 async def create_event(request: web.Request) -> web.Response:

@@ -17,6 +17,7 @@ from vtn.core.ids import key_scope
 from vtn.core.queries import (
     EventFilter,
     Page,
+    Permission,
     ProgramFilter,
     Reads,
     ReportFilter,
@@ -114,19 +115,23 @@ async def list_events(request: web.Request) -> web.Response:
     core = st.core
     # Polling VENs send the same few URLs: their query parameters are read once (as the 3.1 list's).
     targets, program_id, pg = st.queries.read(request, _events_query)
-    permission = await core.permission(caller(request), targets)
-    # As the 3.1 list without `active` (3.0.1 has none): only an event or program write changes it.
-    key = (API_VERSION, "events", permission, program_id, pg)
-    found = core.cached_answer(key)  # the hot path of polling VENs: no more than a lookup
-    if found is not None:
-        return respond_body(found)
-    flt = EventFilter(program_id=program_id, permission=permission, page=pg)
-    conv = request.app[CONVERTED]
 
-    async def build() -> bytes:
-        return joined_encoded(converted.events(conv, await programs_svc.event_texts(core.reads, flt)))
+    async def answer(permission: Permission, grants_stamp: bytes | None) -> web.Response:
+        # As the 3.1 list without `active` (3.0.1 has none): only an event or program write changes it.
+        key = (API_VERSION, "events", permission, program_id, pg)
+        found = core.cached_answer(key)  # the hot path of polling VENs: no more than a lookup
+        if found is not None:
+            return respond_body(found)
+        flt = EventFilter(program_id=program_id, permission=permission, page=pg)
+        conv = request.app[CONVERTED]
 
-    return await cached_answer(request, key, build)
+        async def build() -> bytes:
+            texts = await programs_svc.event_texts(core.reads, flt, grants_stamp)
+            return joined_encoded(converted.events(conv, texts))
+
+        return await cached_answer(request, key, build)
+
+    return await core.permitted(caller(request), targets, answer)
 
 
 async def get_event(request: web.Request) -> web.Response:

@@ -100,9 +100,12 @@ async def event_text(reads: Reads, permission: Permission, event_id: str) -> str
     return hide_targets_text(found, Event, permission)
 
 
-async def event_texts(reads: Reads, flt: EventFilter) -> StoredDocs:
-    """list_events as stored documents."""
-    return hide_targets_texts(await reads.page(ObjectType.EVENT, flt), Event, flt.permission)
+async def event_texts(reads: Reads, flt: EventFilter, grants_stamp: bytes | None = None) -> StoredDocs:
+    """list_events as stored documents (`grants_stamp`: Reads.page's, Core.permitted's)."""
+    if flt.permission.access is None:  # nothing to hide
+        return await reads.page(ObjectType.EVENT, flt, grants_stamp)
+    texts, targeted = await reads.event_page(flt, grants_stamp)
+    return hide_targets_texts(texts, Event, flt.permission, targeted)
 
 
 async def replace_event(tx: Tx, event_id: str, req: EventRequest) -> Event:

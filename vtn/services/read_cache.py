@@ -83,6 +83,16 @@ class ReadCache:
         self._snapshot_refused_until = 0.0
         self._stamps: dict[str, bytes] | None = None
 
+    @property
+    def keeps_answers(self) -> bool:
+        """Whether answers are kept at all (read_cache_seconds > 0)."""
+        return self._answers.ttl_s > 0 or self._stable.ttl_s > 0
+
+    @property
+    def keeps_grants(self) -> bool:
+        """Whether grants are kept at all (grant_cache_seconds > 0)."""
+        return self._grant_ttl_s > 0
+
     def answer(self, key: Hashable) -> bytes | None:
         found = self._stable.get(key)
         return found if found is not None else self._answers.get(key)

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Executable, Select, Table, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.durations import from_us as from_us  # re-exported for the repositories
@@ -146,11 +157,15 @@ def has_target_where(kind: ObjectType, id_column: Any, condition: ColumnElement[
     )
 
 
-def is_untargeted(kind: ObjectType, id_column: Any) -> ColumnElement[bool]:
-    """SQL: the object has no targets at all."""
+def is_untargeted(kind: ObjectType, table: Table) -> ColumnElement[bool]:
+    """SQL: the object (a row of `table`) has no targets at all. An event says so in its own row
+    (events.targeted, written with its target rows): a correlated NOT EXISTS per event cost a VEN's
+    list of 20 events ~4 µs of SQLite's time."""
+    if table is events:
+        return events.c.targeted == false()
     return ~(
         select(object_targets.c.object_id)
-        .where(object_targets.c.kind == kind, object_targets.c.object_id == id_column)
+        .where(object_targets.c.kind == kind, object_targets.c.object_id == table.c.id)
         .exists()
     )
 

@@ -43,7 +43,12 @@ class EventRepo(DocRepo[Event]):
 
     def columns(self, obj: Event) -> dict[str, Any]:
         _, end = event_window(obj, obj.modification_date_time)
-        return {"program_id": obj.program_id, "end_us": None if end is None else _rows.to_us(end)}
+        return {
+            "program_id": obj.program_id,
+            "end_us": None if end is None else _rows.to_us(end),
+            # Written with the target rows (DocRepo.insert/replace: set_targets of the same targets).
+            "targeted": bool(obj.targets),
+        }
 
     async def visible(self, event_id: str, permission: Permission) -> Event | None:
         return await self.get(event_id, self.permitted_one(permission))

@@ -38,10 +38,10 @@ from shared.errors import NotFound
 from shared.models.base import ObjectMetadata
 from shared.models.common import VenId
 from shared.wire.oadr3_json import StoredDocs
-from vtn.storage import shapes
+from vtn.storage import shapes, versions
 from vtn.storage._docrepo import load_page
 from vtn.storage._pg_reads import PgConnections, tagged
-from vtn.storage.filters import Page, Permission, ResourceFilter
+from vtn.storage.filters import EventFilter, Page, Permission, ResourceFilter
 from vtn.storage.shapes import Query, cached, statement
 
 M = TypeVar("M", bound=ObjectMetadata)
@@ -70,6 +70,15 @@ class _Compiled:
         return [params[k] if k in params else fixed[k] for k in self.order]
 
 
+class GrantsMoved(Exception):
+    """The grants a page's permission was built under changed before the page was read."""
+
+
+# A page's extra columns (shapes.EXTRA_COLUMNS) without and with the grants stamp, the stamp last.
+_STAMPED: tuple[tuple[str, ...], tuple[str, ...]] = ((), ("grants_stamp",))
+_TARGETED: tuple[tuple[str, ...], tuple[str, ...]] = (("targeted",), ("targeted", "grants_stamp"))
+_FLAG = itemgetter(2)
+_GRANTS = (versions.GRANTS,)
 _DOC = itemgetter(0)
 _CANONICAL = itemgetter(1)  # a page's rows: (doc, canonical, *extra), shapes.statement
 
@@ -161,10 +170,37 @@ class Reads:
             raise NotFound(f"no {kind.value.lower()} with id {object_id!r}")
         return found
 
-    async def page(self, kind: ObjectType, flt: shapes.AnyFilter) -> StoredDocs:
-        """The stored documents of one page of a list (shapes.page), marked canonical if all are."""
-        rows = await self.rows(shapes.page(kind, flt, self.dialect))
+    async def page(
+        self, kind: ObjectType, flt: shapes.AnyFilter, grants_stamp: bytes | None = None
+    ) -> StoredDocs:
+        """The stored documents of one page of a list (shapes.page), marked canonical if all are.
+
+        `grants_stamp`: the grants change stamp the filter's permission was built under, unread
+        since; the page reads the stamp in its own statement and raises GrantsMoved if it is not
+        that one any more (an empty page reads it after: a stamp never comes back, so one still
+        current after the page was current during it)."""
+        query = shapes.page(kind, flt, self.dialect, _STAMPED[grants_stamp is not None])
+        rows = await self._proven(query, grants_stamp)
         return StoredDocs(map(_DOC, rows), all(map(_CANONICAL, rows)))
+
+    async def event_page(
+        self, flt: EventFilter, grants_stamp: bytes | None = None
+    ) -> tuple[StoredDocs, list[bool]]:
+        """`page` of events with each one's `targeted` column (tables.events): where it is false
+        the document has no targets to hide."""
+        query = shapes.page(ObjectType.EVENT, flt, self.dialect, _TARGETED[grants_stamp is not None])
+        rows = await self._proven(query, grants_stamp)
+        return StoredDocs(map(_DOC, rows), all(map(_CANONICAL, rows))), list(map(_FLAG, rows))
+
+    async def _proven(self, query: Query, grants_stamp: bytes | None) -> list[Any]:
+        """The rows of `query`, whose last column is the grants stamp if `grants_stamp` is given
+        (`page`): GrantsMoved if it is not that one."""
+        rows = await self.rows(query)
+        if grants_stamp is not None:
+            current = rows[0][-1] if rows else (await self.stamps(_GRANTS)).get(versions.GRANTS)
+            if bytes(current or b"") != grants_stamp:
+                raise GrantsMoved
+        return rows
 
     async def objects(self, model: type[M], kind: ObjectType, flt: shapes.AnyFilter) -> list[M]:
         """`page` as typed objects (the 3.0.1 API converts them to its dialect)."""

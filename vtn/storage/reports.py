@@ -54,7 +54,7 @@ def _insert_for_visible_event(rule: Rule, dialect: str, sandboxed: bool) -> Inse
         _rows.sandbox_clause(events.c.sandbox_client, sandbox),
     ]
     if rule != "all":
-        untargeted = _rows.is_untargeted(ObjectType.EVENT, events.c.id)
+        untargeted = _rows.is_untargeted(ObjectType.EVENT, events)
         if rule == "granted":
             untargeted = untargeted | _rows.has_target_where(ObjectType.EVENT, events.c.id, _granted(dialect))
         where.append(untargeted)

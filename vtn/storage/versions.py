@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import Select, bindparam, insert, or_, select, update
+from sqlalchemy import ScalarSelect, Select, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,6 +31,12 @@ CLIENTS = "stamp:clients"
 # direct.py, as the first statement of a report batch it was ~1/6 of the batch's own CPU).
 _READ_SUBSCRIPTIONS = select(settings.c.value).where(settings.c.key == SUBSCRIPTIONS)
 _READ_GRANTS = select(settings.c.value).where(settings.c.key == GRANTS)
+
+
+def grants_column() -> ScalarSelect[bytes]:
+    """The grants stamp as a column of another statement (NULL while there is none), read in that
+    statement's snapshot: a page of events proves the grants it was filtered by still current."""
+    return _READ_GRANTS.scalar_subquery()
 
 
 def read_statement(names: tuple[str, ...]) -> Select[tuple[str, bytes]]:
