@@ -37,7 +37,7 @@ SCALE_FILES = (
     "ven-get--resources--own-10",
 )
 
-_SITE = '''
+_SITE = """
 import os, signal, sys
 _OUT = os.environ.get("RSS_PROBE_OUT")
 def _mallinfo():
@@ -89,7 +89,7 @@ def _dump(signum, frame):
         fh.write(json.dumps(out) + "\\n")
 if _OUT:
     signal.signal(signal.SIGUSR1, _dump)
-'''
+"""
 
 
 def mb(pid: int, key: str) -> float:
