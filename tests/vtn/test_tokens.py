@@ -79,3 +79,23 @@ def test_a_remembered_token_stops_working_when_it_expires_or_its_client_goes() -
     now[0] = datetime(2030, 1, 1, 0, 10, 1, tzinfo=UTC)  # past its 600 s
     with pytest.raises(Unauthorized, match="expired"):
         tokens.verify(good)
+
+
+def test_principals_with_the_same_scope_claim_share_one_scope_set() -> None:
+    """Remembered tokens of 100,000 VENs hold one scope set between them, not one each."""
+    tokens = service()
+    first = tokens.verify(tokens.issue("ven-1", Role.VEN).access_token)
+    second = tokens.verify(tokens.issue("ven-2", Role.VEN).access_token)
+    assert first.scopes is second.scopes
+    narrow = tokens.verify(tokens.issue("ven-3", Role.VEN, "read_targets").access_token)
+    assert narrow.scopes == frozenset({Scope.READ_TARGETS})
+
+
+def test_the_scope_sets_are_bounded_and_right_after_being_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("vtn.auth.tokens.MAX_SCOPE_SETS", 2)
+    tokens = service()
+    asked = ["read_targets", "write_reports", "read_targets write_vens", "write_vens"]
+    for k, scopes in enumerate(asked * 2):
+        who = tokens.verify(tokens.issue(f"ven-{k}", Role.VEN, scopes).access_token)
+        assert who.scopes == frozenset(Scope(s) for s in scopes.split())
+        assert len(tokens._scope_sets) <= 2

@@ -34,6 +34,7 @@ _OWN_HEADER = jwt.encode({}, b"k" * 32, algorithm="HS256").partition(".")[0]
 # Characters of a verified token kept to tell it apart (see TokenService._verified): 22 base64url
 # characters, 132 bits of its signature; every signature we accept is at least 43 (HS256).
 TAIL = 22
+MAX_SCOPE_SETS = 256  # distinct scope claims remembered (TokenService._scopes)
 
 
 class UnknownClient(Unauthorized):
@@ -84,6 +85,10 @@ class TokenService:
         # against ~220 ns for hash, look-up and comparison, micro-benchmark on the loaded machine).
         self._verified: dict[int, tuple[int, Principal, bool, str]] = {}
         self._max_verified = 200_000
+        # Scope sets by the claim's spelling: every VEN token carries the same few, and a frozenset
+        # of five scopes is ~230 bytes, the largest part of a remembered token (~23 MB at 100,000
+        # VENs when each principal had its own). Bounded: cleared when full.
+        self._scope_sets: dict[str, frozenset[Scope]] = {}
         # Whether a client id names a client (vtn/auth/revocation.py), checked on every request for
         # our own tokens, cached or not: a removed client's tokens stop working at once. None: no check.
         self.client_exists: Callable[[str], bool] | None = None
@@ -214,14 +219,12 @@ class TokenService:
             raise Unauthorized("access token expired")
         return claims
 
-    @staticmethod
-    def _principal(claims: dict[str, Any], id_claim: str, scope_claim: str) -> Principal:
+    def _principal(self, claims: dict[str, Any], id_claim: str, scope_claim: str) -> Principal:
         client_id = claims.get(id_claim)
         if not isinstance(client_id, str) or not client_id:
             raise Unauthorized(f"access token has no {id_claim!r} claim")
         raw_scopes = claims.get(scope_claim, "")
-        names = raw_scopes.split() if isinstance(raw_scopes, str) else list(raw_scopes)
-        scopes = frozenset(Scope(s) for s in names if s in Scope.__members__.values())
+        scopes = self._scopes(raw_scopes) if isinstance(raw_scopes, str) else _scope_set(list(raw_scopes))
         role_claim = claims.get("role")
         if role_claim in (Role.BL.value, Role.VEN.value):
             role = Role(role_claim)
@@ -235,3 +238,17 @@ class TokenService:
         return Principal(
             client_id=ClientId(client_id), role=role, scopes=scopes, cert_thumbprint=thumb, sandbox=sandbox
         )
+
+    def _scopes(self, spelled: str) -> frozenset[Scope]:
+        """The scopes of a space-separated claim, one shared set per spelling."""
+        known = self._scope_sets
+        found = known.get(spelled)
+        if found is None:
+            if len(known) >= MAX_SCOPE_SETS:
+                known.clear()
+            found = known[spelled] = _scope_set(spelled.split())
+        return found
+
+
+def _scope_set(names: list[Any]) -> frozenset[Scope]:
+    return frozenset(Scope(s) for s in names if s in Scope.__members__.values())

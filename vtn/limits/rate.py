@@ -13,7 +13,13 @@ from collections.abc import Callable
 
 
 class RateLimiter:
-    """`rate` requests per second per key, bursts up to `burst`; rate 0 turns it off."""
+    """`rate` requests per second per key, bursts up to `burst`; rate 0 turns it off.
+
+    A token bucket kept as one number per key: the moment the key's bucket was (or would have
+    been) empty, from which its tokens now follow (`(now - empty) * rate`, at most `burst`). One
+    float per key instead of a (tokens, at) tuple of two: ~100 bytes less per client, ~10 MB at
+    100,000 polling VENs, and one allocation per request instead of three.
+    """
 
     def __init__(
         self,
@@ -27,22 +33,25 @@ class RateLimiter:
         self.burst = max(1, burst)
         self._clock = clock
         self._max_keys = max_keys
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._empty: dict[str, float] = {}  # key -> when its bucket was empty
+        self._step = 1.0 / rate if rate > 0 else 0.0  # seconds per token
+        self._full = self.burst * self._step  # seconds from empty to full
 
     def take(self, key: str) -> float:
         """Spend one token of `key`: 0.0 if allowed, else the seconds until one is available."""
         if self.rate <= 0:
             return 0.0
         now = self._clock()
-        tokens, at = self._buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
-        if tokens < 1.0:
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
-        if len(self._buckets) >= self._max_keys and key not in self._buckets:
+        empty = self._empty.get(key)
+        if empty is None or empty < now - self._full:
+            empty = now - self._full  # a full bucket: tokens beyond `burst` are not saved up
+        after = empty + self._step  # when the next token is there
+        if after > now:
+            return after - now
+        if len(self._empty) >= self._max_keys and key not in self._empty:
             # Full buckets are the default: forgetting them all loses nothing but partial debts.
-            self._buckets.clear()
-        self._buckets[key] = (tokens - 1.0, now)
+            self._empty.clear()
+        self._empty[key] = after
         return 0.0
 
 
