@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import free_port  # noqa: E402
+from bench.common import free_port, stop_servers  # noqa: E402
 from bench.side_by_side import load, start  # noqa: E402
 
 
@@ -73,9 +73,7 @@ def main() -> None:
             cells.append(f"load {os.getloadavg()[0]:.2f}")
             print(" | ".join(cells), flush=True)
     finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait()
+        stop_servers(servers)
         shutil.rmtree(work, ignore_errors=True)
 
 

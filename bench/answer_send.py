@@ -21,20 +21,20 @@ HERE = Path(__file__).resolve().parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(HERE.parent))
 
-from bench.common import free_port, start_server  # noqa: E402
-from bench.side_by_side import _cpu  # noqa: E402
+from bench.common import free_port, start_server, stop_servers  # noqa: E402
+from bench.side_by_side import process_cpu  # noqa: E402
 
 
 def _load(proc: subprocess.Popen[bytes], port: int, seconds: int) -> tuple[float, float]:
     """CPU µs per answer and req/s of one wrk run."""
-    c0 = sum(_cpu(proc.pid))
+    c0 = sum(process_cpu(proc.pid))
     out = subprocess.run(
         ["wrk", "-t1", "-c32", f"-d{seconds}s", f"http://127.0.0.1:{port}/x"], capture_output=True, text=True
     ).stdout
     n = next((int(line.split()[0]) for line in out.splitlines() if "requests in" in line), 0)
     if not n or "Non-2xx" in out:
         raise RuntimeError(out)
-    return (sum(_cpu(proc.pid)) - c0) / n * 1e6, n / seconds
+    return (sum(process_cpu(proc.pid)) - c0) / n * 1e6, n / seconds
 
 
 def main() -> None:
@@ -69,9 +69,7 @@ def main() -> None:
             cells.append(f"load {os.getloadavg()[0]:.2f}")
             print(" | ".join(cells), flush=True)
         finally:
-            for proc, _ in servers.values():
-                proc.terminate()
-                proc.wait()
+            stop_servers(servers)
 
 
 if __name__ == "__main__":

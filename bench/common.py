@@ -53,6 +53,13 @@ def start_server(
     raise RuntimeError(f"{argv[0]} in {cwd} did not come up on port {port}: see {log}")
 
 
+def stop_servers(servers: dict[str, tuple[subprocess.Popen[bytes], int]]) -> None:
+    """Stop the (process, port) servers a side-by-side script started, and wait for each."""
+    for proc, _ in servers.values():
+        proc.terminate()
+        proc.wait()
+
+
 def status_kb(pid: int, key: str) -> int | None:
     """One `VmXXX:` value of /proc/<pid>/status in kB (None once the process is gone)."""
     try:

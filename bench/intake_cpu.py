@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(HERE.parent))
 
-from bench.common import UNLIMITED, cpu_seconds, free_port, start_server  # noqa: E402
+from bench.common import UNLIMITED, cpu_seconds, free_port, start_server, stop_servers  # noqa: E402
 
 
 def _children(pid: int) -> list[int]:
@@ -101,9 +101,7 @@ def main() -> None:
             )
         print(f"load average {os.getloadavg()[0]:.2f}")
     finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait()
+        stop_servers(servers)
 
 
 if __name__ == "__main__":

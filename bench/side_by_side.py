@@ -25,10 +25,10 @@ HERE = Path(__file__).resolve().parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(HERE.parent))
 
-from bench.common import free_port, start_server  # noqa: E402
+from bench.common import free_port, start_server, stop_servers  # noqa: E402
 
 
-def _cpu(pid: int) -> tuple[float, float]:
+def process_cpu(pid: int) -> tuple[float, float]:
     """User and system CPU seconds of `pid` so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
@@ -51,12 +51,12 @@ def start(argv: list[str], cwd: str, port: int, log: Path) -> subprocess.Popen[b
 
 def load(proc: subprocess.Popen[bytes], port: int, reqfile: str, seconds: int) -> tuple[float, float, float]:
     """req/s, CPU µs per request, and the system (kernel) part of it."""
-    c0 = _cpu(proc.pid)
+    c0 = process_cpu(proc.pid)
     argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(HERE / "rotate.lua")]
     out = subprocess.run(
         [*argv, f"http://127.0.0.1:{port}", "--", reqfile, "1"], capture_output=True, text=True
     )
-    c1 = _cpu(proc.pid)
+    c1 = process_cpu(proc.pid)
     n = next((int(line.split()[0]) for line in out.stdout.splitlines() if "requests in" in line), 0)
     bad = next((line for line in out.stdout.splitlines() if line.startswith("BENCHJSON")), "")
     if not n or "Non-2xx" in out.stdout or '"bad":0' not in bad:  # bad: BENCH_EXPECT not in the body
@@ -137,9 +137,7 @@ def main() -> None:
             cells.append(f"load {os.getloadavg()[0]:.2f}")
             print(" | ".join(cells), flush=True)
     finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait()
+        stop_servers(servers)
 
 
 if __name__ == "__main__":
