@@ -1,9 +1,9 @@
-"""Bare aiohttp sending one prebuilt answer, headers joined with the body (aiohttp's Response) or
-written first (vtn/handlers/http_io.py HeadFirst), by body size: where HeadFirst pays.
+"""Bare aiohttp sending one prebuilt JSON answer as aiohttp's Response or as the VTN's Answer
+(vtn/http_answer.py), by body size: what Answer saves per answer.
 
     python bench/answer_send.py --sizes 20000,95000,134001 --rounds 8
 
-Each size is served by two bench/baseline.py processes (joined, head first), loaded in turn with wrk
+Each size is served by two bench/baseline.py processes (Response, Answer), loaded in turn with wrk
 (one thread, 32 connections, `--seconds` each) for `--rounds` rounds; each line gives the server's
 CPU µs per answer (lowest and median of the rounds) and the median req/s, with the load average.
 """
@@ -47,7 +47,7 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
         try:
-            for name, extra in (("joined", []), ("head first", ["--head-first"])):
+            for name, extra in (("Response", []), ("Answer", ["--vtn-answer"])):
                 port = free_port()
                 argv = [sys.executable, "-m", "bench.baseline", "--port", str(port)]
                 argv += ["--body-bytes", str(size), *extra]

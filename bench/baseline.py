@@ -23,23 +23,25 @@ async def small_json(_: web.Request) -> web.Response:
     )
 
 
-class _HeadFirst(web.Response):
-    # What vtn/handlers/http_io.py HeadFirst does: headers, then body, each in its own write.
-    _send_headers_immediately = True
-
-
-def make_app(body_bytes: int = 0, head_first: bool = False) -> web.Application:
+def make_app(body_bytes: int = 0, vtn_answer: bool = False) -> web.Application:
     """`body_bytes`: answer a JSON list of about this many bytes, built once (what the floor is for an
     answer of that size, e.g. a cached ~20 KB GET /events), instead of the small serialised one;
-    `head_first`: send its headers before it, not joined with it (bench/answer_send.py)."""
+    `vtn_answer`: send it as the VTN does (vtn/http_answer.py Answer), not as aiohttp's Response
+    (bench/answer_send.py)."""
     app = web.Application()
     if body_bytes:
         item = json.dumps(SMALL[0], separators=(",", ":"))
         big = ("[" + ",".join([item] * max(1, body_bytes // (len(item) + 1))) + "]").encode()
-        answer = _HeadFirst if head_first else web.Response
+        if vtn_answer:
+            from vtn.http_answer import Answer
 
-        async def fixed(_: web.Request) -> web.Response:
-            return answer(body=big, content_type="application/json")
+            async def fixed(_: web.Request) -> web.StreamResponse:
+                return Answer(big)
+
+        else:
+
+            async def fixed(_: web.Request) -> web.StreamResponse:
+                return web.Response(body=big, content_type="application/json")
 
         app.router.add_get("/{tail:.*}", fixed)
     else:
@@ -48,9 +50,9 @@ def make_app(body_bytes: int = 0, head_first: bool = False) -> web.Application:
 
 
 async def serve(
-    host: str, port: int, reuse_port: bool = False, body_bytes: int = 0, head_first: bool = False
+    host: str, port: int, reuse_port: bool = False, body_bytes: int = 0, vtn_answer: bool = False
 ) -> None:
-    runner = web.AppRunner(make_app(body_bytes, head_first), access_log=None)
+    runner = web.AppRunner(make_app(body_bytes, vtn_answer), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port, reuse_port=reuse_port).start()
     await asyncio.Event().wait()
@@ -63,13 +65,13 @@ def main() -> None:
     p.add_argument("--reuse-port", action="store_true", help="share the port (bench/scaleout_bare.py)")
     p.add_argument("--uvloop", action="store_true", help="run on uvloop (for comparisons)")
     p.add_argument("--body-bytes", type=int, default=0, help="answer a prebuilt JSON list of about this size")
-    p.add_argument("--head-first", action="store_true", help="send its headers before it, not joined")
+    p.add_argument("--vtn-answer", action="store_true", help="send it as the VTN does (vtn/http_answer.py)")
     args = p.parse_args()
     if args.uvloop:
         import uvloop  # type: ignore[import-not-found,unused-ignore]
 
         uvloop.install()
-    asyncio.run(serve(args.host, args.port, args.reuse_port, args.body_bytes, args.head_first))
+    asyncio.run(serve(args.host, args.port, args.reuse_port, args.body_bytes, args.vtn_answer))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from shared.wire.oadr3_json import encode_doc
 from vtn.auth.revocation import CLIENTS, ClientDirectory, verify_token
 from vtn.auth.tokens import UnknownClient
 from vtn.core.state import PRINCIPAL_KEY, STATE, Handler, VtnState
+from vtn.http_answer import Answer
 from vtn.limits.middleware import BODY_METHODS, LIMITS, RequestLimits, require_json
 from vtn.limits.query import QUERY_RULES, QueryParam, check_query
 from vtn.limits.rate import retry_after
@@ -66,13 +67,8 @@ ROUTE_SCOPES = web.AppKey("vtn_route_scopes", dict)
 SERVER_NAME = "OpenADR VTN"  # aiohttp would announce `Python/3.x aiohttp/3.y`; versions help only attackers
 
 
-def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=encode_doc(problem.to_dict()),
-        status=problem.status,
-        content_type=PROBLEM_CONTENT_TYPE,
-        headers=headers,
-    )
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Answer:
+    return Answer(encode_doc(problem.to_dict()), problem.status, PROBLEM_CONTENT_TYPE, headers)
 
 
 def occurrence() -> str:
@@ -234,7 +230,7 @@ class RequestStack:
                 )
             REQUEST_ID.reset(context)
 
-    def _problem(self, exc: OadrError) -> web.Response:
+    def _problem(self, exc: OadrError) -> Answer:
         headers = {"WWW-Authenticate": _challenge(exc)} if isinstance(exc, Unauthorized) else None
         if isinstance(exc, TooManyRequests):
             headers = {"Retry-After": retry_after(exc.retry_after)}
@@ -243,7 +239,7 @@ class RequestStack:
             response.force_close()
         return response
 
-    def _http_problem(self, exc: web.HTTPException) -> web.Response:
+    def _http_problem(self, exc: web.HTTPException) -> Answer:
         title = exc.reason or "Error"
         detail = exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else None
         if exc.status == 413 and self._state is not None:

@@ -15,7 +15,7 @@ from vtn.handlers.http_io import _int_param
 MAX_LIMIT = 500
 
 
-async def list_audit(request: web.Request) -> web.Response:
+async def list_audit(request: web.Request) -> web.StreamResponse:
     skip = _int_param(request, "skip", 0, 0, 2**31 - 1)
     limit = _int_param(request, "limit", 50, 0, MAX_LIMIT)
     async with state(request).core.read() as tx:

@@ -23,13 +23,13 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 log = logging.getLogger("vtn.auth")
 
 
-async def auth_server(request: web.Request) -> web.Response:
+async def auth_server(request: web.Request) -> web.StreamResponse:
     st = state(request)
     base = (st.config.public_url or f"{request.scheme}://{request.host}").rstrip("/")
     return web.json_response({"tokenURL": f"{base}{st.config.base_path}/auth/token"})
 
 
-def _oauth_error(status: int, error: str, description: str, basic: bool = False) -> web.Response:
+def _oauth_error(status: int, error: str, description: str, basic: bool = False) -> web.StreamResponse:
     headers = dict(_NO_STORE)
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="openadr3"' if basic else 'Bearer realm="openadr3"'
@@ -37,7 +37,7 @@ def _oauth_error(status: int, error: str, description: str, basic: bool = False)
     return web.Response(text=body, status=status, content_type="application/json", headers=headers)
 
 
-def throttled(seconds: float) -> web.Response:
+def throttled(seconds: float) -> web.StreamResponse:
     """429 in the RFC 6749 error shape, with Retry-After (RFC 6585)."""
     # RFC 6749 has no error code for throttling; the status and Retry-After say it.
     response = _oauth_error(429, "invalid_request", "too many login attempts; retry later")
@@ -45,7 +45,7 @@ def throttled(seconds: float) -> web.Response:
     return response
 
 
-async def token(request: web.Request) -> web.Response:
+async def token(request: web.Request) -> web.StreamResponse:
     st = state(request)
     if not st.config.issue_tokens:
         raise NotImplementedByServer("this VTN does not issue tokens; use the utility's identity server")

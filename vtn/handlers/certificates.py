@@ -78,7 +78,7 @@ def _submit(directory: Path, csr_pem: str, client_id: str) -> CertificateRequest
         raise BadRequest(str(exc), pointer="/csr") from exc
 
 
-async def submit_request(request: web.Request) -> web.Response:
+async def submit_request(request: web.Request) -> web.StreamResponse:
     """POST /certificates/requests: queue a CSR for the caller's client id (202, pending)."""
     directory = _ca_dir(request)
     who = caller(request)
@@ -111,7 +111,7 @@ def _lookup(directory: Path, request_id: str) -> tuple[CertificateRequest, dict[
     return record, extra
 
 
-async def get_request(request: web.Request) -> web.Response:
+async def get_request(request: web.Request) -> web.StreamResponse:
     """GET /certificates/requests/{requestID}: status; with the certificate once approved."""
     directory = _ca_dir(request)
     who = caller(request)

@@ -20,15 +20,13 @@ from shared.wire.oadr3_json import check_text
 from vtn.audit.record import origin
 from vtn.core.queries import MAX_LIMIT, Page, Tx
 from vtn.core.state import Handler, caller, state
+from vtn.http_answer import Answer
 from vtn.services.notifier import AnyObject
 
 M = TypeVar("M", bound=WireModel)
 IdT = TypeVar("IdT", bound=str)
 Obj = TypeVar("Obj", bound=AnyObject)
 
-JSON = "application/json"
-# Answers at least this large go out as their headers, then their body (HeadFirst).
-LARGE_ANSWER = 128 * 1024
 
 # The spec's objectID: ids outside it cannot exist, so they are answered 404 without a query.
 OBJECT_ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}\Z")
@@ -54,50 +52,32 @@ async def body(request: web.Request, schema: str, model: type[M]) -> M:
     return oadr3_json.decode(state(request).registry, schema, model, await raw_body(request))
 
 
-class HeadFirst(web.Response):
-    """A Response whose headers are written before its body, each in its own write.
-
-    Why: aiohttp's Response holds its headers back to send them with the body in one write, which
-    on Python before 3.12.9 (no transport.writelines) copies headers and body into one more buffer.
-    For a body past 128 KiB that cost more than the second write: bare aiohttp sending 134 KB
-    spent ~20 µs more CPU per answer joined than split (bench/findings.md, 2026-12-06); at 95 KB the
-    two were level, at 6-20 KB the second write cost ~5 µs. The switch is aiohttp's own
-    (StreamResponse sends headers at once by default): only when they are written changes, not
-    what is written.
-    """
-
-    _send_headers_immediately = True
+def json_answer(body: bytes, status: int = 200) -> Answer:
+    """The JSON answer `body`."""
+    return Answer(body, status)
 
 
-def json_answer(body: bytes, status: int = 200) -> web.Response:
-    """The JSON answer `body`: HeadFirst when it is LARGE_ANSWER or more."""
-    if len(body) >= LARGE_ANSWER:
-        return HeadFirst(body=body, status=status, content_type=JSON)
-    return web.Response(body=body, status=status, content_type=JSON)
+def respond(obj: WireModel, status: int = 200) -> Answer:
+    return Answer(oadr3_json.encode(obj), status)
 
 
-def respond(obj: WireModel, status: int = 200) -> web.Response:
-    return web.Response(body=oadr3_json.encode(obj), status=status, content_type=JSON)
-
-
-def respond_stored(text: str, model: type[WireModel]) -> web.Response:
+def respond_stored(text: str, model: type[WireModel]) -> Answer:
     """The answer for an object read as its stored document (the services' *_text reads)."""
-    body_bytes = oadr3_json.encode_stored(text, lambda: model.model_validate_json(text))
-    return web.Response(body=body_bytes, content_type=JSON)
+    return Answer(oadr3_json.encode_stored(text, lambda: model.model_validate_json(text)))
 
 
-def respond_stored_list(texts: Sequence[str], model: type[WireModel]) -> web.Response:
+def respond_stored_list(texts: Sequence[str], model: type[WireModel]) -> Answer:
     return json_answer(oadr3_json.encode_stored_list(texts, model))
 
 
 async def mutate(
     request: web.Request, operation: Operation, work: Callable[[Tx], Awaitable[Obj]], status: int = 200
-) -> web.Response:
+) -> web.StreamResponse:
     """Write through the core (one transaction with its notifications); answer after the commit."""
     core = state(request).core
     # BL writes leave an audit row in the same transaction (vtn/audit): the origin says where from.
     obj = await core.write(caller(request), operation, work, origin(request))
-    return web.Response(body=oadr3_json.encode(obj, core.stored_texts), status=status, content_type=JSON)
+    return Answer(oadr3_json.encode(obj, core.stored_texts), status)
 
 
 async def cached_list(
@@ -106,7 +86,7 @@ async def cached_list(
     build: Callable[[], Awaitable[Sequence[WireModel]]],
     *,
     clocked: bool = False,
-) -> web.Response:
+) -> Answer:
     """Serve a list answer from the core's read cache, or build, encode and keep it.
 
     `clocked`: the answer also depends on the time (e.g. `active=true`), not only on what is stored.
@@ -129,7 +109,7 @@ async def cached_stored_list(
     model: type[WireModel],
     *,
     clocked: bool = False,
-) -> web.Response:
+) -> Answer:
     """cached_list for a list read as stored documents."""
     core = state(request).core
     body_bytes = core.cached_answer(key)
@@ -142,7 +122,7 @@ async def cached_stored_list(
     return json_answer(body_bytes)
 
 
-def respond_list(objs: Sequence[WireModel]) -> web.Response:
+def respond_list(objs: Sequence[WireModel]) -> Answer:
     return json_answer(oadr3_json.encode_list(objs))
 
 

@@ -7,5 +7,5 @@ from aiohttp import web
 from vtn.core.state import state
 
 
-async def openapi(request: web.Request) -> web.Response:
+async def openapi(request: web.Request) -> web.StreamResponse:
     return web.json_response(state(request).registry.openapi_document())

@@ -20,7 +20,7 @@ from vtn.notify.mqtt import Topics, TopicScheme, advertised_uris, topic_level, t
 from vtn.services import programs as programs_svc
 
 
-async def notifiers(request: web.Request) -> web.Response:
+async def notifiers(request: web.Request) -> web.StreamResponse:
     config = state(request).config
     doc: dict[str, object] = {"WEBHOOK": True}
     if config.mqtt_broker_url:
@@ -41,7 +41,7 @@ def _scheme(request: web.Request) -> TopicScheme:
     return topic_scheme(config)
 
 
-def _answer(topics: Topics) -> web.Response:
+def _answer(topics: Topics) -> web.StreamResponse:
     return web.json_response({"topics": topics.response()})
 
 
@@ -66,7 +66,7 @@ def _level(request: web.Request, name: str) -> str:
 
 
 def _all_objects(kind: str) -> Handler:
-    async def handler(request: web.Request) -> web.Response:
+    async def handler(request: web.Request) -> web.StreamResponse:
         return _answer(_bl_only(request, hidden=kind == "programs").all_objects(kind))
 
     handler.__name__ = f"topics_{kind}"
@@ -83,19 +83,19 @@ async def _existing_program(request: web.Request) -> str:
     return program_id
 
 
-async def program_topics(request: web.Request) -> web.Response:
+async def program_topics(request: web.Request) -> web.StreamResponse:
     scheme = _bl_only(request, hidden=True)
     return _answer(scheme.program(await _existing_program(request)))
 
 
-async def program_event_topics(request: web.Request) -> web.Response:
+async def program_event_topics(request: web.Request) -> web.StreamResponse:
     # Any client that may see the program: the broker ACL still decides who may subscribe.
     scheme = _scheme(request)
     return _answer(scheme.program_events(await _existing_program(request)))
 
 
 def _ven_scoped(kind: str) -> Handler:
-    async def handler(request: web.Request) -> web.Response:
+    async def handler(request: web.Request) -> web.StreamResponse:
         scheme = _scheme(request)
         ven_id = _level(request, "venID")
         async with state(request).core.read() as tx:

@@ -21,7 +21,7 @@ from vtn.handlers.http_io import (
 from vtn.services import programs as svc
 
 
-async def list_programs(request: web.Request) -> web.Response:
+async def list_programs(request: web.Request) -> web.StreamResponse:
     core = state(request).core
     permission = await core.permission(caller(request), targets_param(request))
     flt = ProgramFilter(permission=permission, page=page(request))
@@ -33,26 +33,26 @@ async def list_programs(request: web.Request) -> web.Response:
     return await cached_stored_list(request, key, build, Program)
 
 
-async def create_program(request: web.Request) -> web.Response:
+async def create_program(request: web.Request) -> web.StreamResponse:
     req = await body(request, "programRequest", ProgramRequest)
     return await mutate(request, Operation.CREATE, lambda tx: svc.create_program(tx, req), 201)
 
 
-async def get_program(request: web.Request) -> web.Response:
+async def get_program(request: web.Request) -> web.StreamResponse:
     core = state(request).core
     permission = await core.permission(caller(request), targets_param(request))
     found = await svc.program_text(core.reads, permission, path_id(request, "programID"))
     return respond_stored(found, Program)
 
 
-async def update_program(request: web.Request) -> web.Response:
+async def update_program(request: web.Request) -> web.StreamResponse:
     req = await body(request, "programRequest", ProgramRequest)
     return await mutate(
         request, Operation.UPDATE, lambda tx: svc.replace_program(tx, path_id(request, "programID"), req)
     )
 
 
-async def delete_program(request: web.Request) -> web.Response:
+async def delete_program(request: web.Request) -> web.StreamResponse:
     return await mutate(
         request, Operation.DELETE, lambda tx: svc.delete_program(tx, path_id(request, "programID"))
     )

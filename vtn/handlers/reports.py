@@ -12,7 +12,6 @@ from vtn.audit.record import origin
 from vtn.core.ids import key_scope
 from vtn.core.queries import ReportFilter
 from vtn.handlers.http_io import (
-    JSON,
     body,
     caller,
     id_param,
@@ -25,11 +24,12 @@ from vtn.handlers.http_io import (
     state,
     text_param,
 )
+from vtn.http_answer import Answer
 from vtn.limits.quotas import admit_report, report_deleted
 from vtn.services import reports as svc
 
 
-async def list_reports(request: web.Request) -> web.Response:
+async def list_reports(request: web.Request) -> web.StreamResponse:
     flt = ReportFilter(
         program_id=id_param(request, "programID", ProgramId),
         event_id=id_param(request, "eventID", EventId),
@@ -40,7 +40,7 @@ async def list_reports(request: web.Request) -> web.Response:
     return respond_stored_list(found, Report)
 
 
-async def create_report(request: web.Request) -> web.Response:
+async def create_report(request: web.Request) -> web.StreamResponse:
     st = state(request)
     who = caller(request)
     raw = await raw_body(request)
@@ -58,15 +58,15 @@ async def create_report(request: web.Request) -> web.Response:
     # its audit row (vtn/audit) in the same transaction.
     await st.core.write_prepared_report(who, prepared, origin(request))
     answer = oadr3_json.encode_stored(prepared.doc, prepared.model, prepared.canonical)
-    return web.Response(body=answer, status=201, content_type=JSON)
+    return Answer(answer, 201)
 
 
-async def get_report(request: web.Request) -> web.Response:
+async def get_report(request: web.Request) -> web.StreamResponse:
     found = await svc.report_text(state(request).core.reads, caller(request), path_id(request, "reportID"))
     return respond_stored(found, Report)
 
 
-async def update_report(request: web.Request) -> web.Response:
+async def update_report(request: web.Request) -> web.StreamResponse:
     req = await body(request, "reportRequest", ReportRequest)
     who = caller(request)
     permission = await state(request).core.permission(who)
@@ -77,7 +77,7 @@ async def update_report(request: web.Request) -> web.Response:
     )
 
 
-async def delete_report(request: web.Request) -> web.Response:
+async def delete_report(request: web.Request) -> web.StreamResponse:
     answer = await mutate(
         request,
         Operation.DELETE,

@@ -25,7 +25,7 @@ from vtn.limits.quotas import admit_objects
 from vtn.services import vens as svc
 
 
-async def list_resources(request: web.Request) -> web.Response:
+async def list_resources(request: web.Request) -> web.StreamResponse:
     flt = ResourceFilter(
         resource_name=text_param(request, "resourceName"),
         ven_id=id_param(request, "venID", VenId),
@@ -36,7 +36,7 @@ async def list_resources(request: web.Request) -> web.Response:
     return respond_stored_list(found, Resource)
 
 
-async def create_resource(request: web.Request) -> web.Response:
+async def create_resource(request: web.Request) -> web.StreamResponse:
     req = await body(request, "resourceRequest", ResourceRequest)
     await admit_objects(request, caller(request), ObjectType.RESOURCE)
     return await mutate(
@@ -44,14 +44,14 @@ async def create_resource(request: web.Request) -> web.Response:
     )
 
 
-async def get_resource(request: web.Request) -> web.Response:
+async def get_resource(request: web.Request) -> web.StreamResponse:
     found = await svc.resource_text(
         state(request).core.reads, caller(request), path_id(request, "resourceID")
     )
     return respond_stored(found, Resource)
 
 
-async def update_resource(request: web.Request) -> web.Response:
+async def update_resource(request: web.Request) -> web.StreamResponse:
     req = await body(request, "resourceRequest", ResourceRequest)
     return await mutate(
         request,
@@ -60,7 +60,7 @@ async def update_resource(request: web.Request) -> web.Response:
     )
 
 
-async def delete_resource(request: web.Request) -> web.Response:
+async def delete_resource(request: web.Request) -> web.StreamResponse:
     return await mutate(
         request,
         Operation.DELETE,

@@ -23,12 +23,13 @@ from vtn.handlers.http_io import (
     state,
     text_param,
 )
+from vtn.http_answer import Answer
 from vtn.limits.quotas import admit_objects
 from vtn.notify.callbacks import check_callbacks
 from vtn.services import reports as svc
 
 
-async def list_subscriptions(request: web.Request) -> web.Response:
+async def list_subscriptions(request: web.Request) -> web.StreamResponse:
     flt = SubscriptionFilter(
         program_id=id_param(request, "programID", ProgramId),
         client_name=text_param(request, "clientName"),
@@ -39,7 +40,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
     return respond_stored_list(found, Subscription)
 
 
-async def create_subscription(request: web.Request) -> web.Response:
+async def create_subscription(request: web.Request) -> web.StreamResponse:
     req = await body(request, "subscriptionRequest", SubscriptionRequest)
     await check_callbacks((op.callback_url for op in req.object_operations), state(request).callbacks)
     who = caller(request)
@@ -50,14 +51,14 @@ async def create_subscription(request: web.Request) -> web.Response:
     )
 
 
-async def get_subscription(request: web.Request) -> web.Response:
+async def get_subscription(request: web.Request) -> web.StreamResponse:
     found = await svc.subscription_text(
         state(request).core.reads, caller(request), path_id(request, "subscriptionID")
     )
     return respond_stored(found, Subscription)
 
 
-async def update_subscription(request: web.Request) -> web.Response:
+async def update_subscription(request: web.Request) -> web.StreamResponse:
     req = await body(request, "subscriptionRequest", SubscriptionRequest)
     st = state(request)
     # Read as GET reads it (one statement, no transaction): replace_subscription reads it again in the write.
@@ -76,7 +77,7 @@ async def update_subscription(request: web.Request) -> web.Response:
     )
 
 
-async def delete_subscription(request: web.Request) -> web.Response:
+async def delete_subscription(request: web.Request) -> web.StreamResponse:
     return await mutate(
         request,
         Operation.DELETE,
@@ -84,7 +85,7 @@ async def delete_subscription(request: web.Request) -> web.Response:
     )
 
 
-async def list_deliveries(request: web.Request) -> web.Response:
+async def list_deliveries(request: web.Request) -> web.StreamResponse:
     """Extension: recent delivery attempts (newest first) and the health of one subscription."""
     limit = page(request).limit
     async with state(request).core.read() as tx:
@@ -112,7 +113,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
             for a in attempts
         ],
     }
-    return web.Response(body=encode_doc(doc), content_type="application/json")
+    return Answer(encode_doc(doc))
 
 
 def _ts(value: int | None) -> str | None:

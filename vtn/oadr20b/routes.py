@@ -18,6 +18,7 @@ from shared.oadr20b import Oadr20bCodec, Oadr20bSchema, SafeXmlParser, XmlLimits
 from shared.oadr20b import messages as m
 from shared.oadr20b.errors import Oadr20bError, ResponseCode
 from vtn.core.state import STATE
+from vtn.http_answer import Answer
 from vtn.oadr20b.service import Oadr20bService, error_reply
 from vtn.oadr20b.settings import PREFIX, Oadr20bSettings
 from vtn.tls_runtime import CLIENT_CERT_KEY, SERVER_TLS
@@ -69,7 +70,7 @@ async def _read_limited(request: web.Request, limit: int) -> bytes | None:
     return None if over else bytes(buf)
 
 
-async def handle(request: web.Request) -> web.Response:
+async def handle(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICE]
     service = request.path.rsplit("/", 1)[-1]
     content_type = request.content_type
@@ -87,4 +88,4 @@ async def handle(request: web.Request) -> web.Response:
             body = await svc.handle(service, data, request.get(CLIENT_CERT_KEY))
     if problem is not None:
         body = svc.build(error_reply(None, problem, svc.settings))
-    return web.Response(body=body, content_type=reply_type, charset="utf-8")
+    return Answer(body, content_type=f"{reply_type}; charset=utf-8")

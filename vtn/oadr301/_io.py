@@ -14,12 +14,12 @@ from shared.wire.oadr3_json import decode_doc, encode_doc, parse_json
 from vtn.audit.record import origin
 from vtn.core.queries import Tx
 from vtn.handlers.http_io import caller, json_answer, state
+from vtn.http_answer import Answer
 from vtn.oadr301 import schema
 from vtn.oadr301.targets import query_targets
 from vtn.services.notifier import AnyObject
 
 M = TypeVar("M", bound=WireModel)
-JSON = "application/json"
 
 Doc = dict[str, Any]
 
@@ -50,18 +50,18 @@ def as_31(request: web.Request, schema31: str, model: type[M], doc31: Doc) -> M:
     return decode_doc(state(request).registry, schema31, model, doc31)
 
 
-def respond(doc: Any, status: int = 200) -> web.Response:
-    return web.Response(body=encode_doc(doc), status=status, content_type=JSON)
+def respond(doc: Any, status: int = 200) -> web.StreamResponse:
+    return Answer(encode_doc(doc), status)
 
 
-def respond_body(body: bytes, status: int = 200) -> web.Response:
+def respond_body(body: bytes, status: int = 200) -> web.StreamResponse:
     """An answer already encoded (vtn/oadr301/converted.py, outbound.stored_report_answer)."""
     return json_answer(body, status)
 
 
 async def cached_answer(
     request: web.Request, key: tuple[object, ...], build: Callable[[], Awaitable[bytes]]
-) -> web.Response:
+) -> web.StreamResponse:
     """An answer from the read cache (kept until a write drops it, as the 3.1 lists'), or built.
 
     `key` must hold everything the answer depends on: the permission, never the client."""
@@ -77,7 +77,7 @@ async def write(
     operation: Operation,
     work: Callable[[Tx], Awaitable[tuple[AnyObject, Doc]]],
     status: int = 200,
-) -> web.Response:
+) -> web.StreamResponse:
     """Run a write through the core's write path (one transaction, notifications, cascades) and
     answer in 3.0.1."""
     out: list[Doc] = []

@@ -25,7 +25,7 @@ from vtn.handlers.auth import throttled
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def _error(status: int, error: str, description: str) -> web.Response:
+def _error(status: int, error: str, description: str) -> web.StreamResponse:
     headers = dict(_NO_STORE)
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="openadr3"'
@@ -53,7 +53,7 @@ async def _form(request: web.Request) -> dict[str, str] | None:
         return None
 
 
-async def token(request: web.Request) -> web.Response:
+async def token(request: web.Request) -> web.StreamResponse:
     st = state(request)
     if not st.config.issue_tokens:
         raise NotImplementedByServer("this VTN does not issue tokens; use the utility's identity server")

@@ -48,7 +48,7 @@ from vtn.services.notifier import AnyObject
 # ---------------------------------------------------------------------------------------- programs
 
 
-async def list_programs(request: web.Request) -> web.Response:
+async def list_programs(request: web.Request) -> web.StreamResponse:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
     flt = ProgramFilter(permission=permission, page=page(request))
@@ -62,14 +62,14 @@ async def list_programs(request: web.Request) -> web.Response:
     return await cached_answer(request, (API_VERSION, "programs", permission, flt.page), build)
 
 
-async def get_program(request: web.Request) -> web.Response:
+async def get_program(request: web.Request) -> web.StreamResponse:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
     found = await programs_svc.program_text(core.reads, permission, path_id(request, "programID"))
     return respond_body(converted.programs(request.app[CONVERTED], [found])[0])
 
 
-async def create_program(request: web.Request) -> web.Response:
+async def create_program(request: web.Request) -> web.StreamResponse:
     req = as_31(
         request, "programRequest", ProgramRequest, inbound.program(await read_doc(request, "program"))
     )
@@ -81,7 +81,7 @@ async def create_program(request: web.Request) -> web.Response:
     return await write(request, Operation.CREATE, work, 201)
 
 
-async def update_program(request: web.Request) -> web.Response:
+async def update_program(request: web.Request) -> web.StreamResponse:
     doc = await read_doc(request, "program")
     program_id = path_id(request, "programID")
 
@@ -94,7 +94,7 @@ async def update_program(request: web.Request) -> web.Response:
     return await write(request, Operation.UPDATE, work)
 
 
-async def delete_program(request: web.Request) -> web.Response:
+async def delete_program(request: web.Request) -> web.StreamResponse:
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         gone = await programs_svc.delete_program(tx, path_id(request, "programID"))
         return gone, outbound.program(gone)
@@ -110,13 +110,13 @@ def _events_query(request: web.Request) -> tuple[frozenset[str] | None, ProgramI
     return targets_query(request), id_param(request, "programID", ProgramId), page(request)
 
 
-async def list_events(request: web.Request) -> web.Response:
+async def list_events(request: web.Request) -> web.StreamResponse:
     st = state(request)
     core = st.core
     # Polling VENs send the same few URLs: their query parameters are read once (as the 3.1 list's).
     targets, program_id, pg = st.queries.read(request, _events_query)
 
-    async def answer(permission: Permission, grants_stamp: bytes | None) -> web.Response:
+    async def answer(permission: Permission, grants_stamp: bytes | None) -> web.StreamResponse:
         # As the 3.1 list without `active` (3.0.1 has none): only an event or program write changes it.
         key = (API_VERSION, "events", permission, program_id, pg)
         found = core.cached_answer(key)  # the hot path of polling VENs: no more than a lookup
@@ -134,14 +134,14 @@ async def list_events(request: web.Request) -> web.Response:
     return await core.permitted(caller(request), targets, answer)
 
 
-async def get_event(request: web.Request) -> web.Response:
+async def get_event(request: web.Request) -> web.StreamResponse:
     core = state(request).core
     permission = await core.permission(caller(request), targets_query(request))
     found = await programs_svc.event_text(core.reads, permission, path_id(request, "eventID"))
     return respond_body(converted.events(request.app[CONVERTED], [found])[0])
 
 
-async def create_event(request: web.Request) -> web.Response:
+async def create_event(request: web.Request) -> web.StreamResponse:
     req = as_31(request, "eventRequest", EventRequest, inbound.event(await read_doc(request, "event")))
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
@@ -151,7 +151,7 @@ async def create_event(request: web.Request) -> web.Response:
     return await write(request, Operation.CREATE, work, 201)
 
 
-async def update_event(request: web.Request) -> web.Response:
+async def update_event(request: web.Request) -> web.StreamResponse:
     doc = await read_doc(request, "event")
     event_id = path_id(request, "eventID")
 
@@ -164,7 +164,7 @@ async def update_event(request: web.Request) -> web.Response:
     return await write(request, Operation.UPDATE, work)
 
 
-async def delete_event(request: web.Request) -> web.Response:
+async def delete_event(request: web.Request) -> web.StreamResponse:
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         gone = await programs_svc.delete_event(tx, path_id(request, "eventID"))
         return gone, outbound.event(gone)
@@ -218,7 +218,7 @@ def _check_program(sent: str, actual: str | None, event_id: str) -> None:
         )
 
 
-async def list_reports(request: web.Request) -> web.Response:
+async def list_reports(request: web.Request) -> web.StreamResponse:
     flt = ReportFilter(
         program_id=id_param(request, "programID", ProgramId),
         event_id=id_param(request, "eventID", EventId),
@@ -229,7 +229,7 @@ async def list_reports(request: web.Request) -> web.Response:
     return respond_body(converted.reports(request.app[CONVERTED], found))
 
 
-async def get_report(request: web.Request) -> web.Response:
+async def get_report(request: web.Request) -> web.StreamResponse:
     reads = state(request).core.reads
     report_id = path_id(request, "reportID")
     found = await reports_svc.report_text(reads, caller(request), report_id)
@@ -237,7 +237,7 @@ async def get_report(request: web.Request) -> web.Response:
     return respond_body(converted.report(request.app[CONVERTED], row))
 
 
-async def create_report(request: web.Request) -> web.Response:
+async def create_report(request: web.Request) -> web.StreamResponse:
     raw, doc = await read_body(request, "report")
     who = caller(request)
     await admit_report(request, who)
@@ -258,7 +258,7 @@ async def create_report(request: web.Request) -> web.Response:
     return respond_body(answer, 201)
 
 
-async def update_report(request: web.Request) -> web.Response:
+async def update_report(request: web.Request) -> web.StreamResponse:
     doc = await read_doc(request, "report")
     who = caller(request)
     permission = await state(request).core.permission(who)
@@ -271,7 +271,7 @@ async def update_report(request: web.Request) -> web.Response:
     return await write(request, Operation.UPDATE, work)
 
 
-async def delete_report(request: web.Request) -> web.Response:
+async def delete_report(request: web.Request) -> web.StreamResponse:
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         gone = await reports_svc.delete_report(tx, caller(request), path_id(request, "reportID"))
         return gone, await _Programs(tx.events.program_of).doc(gone)
@@ -288,7 +288,7 @@ def _subscription_request(request: web.Request, doc: Doc) -> SubscriptionRequest
     return as_31(request, "subscriptionRequest", SubscriptionRequest, inbound.subscription(doc))
 
 
-async def list_subscriptions(request: web.Request) -> web.Response:
+async def list_subscriptions(request: web.Request) -> web.StreamResponse:
     # 3.0.1's targetType/targetValues filter on subscriptions is gone in 3.1; it is ignored here.
     flt = SubscriptionFilter(
         program_id=id_param(request, "programID", ProgramId),
@@ -300,13 +300,13 @@ async def list_subscriptions(request: web.Request) -> web.Response:
     return respond_body(joined_encoded(converted.subscriptions(request.app[CONVERTED], found)))
 
 
-async def get_subscription(request: web.Request) -> web.Response:
+async def get_subscription(request: web.Request) -> web.StreamResponse:
     sub_id = path_id(request, "subscriptionID")
     found = await reports_svc.subscription_text(state(request).core.reads, caller(request), sub_id)
     return respond_body(converted.subscriptions(request.app[CONVERTED], [found])[0])
 
 
-async def create_subscription(request: web.Request) -> web.Response:
+async def create_subscription(request: web.Request) -> web.StreamResponse:
     req = _subscription_request(request, await read_doc(request, "subscription"))
     await check_callbacks((op.callback_url for op in req.object_operations), state(request).callbacks)
     who = caller(request)
@@ -322,7 +322,7 @@ async def create_subscription(request: web.Request) -> web.Response:
     return await write(request, Operation.CREATE, work, 201)
 
 
-async def update_subscription(request: web.Request) -> web.Response:
+async def update_subscription(request: web.Request) -> web.StreamResponse:
     req = _subscription_request(request, await read_doc(request, "subscription"))
     sub_id = path_id(request, "subscriptionID")
     st = state(request)
@@ -343,7 +343,7 @@ async def update_subscription(request: web.Request) -> web.Response:
     return await write(request, Operation.UPDATE, work)
 
 
-async def delete_subscription(request: web.Request) -> web.Response:
+async def delete_subscription(request: web.Request) -> web.StreamResponse:
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
         gone = await reports_svc.delete_subscription(tx, caller(request), path_id(request, "subscriptionID"))
         return gone, outbound.subscription(gone)

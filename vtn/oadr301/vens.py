@@ -52,7 +52,7 @@ async def _read_vens(request: web.Request, reads: Reads, who: Principal, rows: l
     return converted.vens(conv, rows, scope, found)  # type: ignore[arg-type]
 
 
-async def list_vens(request: web.Request) -> web.Response:
+async def list_vens(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     flt = VenFilter(
         ven_name=text_param(request, "venName"), targets=targets_query(request), page=page(request)
@@ -62,7 +62,7 @@ async def list_vens(request: web.Request) -> web.Response:
     return respond_body(await _read_vens(request, reads, who, found))
 
 
-async def get_ven(request: web.Request) -> web.Response:
+async def get_ven(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     reads = state(request).core.reads
     ven_id = path_id(request, "venID")
@@ -81,7 +81,7 @@ def _resource_request(request: web.Request, doc: Doc, ven: Ven, pointer: str = "
     return as_31(request, "resourceRequest", ResourceRequest, translated)
 
 
-async def create_ven(request: web.Request) -> web.Response:
+async def create_ven(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     doc = await read_doc(request, "ven")
     req = as_31(request, "venRequest", VenRequest, inbound.ven(doc, who))
@@ -98,7 +98,7 @@ async def create_ven(request: web.Request) -> web.Response:
     return await write(request, Operation.CREATE, work, 201)
 
 
-async def update_ven(request: web.Request) -> web.Response:
+async def update_ven(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     doc = await read_doc(request, "ven")
     ven_id = path_id(request, "venID")
@@ -112,7 +112,7 @@ async def update_ven(request: web.Request) -> web.Response:
     return await write(request, Operation.UPDATE, work)
 
 
-async def delete_ven(request: web.Request) -> web.Response:
+async def delete_ven(request: web.Request) -> web.StreamResponse:
     who = caller(request)
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:
@@ -139,7 +139,7 @@ def _of_ven(resource: Resource, ven_id: str) -> Resource:
     return resource
 
 
-async def list_resources(request: web.Request) -> web.Response:
+async def list_resources(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     ven_id = path_id(request, "venID")
     flt = ResourceFilter(
@@ -154,7 +154,7 @@ async def list_resources(request: web.Request) -> web.Response:
     return respond_body(joined_encoded(converted.resources(request.app[CONVERTED], found)))
 
 
-async def get_resource(request: web.Request) -> web.Response:
+async def get_resource(request: web.Request) -> web.StreamResponse:
     ven_id, resource_id = path_id(request, "venID"), path_id(request, "resourceID")
     found = await svc.resource_text(state(request).core.reads, caller(request), resource_id)
     if converted.member(found, "venID") != ven_id:
@@ -162,7 +162,7 @@ async def get_resource(request: web.Request) -> web.Response:
     return respond_body(converted.resources(request.app[CONVERTED], [found])[0])
 
 
-async def create_resource(request: web.Request) -> web.Response:
+async def create_resource(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     doc = await read_doc(request, "resource")
     await admit_objects(request, who, ObjectType.RESOURCE)
@@ -175,7 +175,7 @@ async def create_resource(request: web.Request) -> web.Response:
     return await write(request, Operation.CREATE, work, 201)
 
 
-async def update_resource(request: web.Request) -> web.Response:
+async def update_resource(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     doc = await read_doc(request, "resource")
 
@@ -188,7 +188,7 @@ async def update_resource(request: web.Request) -> web.Response:
     return await write(request, Operation.UPDATE, work)
 
 
-async def delete_resource(request: web.Request) -> web.Response:
+async def delete_resource(request: web.Request) -> web.StreamResponse:
     who = caller(request)
 
     async def work(tx: Tx) -> tuple[AnyObject, Doc]:

@@ -22,7 +22,8 @@ from shared.errors import BadRequest, Forbidden
 from shared.models import Event, Program
 from vtn.core.queries import Tx
 from vtn.core.state import STATE, caller, state
-from vtn.handlers.http_io import JSON, mutate, path_id, raw_body
+from vtn.handlers.http_io import mutate, path_id, raw_body
+from vtn.http_answer import JSON
 from vtn.principal import Principal
 from vtn.sandbox.limits import RateLimit
 from vtn.services import sandbox as svc
@@ -83,7 +84,7 @@ def _simulated(doc: object, now: datetime, max_duration: timedelta) -> svc.Simul
     return svc.SimulatedEvent(template, start, duration, intervals, None if value is None else float(value))
 
 
-async def create_event(request: web.Request) -> web.Response:
+async def create_event(request: web.Request) -> web.StreamResponse:
     who = _sandbox_caller(request)
     st = state(request)
     try:
@@ -101,7 +102,7 @@ async def create_event(request: web.Request) -> web.Response:
     return await mutate(request, Operation.CREATE, work, 201)
 
 
-async def test_notification(request: web.Request) -> web.Response:
+async def test_notification(request: web.Request) -> web.StreamResponse:
     who = _sandbox_caller(request)
     subscription_id = path_id(request, "subscriptionID")
 
