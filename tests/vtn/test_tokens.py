@@ -50,7 +50,9 @@ def test_tampered_foreign_expired_or_malformed_tokens_are_refused(mangle: object
     [
         lambda t: t.split(".")[0] + "." + t.split(".")[1] + "x." + t.split(".")[2],  # payload changed
         lambda t: "x" + t,  # anything before the signature
-        lambda t: t[:-1] + ("A" if not t.endswith("A") else "B"),  # the signature's last character
+        # The signature's last character, to one that differs in its data bits: of a 32-byte HMAC's
+        # last base64url character only the high four bits are data ("A" and "B" decode alike).
+        lambda t: t[:-1] + ("Q" if not t.endswith("Q") else "g"),
     ],
 )
 def test_a_token_like_a_verified_one_is_checked_in_full(mangle: object) -> None:
