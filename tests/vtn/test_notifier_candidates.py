@@ -5,13 +5,14 @@ from __future__ import annotations
 from support.api_data import bl_resource, bl_ven, create, event, lab_vtn, program
 from support.harness import Api, Vtn
 
-from shared.enums import ROLE_SCOPES, Operation, Role
+from shared.enums import ROLE_SCOPES, ObjectType, Operation, Role
 from shared.models import SubscriptionRequest
 from shared.models.common import ClientId
 from vtn.core.state import STATE
 from vtn.principal import Principal
 from vtn.services import reports as svc
-from vtn.storage import Tx
+from vtn.storage import Tx, open_store
+from vtn.storage.subscriptions import _candidates_statement
 
 
 def _subscription(program_id: str | None = None) -> dict[str, object]:
@@ -131,3 +132,23 @@ async def _own_writes(vtn: Vtn) -> None:
         return heard
 
     assert await core.run(one_transaction) == [2, 1, 2]
+
+
+async def test_the_candidates_of_a_kind_are_read_from_its_partial_index(db_url: str) -> None:
+    """Each kind's candidates come from that kind's partial index (tables.names_kind), not from a
+    scan of every subscription: the query repeats the index's condition, which both stores need to
+    use a partial index. (A scan per subscription write cost ~2 ms at 7,400 subscriptions.)"""
+    store = open_store(db_url)
+    try:
+        async with store.read() as tx:
+            conn = tx.conn
+            postgres = conn.dialect.name == "postgresql"
+            if postgres:  # a table this small is read whole unless a plan with the index is forced
+                await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            for kind in ObjectType:
+                compiled = _candidates_statement(kind)().compile(dialect=conn.dialect)  # type: ignore[attr-defined]
+                explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+                plan = " ".join(str(r) for r in (await conn.exec_driver_sql(explain + compiled.string)).all())
+                assert f"ix_subscriptions_names_{kind.value.lower()}" in plan, plan
+    finally:
+        await store.close()

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from support.api_data import bl_resource, bl_ven, create, event, ids, ok_json, problem, program, ven_ven
+from support.api_data import (
+    bl_resource,
+    bl_ven,
+    create,
+    event,
+    ids,
+    lab_vtn,
+    ok_json,
+    problem,
+    program,
+    ven_ven,
+)
 from support.harness import Api
+
+from shared.enums import Role
 
 
 async def _grant(bl: Api, ven: Api, targets: list[str], name: str = "granted-ven") -> dict[str, Any]:
@@ -207,3 +220,38 @@ async def test_moving_a_ven_to_another_client_moves_the_grant(bl: Api, ven_a: Ap
     resources = await ok_json(await ven_b.get("/resources"))
     assert [r["clientID"] for r in resources] == [ven_b.client_id]
     assert await ok_json(await ven_a.get("/resources")) == []
+
+
+async def test_a_subscription_names_only_a_program_its_ven_can_see(db_url: str) -> None:
+    # The programID of a subscription is checked against what its writer sees (services/reports.py
+    # _check_program): granted, untargeted and BL's are accepted; hidden and unknown ones are not.
+    async with lab_vtn(db_url) as lab:  # callbacks to 127.0.0.1 allowed
+        bl, ven_a, ven_b = (
+            await lab.login("bl", Role.BL),
+            await lab.login("a", Role.VEN),
+            await lab.login("b", Role.VEN),
+        )
+        m = await _setup(bl)
+        await _grant(bl, ven_a, ["g1"])
+
+        def sub(program_id: str) -> dict[str, Any]:
+            hook = {"objects": ["EVENT"], "operations": ["CREATE"], "callbackUrl": "http://127.0.0.1:9/hook"}
+            return {"clientName": "sub", "programID": program_id, "objectOperations": [hook]}
+
+        for writer, key in (
+            (ven_a, "p_g1"),
+            (ven_a, "p_g12"),
+            (ven_a, "p_none"),
+            (ven_b, "p_none"),
+            (bl, "p_g2"),
+        ):
+            assert (await create(writer, "/subscriptions", sub(m[key]["id"])))["programID"] == m[key]["id"]
+        for writer, program_id in (
+            (ven_a, m["p_g2"]["id"]),
+            (ven_b, m["p_g1"]["id"]),
+            (ven_a, "no-such-program"),
+        ):
+            found = await problem(
+                await writer.post("/subscriptions", json=sub(program_id)), 400, "/programID"
+            )
+            assert "names no program you can see" in found["detail"]

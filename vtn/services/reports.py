@@ -171,7 +171,7 @@ async def delete_report(tx: Tx, who: Principal, report_id: str) -> Report:
 async def _check_program(tx: Tx, permission: Permission, program_id: str | None) -> None:
     if program_id is None:
         return
-    if not await tx.programs.exists(program_id, tx.programs.permitted_one(permission)):
+    if not await tx.programs.exists_for(program_id, permission):
         raise BadRequest(f"programID {program_id!r} names no program you can see", pointer="/programID")
 
 

@@ -105,6 +105,16 @@ class DocRepo(Generic[M]):
         clause = (self.table.c.id == object_id) & where
         return (await self.conn.execute(select(self.table.c.id).where(clause))).first() is not None
 
+    async def exists_for(self, object_id: str, permission: Permission) -> bool:
+        """`exists(object_id, permitted_one(permission))` on a statement built once per shape of
+        permission (shapes.one), bound by the driver: a VEN naming a programID paid SQLAlchemy's
+        building and compiling of the visibility clauses on every write (~20 % of a 3.0.1 VEN's
+        POST /subscriptions)."""
+        query = shapes.one(self.kind, object_id, self.conn.dialect.name, permission=permission)
+        shape = query.shape
+        template = direct.kept(self.conn, shape, lambda: shapes.statement(shapes.Query(shape, {})))
+        return await direct.first_row(self.conn, template, query.params) is not None
+
     def _by_id(self, column: str, where: ColumnElement[bool] | None) -> Executable:
         """The column `column` of the row with id `:id` (and `where`: None or real()), built once."""
         table = self.table

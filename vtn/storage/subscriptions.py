@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Executable, bindparam, select, update
+from sqlalchemy import ColumnElement, Executable, bindparam, select, text, update
 
 from shared.enums import ObjectType, Role
 from shared.models import Subscription
 from vtn.storage import _rows, direct
 from vtn.storage._docrepo import DocRepo
-from vtn.storage.tables import subscriptions
+from vtn.storage.tables import names_kind, subscriptions
 
 # The 3.0 HTTP verbs a stored document could still spell its operations with (the model stores the
 # 3.1 names, but candidates are read without it): see shared.enums.Operation.parse.
@@ -99,17 +99,17 @@ def _candidate(
     )
 
 
-def _candidates_statement(by_program: bool) -> Callable[[], Executable]:
+def _candidates_statement(kind: ObjectType) -> Callable[[], Executable]:
     def build() -> Executable:
+        # names_kind literally, not a bound pattern: the partial index of the kind then serves it.
+        # The programID is compared here, not in SQL: with `program_id IS NULL OR program_id = ?`
+        # SQLite searched the program_id index for the NULLs (most subscriptions) instead.
         c = subscriptions.c
-        where: builtins.list[ColumnElement[bool]] = [
-            c.objects.like(bindparam("objects", type_=c.objects.type))
-        ]
-        if by_program:
-            where.append(
-                c.program_id.is_(None) | (c.program_id == bindparam("program_id", type_=c.program_id.type))
-            )
-        return select(c.doc, c.role, c.secret, c.api_version).where(*where).order_by(c.created_us, c.id)
+        return (
+            select(c.doc, c.role, c.secret, c.api_version, c.program_id)
+            .where(text(names_kind(kind)))
+            .order_by(c.created_us, c.id)
+        )
 
     return build
 
@@ -156,13 +156,14 @@ class SubscriptionRepo(DocRepo[Subscription]):
         """Subscriptions that name `kind` (and, for program-bound objects, this program or none)."""
         # Every write asks (a subscription write on each, past the notifier's cache): built once, run
         # on the driver inside a write transaction (direct.py).
-        statement = direct.kept(
-            self.conn, ("candidates", program_id is not None), _candidates_statement(program_id is not None)
-        )
-        params = {"objects": f"%,{kind},%", "program_id": program_id}
-        found = await direct.rows(self.conn, statement, params)
+        statement = direct.kept(self.conn, ("candidates", kind), _candidates_statement(kind))
+        found = await direct.rows(self.conn, statement, {})
         lists: dict[tuple[str, ...], tuple[str, ...]] = {}
-        return [_candidate(r[0], str(r[1]), r[2], r[3], lists) for r in found]
+        return [
+            _candidate(r[0], str(r[1]), r[2], r[3], lists)
+            for r in found
+            if program_id is None or r[4] is None or r[4] == program_id
+        ]
 
     async def candidate(self, subscription_id: str, owner: str | None) -> Candidate | None:
         """One subscription as fan-out sees it, if `owner` (None: BL) may see it."""

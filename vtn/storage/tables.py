@@ -23,7 +23,10 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     literal_column,
+    text,
 )
+
+from shared.enums import ObjectType
 
 metadata = MetaData(
     naming_convention={
@@ -140,6 +143,27 @@ for _sandboxed in (programs, events):
         _sandboxed.c.sandbox_client,
         _sandboxed.c.created_us,
         _sandboxed.c.id,
+    )
+
+
+def names_kind(kind: ObjectType) -> str:
+    """The condition "this subscription names `kind`" as SQL text, spelled once for the partial
+    index of that kind and for the query that must repeat it word for word to use the index."""
+    return f"objects LIKE '%,{kind.value},%'"
+
+
+# Fan-out candidates (SubscriptionRepo.candidates): the subscriptions naming one kind of object, in
+# list order. Every subscription write asks for the SUBSCRIPTION kind's, which almost nobody names:
+# that was a scan of the whole table with LIKE, ~2 ms at 7,400 subscriptions. A partial index per
+# kind holds only the rows naming it (SQLite and PostgreSQL use one when the query's condition is
+# its condition, literally: names_kind).
+for _kind in ObjectType:
+    Index(
+        f"ix_subscriptions_names_{_kind.value.lower()}",
+        subscriptions.c.created_us,
+        subscriptions.c.id,
+        sqlite_where=text(names_kind(_kind)),
+        postgresql_where=text(names_kind(_kind)),
     )
 
 object_targets = Table(
