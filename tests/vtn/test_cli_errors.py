@@ -110,6 +110,9 @@ def test_serve_on_an_unknown_database_host(capsys: pytest.CaptureFixture[str], i
 
 def test_not_a_database_url(capsys: pytest.CaptureFixture[str], in_tmp: Path) -> None:
     assert "not a database URL: 'var/vtn.db'" in fails(capsys, "clients", "list", "--db", "var/vtn.db")
+    for command in (("clients", "list"), ("serve",), ("db", "upgrade")):
+        said = fails(capsys, *command, "--db", "mysql://user@host/db")
+        assert "unsupported database URL 'mysql://user@host/db'" in said and "sqlite:///" in said
 
 
 @needs_pg

@@ -45,6 +45,12 @@ def prepare_db_url(url: str, *, create: bool = True) -> None:
         raise CliError(
             f"not a database URL: {url!r} (e.g. sqlite:///var/vtn.db or postgresql://user@host:5432/db)"
         ) from exc
+    from vtn.storage.engine import async_url  # here: `vtn --help` need not load the storage layer
+
+    try:
+        async_url(url)  # the storage layer's rule for which databases it runs on
+    except ValueError as exc:
+        raise CliError(f"{exc} (--db / VTN_DB_URL)") from exc
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         path = Path(parsed.database)
         if not create and not path.exists():
