@@ -150,15 +150,9 @@ async def replace_report(
 ) -> Report:
     old = await get_report(tx, who, report_id)
     program_id = await _program_of_visible_event(tx, permission, req.event_id)
-    new = Report.model_validate(
-        {
-            **req.model_dump(),
-            "id": old.id,
-            "created_date_time": old.created_date_time,
-            "modification_date_time": tx.reports.clock(),
-            "client_id": old.client_id,
-        }
-    )
+    modified = tx.reports.clock()
+    stamp = {"id": old.id, "created_date_time": old.created_date_time, "modification_date_time": modified}
+    new = _stamped(req, stamp, old.client_id)
     return await tx.reports.replace(new, {"program_id": program_id})
 
 
