@@ -279,6 +279,17 @@ async def test_report_crud(vtn: Vtn, bl: Api, ven_a: Api) -> None:
     assert await vtn.count("reports") == 0
 
 
+async def test_a_ven_cannot_edit_or_delete_another_vens_report(bl: Api, ven_a: Api, ven_b: Api) -> None:
+    # Owner-only writes (services/reports.py get_report): another VEN's report is not found, unchanged.
+    e = await _event(bl)
+    made = await create(ven_a, "/reports", report(e["id"], reportName="mine"))
+    await problem(await ven_b.put(f"/reports/{made['id']}", json=report(e["id"], value=5.0)), 404)
+    await problem(await ven_b.delete(f"/reports/{made['id']}"), 404)
+    assert await ok_json(await ven_a.get(f"/reports/{made['id']}")) == made
+    edited = await ok_json(await bl.put(f"/reports/{made['id']}", json=report(e["id"], value=5.0)))
+    assert edited["clientID"] == ven_a.client_id and edited["createdDateTime"] == made["createdDateTime"]
+
+
 async def test_report_needs_a_visible_event(vtn: Vtn, bl: Api, ven_a: Api) -> None:
     await problem(await ven_a.post("/reports", json=report("no-such-event")), 400, pointer="/eventID")
     hidden = await _event(bl, "p1", targets=["g1"])

@@ -100,7 +100,7 @@ def _ven_scoped(kind: str) -> Handler:
         ven_id = _level(request, "venID")
         async with state(request).core.read() as tx:
             # Another client's venID is answered like a missing one: its existence is private too.
-            await tx.vens.require(ven_id, tx.vens.owned(owner(caller(request))))
+            await tx.vens.require_owned(ven_id, owner(caller(request)))
         return _answer(scheme.ven_scoped(ven_id, kind))
 
     handler.__name__ = f"ven_topics_{kind}"

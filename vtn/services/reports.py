@@ -122,7 +122,7 @@ async def list_reports(tx: Tx, who: Principal, flt: ReportFilter) -> list[Report
 
 
 async def get_report(tx: Tx, who: Principal, report_id: str) -> Report:
-    return await tx.reports.require(report_id, tx.reports.owned(owner(who)))
+    return await tx.reports.require_owned(report_id, owner(who))
 
 
 async def report_text(reads: Reads, who: Principal, report_id: str) -> str:

@@ -49,7 +49,7 @@ async def list_vens(tx: Tx, who: Principal, flt: VenFilter) -> list[Ven]:
 
 
 async def get_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
-    return await tx.vens.require(ven_id, tx.vens.owned(owner(who)))
+    return await tx.vens.require_owned(ven_id, owner(who))
 
 
 async def ven_text(reads: Reads, who: Principal, ven_id: str) -> str:
@@ -108,10 +108,10 @@ async def delete_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
 
 
 async def _owned_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
-    ven = await tx.vens.get(ven_id, tx.vens.owned(owner(who)))
-    if ven is None:
-        raise NotFound(f"venID {ven_id!r} names no ven you own")
-    return ven
+    try:
+        return await tx.vens.require_owned(ven_id, owner(who))
+    except NotFound:
+        raise NotFound(f"venID {ven_id!r} names no ven you own") from None
 
 
 async def create_resource(tx: Tx, who: Principal, req: ResourceRequest) -> Resource:
@@ -135,7 +135,7 @@ async def list_resources(tx: Tx, who: Principal, flt: ResourceFilter) -> list[Re
 
 
 async def get_resource(tx: Tx, who: Principal, resource_id: str) -> Resource:
-    return await tx.resources.require(resource_id, tx.resources.owned(owner(who)))
+    return await tx.resources.require_owned(resource_id, owner(who))
 
 
 async def resource_text(reads: Reads, who: Principal, resource_id: str) -> str:

@@ -35,6 +35,14 @@ async def load_page(model: type[M], docs: Sequence[str]) -> list[M]:
     return _load_all(model, docs)
 
 
+async def shaped(conn: AsyncConnection, query: shapes.Query) -> tuple[Any, ...] | None:
+    """The first row of a read of shapes.py inside a transaction: its statement built once per
+    shape and connection, its values bound by the driver (direct.py), as the API's reads are."""
+    shape = query.shape
+    template = direct.kept(conn, shape, lambda: shapes.statement(shapes.Query(shape, {})))
+    return await direct.first_row(conn, template, query.params)
+
+
 class DocRepo(Generic[M]):
     """Insert/get/replace/delete/list for one table; subclasses add columns and filters."""
 
@@ -106,14 +114,18 @@ class DocRepo(Generic[M]):
         return (await self.conn.execute(select(self.table.c.id).where(clause))).first() is not None
 
     async def exists_for(self, object_id: str, permission: Permission) -> bool:
-        """`exists(object_id, permitted_one(permission))` on a statement built once per shape of
-        permission (shapes.one), bound by the driver: a VEN naming a programID paid SQLAlchemy's
-        building and compiling of the visibility clauses on every write (~20 % of a 3.0.1 VEN's
-        POST /subscriptions)."""
+        """`exists(object_id, permitted_one(permission))` on a prebuilt statement (`shaped`): a VEN
+        naming a programID paid SQLAlchemy's building and compiling of the visibility clauses on
+        every write (~20 % of a 3.0.1 VEN's POST /subscriptions)."""
         query = shapes.one(self.kind, object_id, self.conn.dialect.name, permission=permission)
-        shape = query.shape
-        template = direct.kept(self.conn, shape, lambda: shapes.statement(shapes.Query(shape, {})))
-        return await direct.first_row(self.conn, template, query.params) is not None
+        return await shaped(self.conn, query) is not None
+
+    async def require_owned(self, object_id: str, owner: str | None) -> M:
+        """`require(object_id, owned(owner))` on a prebuilt statement (`shaped`)."""
+        row = await shaped(self.conn, shapes.one(self.kind, object_id, self.conn.dialect.name, owner=owner))
+        if row is None:
+            raise NotFound(f"no {self.kind.lower()} with id {object_id!r}")
+        return _rows.load(self.model, str(row[0]))
 
     def _by_id(self, column: str, where: ColumnElement[bool] | None) -> Executable:
         """The column `column` of the row with id `:id` (and `where`: None or real()), built once."""

@@ -10,7 +10,7 @@ from shared.enums import ObjectType
 from shared.models import Event
 from shared.timing import event_window
 from vtn.storage import _rows, direct, shapes
-from vtn.storage._docrepo import DocRepo
+from vtn.storage._docrepo import DocRepo, shaped
 from vtn.storage.filters import Permission
 from vtn.storage.tables import events
 
@@ -55,12 +55,9 @@ class EventRepo(DocRepo[Event]):
 
     async def visible_program(self, event_id: str, permission: Permission) -> str | None:
         """The programID of an event the caller may see (None if none), without loading the event."""
-        clauses = self.permitted(permission)
-        query = select(events.c.program_id).where(events.c.id == event_id, *clauses)
-        row = (await self.conn.execute(query)).first()
+        row = await shaped(self.conn, shapes.program_of(event_id, self.conn.dialect.name, permission))
         return None if row is None else str(row[0])
 
     async def program_of(self, event_id: str) -> str | None:
-        query = shapes.statement(shapes.program_of(event_id, self.conn.dialect.name))
-        row = (await self.conn.execute(query)).first()
+        row = await shaped(self.conn, shapes.program_of(event_id, self.conn.dialect.name))
         return None if row is None else str(row[0])

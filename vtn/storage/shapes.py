@@ -183,9 +183,14 @@ def one(
     return Query(("one", kind, dialect, tuple(names)), params)
 
 
-def program_of(event_id: str, dialect: str) -> Query:
-    """The programID of event `event_id`, whoever may see it (3.0.1 reports carry it)."""
-    return Query(("program_of", ObjectType.EVENT, dialect, ()), {"id": event_id})
+def program_of(event_id: str, dialect: str, permission: Permission | None = None) -> Query:
+    """The programID of event `event_id`: whoever may see it (3.0.1 reports carry it), or only if
+    `permission` lets its caller see the event (a report written about it)."""
+    names: list[str] = []
+    params: dict[str, Any] = {"id": event_id}
+    if permission is not None:
+        _permission(names, params, ObjectType.EVENT, permission, dialect)
+    return Query(("program_of", ObjectType.EVENT, dialect, tuple(names)), params)
 
 
 def programs_of(event_ids: frozenset[str], dialect: str) -> Query:
@@ -327,7 +332,7 @@ def statement(query: Query) -> Select[Any]:
     params = query.params
     if verb == "program_of":
         event_id = bindparam("id", params.get("id"), type_=events.c.id.type)
-        return select(events.c.program_id).where(events.c.id == event_id)
+        return select(events.c.program_id).where(events.c.id == event_id, *where)
     if verb == "programs_of":
         listed = _in_set(query.shape[2], "ids", params.get("ids"), events.c.id)  # type: ignore[arg-type]
         return select(events.c.id, events.c.program_id).where(listed)
