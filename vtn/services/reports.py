@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.enums import ObjectType
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest
 from shared.models import Report, ReportRequest, Subscription, SubscriptionRequest
 from shared.validation import SchemaRegistry
 from shared.wire import oadr3_json, stored_report
@@ -185,10 +185,7 @@ async def list_subscriptions(tx: Tx, who: Principal, flt: SubscriptionFilter) ->
 
 
 async def get_subscription(tx: Tx, who: Principal, subscription_id: str) -> Subscription:
-    found = await tx.subscriptions.get_owned(subscription_id, owner(who))
-    if found is None:
-        raise NotFound(f"no subscription with id {subscription_id!r}")
-    return found
+    return await tx.subscriptions.require_owned(subscription_id, owner(who))
 
 
 def _subscription_text(text: str) -> str:

@@ -108,10 +108,10 @@ async def delete_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
 
 
 async def _owned_ven(tx: Tx, who: Principal, ven_id: str) -> Ven:
-    try:
-        return await tx.vens.require_owned(ven_id, owner(who))
-    except NotFound:
-        raise NotFound(f"venID {ven_id!r} names no ven you own") from None
+    ven = await tx.vens.get_owned(ven_id, owner(who))
+    if ven is None:
+        raise NotFound(f"venID {ven_id!r} names no ven you own")
+    return ven
 
 
 async def create_resource(tx: Tx, who: Principal, req: ResourceRequest) -> Resource:

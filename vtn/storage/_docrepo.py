@@ -120,12 +120,16 @@ class DocRepo(Generic[M]):
         query = shapes.one(self.kind, object_id, self.conn.dialect.name, permission=permission)
         return await shaped(self.conn, query) is not None
 
-    async def require_owned(self, object_id: str, owner: str | None) -> M:
-        """`require(object_id, owned(owner))` on a prebuilt statement (`shaped`)."""
+    async def get_owned(self, object_id: str, owner: str | None) -> M | None:
+        """`get(object_id, owned(owner))` (owner None: BL, anyone's) on a prebuilt statement (`shaped`)."""
         row = await shaped(self.conn, shapes.one(self.kind, object_id, self.conn.dialect.name, owner=owner))
-        if row is None:
+        return None if row is None else _rows.load(self.model, str(row[0]))
+
+    async def require_owned(self, object_id: str, owner: str | None) -> M:
+        found = await self.get_owned(object_id, owner)
+        if found is None:
             raise NotFound(f"no {self.kind.lower()} with id {object_id!r}")
-        return _rows.load(self.model, str(row[0]))
+        return found
 
     def _by_id(self, column: str, where: ColumnElement[bool] | None) -> Executable:
         """The column `column` of the row with id `:id` (and `where`: None or real()), built once."""

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Executable, bindparam, select, text, updat
 
 from shared.enums import ObjectType, Role
 from shared.models import Subscription
-from vtn.storage import _rows, direct
+from vtn.storage import direct
 from vtn.storage._docrepo import DocRepo
 from vtn.storage.tables import names_kind, subscriptions
 
@@ -135,22 +135,6 @@ class SubscriptionRepo(DocRepo[Subscription]):
 
     def owned(self, owner: str | None) -> ColumnElement[bool] | None:
         return None if owner is None else subscriptions.c.client_id == owner
-
-    async def get_owned(self, subscription_id: str, owner: str | None) -> Subscription | None:
-        """`get` of a subscription `owner` (None: BL, any) may see, on a statement built once."""
-        if owner is None:
-            return await self.get(subscription_id)
-        c = subscriptions.c
-        statement = direct.kept(
-            self.conn,
-            ("owned doc", "subscriptions"),
-            lambda: select(c.doc).where(
-                c.id == bindparam("id", type_=c.id.type),
-                c.client_id == bindparam("owner", type_=c.client_id.type),
-            ),
-        )
-        row = await direct.first_row(self.conn, statement, {"id": subscription_id, "owner": owner})
-        return None if row is None else _rows.load(Subscription, str(row[0]))
 
     async def candidates(self, kind: ObjectType, program_id: str | None) -> builtins.list[Candidate]:
         """Subscriptions that name `kind` (and, for program-bound objects, this program or none)."""
